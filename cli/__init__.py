@@ -1,0 +1,1 @@
+"""The ``lookskip`` command line (click)."""

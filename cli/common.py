@@ -1,0 +1,58 @@
+"""Small pieces every command shares: error reporting, shared options, output."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a one-line error (no traceback) and exit: users need the cause, not a stack."""
+    console.print(f"[bold red]error:[/] {message}")
+    sys.exit(code)
+
+
+def apply_options(options: Sequence[Decorator]) -> Decorator:
+    """Apply a list of click options, so a stage and its ``enqueue`` twin share one list."""
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return wrap
+
+
+def user_errors(*kinds: type[BaseException]) -> Decorator:
+    """Turn the listed exception types (plus OSError) into a clear one-line error."""
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return f(*args, **kwargs)
+            except (*kinds, OSError, ValueError) as exc:
+                fail(str(exc))
+
+        return inner
+
+    return wrap
+
+
+datasets_option = click.option(
+    "--datasets",
+    "datasets",
+    metavar="A,B",
+    default=None,
+    help="Only these datasets (comma-separated names from `lookskip datasets list`).",
+)

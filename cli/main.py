@@ -1,0 +1,61 @@
+"""Entry point of the ``lookskip`` command.
+
+Subcommands are imported lazily (click's LazyGroup pattern): ``lookskip --help``
+and ``lookskip classify`` must not pay for importing scikit-learn, torch or Celery.
+To add a command, add one line to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from lookskip import __version__
+
+# name -> "module:attribute", in the order `--help` lists them.
+COMMANDS: dict[str, str] = {
+    "datasets": "cli.datasets:datasets",
+}
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy, *sorted(set(super().list_commands(ctx)) - set(self.lazy))]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="lookskip")
+def cli() -> None:
+    """lookskip: find the few log lines worth reading in huge log archives.
+
+    \b
+    Retrain the LOOK/SKIP classifier on your own logs:
+      lookskip ingest --source loghub      fetch samples (or --source DIR, synthetic)
+      lookskip label                       label every line with Claude (Batch API)
+      lookskip train && lookskip export    fit TF-IDF + LogisticRegression, export it
+    Classify archives with the Rust classifier:
+      lookskip classify /var/log --output out/
+    Every stage also runs on Celery workers: `lookskip enqueue <stage> …`.
+
+    Settings come from LOOKSKIP_* environment variables or lookskip.toml;
+    see README.md.
+    """
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,118 @@
+"""Settings from the environment and an optional ``lookskip.toml``.
+
+One typed object (pydantic-settings) instead of ``os.environ`` lookups scattered
+around: every stage, task and command reads the same values, and ``lookskip doctor``
+can show them (secrets masked).
+
+Precedence, highest first: keyword arguments, environment variables
+(``LOOKSKIP_*``, plus the Anthropic SDK's own ``ANTHROPIC_API_KEY`` /
+``ANTHROPIC_BASE_URL``), ``.env``, the TOML file named by ``LOOKSKIP_CONFIG``
+(default ``./lookskip.toml``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_LOGHUB_URL = "https://raw.githubusercontent.com/logpai/loghub/master"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOOKSKIP_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage -----------------------------------------------------------
+    data_dir: str = Field("./data", description="Root of loghub/, labels/, batches/, models/.")
+
+    # --- ingestion ---------------------------------------------------------
+    loghub_url: str = Field(DEFAULT_LOGHUB_URL, description="Base URL of the loghub repository.")
+
+    # --- labeling ----------------------------------------------------------
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "LOOKSKIP_ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "LOOKSKIP_ANTHROPIC_BASE_URL")
+    )
+    label_model: str = "claude-haiku-4-5"
+    window_size: int = Field(50, ge=1, le=500)
+    max_tokens: int = 8192
+    batch_max_requests: int = Field(100_000, description="Message Batches API limit per batch.")
+    batch_max_bytes: int = Field(256 * 1024 * 1024, description="API limit on a batch's size.")
+    poll_initial_s: float = 5.0
+    poll_max_s: float = 300.0
+    max_resubmits: int = 3
+    system_prompt: str | None = Field(None, description="Override the labeling system prompt.")
+
+    # --- job system --------------------------------------------------------
+    broker_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    result_backend: SecretStr = SecretStr("redis://localhost:6379/0")
+    flower_user: str = "admin"
+    flower_password: SecretStr | None = None
+
+    # --- classification ----------------------------------------------------
+    model_path: str | None = Field(None, description="Default model for `lookskip classify`.")
+    threads: int = Field(0, description="Classifier threads; 0 means all cores.")
+    device: str = Field("auto", description="BERT device: auto|cpu|metal|cuda.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("LOOKSKIP_CONFIG", "lookskip.toml"))
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+            file_secret_settings,
+        )
+
+    # Paths under the data dir, named once so every stage agrees on the layout.
+    def path(self, *parts: str) -> str:
+        return "/".join([self.data_dir.rstrip("/"), *parts])
+
+    @property
+    def loghub_dir(self) -> str:
+        return self.path("loghub")
+
+    @property
+    def labels_dir(self) -> str:
+        return self.path("labels")
+
+    @property
+    def batches_dir(self) -> str:
+        return self.path("batches")
+
+    @property
+    def models_dir(self) -> str:
+        return self.path("models")
+
+    @property
+    def cache_dir(self) -> str:
+        return self.path("cache")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; call ``get_settings.cache_clear()`` in tests)."""
+    return Settings()
