@@ -1,0 +1,154 @@
+"""Export a trained pipeline as the portable model file of ``docs/model-format.md``.
+
+The Rust classifier (and ``reference.py``) load only this file, so it carries every
+number and pattern the transforms need; nothing is pickled. Floats are written with
+Python's shortest round-trip ``repr`` so the file reproduces the coefficients bit for
+bit. The gzip header has no timestamp, so exporting the same model twice gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lookskip import storage
+from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
+from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
+from lookskip.model.normalize import NORMALIZATION_RULES
+from lookskip.model.pipeline import POSITIVE, TrainedModel
+
+FORMAT = "lookskip-tfidf"
+FORMAT_VERSION = 1
+
+
+def _floats(a: np.ndarray) -> list[float]:
+    return [float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
+
+
+def _block(vectorizer: Any, ngram_range: tuple[int, int], **extra: Any) -> dict[str, Any]:
+    vocab = vectorizer.vocabulary_
+    terms = [""] * len(vocab)
+    for term, idx in vocab.items():
+        terms[idx] = term
+    return {
+        "ngram_range": list(ngram_range),
+        **extra,
+        "lowercase": "ascii",
+        "vocabulary": terms,
+        "idf": _floats(vectorizer.idf_),
+        "sublinear_tf": bool(vectorizer.sublinear_tf),
+        "norm": vectorizer.norm,
+    }
+
+
+def model_document(model: TrainedModel) -> dict[str, Any]:
+    """The export document (a JSON-ready dict) of a fitted ``TrainedModel``."""
+    features = model.pipeline.named_steps["features"]
+    clf = model.pipeline.named_steps["clf"]
+    parts = dict(features.transformer_list)
+    word, char, hand = parts["word"], parts["char"], parts["hand"]
+    scaler = hand.named_steps["scale"]
+    if list(clf.classes_) != [0, 1]:
+        raise ValueError(f"classifier classes must be [0 (SKIP), 1 (LOOK)], got {clf.classes_}")
+    coef = np.asarray(clf.coef_, dtype=np.float64).ravel()
+    n_word, n_char = len(word.vocabulary_), len(char.vocabulary_)
+    if coef.size != n_word + n_char + len(FEATURE_NAMES):
+        raise ValueError("coefficient count does not match the feature blocks")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "positive_label": POSITIVE,
+        "threshold": float(model.threshold),
+        "normalization": {"rules": [list(rule) for rule in NORMALIZATION_RULES]},
+        "word": _block(word, WORD_NGRAM_RANGE, token_pattern=WORD_TOKEN_PATTERN),
+        "char": _block(char, CHAR_NGRAM_RANGE),
+        "handcrafted": {
+            "names": list(FEATURE_NAMES),
+            "patterns": dict(FEATURE_PATTERNS),
+            "struct_punct_chars": STRUCT_PUNCT_CHARS,
+            "mean": _floats(scaler.mean_),
+            "scale": _floats(scaler.scale_),
+        },
+        "coef": {
+            "word": _floats(coef[:n_word]),
+            "char": _floats(coef[n_word : n_word + n_char]),
+            "handcrafted": _floats(coef[n_word + n_char :]),
+        },
+        "intercept": float(np.asarray(clf.intercept_).ravel()[0]),
+        "trained": {
+            "params": model.params,
+            "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **model.trained,
+        },
+    }
+
+
+def dump_document(doc: dict[str, Any]) -> bytes:
+    """The bytes of the model file: compact JSON, gzip-compressed when asked."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def write_document(doc: dict[str, Any], path: str) -> int:
+    """Write ``doc`` atomically (gzip when ``path`` ends in ``.gz``); returns bytes written."""
+    data = dump_document(doc)
+    if path.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+    storage.write_bytes(path, data)
+    return len(data)
+
+
+def read_document(path: str) -> dict[str, Any]:
+    data = storage.read_bytes(path)
+    if path.endswith(".gz") or data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: corrupt gzip model file ({exc})") from exc
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON model file ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} model file")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: format_version {doc.get('format_version')} is not supported "
+            f"(this version reads {FORMAT_VERSION})"
+        )
+    return doc
+
+
+def export_model(model: TrainedModel, path: str) -> dict[str, Any]:
+    """Write the portable file of ``model`` at ``path``; returns the document."""
+    doc = model_document(model)
+    write_document(doc, path)
+    return doc
+
+
+def write_reference_outputs(
+    model: TrainedModel, lines: Sequence[str], path: str, systems: Sequence[str] | None = None
+) -> int:
+    """Lines with sklearn's ``p_look`` and label, for parity tests of other implementations.
+
+    Not committed: it holds log lines. One JSON object a line: ``{"line", "p_look",
+    "label"}`` (plus ``"system"`` when given).
+    """
+    p = model.predict_proba_look(lines)
+    rows = []
+    for i, (line, pv) in enumerate(zip(lines, p, strict=True)):
+        row: dict[str, Any] = {"line": line, "p_look": float(pv),
+                               "label": POSITIVE if pv >= model.threshold else "SKIP"}
+        if systems is not None:
+            row["system"] = systems[i]
+        rows.append(row)
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    if path.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+    storage.write_bytes(path, data)
+    return len(rows)

@@ -1,0 +1,161 @@
+"""The scikit-learn pipeline of the LOOK/SKIP model, and loading a trained model.
+
+word TF-IDF (normalized line, 1..3-grams) ⊕ char TF-IDF (raw line, 3..6-grams)
+⊕ standardised handcrafted features → LogisticRegression. Every transform is a
+module-level function of ``lookskip.model`` (picklable by reference, exportable
+by name), so the exported file can carry the whole model without pickles.
+
+Labels are encoded as ``1 = LOOK`` and ``0 = SKIP``: LogisticRegression's
+positive class is ``classes_[1]``, so its coefficients and ``predict_proba[:, 1]``
+are LOOK's, which is what the export and the Rust side expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lookskip.model.analyzers import char_ngrams, word_ngrams
+from lookskip.model.features import features_matrix
+
+POSITIVE = "LOOK"
+NEGATIVE = "SKIP"
+LABELS = (POSITIVE, NEGATIVE)
+
+# TF-IDF options shared by the pipeline, the fold cache and the export.
+TFIDF_OPTIONS: dict[str, Any] = {"sublinear_tf": True, "norm": "l2", "smooth_idf": True}
+# liblinear: fast on sparse, deterministic (no random shuffling for the primal problem).
+LOGREG_OPTIONS: dict[str, Any] = {"solver": "liblinear", "max_iter": 1000, "tol": 1e-4}
+
+# The model's hyper-parameters and their defaults; grid values override these.
+DEFAULT_PARAMS: dict[str, Any] = {
+    "C": 4.0,
+    "class_weight": None,
+    "word_max_features": 20000,
+    "char_max_features": 100000,
+}
+
+
+def encode_labels(labels: Sequence[str]) -> np.ndarray:
+    """``LOOK`` → 1, ``SKIP`` → 0 (int8), so LOOK is LogisticRegression's positive class."""
+    return np.fromiter((lab == POSITIVE for lab in labels), dtype=np.int8, count=len(labels))
+
+
+def make_vectorizer(block: str, max_features: int | None):
+    """The TF-IDF vectorizer of one block (``word`` or ``char``)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = {"word": word_ngrams, "char": char_ngrams}[block]
+    return TfidfVectorizer(
+        analyzer=analyzer, lowercase=False, max_features=max_features, dtype=np.float64,
+        **TFIDF_OPTIONS,
+    )
+
+
+def make_logreg(C: float, class_weight: str | None):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, class_weight=class_weight, **LOGREG_OPTIONS)
+
+
+def build_pipeline(params: dict[str, Any] | None = None):
+    """The full sklearn pipeline for ``params`` (missing keys take ``DEFAULT_PARAMS``).
+
+    Step names (``features__word__max_features``, ``clf__C`` …) are what a plain
+    ``GridSearchCV`` over this pipeline uses; see ``sklearn_param_grid``.
+    """
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    hand = Pipeline([
+        ("extract", FunctionTransformer(features_matrix)),
+        ("scale", StandardScaler()),
+    ])
+    features = FeatureUnion([
+        ("word", make_vectorizer("word", p["word_max_features"])),
+        ("char", make_vectorizer("char", p["char_max_features"])),
+        ("hand", hand),
+    ])
+    return Pipeline([("features", features), ("clf", make_logreg(p["C"], p["class_weight"]))])
+
+
+SKLEARN_PARAM_NAMES = {
+    "C": "clf__C",
+    "class_weight": "clf__class_weight",
+    "word_max_features": "features__word__max_features",
+    "char_max_features": "features__char__max_features",
+}
+
+
+def to_sklearn_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {SKLEARN_PARAM_NAMES[k]: v for k, v in params.items()}
+
+
+def from_sklearn_params(params: dict[str, Any]) -> dict[str, Any]:
+    back = {v: k for k, v in SKLEARN_PARAM_NAMES.items()}
+    return {back[k]: v for k, v in params.items()}
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with its tuned threshold: what ``models/look_skip_model.joblib`` holds.
+
+    A plain pipeline's ``predict`` thresholds at 0.5; the tuned threshold is part of
+    the model, so it travels with it (and into the export).
+    """
+
+    pipeline: Any
+    threshold: float = 0.5
+    params: dict[str, Any] = field(default_factory=dict)
+    trained: dict[str, Any] = field(default_factory=dict)
+
+    def predict_proba_look(self, lines: Sequence[str]) -> np.ndarray:
+        return self.pipeline.predict_proba(list(lines))[:, 1]
+
+    def predict(self, lines: Sequence[str]) -> list[str]:
+        p = self.predict_proba_look(lines)
+        return [POSITIVE if v >= self.threshold else NEGATIVE for v in p]
+
+
+def save_joblib(model: TrainedModel, path: str) -> None:
+    import io
+
+    import joblib
+
+    from lookskip import storage
+
+    buf = io.BytesIO()
+    joblib.dump(model, buf, compress=3)
+    storage.write_bytes(path, buf.getvalue())
+
+
+def load_model(path: str):
+    """A scorer for ``path``: a joblib ``TrainedModel`` or an exported ``.json(.gz)`` file.
+
+    Both answer ``predict_proba_look(lines)`` and carry ``threshold``.
+    """
+    from lookskip import storage
+
+    if not storage.exists(path):
+        raise FileNotFoundError(f"model not found: {path}")
+    if path.endswith((".json", ".json.gz")):
+        from lookskip.model.reference import ReferenceModel
+
+        return ReferenceModel.load(path)
+    import io
+
+    import joblib
+
+    try:
+        obj = joblib.load(io.BytesIO(storage.read_bytes(path)))
+    except Exception as exc:  # a corrupt or foreign file: say which
+        raise ValueError(f"{path}: not a lookskip joblib model ({exc})") from exc
+    if isinstance(obj, TrainedModel):
+        return obj
+    if hasattr(obj, "predict_proba"):  # a bare pipeline
+        return TrainedModel(pipeline=obj)
+    raise ValueError(f"{path}: not a lookskip model (got {type(obj).__name__})")
