@@ -16,6 +16,8 @@ from lookskip import __version__
 # name -> "module:attribute", in the order `--help` lists them.
 COMMANDS: dict[str, str] = {
     "datasets": "cli.datasets:datasets",
+    "label": "cli.label:label",
+    "api-sim": "cli.apisim:api_sim",
 }
 
 
