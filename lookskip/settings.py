@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     poll_initial_s: float = 5.0
     poll_max_s: float = 300.0
     max_resubmits: int = 3
+    api_max_retries: int = Field(4, ge=0, description="SDK retries on 429/5xx/connection errors.")
+    api_timeout_s: float = Field(600.0, gt=0, description="SDK timeout per HTTP request.")
     system_prompt: str | None = Field(None, description="Override the labeling system prompt.")
 
     # --- job system --------------------------------------------------------

@@ -1,0 +1,115 @@
+"""``lookskip label``: label every sample line LOOK/SKIP with Claude's Batch API."""
+
+from __future__ import annotations
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import console, datasets_option, fail, out, user_errors
+from lookskip import datasets as ds
+from lookskip.settings import get_settings
+
+
+def _money(x: float | None) -> str:
+    return "unknown (no price for this model)" if x is None else f"${x:,.4f}"
+
+
+@click.command("label")
+@datasets_option
+@click.option("--new-only", is_flag=True, help="Only datasets that have no labels file yet.")
+@click.option("--dry-run", is_flag=True,
+              help="Print request count, token and cost estimates; send nothing (no key needed).")
+@click.option("--window-size", type=click.IntRange(1, 500), default=None,
+              help="Lines per request (default: settings, 50).")
+@click.option("--model", default=None, help="Model id (default: settings, claude-haiku-4-5).")
+@click.option("--force", is_flag=True,
+              help="Ask again even for windows whose identical request was already answered.")
+def label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int | None,
+          model: str | None, force: bool) -> None:
+    """Label the samples' lines LOOK or SKIP with Claude through the Message Batches API.
+
+    Each window of --window-size lines is one request (custom_id
+    "<Dataset>_<first line>"); requests are split into batches under the API
+    limits, submitted, polled until they end, and parsed. Failed, expired and
+    malformed answers are resubmitted (bounded); lines that still get no label
+    are listed in labels/unlabeled.jsonl with the reason. Writes
+    labels/<Dataset>.jsonl and labels/all_labeled.jsonl and prints the cost
+    from the reported token usage (Batch pricing, 50% of list price).
+
+    Interrupted? Run the same command again: batches already submitted are
+    polled, not paid for twice; answered windows are reused.
+    Uses ANTHROPIC_API_KEY, and ANTHROPIC_BASE_URL if set (e.g. `lookskip api-sim`).
+    """
+    _label(datasets, new_only, dry_run, window_size, model, force)
+
+
+@user_errors(ds.DatasetError, RuntimeError)
+def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int | None,
+           model: str | None, force: bool) -> None:
+    from lookskip.labeling import batches, merge, pipeline
+
+    settings = get_settings()
+    update = {k: v for k, v in (("window_size", window_size), ("label_model", model)) if v}
+    if update:
+        settings = settings.model_copy(update=update)
+    chosen = ds.select(datasets, settings)
+    if new_only:
+        keep = set(merge.datasets_without_labels([d.name for d in chosen], settings))
+        chosen = [d for d in chosen if d.name in keep]
+        if not chosen:
+            out.print("every selected dataset already has labels (--new-only): nothing to do")
+            return
+    if dry_run:
+        p = batches.prepare(chosen, settings, force=force, dry_run=True)
+        for name, why in p.errors.items():
+            console.print(f"[yellow]skipped {name}:[/] {why}")
+        out.print(f"model {settings.label_model}, window {settings.window_size} lines")
+        out.print(f"requests: {p.requests} in {len(p.batches)} batch(es) covering {p.lines} lines"
+                  f" ({p.reused} window(s) already answered or in flight, not sent again)")
+        out.print(f"input tokens (estimate): {p.input_tokens_estimate:,}")
+        out.print(f"output tokens (estimate): {p.output_tokens_estimate:,}")
+        out.print(f"cost estimate (Batch pricing): {_money(p.cost_estimate_usd)}")
+        if p.errors:
+            raise SystemExit(1)
+        return
+    if settings.anthropic_api_key is None:
+        fail("ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at "
+             "`lookskip api-sim` with any key), or use --dry-run")
+
+    with Progress(TextColumn("[bold]batches"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[requests]} · {task.fields[status]}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("label", total=None, requests="", status="preparing")
+
+        def show(pr: pipeline.Progress) -> None:
+            bar.update(task, total=pr.batches_total, completed=pr.batches_done,
+                       requests=f"{pr.requests_done}/{pr.requests_total} requests",
+                       status=pr.status)
+
+        run = pipeline.run_label(chosen, settings, force=force, on_progress=show)
+
+    table = Table("dataset", "labeled", "LOOK", "unlabeled", "note")
+    for m in run.merged:
+        note = m.error or (f"{m.pending} window(s) pending" if m.pending else "")
+        if m.unlabeled_why:
+            note = "; ".join(f"{n}× {why}" for why, n in m.unlabeled_why.items())
+        share = f"{m.look / m.labeled:.1%}" if m.labeled else "-"
+        table.add_row(m.dataset, str(m.labeled), share, str(m.unlabeled), note)
+    out.print(table)
+    for name, why in run.prepared.errors.items():
+        console.print(f"[red]{name}:[/] {why}")
+    if run.resubmitted:
+        out.print(f"resubmitted {len(run.resubmitted)} request(s): "
+                  + ", ".join(sorted(run.resubmitted)[:10])
+                  + (" …" if len(run.resubmitted) > 10 else ""))
+    if run.gave_up:
+        out.print(f"[yellow]gave up on {len(run.gave_up)} request(s)[/]; their lines are in "
+                  "labels/unlabeled.jsonl with the reason")
+    u = run.usage
+    out.print(f"tokens this run: {u.get('input_tokens', 0):,} in, "
+              f"{u.get('output_tokens', 0):,} out;"
+              f" cost {_money(run.cost_usd)} (Batch pricing); all runs so far "
+              f"{_money(run.total_cost_usd)} (batches/manifest.json)")
+    if run.errors:
+        raise SystemExit(1)

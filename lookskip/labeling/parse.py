@@ -1,0 +1,143 @@
+"""Turn a model's answer for one window into per-line labels, never guessing.
+
+Models wrap JSON in markdown fences, add prose, stop mid-array at ``max_tokens``,
+repeat or skip line numbers and vary the case of labels. The parser recovers every
+well-formed ``{"line", "label", "reason"}`` object it can find and reports the rest:
+a line gets a label only when the answer states one for exactly that line; every
+other line is returned in ``unlabeled`` with the reason, for the caller to retry
+or record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+LABELS = ("LOOK", "SKIP")
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.S)
+_decoder = json.JSONDecoder()
+
+
+@dataclass
+class ParsedWindow:
+    labels: dict[int, tuple[str, str]] = field(default_factory=dict)  # line -> (label, reason)
+    unlabeled: dict[int, str] = field(default_factory=dict)  # line -> why
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unlabeled
+
+
+def _candidates(text: str) -> list[str]:
+    """Fenced blocks first (the usual shape), then the whole text."""
+    blocks = [m.group(1) for m in _FENCE.finditer(text) if "{" in m.group(1)]
+    return [*blocks, text]
+
+
+def _array_at(text: str, pos: int) -> list | None:
+    try:
+        value, _ = _decoder.raw_decode(text, pos)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, list) else None
+
+
+def _objects_from(text: str, pos: int) -> list[dict]:
+    """Every complete JSON object from ``pos`` on, skipping junk between them.
+
+    Recovers the finished part of a truncated array and objects written without
+    an enclosing array.
+    """
+    found: list[dict] = []
+    while (pos := text.find("{", pos)) != -1:
+        try:
+            value, end = _decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            pos += 1
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+        pos = end
+    return found
+
+
+def extract_items(text: str) -> tuple[list[dict], list[str]]:
+    """The answer's label objects and notes on how they were recovered."""
+    for candidate in _candidates(text):
+        for m in re.finditer(r"\[", candidate):
+            arr = _array_at(candidate, m.start())
+            if arr is not None and any(isinstance(x, dict) for x in arr):
+                return [x for x in arr if isinstance(x, dict)], []
+    for candidate in _candidates(text):
+        objs = [o for o in _objects_from(candidate, 0) if "label" in o]
+        if objs:
+            return objs, ["answer is not one complete JSON array; recovered "
+                          f"{len(objs)} complete object(s)"]
+    return [], ["answer contains no JSON label objects"]
+
+
+def _line_number(item: dict) -> int | None:
+    for key in ("line", "line_number", "lineNumber", "n"):
+        if key in item:
+            value = item[key]
+            if isinstance(value, bool):
+                return None
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str) and value.strip().isdigit():
+                return int(value.strip())
+            return None
+    return None
+
+
+def parse_answer(text: str, n_lines: int) -> ParsedWindow:
+    """Labels for lines 1..``n_lines`` of a window from the model's answer ``text``."""
+    out = ParsedWindow()
+    items, notes = extract_items(text or "")
+    out.problems.extend(notes)
+    seen: dict[int, tuple[str, str]] = {}
+    conflicts: set[int] = set()
+    for item in items:
+        line = _line_number(item)
+        label = item.get("label")
+        label = label.strip().upper() if isinstance(label, str) else None
+        if line is None:
+            out.problems.append(f"item without a usable line number: {json.dumps(item)[:80]}")
+            continue
+        if not 1 <= line <= n_lines:
+            out.problems.append(f"line {line} out of range 1-{n_lines}")
+            continue
+        if label not in LABELS:
+            out.problems.append(f"line {line}: label {item.get('label')!r} is not LOOK/SKIP")
+            continue
+        reason = item.get("reason")
+        if not (isinstance(reason, str) and reason.strip()):
+            reason = "(no reason given)"
+        reason = reason.strip()
+        if line in seen:
+            if seen[line][0] != label:
+                conflicts.add(line)
+                out.problems.append(f"line {line} labeled both {seen[line][0]} and {label}")
+            else:
+                out.problems.append(f"line {line} repeated")
+            continue
+        seen[line] = (label, reason)
+    for line in range(1, n_lines + 1):
+        if line in conflicts:
+            out.unlabeled[line] = "conflicting labels in the answer"
+        elif line in seen:
+            out.labels[line] = seen[line]
+        else:
+            out.unlabeled[line] = ("no label in the answer" if items
+                                   else (notes[0] if notes else "empty answer"))
+    return out
+
+
+def answer_text(message: dict) -> str:
+    """The text of a Messages API message (its text blocks joined)."""
+    return "".join(block.get("text", "") for block in message.get("content") or []
+                   if block.get("type", "text") == "text")
