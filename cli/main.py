@@ -16,6 +16,8 @@ from lookskip import __version__
 # name -> "module:attribute", in the order `--help` lists them.
 COMMANDS: dict[str, str] = {
     "datasets": "cli.datasets:datasets",
+    "ingest": "cli.ingest:ingest",
+    "validate": "cli.validate:validate",
     "label": "cli.label:label",
     "api-sim": "cli.apisim:api_sim",
 }

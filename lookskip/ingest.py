@@ -378,12 +378,14 @@ def ingest_dataset(dataset: ds.Dataset | str, source: str | Source | None = None
     """
     settings = settings or get_settings()
     name = dataset if isinstance(dataset, str) else dataset.name
+    origin = _describe(source)
     try:
         d = ds.select([name], settings)[0] if isinstance(dataset, str) else dataset
         src = source if isinstance(source, Source) else parse_source(source, settings)
         if src.kind == "registry" and not force and (kept := _verified(settings, d)):
             return kept
         eff = _effective_source(d, src, settings)
+        origin = eff.location or eff.kind
         if eff.kind == "synthetic":
             text = synthetic.generate(d.name, seed)
             out = _put(settings, d.sample_name, text.encode("utf-8"),
@@ -404,9 +406,9 @@ def ingest_dataset(dataset: ds.Dataset | str, source: str | Source | None = None
                 dl.close()
     except NotFound as exc:
         status = "failed" if required else "missing"
-        return IngestResult(name, status, source=_describe(source), error=str(exc))
+        return IngestResult(name, status, source=origin, error=str(exc))
     except (IngestError, ds.DatasetError, SourceError, OSError, httpx.HTTPError) as exc:
-        return IngestResult(name, "failed", source=_describe(source), error=_one_line(exc))
+        return IngestResult(name, "failed", source=origin, error=_one_line(exc))
 
 
 def _verified(settings: Settings, d: ds.Dataset) -> IngestResult | None:

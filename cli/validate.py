@@ -1,0 +1,82 @@
+"""``lookskip validate``: compare labels with loghub's anomaly ground truth."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from cli.common import datasets_option, fail, out, user_errors
+from lookskip import datasets as ds
+from lookskip.settings import get_settings
+
+
+@click.command("validate")
+@datasets_option
+@click.option("--labels-dir", default=None, metavar="DIR",
+              help="Where <Dataset>.jsonl labels are (default: <data_dir>/labels).")
+@click.option("--truth", "truth_dir", default=None, metavar="DIR",
+              help="Where <Name>_2k.log_structured.csv is (searched first; then "
+                   "<data_dir>/loghub and the directory the sample was ingested from).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def validate(datasets: str | None, labels_dir: str | None, truth_dir: str | None,
+             as_json: bool) -> None:
+    """Check LOOK/SKIP labels against ground truth (default: BGL and Thunderbird).
+
+    The Label column of <Name>_2k.log_structured.csv marks alert lines ("-" is
+    normal); every alert line should be LOOK. Prints the recall of LOOK on alert
+    lines, the share of normal lines labeled LOOK, and a confusion matrix
+    (alert/normal × LOOK/SKIP/unlabeled; lines without a label count as
+    unlabeled). The exit status is non-zero only when an input is missing or
+    unreadable, never because of the figures.
+    """
+    _validate(datasets, labels_dir, truth_dir, as_json)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+@user_errors(ds.DatasetError)
+def _validate(datasets: str | None, labels_dir: str | None, truth_dir: str | None,
+              as_json: bool) -> None:
+    from lookskip import validate as v
+
+    report = v.validate(datasets, get_settings(), labels_dir=labels_dir, truth_dir=truth_dir)
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        summary = Table("dataset", "lines", "alerts", "LOOK recall on alerts",
+                        "LOOK share on normal", "unlabeled", "notes")
+        for r in report["datasets"]:
+            if r["error"]:
+                summary.add_row(r["dataset"], "", "", "", "", "", "[red]error (below)[/]")
+                continue
+            notes = [f"{r[k]} {k.replace('_', ' ')}" for k in
+                     ("extra_labels", "duplicate_labels", "raw_line_mismatches") if r.get(k)]
+            summary.add_row(r["dataset"], f"{r['lines']:,}", f"{r['alerts']:,}",
+                            _pct(r["recall"]), _pct(r["normal_look_share"]),
+                            f"{r['unlabeled']:,}", "; ".join(notes))
+        out.print(summary)
+        for r in report["datasets"]:
+            if not r["error"]:
+                out.print(_matrix(r))
+        for r in report["datasets"]:
+            if r["error"]:
+                out.print(f"[red]{r['dataset']}:[/] {r['error']}")
+    if report["errors"]:
+        fail(f"{report['errors']} dataset(s) could not be validated")
+
+
+def _matrix(r: dict) -> Table:
+    from lookskip.validate import KINDS
+
+    table = Table("truth \\ label", *KINDS, "total", title=f"{r['dataset']} confusion matrix")
+    rows = [("alert", r["matrix"]["alert"], None)]
+    rows += [(f"  {cat}", row, "dim") for cat, row in r["by_category"].items()]
+    rows.append(("normal", r["matrix"]["normal"], None))
+    for name, row, style in rows:
+        table.add_row(name, *(f"{row[k]:,}" for k in KINDS), f"{sum(row.values()):,}",
+                      style=style)
+    return table
