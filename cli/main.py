@@ -20,6 +20,12 @@ COMMANDS: dict[str, str] = {
     "validate": "cli.validate:validate",
     "label": "cli.label:label",
     "api-sim": "cli.apisim:api_sim",
+    "enqueue": "cli.enqueue:enqueue",
+    "status": "cli.status:status",
+    "jobs": "cli.status:jobs",
+    "worker": "cli.worker:worker",
+    "flower": "cli.worker:flower",
+    "doctor": "cli.doctor:doctor",
 }
 
 

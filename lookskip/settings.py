@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     result_backend: SecretStr = SecretStr("redis://localhost:6379/0")
     flower_user: str = "admin"
     flower_password: SecretStr | None = None
+    max_deliveries: int = Field(
+        3, ge=1, description="A task started this many times without finishing fails for good."
+    )
 
     # --- classification ----------------------------------------------------
     model_path: str | None = Field(None, description="Default model for `lookskip classify`.")

@@ -14,6 +14,8 @@ import pytest
 
 from lookskip.settings import get_settings
 
+pytest_plugins = ["fixtures_services"]  # redis_service, celery_workers (integration tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("LOOKSKIP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

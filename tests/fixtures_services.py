@@ -1,0 +1,288 @@
+"""Real services for the integration tests: a Redis server and Celery worker processes.
+
+Redis comes from one of two places, chosen explicitly by ``redis_backend_choice``:
+
+* ``docker``: a throw-away container (testcontainers) when a Docker engine answers
+  AND a Redis image is already present locally (tests never pull images);
+* ``local``: ``redis-server`` (installed by ``scripts/setup``) on a free port.
+
+``LOOKSKIP_TEST_REDIS=local|docker`` forces one. Either way AOF is on with
+``appendfsync always``, so a restart (``RedisService.restart``) loses nothing that
+was acknowledged: the restart test relies on it.
+
+Workers are real ``celery worker`` processes (prefork pool, one child each) that
+consume every queue, with ``LOOKSKIP_DATA_DIR`` pointing at a data dir made for the
+session and a recognisable fake API key, so tests can grep logs and Redis for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE_API_KEY = "sk-ant-FAKE-KEY-lookskip-3f9c2a71-do-not-leak"
+ALL_QUEUES = "ingest,label,train,classify,transformer"
+REDIS_IMAGE_CANDIDATES = ("redis:7-alpine", "redis:7", "redis:latest", "redis:alpine")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def local_redis_image() -> str | None:
+    """A Redis image already present in a reachable Docker engine, else None."""
+    if not shutil.which("docker"):
+        return None
+    try:
+        out = subprocess.run(
+            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True, text=True, timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    present = set(out.stdout.split())
+    for image in REDIS_IMAGE_CANDIDATES:
+        if image in present:
+            return image
+    return next((i for i in present if i.split(":")[0].endswith("redis")), None)
+
+
+def redis_backend_choice(env: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """("docker", image) or ("local", None), as described in the module docstring."""
+    env = os.environ if env is None else env
+    forced = env.get("LOOKSKIP_TEST_REDIS", "").strip().lower()
+    if forced == "local":
+        return "local", None
+    image = local_redis_image()
+    if forced == "docker":
+        if image is None:
+            pytest.fail("LOOKSKIP_TEST_REDIS=docker but no Docker engine with a redis image")
+        return "docker", image
+    if image is not None:
+        return "docker", image
+    return "local", None
+
+
+def wait_for_redis(url: str, timeout: float = 20.0) -> None:
+    import redis
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            return
+        except redis.exceptions.BusyLoadingError:
+            pass
+        except redis.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"redis at {url} did not answer within {timeout}s")
+        time.sleep(0.05)
+
+
+@dataclass
+class RedisService:
+    """A running Redis that a test may restart; ``url`` stays the same across restarts."""
+
+    kind: str
+    port: int
+    workdir: Path
+    image: str | None = None
+    proc: subprocess.Popen | None = None
+    container: object | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if self.kind == "local":
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--dir", str(self.workdir), "--appendonly", "yes",
+                 "--appendfsync", "always", "--save", "", "--protected-mode", "no",
+                 "--logfile", str(self.workdir / "redis.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        else:
+            from testcontainers.core.container import DockerContainer
+
+            c = DockerContainer(self.image).with_bind_ports(6379, self.port)
+            c = c.with_command("redis-server --appendonly yes --appendfsync always --save ''")
+            self.container = c.start()
+        wait_for_redis(self.url)
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL): only what AOF already holds survives."""
+        if self.kind == "local" and self.proc:
+            self.proc.kill()
+            self.proc.wait(10)
+        elif self.container is not None:
+            self.container.get_wrapped_container().kill()
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.kill()
+        time.sleep(down_s)
+        if self.kind == "local":
+            self.start()
+        else:
+            self.container.get_wrapped_container().start()
+            wait_for_redis(self.url)
+
+    def stop(self) -> None:
+        if self.kind == "local" and self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        elif self.container is not None:
+            self.container.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisService]:
+    kind, image = redis_backend_choice()
+    if kind == "local" and not shutil.which("redis-server"):
+        pytest.fail("redis-server not found: run scripts/setup (it installs it)")
+    svc = RedisService(kind=kind, port=free_port(), image=image,
+                       workdir=tmp_path_factory.mktemp("redis"))
+    svc.start()
+    yield svc
+    svc.stop()
+
+
+@dataclass
+class Workers:
+    """Celery worker subprocesses sharing one Redis and one data dir."""
+
+    redis: RedisService
+    data_dir: Path
+    log_dir: Path
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, queues: str = ALL_QUEUES) -> None:
+        log = self.log_dir / f"{name}.log"
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+             "--pool=prefork", "--concurrency=1", "-Q", queues, "-n", f"{name}@%h",
+             "--loglevel=INFO", f"--logfile={log}", "-I", "worker_test_tasks",
+             "--without-heartbeat", "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, names: list[str] | None = None, timeout: float = 60.0) -> None:
+        from worker.app import app
+
+        want = set(names or self.procs)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                replies = app.control.ping(timeout=0.5) or []
+            except app.connection_for_write().connection_errors:
+                replies = []  # a stale connection after a Redis restart: kombu reconnects
+            up = {k.split("@")[0] for r in replies for k in r}
+            if want <= up:
+                return
+            for n, p in self.procs.items():
+                if p.poll() is not None:
+                    raise RuntimeError(f"worker {n} exited: {self.log(n)[-2000:]}")
+        raise RuntimeError(f"workers {want} not ready after {timeout}s")
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def all_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.log_dir.glob("*.log"))
+
+    def stop(self, name: str) -> None:
+        p = self.procs.pop(name, None)
+        if p and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+
+
+def service_env(redis_url: str, data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "LOOKSKIP_BROKER_URL": redis_url,
+        "LOOKSKIP_RESULT_BACKEND": redis_url,
+        "LOOKSKIP_DATA_DIR": str(data_dir),
+        "ANTHROPIC_API_KEY": FAKE_API_KEY,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"),
+                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    })
+    env.pop("ANTHROPIC_BASE_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_workers(redis_service: RedisService,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+    """Two real workers on every queue; this process's settings point at the same Redis."""
+    data_dir = tmp_path_factory.mktemp("workers-data")
+    log_dir = tmp_path_factory.mktemp("worker-logs")
+    env = service_env(redis_service.url, data_dir)
+    # The client side (this process) must talk to the same Redis before worker.app loads.
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update({k: env[k] for k in ("LOOKSKIP_BROKER_URL", "LOOKSKIP_RESULT_BACKEND",
+                                           "LOOKSKIP_DATA_DIR", "ANTHROPIC_API_KEY")})
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    from lookskip.settings import get_settings
+
+    get_settings.cache_clear()
+    _point_app_at(redis_service.url)
+    import worker_test_tasks  # noqa: F401  (registers the test tasks client-side)
+
+    workers = Workers(redis=redis_service, data_dir=data_dir, log_dir=log_dir, env=env)
+    workers.start("w1")
+    workers.start("w2")
+    try:
+        workers.wait_ready()
+        yield workers
+    finally:
+        for n in list(workers.procs):
+            workers.stop(n)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+
+
+def _point_app_at(url: str) -> None:
+    """Re-point an already imported ``worker.app`` (another test may have imported it)."""
+    import worker.app as wapp
+    from lookskip.settings import get_settings
+
+    app = wapp.app
+    if app.conf.broker_url != url:
+        from worker.config import celery_config
+
+        app.conf.update(celery_config(get_settings()))
+        app._pool = None
+        app._local.__dict__.pop("backend", None)
+    wapp._store = None

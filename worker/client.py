@@ -1,0 +1,76 @@
+"""What the CLI needs on the client side: reachability checks and waiting for a workflow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from lookskip.jobs import JobView, host_port, mask_url, redact
+from lookskip.settings import get_settings
+
+
+class Unreachable(RuntimeError):
+    """The broker or result backend does not answer (message names host:port)."""
+
+
+def _check_redis(url: str, what: str, timeout: float = 3.0) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        reason = redact(str(exc).split("\n")[0], [_password(url)])
+        raise Unreachable(
+            f"cannot reach the {what} at {host_port(url)} ({mask_url(url)}): {reason}"
+        ) from None
+    except redis.AuthenticationError as exc:
+        raise Unreachable(f"the {what} at {host_port(url)} refused the password: {exc}") from None
+    except redis.ResponseError as exc:
+        raise Unreachable(f"the {what} at {host_port(url)} answered: {exc}") from None
+
+
+def _password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
+
+
+def check_broker() -> None:
+    """Raise ``Unreachable`` unless the broker and the result backend both answer."""
+    s = get_settings()
+    broker = s.broker_url.get_secret_value()
+    backend = s.result_backend.get_secret_value()
+    if broker.startswith(("redis://", "rediss://")):
+        _check_redis(broker, "broker")
+    else:  # another kombu transport: ask kombu itself
+        from worker.app import app
+
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=3)
+        except Exception as exc:  # kombu raises transport-specific errors
+            raise Unreachable(f"cannot reach the broker at {host_port(broker)}: {exc}") from None
+    if backend.startswith(("redis://", "rediss://")):
+        _check_redis(backend, "result backend")
+
+
+def wait(wf: str, on_update: Callable[[JobView], None], poll_s: float = 0.5,
+         timeout: float | None = None) -> JobView:
+    """Poll the registry until workflow ``wf`` ends; ``on_update`` sees each snapshot."""
+    from worker.app import job_store
+
+    store = job_store()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        view = store.get(wf)
+        if view is None:
+            raise KeyError(wf)
+        on_update(view)
+        if view.done:
+            return view
+        if deadline is not None and time.monotonic() > deadline:
+            return view
+        time.sleep(poll_s)

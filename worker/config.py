@@ -1,0 +1,107 @@
+"""Celery configuration, derived from ``lookskip.settings``.
+
+Why these values:
+
+* JSON only: a pickle-accepting worker runs whatever a broker client sends it.
+* ``task_acks_late`` + ``task_reject_on_worker_lost``: a task whose worker dies
+  (kill -9, OOM) goes back to the queue instead of being lost. Every task writes
+  its output atomically and is idempotent, so running it again is safe.
+* A task that keeps killing its worker would then loop for ever; ``max_deliveries``
+  bounds it (see ``worker.app.LookskipTask``): a counter per (task id, retry) in
+  Redis, because the Redis transport has no delivery-count header of its own.
+* ``worker_prefetch_multiplier=1``: a worker busy with a 10-minute fit does not hold
+  back queued fits that an idle worker could take.
+* The Redis ``visibility_timeout`` must exceed the longest task (hard limit) and the
+  longest countdown, or Redis hands a running task to a second worker. Broker and
+  result backend get the same value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lookskip.settings import Settings
+
+# Queues by role: a host runs workers only for the roles it can serve
+# (a classifier host needs the Rust extension, a transformer host torch).
+QUEUES = ("ingest", "label", "train", "classify", "transformer")
+
+# Task-name prefix -> queue (routing by name, so a task module never names a queue).
+ROUTES: dict[str, str] = {
+    "lookskip.ingest.*": "ingest",
+    "lookskip.label.*": "label",
+    "lookskip.train.*": "train",
+    "lookskip.export.*": "train",
+    "lookskip.classify.*": "classify",
+    "lookskip.transformer.*": "transformer",
+}
+
+# (soft, hard) time limits in seconds per task name; the soft limit raises
+# SoftTimeLimitExceeded in the task so it can fail with a clear message first.
+TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "lookskip.ingest.dataset": (1800, 1900),
+    "lookskip.label.prepare": (900, 960),
+    "lookskip.label.submit": (900, 960),
+    "lookskip.label.poll": (120, 180),
+    "lookskip.label.collect": (1800, 1900),
+    "lookskip.label.merge": (900, 960),
+    "lookskip.label.validate": (900, 960),
+    "lookskip.train.plan": (3600, 3700),
+    "lookskip.train.fit": (3600, 3700),
+    "lookskip.train.select": (600, 660),
+    "lookskip.train.refit": (7200, 7300),
+    "lookskip.export.model": (1800, 1900),
+    "lookskip.export.parity": (1800, 1900),
+    "lookskip.workflow.finish": (60, 90),
+    "lookskip.diag.echo": (60, 90),
+}
+
+RESULT_EXPIRES_S = 7 * 24 * 3600
+MAX_COUNTDOWN_S = 900  # longest countdown a poll task may ask for
+
+
+def visibility_timeout_s() -> int:
+    """Above the longest hard limit and the longest countdown, with an hour's margin."""
+    longest = max(max(hard for _, hard in TIME_LIMITS.values()), MAX_COUNTDOWN_S)
+    return longest + 3600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    vt = visibility_timeout_s()
+    return {
+        "broker_url": settings.broker_url.get_secret_value(),
+        "result_backend": settings.result_backend.get_secret_value(),
+        # serialization: JSON only
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "event_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # reliability
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_deduplicate_successful_tasks": True,  # a redelivered, finished task is skipped
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {"visibility_timeout": vt},
+        "result_backend_transport_options": {"visibility_timeout": vt},
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 30,
+        "redis_backend_health_check_interval": 10,
+        "result_expires": RESULT_EXPIRES_S,
+        # limits (defaults; TIME_LIMITS sets each task's own)
+        "task_soft_time_limit": 3600,
+        "task_time_limit": 3700,
+        # routing
+        "task_queues": None,  # created on demand from the routes below
+        "task_default_queue": "ingest",
+        "task_routes": {pattern: {"queue": q} for pattern, q in ROUTES.items()},
+        "task_create_missing_queues": True,
+        # monitoring (Flower, `lookskip status`)
+        "task_track_started": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_redirect_stdouts_level": "INFO",
+    }

@@ -1,0 +1,1 @@
+"""Thin Celery tasks: parse arguments, call ``lookskip`` functions, report progress."""
