@@ -1,0 +1,243 @@
+"""Expand what the user named (files, directories, archives, URLs, ``-``) into sources.
+
+A *source* is one logical log file: a plain file, a ``.gz`` file, one member of a
+``.tar``/``.tar.gz``/``.tgz``/``.zip`` archive, or stdin. Everything downstream
+(chunking, scanning, naming outputs) works on sources, so an archive member is
+classified and reported exactly like a file, under the name ``archive.tar.gz!dir/member``.
+
+Listing never reads a whole file into memory: a tar is walked header by header
+(``tarfile`` skips over member data while decompressing), a zip reads its central
+directory. A problem with one input (missing, truncated archive) becomes an
+:class:`InputError` for the summary; the other inputs go on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import tarfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lookskip import storage
+
+STDIN = "-"
+TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+ZIP_SUFFIXES = (".zip",)
+GZ_SUFFIXES = (".gz",)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One log file to classify; JSON-friendly so a Celery task can receive it.
+
+    ``kind`` is ``plain`` (byte ranges can be read directly), ``gz`` (one stream),
+    ``tar`` / ``zip`` (a member of an archive at ``url``) or ``stdin``. For a tar
+    member ``offset`` is where its data start in the *uncompressed* tar stream, so
+    a worker seeks straight there instead of re-walking the headers.
+    """
+
+    name: str
+    url: str
+    kind: str
+    size: int = 0
+    member: str | None = None
+    offset: int = 0
+    compression: str | None = None  # tar only: "gz" or None
+
+    @property
+    def splittable(self) -> bool:
+        """Only plain files can be cut into byte ranges without reading what precedes."""
+        return self.kind == "plain"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Source:
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class InputError:
+    """An input that could not be expanded or read, with the reason for the summary."""
+
+    name: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Expansion:
+    sources: list[Source] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    """A glob matches the path relative to the named directory, or the base name."""
+    base = posixpath.basename(rel)
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+
+
+def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    if include and not _matches(rel, include):
+        return False
+    return not (exclude and _matches(rel, exclude))
+
+
+def _kind_of(path: str) -> str:
+    low = path.lower()
+    if low.endswith(TAR_SUFFIXES):
+        return "tar"
+    if low.endswith(ZIP_SUFFIXES):
+        return "zip"
+    if low.endswith(GZ_SUFFIXES):
+        return "gz"
+    return "plain"
+
+
+def _safe_member(name: str) -> str:
+    """Member path without ``..``/absolute parts: it names an output file later."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)
+
+
+def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
+    """Regular-file members of a tar (optionally gzip-compressed), streaming the headers.
+
+    A truncated or corrupt archive yields the members listed before the damage plus an
+    error naming it; the member cut by the damage then fails on its own when read.
+    """
+    compression = "gz" if url.lower().endswith((".gz", ".tgz")) else None
+    members: list[Source] = []
+    try:
+        with storage.open_file(url, "rb") as raw, tarfile.open(
+            fileobj=raw, mode="r:gz" if compression else "r:"
+        ) as tf:
+            while True:
+                info = tf.next()
+                if info is None:
+                    break
+                if not info.isfile():
+                    continue
+                member = _safe_member(info.name)
+                members.append(Source(
+                    name=f"{name}!{member}", url=url, kind="tar", size=int(info.size),
+                    member=info.name, offset=int(info.offset_data), compression=compression,
+                ))
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        what = "truncated or corrupt archive" if members else "cannot read archive"
+        return members, InputError(name, f"{what}: {type(exc).__name__}: {exc}".rstrip(": "))
+    return members, None
+
+
+def list_zip(url: str, name: str) -> tuple[list[Source], InputError | None]:
+    try:
+        with storage.open_file(url, "rb") as raw, zipfile.ZipFile(raw) as zf:
+            return [
+                Source(name=f"{name}!{_safe_member(i.filename)}", url=url, kind="zip",
+                       size=int(i.file_size), member=i.filename)
+                for i in zf.infolist() if not i.is_dir()
+            ], None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return [], InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")
+
+
+def _file_sources(url: str, name: str) -> tuple[list[Source], InputError | None]:
+    kind = _kind_of(url)
+    if kind == "tar":
+        return list_tar(url, name)
+    if kind == "zip":
+        return list_zip(url, name)
+    return [Source(name=name, url=url, kind=kind, size=storage.size(url))], None
+
+
+def _walk(url: str) -> list[str]:
+    """Every file under a directory (recursive, sorted), as URLs the storage module opens."""
+    fs, path = storage.fs_and_path(url)
+    found = fs.find(path)
+    if storage.is_local(url):
+        return sorted(found)
+    proto = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return sorted(f"{proto}://{p}" for p in found)
+
+
+def expand_inputs(
+    inputs: Iterable[str],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    allow_stdin: bool = True,
+) -> Expansion:
+    """Sources for every named input, in the order given (directories sorted inside).
+
+    Globs (``--include``/``--exclude``) filter files found in directories and archive
+    members; a file named explicitly is always taken. Names are made unique so that
+    each source gets its own output file.
+    """
+    out = Expansion()
+    for raw in inputs:
+        if raw == STDIN:
+            if not allow_stdin:
+                out.errors.append(InputError(raw, "stdin ('-') is only read by local classify"))
+            else:
+                out.sources.append(Source(name="stdin", url=STDIN, kind="stdin"))
+            continue
+        url = raw.rstrip("/") or raw
+        try:
+            fs, path = storage.fs_and_path(url)
+            if fs.isdir(path):
+                base = posixpath.basename(path.rstrip("/")) or path
+                for found in _walk(url):
+                    _, fpath = storage.fs_and_path(found)
+                    rel = posixpath.relpath(fpath, path)
+                    # An archive is opened unless excluded; --include then picks its members.
+                    is_archive = _kind_of(found) in ("tar", "zip")
+                    if (exclude and _matches(rel, exclude)) or not (
+                        is_archive or _selected(rel, include, exclude)
+                    ):
+                        continue
+                    srcs, err = _file_sources(found, f"{base}/{rel}")
+                    out.sources.extend(s for s in srcs if _member_selected(s, include, exclude))
+                    if err:
+                        out.errors.append(err)
+            elif fs.exists(path):
+                srcs, err = _file_sources(url, posixpath.basename(path))
+                out.sources.extend(s for s in srcs if _member_selected(s, include, exclude))
+                if err:
+                    out.errors.append(err)
+            else:
+                out.errors.append(InputError(raw, "no such file or directory"))
+        except OSError as exc:
+            out.errors.append(InputError(raw, f"{type(exc).__name__}: {exc}"))
+    out.sources = _unique(out.sources)
+    return out
+
+
+def _member_selected(src: Source, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    if src.member is None:
+        return True
+    return _selected(src.name.split("!", 1)[1], include, exclude)
+
+
+def _unique(sources: list[Source]) -> list[Source]:
+    seen: dict[str, int] = {}
+    result = []
+    for s in sources:
+        n = seen.get(s.name, 0)
+        seen[s.name] = n + 1
+        if n:
+            root, ext = os.path.splitext(s.name)
+            s = Source(**{**s.to_dict(), "name": f"{root}~{n + 1}{ext}"})
+        result.append(s)
+    return result
+
+
+def output_relpath(name: str, suffix: str = ".look.jsonl") -> str:
+    """Where a source's output goes under ``--output``: archive members in a subfolder."""
+    parts = [p for p in name.replace("!", "!/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) + suffix

@@ -1,0 +1,97 @@
+"""The two ways to run a bulk classification: here (local) or as units on workers.
+
+Local: every source is read once, start to end, as a single unit (one pass, the
+classifier spreading each block over all cores) and its rows go straight to the
+output. Distributed: :func:`plan` cuts the sources into units, workers run
+:func:`lookskip.bulk.parts.run_unit` on each, and :func:`merge_all` (the chord
+callback) writes the outputs. A single unit reads exactly the lines the units of a
+split file read together, so both give the same output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lookskip import storage
+from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit, plan_units
+from lookskip.bulk.inputs import InputError, Source, output_relpath
+from lookskip.bulk.merge import FileResult, finalize_rows, merge_units, remove_output
+from lookskip.bulk.parts import remove_parts
+from lookskip.bulk.report import write_report
+from lookskip.bulk.scan import Scorer, row_prefix, scan_unit
+from lookskip.bulk.summary import build_summary, write_summary
+
+
+class _Discard(Exception):
+    """Raised inside an atomic write to drop the new file (the source failed)."""
+
+
+def classify_source_local(source: Source, output_dir: str, scorer: Scorer, threshold: float,
+                          max_look: int | None = None,
+                          on_progress: Callable[[int, int], Any] | None = None) -> FileResult:
+    """Classify one source in one pass, writing ``<file>.look.jsonl`` atomically."""
+    rel = output_relpath(source.name)
+    out_url = storage.join(output_dir, rel)
+    prefix = row_prefix(source.name)
+    unit = Unit(source, 0, 0, None)
+    try:
+        with storage.atomic_writer(out_url, "wb") as out:
+            res = scan_unit(unit, scorer, threshold,
+                            lambda block: out.write(finalize_rows(block, prefix, 0)),
+                            max_look=max_look, on_progress=on_progress)
+            if res.error:
+                raise _Discard
+    except _Discard:
+        remove_output(out_url)
+    return FileResult.collect(source, [res], rel)
+
+
+def finish_run(files: list[FileResult], input_errors: Sequence[InputError], output_dir: str,
+               started: float, report: bool = True, **run: Any) -> dict[str, Any]:
+    """Write ``summary.json`` (and ``report.html``) for a finished run; returns the summary."""
+    summary = build_summary(files, input_errors, time.time() - started, **run)
+    write_summary(output_dir, summary)
+    if report:
+        write_report(summary, output_dir)
+    return summary
+
+
+def run_local(sources: Sequence[Source], input_errors: Sequence[InputError], output_dir: str,
+              scorer: Scorer, threshold: float, max_look: int | None = None,
+              on_progress: Callable[[int, int], Any] | None = None,
+              on_file: Callable[[FileResult], Any] | None = None,
+              report: bool = True, **run: Any) -> dict[str, Any]:
+    started = time.time()
+    storage.makedirs(output_dir)
+    files = []
+    for source in sources:
+        fr = classify_source_local(source, output_dir, scorer, threshold, max_look, on_progress)
+        files.append(fr)
+        if on_file:
+            on_file(fr)
+    return finish_run(files, input_errors, output_dir, started, report=report, mode="local",
+                      threshold=threshold, max_look=max_look, **run)
+
+
+def plan(sources: Sequence[Source], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[list[Unit]]:
+    """The units of every source (stdin cannot be sent to a worker)."""
+    for s in sources:
+        if s.kind == "stdin":
+            raise ValueError("stdin ('-') can only be classified locally")
+    return [plan_units(s, chunk_bytes) for s in sources]
+
+
+def merge_all(units_by_source: Sequence[Sequence[Unit]], parts_dir: str, output_dir: str,
+              input_errors: Sequence[InputError], started: float,
+              max_look: int | None = None, report: bool = True, keep_parts: bool = False,
+              **run: Any) -> dict[str, Any]:
+    """Merge every source's parts into its output, then write the summary and report."""
+    files = [merge_units(list(units), parts_dir, output_dir, max_look)
+             for units in units_by_source if units]
+    summary = finish_run(files, input_errors, output_dir, started, report=report,
+                         mode="distributed", max_look=max_look, **run)
+    if not keep_parts:
+        remove_parts(parts_dir)
+    return summary

@@ -1,0 +1,209 @@
+"""Read one unit of work and score its lines: the only place lines meet the classifier.
+
+Local classify and the ``classify`` Celery tasks both call :func:`scan_unit`, so a
+file gives the same LOOK lines, numbers and probabilities either way. Lines are read
+in blocks of a few MiB (memory stays flat whatever the file size), decoded once per
+block and scored a block at a time by the Rust classifier (which parallelises over
+the block); Python then touches only the LOOK lines.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import tarfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Protocol
+
+import numpy as np
+
+from lookskip import storage
+from lookskip.bulk.chunks import READ_BLOCK, Unit, count_lines, owned_blocks, split_lines
+from lookskip.bulk.inputs import STDIN, Source
+
+BINARY_PROBE = 8192
+MAX_TEXT_CHARS = 65536
+DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
+DENSITY_MAX = 4096  # text kept in outputs for one line; scoring sees what the classifier caps
+
+
+class Scorer(Protocol):
+    def predict_proba(self, lines: list[str]) -> Any: ...
+
+
+class UnreadableInput(Exception):
+    """The input cannot be classified (binary, corrupt, truncated); the message says why."""
+
+
+@dataclass
+class UnitResult:
+    """What a unit reports (also the part's metadata): counts, timings, or an error."""
+
+    lines: int = 0
+    look: int = 0
+    written: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    score_seconds: float = 0.0
+    error: str | None = None
+    # LOOK lines per ``bucket`` lines of the unit, for the report's density chart
+    density: list[int] = field(default_factory=list)
+    bucket: int = DENSITY_BUCKET
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UnitResult:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class _Bounded:
+    """The next ``size`` bytes of a stream; running short means the archive is truncated."""
+
+    def __init__(self, f: IO[bytes], size: int):
+        self.f, self.left = f, size
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.f.read(n)
+        if len(data) < n and not data:
+            raise UnreadableInput(f"truncated archive: member ends {self.left} bytes early")
+        self.left -= len(data)
+        return data
+
+
+@contextmanager
+def open_stream(source: Source) -> Iterator[IO[bytes]]:
+    """A binary stream of the source's (decompressed) bytes; seekable for plain files."""
+    with ExitStack() as stack:
+        if source.kind == "stdin" or source.url == STDIN:
+            yield sys.stdin.buffer
+            return
+        raw = stack.enter_context(storage.open_file(source.url, "rb"))
+        if source.kind == "plain":
+            yield raw
+        elif source.kind == "gz":
+            yield stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        elif source.kind == "tar":
+            f = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) \
+                if source.compression == "gz" else raw
+            f.seek(source.offset)
+            if f.tell() != source.offset:
+                raise UnreadableInput("truncated archive: member data missing")
+            yield _Bounded(f, source.size)  # type: ignore[misc]
+        elif source.kind == "zip":
+            zf = stack.enter_context(zipfile.ZipFile(raw))
+            yield stack.enter_context(zf.open(source.member or ""))
+        else:
+            raise ValueError(f"unknown source kind {source.kind!r}")
+
+
+def describe_error(exc: BaseException, source: Source) -> str:
+    """One line saying why a source could not be read, for the summary."""
+    msg = str(exc).strip().split("\n")[0]
+    if isinstance(exc, UnreadableInput):
+        return msg
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"corrupt gzip: {msg}"
+    if isinstance(exc, (EOFError, zlib.error)):
+        what = "archive" if source.kind in ("tar", "zip") else "gzip"
+        return f"truncated or corrupt {what}: {msg or type(exc).__name__}"
+    if isinstance(exc, (zipfile.BadZipFile, tarfile.TarError)):
+        return f"corrupt archive: {msg}"
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+RowWriter = Callable[[bytes], Any]
+
+
+def row_prefix(name: str) -> bytes:
+    """Start of every output row for a file, up to the line number (see ``parts``)."""
+    return b'{"file":' + json.dumps(name, ensure_ascii=False).encode("utf-8") + b',"line":'
+
+
+def scan_unit(
+    unit: Unit,
+    scorer: Scorer,
+    threshold: float,
+    write: RowWriter,
+    max_look: int | None = None,
+    on_progress: Callable[[int, int], Any] | None = None,
+) -> UnitResult:
+    """Score every line the unit owns; ``write`` gets one part row per LOOK line.
+
+    A part row is ``<local line>\\t<rest of the JSON row>\\n``, where the rest starts
+    after the line number: the merge only has to add the unit's line offset. At most
+    ``max_look`` rows are written (the count of LOOK lines is still complete).
+    Unreadable input ends the unit with ``error`` set instead of raising.
+    """
+    res = UnitResult()
+    t0 = time.perf_counter()
+    first = True
+    try:
+        with open_stream(unit.source) as f:
+            for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
+                if first and unit.start == 0 and b"\0" in block[:BINARY_PROBE]:
+                    raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
+                first = False
+                lines = split_lines(block)
+                ts = time.perf_counter()
+                probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
+                res.score_seconds += time.perf_counter() - ts
+                hits = np.flatnonzero(probs >= threshold)
+                if len(hits):
+                    room = len(hits) if max_look is None else max(0, max_look - res.written)
+                    out = []
+                    for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(),
+                                    strict=True):
+                        text = lines[i]
+                        if len(text) > MAX_TEXT_CHARS:
+                            text = text[:MAX_TEXT_CHARS]
+                        out.append(f'{res.lines + i + 1}\t,"prob":{p!r},"text":'
+                                   f'{json.dumps(text, ensure_ascii=False)}}}\n')
+                    if out:
+                        write("".join(out).encode("utf-8"))
+                    res.written += len(out)
+                    res.look += len(hits)
+                    _add_density(res, hits + res.lines, res.lines + len(lines))
+                res.lines += len(lines)
+                res.bytes += len(block)
+                if on_progress:
+                    on_progress(len(block), len(lines))
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError,
+            UnreadableInput) as exc:
+        res.error = describe_error(exc, unit.source)
+    _add_density(res, np.zeros(0, dtype=np.int64), res.lines)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _add_density(res: UnitResult, hits: np.ndarray, lines: int) -> None:
+    """Count LOOK lines (unit-local 0-based ``hits``) into buckets covering ``lines`` lines."""
+    while -(-lines // res.bucket) > DENSITY_MAX:
+        d = res.density + [0] * (len(res.density) % 2)
+        res.density = [d[i] + d[i + 1] for i in range(0, len(d), 2)]
+        res.bucket *= 2
+    want = -(-lines // res.bucket)
+    if len(res.density) < want:
+        res.density.extend([0] * (want - len(res.density)))
+    if len(hits):
+        counts = np.bincount(hits // res.bucket)
+        for j in np.flatnonzero(counts).tolist():
+            res.density[j] += int(counts[j])
+
+
+def count_unit_lines(unit: Unit) -> int:
+    """Lines owned by a unit, without scoring (tests and checks)."""
+    with open_stream(unit.source) as f:
+        return sum(count_lines(b) for b in owned_blocks(f, unit.start, unit.end))

@@ -1,0 +1,55 @@
+"""``summary.json``: one entry per file (done or not, with the reason) and the totals.
+
+The summary is the record of a run: every input the user named appears in it,
+either with its counts or with the error that stopped it, so a bad file is never
+silently missing from the results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from lookskip import storage
+from lookskip.bulk.inputs import InputError
+from lookskip.bulk.merge import FileResult
+
+SUMMARY_NAME = "summary.json"
+
+
+def build_summary(files: Iterable[FileResult], input_errors: Iterable[InputError],
+                  wall_seconds: float, **run: Any) -> dict[str, Any]:
+    """Files (inputs that failed to expand included), totals, and the run's parameters."""
+    entries = [f.to_dict() for f in files]
+    entries += [FileResult(file=e.name, path=e.name, kind="input", errors=[e.error]).to_dict()
+                for e in input_errors]
+    ok = [e for e in entries if not e["errors"]]
+    lines = sum(e["lines"] for e in ok)
+    look = sum(e["look"] for e in ok)
+    seconds = sum(e["seconds"] for e in entries)
+    score = sum(e["score_seconds"] for e in entries)
+    totals = {
+        "files": len(entries),
+        "files_ok": len(ok),
+        "files_failed": len(entries) - len(ok),
+        "lines": lines,
+        "look": look,
+        "look_share": look / lines if lines else 0.0,
+        "written": sum(e["written"] for e in ok),
+        "bytes": sum(e["bytes"] for e in entries),
+        "seconds": wall_seconds,
+        "lines_per_s": lines / wall_seconds if wall_seconds > 0 else 0.0,
+        "work_seconds": seconds,
+        "score_seconds": score,
+        "outside_classifier_share": (seconds - score) / seconds if seconds > 0 else 0.0,
+        "errors": sum(len(e["errors"]) for e in entries),
+    }
+    return {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "run": run,
+            "totals": totals, "files": entries}
+
+
+def write_summary(output_dir: str, summary: dict[str, Any]) -> str:
+    url = storage.join(output_dir, SUMMARY_NAME)
+    storage.write_json(url, summary)
+    return url

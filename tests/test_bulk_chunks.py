@@ -1,0 +1,109 @@
+"""Byte-range chunks: every line is owned by exactly one chunk, at every awkward boundary."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lookskip.bulk.chunks import count_lines, owned_blocks, plan_units, split_lines
+from lookskip.bulk.inputs import Source
+
+
+def reference_lines(data: bytes) -> list[str]:
+    """What a line-by-line reader sees: split on \\n, drop one \\r before it, lossy UTF-8."""
+    if not data:
+        return []
+    raw = data.split(b"\n")
+    if data.endswith(b"\n"):
+        raw.pop()
+    return [(r[:-1] if r.endswith(b"\r") else r).decode("utf-8", "replace") for r in raw]
+
+
+def chunked_lines(data: bytes, chunk: int, block: int = 7) -> tuple[list[str], list[int]]:
+    src = Source(name="x", url="x", kind="plain", size=len(data))
+    lines: list[str] = []
+    counts = []
+    for unit in plan_units(src, chunk):
+        f = io.BytesIO(data)
+        blocks = list(owned_blocks(f, unit.start, unit.end, block=block))
+        counts.append(sum(count_lines(b) for b in blocks))
+        for b in blocks:
+            lines.extend(split_lines(b))
+    return lines, counts
+
+
+AWKWARD = [
+    b"",
+    b"\n",
+    b"\n\n\n",
+    b"one line without newline",
+    b"a\nb\nc\n",
+    b"a\nb\nc",
+    b"crlf\r\nlines\r\nhere\r\n",
+    b"crlf split\r\n\r\nx\r",
+    b"bad utf8 \xff\xfe\n\xe2\x82\nok \xe2\x82\xac\n",
+    b"x" * 100 + b"\n" + b"y" * 3 + b"\n",
+]
+
+
+@pytest.mark.parametrize("data", AWKWARD)
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 64, 1000])
+def test_awkward_files_every_chunk_size(data: bytes, chunk: int) -> None:
+    lines, counts = chunked_lines(data, chunk)
+    assert lines == reference_lines(data)
+    assert sum(counts) == len(reference_lines(data))
+
+
+def test_boundary_at_every_byte_of_a_file() -> None:
+    """Two chunks, with the boundary placed at every offset (inside a line, on \\n, after)."""
+    data = b"first line\r\nsecond\n\nfourth line is longer\nlast-no-newline"
+    want = reference_lines(data)
+    for cut in range(1, len(data)):
+        got = []
+        for start, end in ((0, cut), (cut, None)):
+            for b in owned_blocks(io.BytesIO(data), start, end, block=4):
+                got.extend(split_lines(b))
+        assert got == want, cut
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"\r", b"\xff", b"\xe2\x82\xac", b" "]),
+             max_size=60).map(b"".join),
+    st.integers(1, 40),
+    st.integers(1, 16),
+)
+def test_property_chunks_partition_the_lines(data: bytes, chunk: int, block: int) -> None:
+    lines, _ = chunked_lines(data, chunk, block)
+    assert lines == reference_lines(data)
+
+
+def test_single_10mb_line_spanning_many_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "long.log"
+    line = b"E" * (10 << 20)
+    path.write_bytes(b"before\n" + line + b"\nafter\n")
+    src = Source(name="long.log", url=str(path), kind="plain", size=path.stat().st_size)
+    units = plan_units(src, 1 << 20)
+    assert len(units) == 11
+    owners = []
+    for u in units:
+        with path.open("rb") as f:
+            blocks = list(owned_blocks(f, u.start, u.end))
+        owners.append(sum(count_lines(b) for b in blocks))
+        if u.index == 0:
+            assert [len(x) for b in blocks for x in split_lines(b)] == [6, 10 << 20]
+    # chunk 0 owns "before" and the long line; the chunk holding its end owns "after"
+    assert owners[0] == 2 and sum(owners) == 3 and owners.count(0) == 9
+
+
+def test_plan_units_small_and_compressed_files_are_one_unit() -> None:
+    assert len(plan_units(Source("a", "a", "plain", size=10), 64)) == 1
+    assert len(plan_units(Source("a", "a", "gz", size=10**9), 64)) == 1
+    units = plan_units(Source("a", "a", "plain", size=130), 64)
+    assert [(u.start, u.end) for u in units] == [(0, 64), (64, 128), (128, None)]
+    with pytest.raises(ValueError):
+        plan_units(Source("a", "a", "plain", size=1), 0)
