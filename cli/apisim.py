@@ -31,7 +31,8 @@ def _rate(_ctx, param, value: float) -> float:
               help="Port to listen on (0 = any free port; the URL is printed).")
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Recorded results (JSONL, as the results endpoint returns them): a request "
-                   "whose custom_id is in it gets that answer.")
+                   "whose custom_id is in it (and whose window has as many lines as the "
+                   "recorded answer) gets that answer.")
 @click.option("--delay", default=1.0, show_default=True, type=float,
               help="Seconds a batch stays in_progress before it ends.")
 @click.option("--fail-rate", default=0.0, show_default=True, type=float, callback=_rate,

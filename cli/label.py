@@ -54,6 +54,17 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
     if update:
         settings = settings.model_copy(update=update)
     chosen = ds.select(datasets, settings)
+    if datasets is None:  # "all": those ingested; a named dataset without a sample is an error
+        from lookskip import storage
+
+        present = [d for d in chosen
+                   if storage.exists(storage.join(settings.loghub_dir, d.sample_name))]
+        if not present:
+            fail(f"no samples in {settings.loghub_dir}: run `lookskip ingest` first")
+        if len(present) < len(chosen):
+            missing = ", ".join(d.name for d in chosen if d not in present)
+            console.print(f"not ingested, skipped: {missing}")
+        chosen = present
     if new_only:
         keep = set(merge.datasets_without_labels([d.name for d in chosen], settings))
         chosen = [d for d in chosen if d.name in keep]

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fixtures_apisim import api_sim  # noqa: F401  (Batch-API simulator fixture)
 
 from lookskip.settings import get_settings
 

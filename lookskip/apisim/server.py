@@ -70,9 +70,10 @@ class _Batch:
     order: int = 0
 
     def ended_at(self, delay: float) -> float | None:
-        if self.canceled_at is not None:
-            return self.canceled_at + min(delay, 0.05)
-        end = self.created + delay
+        if self.canceled_at is not None:  # cancellation takes a moment, as at the API
+            end = self.canceled_at + min(delay, 0.05)
+        else:
+            end = self.created + delay
         return end if _now() >= end else None
 
     def to_json(self) -> dict:
@@ -121,10 +122,17 @@ class Simulator:
         if fate.outcome == "expired":
             return {"type": "expired"}
         recorded = self.replay.get(custom_id) if custom_id else None
+        recorded_items = R.recorded_items(recorded) if recorded else None
+        if recorded is not None and (
+                recorded_items is None
+                or len(recorded_items) != len(R.numbered_lines(R.user_text(params)))):
+            # same custom_id, different window (e.g. another --window-size): not this answer
+            self.stats["replay_mismatch"] += 1
+            recorded = recorded_items = None
         if recorded is not None and recorded.get("type") == "succeeded" and not fate.malformation:
             self.stats["replayed"] += 1
             return recorded
-        items = (R.recorded_items(recorded) if recorded else None) or R.heuristic_items(params)
+        items = recorded_items or R.heuristic_items(params)
         self.stats["replayed" if recorded else "heuristic"] += 1
         if fate.malformation:
             self.stats[f"malformed:{fate.malformation}"] += 1
