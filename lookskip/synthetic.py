@@ -85,8 +85,11 @@ def _build(rng: random.Random, start: list[str], events: list[tuple[int, Callabl
     target = rng.randint(MIN_LINES, MAX_LINES - 20)
     weights = [w for w, _ in events]
     makers = [m for _, m in events]
+    once = list(makers)  # every kind of event shows up at least once (rarely later than ~70)
+    rng.shuffle(once)
     while len(lines) < target:
-        event = rng.choices(makers, weights)[0]()
+        make = once.pop() if once and rng.random() < 0.15 else rng.choices(makers, weights)[0]
+        event = make()
         if len(lines) + len(event) <= MAX_LINES - 5:
             lines.extend(event)
     if end:
@@ -365,7 +368,6 @@ def _kernel_errors(rng: random.Random) -> str:
             "name=\"/usr/sbin/chronyd\" pid=1 comm=\"apparmor_parser\"",
             f"IPv6: ADDRCONF(NETDEV_CHANGE): veth{_hex(rng, 7)}: link becomes ready",
             f"docker0: port {rng.randint(1, 9)}(veth{_hex(rng, 7)}) entered forwarding state",
-            "TCP: request_sock_TCP: Possible SYN flooding on port 5432. Sending cookies.",
         ]))]
 
     def call_trace(funcs: list[str]) -> list[str]:
@@ -481,9 +483,10 @@ def _kernel_errors(rng: random.Random) -> str:
             f"NETDEV WATCHDOG: eth1 (ixgbe): transmit queue {rng.randint(0, 7)} timed out "
             f"{rng.randint(5000, 9000)} ms",
             "nf_conntrack: nf_conntrack: table full, dropping packet",
+            "TCP: request_sock_TCP: Possible SYN flooding on port 5432. Sending cookies.",
         ]))]
 
-    return _build(rng, start, [(28, routine), (16, kroutine), (3, oom_kill), (5, segfault),
+    return _build(rng, start, [(55, routine), (30, kroutine), (3, oom_kill), (5, segfault),
                                (1, null_deref), (2, hung_task), (5, disk_errors),
                                (3, soft_lockup), (8, hardware)])
 
@@ -713,7 +716,7 @@ def _web_server(rng: random.Random) -> str:
         up = rng.choice(upstreams)
         out = []
         kind = rng.choice(["timeout", "refused", "nolive"])
-        for _ in range(rng.randint(4, 12)):
+        for _ in range(rng.randint(3, 9)):
             clock.tick(5, 900)
             path = rng.choice(["/api/v2/cart", "/api/v2/checkout", "/api/v2/products?page=2"])
             if kind == "timeout":
@@ -790,7 +793,7 @@ def _web_server(rng: random.Random) -> str:
                 f"{clock.now.strftime('%Y/%m/%d %H:%M:%S')} [notice] 21#21: gracefully shutting "
                 "down"]
 
-    return _build(rng, start, [(50, ok), (7, not_found), (4, burst_5xx), (4, slow),
+    return _build(rng, start, [(60, ok), (7, not_found), (3, burst_5xx), (4, slow),
                                (2, buffered), (2, scanner), (7, ssl_and_limits), (1, reload_)])
 
 
