@@ -13,26 +13,33 @@ from lookskip.bulk.chunks import count_lines, owned_blocks, plan_units, split_li
 from lookskip.bulk.inputs import Source
 
 
-def reference_lines(data: bytes) -> list[str]:
-    """What a line-by-line reader sees: split on \\n, drop one \\r before it, lossy UTF-8."""
-    if not data:
-        return []
-    raw = data.split(b"\n")
-    if data.endswith(b"\n"):
-        raw.pop()
-    return [(r[:-1] if r.endswith(b"\r") else r).decode("utf-8", "replace") for r in raw]
+def reference_lines(data: bytes, cap: int = 1 << 30) -> list[bytes]:
+    """What the Rust line reader gives, line by line: split on \\n, drop a \\r right
+    before a \\n, keep the first ``cap`` bytes of a longer line (its \\r then stays)."""
+    out = []
+    rest = data
+    while rest:
+        i = rest.find(b"\n")
+        line, rest, terminated = (rest, b"", False) if i < 0 else (rest[:i], rest[i + 1:], True)
+        if len(line) > cap:
+            line = line[:cap]
+        elif terminated and line.endswith(b"\r"):
+            line = line[:-1]
+        out.append(line)
+    return out
 
 
-def chunked_lines(data: bytes, chunk: int, block: int = 7) -> tuple[list[str], list[int]]:
+def chunked_lines(data: bytes, chunk: int, block: int = 7, cap: int = 1 << 30
+                  ) -> tuple[list[bytes], list[int]]:
     src = Source(name="x", url="x", kind="plain", size=len(data))
-    lines: list[str] = []
+    lines: list[bytes] = []
     counts = []
     for unit in plan_units(src, chunk):
         f = io.BytesIO(data)
         blocks = list(owned_blocks(f, unit.start, unit.end, block=block))
         counts.append(sum(count_lines(b) for b in blocks))
         for b in blocks:
-            lines.extend(split_lines(b))
+            lines.extend(split_lines(b, cap)[0])
     return lines, counts
 
 
@@ -45,6 +52,7 @@ AWKWARD = [
     b"a\nb\nc",
     b"crlf\r\nlines\r\nhere\r\n",
     b"crlf split\r\n\r\nx\r",
+    b"bare \r inside\rline\r\n\r",
     b"bad utf8 \xff\xfe\n\xe2\x82\nok \xe2\x82\xac\n",
     b"x" * 100 + b"\n" + b"y" * 3 + b"\n",
 ]
@@ -66,7 +74,7 @@ def test_boundary_at_every_byte_of_a_file() -> None:
         got = []
         for start, end in ((0, cut), (cut, None)):
             for b in owned_blocks(io.BytesIO(data), start, end, block=4):
-                got.extend(split_lines(b))
+                got.extend(split_lines(b)[0])
         assert got == want, cut
 
 
@@ -82,6 +90,20 @@ def test_property_chunks_partition_the_lines(data: bytes, chunk: int, block: int
     assert lines == reference_lines(data)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a", b"bcd", b"\n", b"\r\n", b"\r", b"\xe2\x82\xac"]),
+             max_size=40).map(b"".join),
+    st.integers(1, 6),
+)
+def test_property_long_lines_are_cut_like_the_rust_reader(data: bytes, cap: int) -> None:
+    lines, _counts = chunked_lines(data, 64, 64, cap)
+    assert lines == reference_lines(data, cap)
+    _whole, cut = split_lines(data, cap)
+    pieces = data.split(b"\n")[: -1 if data.endswith(b"\n") else None] if data else []
+    assert cut == sum(1 for piece in pieces if len(piece) > cap)
+
+
 def test_single_10mb_line_spanning_many_chunks(tmp_path: Path) -> None:
     path = tmp_path / "long.log"
     line = b"E" * (10 << 20)
@@ -95,7 +117,8 @@ def test_single_10mb_line_spanning_many_chunks(tmp_path: Path) -> None:
             blocks = list(owned_blocks(f, u.start, u.end))
         owners.append(sum(count_lines(b) for b in blocks))
         if u.index == 0:
-            assert [len(x) for b in blocks for x in split_lines(b)] == [6, 10 << 20]
+            lines = [x for b in blocks for x in split_lines(b)[0]]
+            assert [len(x) for x in lines] == [6, 64 << 10]  # cut to the 64 KiB cap
     # chunk 0 owns "before" and the long line; the chunk holding its end owns "after"
     assert owners[0] == 2 and sum(owners) == 3 and owners.count(0) == 9
 

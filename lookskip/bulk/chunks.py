@@ -26,6 +26,7 @@ from lookskip.bulk.inputs import Source
 DEFAULT_CHUNK_BYTES = 64 << 20
 READ_BLOCK = 4 << 20  # bytes read (and scored) at a time: bounds memory per worker
 SKIP_BLOCK = 64 << 10
+MAX_LINE_BYTES = 64 << 10  # as lookskip_rs: longer lines are scored on their first 64 KiB
 
 
 @dataclass(frozen=True)
@@ -139,21 +140,30 @@ def owned_blocks(f: IO[bytes], start: int = 0, end: int | None = None,
         yield carry
 
 
-def split_lines(block: bytes) -> list[str]:
-    """The lines of a block of whole lines, without ``\\n``/``\\r\\n``, decoded lossily.
+def split_lines(block: bytes, cap: int = MAX_LINE_BYTES) -> tuple[list[bytes], int]:
+    """The lines of a block of whole lines, as the Rust reader cuts them; and how many were cut.
 
-    Decoding the block at once is exact: ``\\n`` is never part of a multi-byte UTF-8
-    sequence, so an invalid sequence is replaced the same way as line by line.
+    A line is split on ``\\n``; a ``\\r`` right before the ``\\n`` is dropped. A line longer
+    than ``cap`` bytes keeps its first ``cap`` bytes (scored and shown so; a ``\\r`` is
+    then not dropped), exactly like ``lookskip_rs``'s ``classify_file``. Bytes stay bytes:
+    the classifier decodes them lossily (U+FFFD), so only LOOK lines are ever decoded here.
     """
     if not block:
-        return []
-    text = block.decode("utf-8", "replace")
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.split("\n")
-    if "\r" in text:
-        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-    return lines
+        return [], 0
+    terminated = block.endswith(b"\n")
+    lines = (block[:-1] if terminated else block).split(b"\n")
+    cut: set[int] = set()
+    if len(block) > cap and max(map(len, lines)) > cap:
+        for i, ln in enumerate(lines):
+            if len(ln) > cap:
+                lines[i] = ln[:cap]
+                cut.add(i)
+    if b"\r" in block:
+        last = len(lines) - 1
+        for i, ln in enumerate(lines):
+            if ln.endswith(b"\r") and (terminated or i < last) and i not in cut:
+                lines[i] = ln[:-1]
+    return lines, len(cut)
 
 
 def count_lines(block: bytes) -> int:

@@ -37,6 +37,7 @@ class FileResult:
     written: int = 0
     seconds: float = 0.0
     score_seconds: float = 0.0
+    truncated: int = 0
     lines_per_s: float = 0.0
     chunks: int = 1
     output: str | None = None
@@ -65,6 +66,7 @@ class FileResult:
             fr.written += r.written
             fr.seconds += r.seconds
             fr.score_seconds += r.score_seconds
+            fr.truncated += r.truncated
             if r.error and r.error not in fr.errors:
                 fr.errors.append(r.error)
         fr.look_share = fr.look / fr.lines if fr.lines else 0.0

@@ -34,7 +34,7 @@ DENSITY_MAX = 4096  # text kept in outputs for one line; scoring sees what the c
 
 
 class Scorer(Protocol):
-    def predict_proba(self, lines: list[str]) -> Any: ...
+    def predict_proba(self, lines: list[bytes]) -> Any: ...
 
 
 class UnreadableInput(Exception):
@@ -51,6 +51,7 @@ class UnitResult:
     bytes: int = 0
     seconds: float = 0.0
     score_seconds: float = 0.0
+    truncated: int = 0  # lines longer than the cap, scored and shown on their first 64 KiB
     error: str | None = None
     # LOOK lines per ``bucket`` lines of the unit, for the report's density chart
     density: list[int] = field(default_factory=list)
@@ -156,7 +157,8 @@ def scan_unit(
                 if first and unit.start == 0 and b"\0" in block[:BINARY_PROBE]:
                     raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
                 first = False
-                lines = split_lines(block)
+                lines, cut = split_lines(block)
+                res.truncated += cut
                 ts = time.perf_counter()
                 probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
                 res.score_seconds += time.perf_counter() - ts
@@ -166,9 +168,7 @@ def scan_unit(
                     out = []
                     for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(),
                                     strict=True):
-                        text = lines[i]
-                        if len(text) > MAX_TEXT_CHARS:
-                            text = text[:MAX_TEXT_CHARS]
+                        text = lines[i].decode("utf-8", "replace")
                         out.append(f'{res.lines + i + 1}\t,"prob":{p!r},"text":'
                                    f'{json.dumps(text, ensure_ascii=False)}}}\n')
                     if out:

@@ -16,7 +16,7 @@ from lookskip.settings import get_settings
 
 @dataclass
 class LoadedScorer:
-    scorer: Any  # has predict_proba(list[str]) -> array of p(LOOK)
+    scorer: Any  # has predict_proba(list[bytes | str]) -> array of p(LOOK)
     threshold: float
     kind: str  # "rust" or "reference"
     model_path: str
@@ -26,8 +26,9 @@ class _Reference:
     def __init__(self, model: Any):
         self.model = model
 
-    def predict_proba(self, lines: list[str]) -> Any:
-        return self.model.predict_proba_look(lines)
+    def predict_proba(self, lines: list[bytes]) -> Any:
+        return self.model.predict_proba_look(
+            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines])
 
 
 def default_model_path() -> str:
