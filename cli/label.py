@@ -98,7 +98,11 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
                        requests=f"{pr.requests_done}/{pr.requests_total} requests",
                        status=pr.status)
 
-        run = pipeline.run_label(chosen, settings, force=force, on_progress=show)
+        try:
+            run = pipeline.run_label(chosen, settings, force=force, on_progress=show)
+        except KeyboardInterrupt:
+            fail("interrupted: submitted batches are kept in batches/manifest.json; run the "
+                 "same command again to resume (nothing is submitted twice)", code=130)
 
     table = Table("dataset", "labeled", "LOOK", "unlabeled", "note")
     for m in run.merged:

@@ -84,6 +84,8 @@ def test_replay_of_recorded_results_reproduces_the_real_labels(data_dir, shared_
     assert manifest["totals"]["cost_usd"] == pytest.approx(expected)
     assert manifest["totals"]["usage"]["input_tokens"] == usage.input_tokens
     assert f"${expected:,.4f}" in result.output
+    for path in data_dir.rglob("*"):  # the API key is never written anywhere
+        assert not path.is_file() or b"sim-test-key" not in path.read_bytes()
     print(f"replay cost at Batch pricing: ${expected:.4f} for {usage.input_tokens:,} in / "
           f"{usage.output_tokens:,} out tokens")
 

@@ -448,8 +448,7 @@ def collect_batch(key: str, settings: Settings, client: Any = None) -> Collected
                     outcome = "malformed"
                     why = next(iter(parsed.unlabeled.values()))
                     truncated = message.get("stop_reason") == "max_tokens"
-                    detail = (f"answer {'cut at max_tokens' if truncated else 'malformed'}: "
-                              f"{len(parsed.unlabeled)} line(s) unlabeled ({why})")
+                    detail = f"answer {'cut at max_tokens' if truncated else 'malformed'}: {why}"
             elif kind == "errored":
                 err_kind, detail = _error_detail(result)
                 detail = f"request errored: {detail}"
