@@ -34,8 +34,8 @@ def validate(datasets: str | None, labels_dir: str | None, truth_dir: str | None
     _validate(datasets, labels_dir, truth_dir, as_json)
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+def _pct(part: int, whole: int) -> str:
+    return "n/a" if not whole else f"{100 * part / whole:.1f}% ({part:,}/{whole:,})"
 
 
 @user_errors(ds.DatasetError)
@@ -47,22 +47,24 @@ def _validate(datasets: str | None, labels_dir: str | None, truth_dir: str | Non
     if as_json:
         out.print_json(json.dumps(report))
     else:
-        summary = Table("dataset", "lines", "alerts", "LOOK recall on alerts",
-                        "LOOK share on normal", "unlabeled", "notes")
+        summary = Table("dataset", "lines", "LOOK on alerts", "LOOK on normal", "unlabeled")
         for r in report["datasets"]:
             if r["error"]:
-                summary.add_row(r["dataset"], "", "", "", "", "", "[red]error (below)[/]")
+                summary.add_row(r["dataset"], "[red]error[/]", "", "", "")
                 continue
-            notes = [f"{r[k]} {k.replace('_', ' ')}" for k in
-                     ("extra_labels", "duplicate_labels", "raw_line_mismatches") if r.get(k)]
-            summary.add_row(r["dataset"], f"{r['lines']:,}", f"{r['alerts']:,}",
-                            _pct(r["recall"]), _pct(r["normal_look_share"]),
-                            f"{r['unlabeled']:,}", "; ".join(notes))
+            summary.add_row(r["dataset"], f"{r['lines']:,}",
+                            _pct(r["matrix"]["alert"]["LOOK"], r["alerts"]),
+                            _pct(r["matrix"]["normal"]["LOOK"], r["normals"]),
+                            f"{r['unlabeled']:,}")
         out.print(summary)
         for r in report["datasets"]:
             if not r["error"]:
                 out.print(_matrix(r))
         for r in report["datasets"]:
+            notes = [f"{r[k]} {k.replace('_', ' ')}" for k in
+                     ("extra_labels", "duplicate_labels", "raw_line_mismatches") if r.get(k)]
+            if notes:
+                out.print(f"[yellow]{r['dataset']}:[/] " + ", ".join(notes))
             if r["error"]:
                 out.print(f"[red]{r['dataset']}:[/] {r['error']}")
     if report["errors"]:
