@@ -36,7 +36,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -85,7 +85,6 @@ class IngestResult:
     sha256: str | None = None
     error: str | None = None
     truth: str | None = None  # ground-truth CSV: copied/downloaded/unchanged/missing/failed: …
-    extra: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
