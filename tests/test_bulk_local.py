@@ -31,14 +31,18 @@ def scorer():
     return load_scorer(str(MODEL), threads=1)
 
 
-@pytest.fixture(scope="module")
-def sample_lines(shared_data: Path) -> dict[str, list[bytes]]:
+def load_sample_lines(shared_data: Path) -> dict[str, list[bytes]]:
     """A few real lines from three systems (kept small: the reference scorer is slow)."""
     out = {}
     for name, n in (("HDFS", 120), ("BGL", 90), ("Linux", 60)):
         raw = (shared_data / "loghub" / f"{name}_2k.log").read_bytes().split(b"\n")[:n]
         out[name] = [r.rstrip(b"\r") for r in raw]  # some samples are CRLF
     return out
+
+
+@pytest.fixture(scope="module")
+def sample_lines(shared_data: Path) -> dict[str, list[bytes]]:
+    return load_sample_lines(shared_data)
 
 
 def write_tree(root: Path, lines: dict[str, list[bytes]]) -> Path:

@@ -26,6 +26,7 @@ from worker.config import RESULT_EXPIRES_S, TIME_LIMITS, celery_config
 TASK_MODULES = [
     "worker.tasks.diag",
     "worker.tasks.workflow",
+    "worker.tasks.classify",
 ]
 
 

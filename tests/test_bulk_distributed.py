@@ -1,0 +1,154 @@
+"""The ``classify`` workflow on a real Redis and real Celery worker processes.
+
+It must give exactly the local result (same LOOK lines, numbers, probabilities, same
+errors), and survive ``kill -9`` of the worker process that is in the middle of a
+chunk: the chunk is redone and the merged output has no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from test_bulk_local import MODEL, load_sample_lines, write_tree
+
+from lookskip.bulk.inputs import expand_inputs
+from lookskip.bulk.run import run_local
+from lookskip.bulk.scorer import load_scorer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sample_lines(shared_data: Path) -> dict[str, list[bytes]]:
+    return load_sample_lines(shared_data)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return load_scorer(str(MODEL), threads=1)
+
+
+def _enqueue(inputs: list[Path], output: Path, **extra) -> str:
+    from worker.workflows import enqueue
+
+    params = {"inputs": [str(p) for p in inputs], "output": str(output),
+              "model_path": str(MODEL), **extra}
+    return enqueue("classify", params)
+
+
+def _wait(wf: str, timeout: float = 240.0):
+    from worker.app import job_store
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = job_store().get(wf)
+        if view is not None and view.done:
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"classify workflow {wf} not finished after {timeout}s")
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.look.jsonl"))}
+
+
+def _by_file(summary: dict) -> dict[str, tuple]:
+    return {f["file"]: (f["lines"], f["look"], f["written"], f["errors"], f["output"])
+            for f in summary["files"]}
+
+
+def test_distributed_equals_local(celery_workers, tmp_path, sample_lines, scorer):
+    d = write_tree(tmp_path, sample_lines)
+    big = tmp_path / "big.log"  # split into many chunks by the workers
+    big.write_bytes(b"\n".join(sample_lines["HDFS"] + sample_lines["BGL"]) + b"\r\nlast")
+    inputs = [d, tmp_path / "bad", big, tmp_path / "missing.log"]
+    exp = expand_inputs([str(p) for p in inputs])
+    local = run_local(exp.sources, exp.errors, str(tmp_path / "local"), scorer.scorer,
+                      scorer.threshold)
+    wf = _enqueue(inputs, tmp_path / "dist", chunk_bytes=2048)
+    view = _wait(wf)
+    assert view.state == "SUCCESS", view
+    totals = view.result["result"]["totals"]
+    dist = json.loads((tmp_path / "dist" / "summary.json").read_text())
+    assert totals == dist["totals"]
+    assert _by_file(dist) == _by_file(local)
+    assert next(f for f in dist["files"] if f["file"] == "big.log")["chunks"] > 5
+    assert _outputs(tmp_path / "dist") == _outputs(tmp_path / "local")
+    assert (tmp_path / "dist" / "report.html").exists()
+    assert not (tmp_path / "dist" / ".parts" / wf).exists()  # parts cleaned up
+    units = next(p for p in view.parts if p["name"] == "units")
+    assert units["done"] == units["total"] > 10
+
+    # run again into the same folder: same outputs, replaced atomically, nothing left over
+    view2 = _wait(_enqueue(inputs, tmp_path / "dist", chunk_bytes=4096))
+    assert view2.state == "SUCCESS"
+    assert _outputs(tmp_path / "dist") == _outputs(tmp_path / "local")
+    assert not list((tmp_path / "dist").rglob(".tmp-*"))
+
+
+def _holder_of(path_glob: str, parts: Path, pids: list[int]) -> tuple[int, Path] | None:
+    """The worker process that has an unfinished part (temp file) open, if any."""
+    tmps = list(parts.rglob(path_glob))
+    if not tmps:
+        return None
+    for pid in pids:
+        try:
+            for f in psutil.Process(pid).open_files():
+                if any(f.path == str(t) for t in tmps):
+                    return pid, Path(f.path)
+        except psutil.Error:
+            continue
+    return None
+
+
+def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_path,
+                                                            sample_lines, scorer):
+    # Enough lines that a chunk takes a while on one core, whichever scorer runs.
+    block = b"\n".join(sample_lines["HDFS"] + sample_lines["BGL"] + sample_lines["Linux"])
+    repeat = 4 if scorer.kind == "reference" else 1500
+    big = tmp_path / "big.log"
+    with big.open("wb") as f:
+        for i in range(repeat):
+            f.write(block.replace(b"081109", b"%06d" % (81109 + i)) + b"\n")
+    size = big.stat().st_size
+    chunk = max(size // 8, 1)
+    exp = expand_inputs([str(big)])
+    local = run_local(exp.sources, [], str(tmp_path / "local"), scorer.scorer, scorer.threshold)
+
+    children = [c.pid for p in celery_workers.procs.values()
+                for c in psutil.Process(p.pid).children()]
+    out = tmp_path / "dist"
+    wf = _enqueue([big], out, chunk_bytes=chunk)
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        victim = _holder_of(".tmp-*.rows", out / ".parts", children)
+        if victim is None:
+            time.sleep(0.005)
+    assert victim is not None, "never saw a chunk in progress"
+    os.kill(victim[0], signal.SIGKILL)
+
+    view = _wait(wf)
+    assert view.state == "SUCCESS", view
+    dist = json.loads((out / "summary.json").read_text())
+    assert _by_file(dist) == _by_file(local)
+    rows = (out / "big.log.look.jsonl").read_bytes()
+    assert rows == (tmp_path / "local" / "big.log.look.jsonl").read_bytes()
+    numbers = [json.loads(r)["line"] for r in rows.splitlines()]
+    assert numbers == sorted(set(numbers))  # in order, no duplicate
+    assert dist["files"][0]["lines"] == local["files"][0]["lines"] == repeat * 270
+
+    # the killed chunk really ran twice (redelivered), and a new pool process took over
+    from worker.app import job_store
+
+    r = job_store().r
+    counts = [int(r.get(k)) for k in r.scan_iter("lookskip:deliveries:*")]
+    assert max(counts) >= 2
+    assert not psutil.pid_exists(victim[0]) or \
+        psutil.Process(victim[0]).status() == psutil.STATUS_ZOMBIE

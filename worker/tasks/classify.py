@@ -1,0 +1,127 @@
+"""The ``classify`` workflow: plan → one task per unit (chunk, compressed file, member) → merge.
+
+All three tasks run on the ``classify`` queue (a host with the Rust extension) and
+call ``lookskip.bulk``; they pass paths, byte ranges and ids, never log lines. The
+plan is written to ``<output>/.parts/<workflow>/plan.json`` so the merge reads it from
+there instead of receiving thousands of unit descriptions as arguments.
+
+Reliability comes from the app's settings (``acks_late`` + ``reject_on_worker_lost``):
+a unit whose worker is killed is delivered again, and since a unit writes its part
+files atomically (metadata last) a redone unit replaces, never adds to, what a
+killed run left. The merge is the chord callback, so it starts only once every unit
+has finished; it writes each output in one atomic rename.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from celery import chord, group
+
+from lookskip import storage
+from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
+from lookskip.bulk.inputs import InputError, expand_inputs
+from lookskip.bulk.parts import run_unit
+from lookskip.bulk.run import merge_all, plan
+from lookskip.bulk.scorer import load_scorer
+from worker.app import app
+from worker.workflows import stage, task_sig
+
+# Limits: a 64 MiB unit takes seconds; the merge streams every output once.
+UNIT_LIMITS = (1800, 1900)
+MERGE_LIMITS = (3600, 3700)
+
+_scorers: dict[tuple[str, int], Any] = {}
+
+
+def _scorer(model_path: str | None) -> Any:
+    """One loaded model per worker process (loading costs ~100 ms, a unit may be faster)."""
+    from lookskip.settings import get_settings
+
+    threads = get_settings().threads
+    key = (model_path or "", os.getpid(), threads)
+    if key not in _scorers:
+        _scorers.clear()
+        _scorers[key] = load_scorer(model_path, threads)
+    return _scorers[key]
+
+
+def parts_dir_for(output: str, wf: str) -> str:
+    return storage.join(output, ".parts", wf)
+
+
+@stage("classify", parts=["units"], last_queue="classify")
+def build_classify(wf: str, params: dict[str, Any]):
+    """The workflow starts with the plan task; it replaces itself with the chord."""
+    return task_sig("lookskip.classify.plan", f"inputs={len(params['inputs'])}",
+                    params=params, wf=wf)
+
+
+@app.task(name="lookskip.classify.plan", bind=True, soft_time_limit=600, time_limit=660)
+def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
+    """Expand the inputs, cut them into units, and send one task per unit plus the merge."""
+    started = time.time()
+    exp = expand_inputs(params["inputs"], params.get("include") or (),
+                        params.get("exclude") or (), allow_stdin=False)
+    units = plan(exp.sources, int(params.get("chunk_bytes") or DEFAULT_CHUNK_BYTES))
+    output = params["output"]
+    parts_dir = parts_dir_for(output, wf)
+    storage.write_json(storage.join(parts_dir, "plan.json"), {
+        "units": [[u.to_dict() for u in us] for us in units],
+        "input_errors": [e.to_dict() for e in exp.errors],
+        "started": started,
+    })
+    flat = [u for us in units for u in us]
+    self.set_total(wf, "units", len(flat))
+    self.progress(wf, 0, len(flat), f"classifying {len(exp.sources)} files in {len(flat)} units")
+    common = {"parts_dir": parts_dir, "model_path": params.get("model_path"),
+              "threshold": params.get("threshold"), "max_look": params.get("max_look"),
+              "wf": wf}
+    header = group(
+        task_sig("lookskip.classify.unit", f"{u.source.name}[{u.start}:{u.end or ''}]",
+                 unit=u.to_dict(), item=f"{i:06d}", **common)
+        for i, u in enumerate(flat)
+    )
+    callback = task_sig("lookskip.classify.merge", f"output={output}", parts_dir=parts_dir,
+                        output=output, max_look=params.get("max_look"),
+                        report=params.get("report", True), wf=wf)
+    if not flat:  # nothing to classify: still write the summary (input errors)
+        return self.replace(callback)
+    return self.replace(chord(header, callback))
+
+
+@app.task(name="lookskip.classify.unit", bind=True, soft_time_limit=UNIT_LIMITS[0],
+          time_limit=UNIT_LIMITS[1])
+def unit_task(self, *, unit: dict[str, Any], parts_dir: str, model_path: str | None,
+              threshold: float | None, max_look: int | None, item: str,
+              wf: str | None = None) -> dict[str, Any]:
+    """Classify one unit into its part files; an unreadable input is a result, not a failure."""
+    u = Unit.from_dict(unit)
+    loaded = _scorer(model_path)
+    res = run_unit(u, parts_dir, loaded.scorer,
+                   loaded.threshold if threshold is None else float(threshold), max_look)
+    self.item_done(wf, "units", item)
+    return {"file": u.source.name, "unit": u.index, "lines": res.lines, "look": res.look,
+            "error": res.error}
+
+
+@app.task(name="lookskip.classify.merge", bind=True, soft_time_limit=MERGE_LIMITS[0],
+          time_limit=MERGE_LIMITS[1])
+def merge_task(self, *_header: Any, parts_dir: str, output: str, max_look: int | None,
+               report: bool = True, wf: str | None = None) -> dict[str, Any]:
+    """Write every output in order from the parts, then summary.json and report.html."""
+    self.progress(wf, 0, 1, "merging")
+    plan_url = storage.join(parts_dir, "plan.json")
+    summary_url = storage.join(output, "summary.json")
+    if not storage.exists(plan_url) and storage.exists(summary_url):
+        done = storage.read_json(summary_url)  # redelivered after it had finished
+        if done.get("run", {}).get("workflow") == wf:
+            return {"output": output, "summary": summary_url, "totals": done["totals"]}
+    doc = storage.read_json(plan_url)
+    units = [[Unit.from_dict(d) for d in us] for us in doc["units"]]
+    errors = [InputError(**e) for e in doc["input_errors"]]
+    summary = merge_all(units, parts_dir, output, errors, float(doc["started"]),
+                        max_look=max_look, report=report, workflow=wf)
+    return {"output": output, "summary": summary_url, "totals": summary["totals"]}
