@@ -1,15 +1,121 @@
-"""``lookskip enqueue <stage>``: send a stage to the Celery workers instead of running it here."""
+"""``lookskip enqueue <stage>``: send a stage to the Celery workers instead of running it here.
+
+Each subcommand is built from the local command's own click parameters (so the
+options are the same and stay the same), minus the ones that only make sense
+locally (``--json`` output, ``--dry-run``), plus ``--wait``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from typing import Any
+
 import click
 
+from cli.common import console, fail, out
 
-@click.group()
+# stage -> (local command "module:attr", local-only parameter names not offered here)
+STAGES: dict[str, tuple[str, set[str]]] = {
+    "ingest": ("cli.ingest:ingest", {"as_json"}),
+    "label": ("cli.label:label", {"dry_run"}),
+}
+# Parameters the pipeline does not take from its stages: --force means different
+# things per stage (re-download vs. pay the API again), so it stays per stage.
+PIPELINE_EXCLUDED = {"force"}
+
+WAIT = click.Option(["--wait"], is_flag=True,
+                    help="Follow it with a live progress bar until it ends; exit status 1 "
+                         "on failure, naming the failing task and its error.")
+
+
+def _local(stage: str) -> click.Command:
+    module, attr = STAGES[stage][0].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _params(stage: str) -> list[click.Parameter]:
+    excluded = STAGES[stage][1]
+    return [p for p in _local(stage).params if p.name not in excluded]
+
+
+def send(stage: str, params: dict[str, Any], wait: bool) -> None:
+    """Register and send the workflow; print its id (stdout); optionally follow it."""
+    from worker.client import Unreachable, check_broker
+
+    try:
+        check_broker()
+    except Unreachable as exc:
+        fail(str(exc))
+    from worker.workflows import enqueue as enqueue_workflow
+
+    wf = enqueue_workflow(stage, params)
+    out.print(wf)
+    if not wait:
+        console.print(f"sent {stage}; follow it with: lookskip status {wf} --wait")
+        return
+    from cli.status import report_end, wait_with_progress
+
+    report_end(wait_with_progress(wf), as_json=False)
+
+
+def _stage_command(stage: str) -> click.Command:
+    local = _local(stage)
+
+    def callback(wait: bool, **params: Any) -> None:
+        send(stage, params, wait)
+
+    return click.Command(
+        stage, params=[*_params(stage), WAIT], callback=callback,
+        short_help=f"Send `lookskip {stage}` to the workers.",
+        help=f"Send `lookskip {stage}` to the workers (same options; see below).\n\n"
+             + inspect.cleandoc(local.help or ""),
+    )
+
+
+def _pipeline_command() -> click.Command:
+    params: dict[str, click.Parameter] = {}
+    for stage in STAGES:
+        for p in _params(stage):
+            if p.name not in PIPELINE_EXCLUDED and p.name not in params:
+                params[p.name] = p
+    from_opt = click.Option(["--from", "from_stage"], type=click.Choice(list(STAGES)),
+                            default=next(iter(STAGES)), show_default=True,
+                            help="Start at this stage (the earlier ones' outputs are reused).")
+
+    def callback(wait: bool, from_stage: str, **p: Any) -> None:
+        send("pipeline", {"from": from_stage, **p}, wait)
+
+    return click.Command(
+        "pipeline", params=[from_opt, *params.values(), WAIT], callback=callback,
+        short_help="Send the whole pipeline (" + " → ".join(STAGES) + ") to the workers.",
+        help="Send the whole pipeline (" + " → ".join(STAGES) + ") to the workers as one "
+             "chain; each stage starts when the previous one has finished. --from STAGE "
+             "resumes from a stage. Options are those of the stage commands (see their "
+             "--help), except --force.",
+    )
+
+
+class EnqueueGroup(click.Group):
+    """Builds the stage subcommands on demand (imports only the one that is used)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*STAGES, "pipeline"]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in STAGES:
+            return _stage_command(name)
+        if name == "pipeline":
+            return _pipeline_command()
+        return None
+
+
+@click.group(cls=EnqueueGroup)
 def enqueue() -> None:
     """Send a stage (or the whole pipeline) to the workers; prints the workflow id.
 
     Each subcommand takes the same options as the local command of the same name,
     plus --wait to follow it with a live progress bar (exit status 1 on failure,
-    naming the failing task). Follow it later with `lookskip status ID`.
+    naming the failing task). Follow it later with `lookskip status ID`; list
+    recent ones with `lookskip jobs`.
     """

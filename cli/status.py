@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from cli.common import console, fail, out
 
@@ -134,9 +133,10 @@ def jobs(limit: int, as_json: bool) -> None:
     if as_json:
         out.print_json(data=[v.to_dict() for v in views])
         return
-    table = Table("id", "stage", "state", "created", "progress", "error")
-    for v in views:
-        err = v.failures[0]["error"] if v.failures else ""
-        table.add_row(v.id, v.stage, f"[{_style(v.state)}]{v.state}[/]", _ago(v.created),
-                      progress_text(v.parts), err[:60])
-    out.print(table)
+    if not views:
+        out.print("no workflows yet (send one with `lookskip enqueue`)")
+    for v in views:  # one line each: ids stay whole for copy-paste into `lookskip status`
+        err = f"  [red]{v.failures[0]['item']}: {v.failures[0]['error'][:80]}[/]" \
+            if v.failures else ""
+        out.print(f"{v.id}  {v.stage:<8} [{_style(v.state)}]{v.state:<8}[/] "
+                  f"{_ago(v.created):>8}  {progress_text(v.parts)}{err}")

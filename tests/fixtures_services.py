@@ -33,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_API_KEY = "sk-ant-FAKE-KEY-lookskip-3f9c2a71-do-not-leak"
 ALL_QUEUES = "ingest,label,train,classify,transformer"
-REDIS_IMAGE_CANDIDATES = ("redis:7-alpine", "redis:7", "redis:latest", "redis:alpine")
+REDIS_IMAGE_CANDIDATES = ("redis:7.2-bookworm", "redis:7-alpine", "redis:7", "redis:latest")
 
 
 def free_port() -> int:
@@ -223,27 +223,43 @@ class Workers:
                 p.wait(5)
 
 
-def service_env(redis_url: str, data_dir: Path) -> dict[str, str]:
+# Settings the workers and the local twin runs share (the simulator's URL is added).
+SIM_ENV = {"LOOKSKIP_POLL_INITIAL_S": "0.05", "LOOKSKIP_POLL_MAX_S": "0.3",
+           "LOOKSKIP_API_MAX_RETRIES": "10"}
+
+
+def service_env(redis_url: str, data_dir: Path, sim_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "LOOKSKIP_BROKER_URL": redis_url,
         "LOOKSKIP_RESULT_BACKEND": redis_url,
         "LOOKSKIP_DATA_DIR": str(data_dir),
         "ANTHROPIC_API_KEY": FAKE_API_KEY,
+        "ANTHROPIC_BASE_URL": sim_url,
+        **SIM_ENV,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"),
                                        env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     })
-    env.pop("ANTHROPIC_BASE_URL", None)
     return env
 
 
 @pytest.fixture(scope="session")
-def celery_workers(redis_service: RedisService,
+def batch_sim() -> Iterator[str]:
+    """A Batch-API simulator (deterministic responder) for the whole session; its URL."""
+    from lookskip.apisim import SimOptions, serve_in_thread
+
+    sim = serve_in_thread(SimOptions(delay=0.3))
+    yield sim.url
+    sim.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_workers(redis_service: RedisService, batch_sim: str,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
     """Two real workers on every queue; this process's settings point at the same Redis."""
     data_dir = tmp_path_factory.mktemp("workers-data")
     log_dir = tmp_path_factory.mktemp("worker-logs")
-    env = service_env(redis_service.url, data_dir)
+    env = service_env(redis_service.url, data_dir, batch_sim)
     # The client side (this process) must talk to the same Redis before worker.app loads.
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update({k: env[k] for k in ("LOOKSKIP_BROKER_URL", "LOOKSKIP_RESULT_BACKEND",

@@ -20,12 +20,14 @@ from urllib.parse import urlsplit
 from celery import Celery, Task
 
 from lookskip.jobs import JobStore, redact, short_error
-from lookskip.settings import get_settings
+from lookskip.settings import Settings, get_settings
 from worker.config import RESULT_EXPIRES_S, TIME_LIMITS, celery_config
 
 TASK_MODULES = [
     "worker.tasks.diag",
     "worker.tasks.workflow",
+    "worker.tasks.ingest",
+    "worker.tasks.label",
     "worker.tasks.classify",
 ]
 
@@ -114,6 +116,12 @@ class LookskipTask(Task):
     def set_total(self, wf: str | None, part: str, total: int) -> None:
         if wf:
             job_store().set_total(wf, part, total)
+
+
+def stage_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """The worker's settings with a workflow's per-run overrides (e.g. window_size)."""
+    s = get_settings()
+    return s.model_copy(update=overrides) if overrides else s
 
 
 def make_app() -> Celery:

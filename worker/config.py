@@ -39,11 +39,14 @@ ROUTES: dict[str, str] = {
 # (soft, hard) time limits in seconds per task name; the soft limit raises
 # SoftTimeLimitExceeded in the task so it can fail with a clear message first.
 TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "lookskip.ingest.plan": (300, 360),
     "lookskip.ingest.dataset": (1800, 1900),
+    "lookskip.ingest.summary": (300, 360),
     "lookskip.label.prepare": (900, 960),
     "lookskip.label.submit": (900, 960),
     "lookskip.label.poll": (120, 180),
     "lookskip.label.collect": (1800, 1900),
+    "lookskip.label.round": (900, 960),
     "lookskip.label.merge": (900, 960),
     "lookskip.label.validate": (900, 960),
     "lookskip.train.plan": (3600, 3700),

@@ -40,14 +40,20 @@ def stage(name: str, parts: list[str], last_queue: str):
     return wrap
 
 
-def task_sig(name: str, label: str, **kwargs: Any) -> Signature:
-    """An immutable signature whose Flower/log representation is ``label`` (short, readable)."""
-    return signature(name, kwargs=kwargs, immutable=True).set(argsrepr="()", kwargsrepr=label)
+def task_sig(name: str, label: str, *, takes_result: bool = False, **kwargs: Any) -> Signature:
+    """A signature whose Flower/log representation is ``label`` (short, readable).
+
+    Immutable (it ignores the previous task's result) unless ``takes_result``, which
+    chord bodies use to receive their header's results.
+    """
+    sig = signature(name, kwargs=kwargs, immutable=not takes_result)
+    return sig.set(argsrepr="(…)" if takes_result else "()", kwargsrepr=label)
 
 
 def enqueue(stage_name: str, params: dict[str, Any]) -> str:
     """Build the workflow for ``stage_name``, register it, send it; returns its id."""
     app.loader.import_default_modules()
+    _register_pipeline()
     if stage_name not in BUILDERS:
         raise ValueError(f"unknown stage {stage_name!r}; known: {', '.join(sorted(BUILDERS))}")
     wf = uuid()
@@ -63,3 +69,51 @@ def send(wf: str, stage_name: str, params: dict[str, Any], parts: list[str],
     finish = finish.set(task_id=wf, queue=last_queue, kwargsrepr=f"stage={stage_name}")
     chain(body, finish).apply_async()
     return wf
+
+
+# --------------------------------------------------------------------------- stages
+
+
+@stage("ingest", parts=["datasets"], last_queue="ingest")
+def build_ingest(wf: str, p: dict[str, Any]) -> Signature:
+    kw = {k: p.get(k) for k in ("source", "datasets", "seed")}
+    label = ", ".join(f"{k}={v}" for k, v in kw.items() if v is not None) or "all datasets"
+    return task_sig("lookskip.ingest.plan", label, wf=wf, force=bool(p.get("force")), **kw)
+
+
+def _label_overrides(p: dict[str, Any]) -> dict[str, Any]:
+    pairs = (("window_size", p.get("window_size")), ("label_model", p.get("model")))
+    return {k: v for k, v in pairs if v}
+
+
+@stage("label", parts=["batches"], last_queue="label")
+def build_label(wf: str, p: dict[str, Any]) -> Signature:
+    ov = _label_overrides(p)
+    label = f"datasets={p.get('datasets') or 'all'}"
+    return chain(
+        task_sig("lookskip.label.prepare", label, wf=wf, datasets=p.get("datasets"),
+                 new_only=bool(p.get("new_only")), force=bool(p.get("force")), overrides=ov),
+        task_sig("lookskip.label.validate", "validate", takes_result=True, wf=wf, overrides=ov),
+    )
+
+
+def pipeline_stages() -> list[str]:
+    """The stages the pipeline chains, in order (those whose tasks are installed)."""
+    return [s for s in ("ingest", "label", "train", "export") if s in BUILDERS]
+
+
+def build_pipeline(wf: str, p: dict[str, Any]) -> Signature:
+    order = pipeline_stages()
+    start = p.get("from") or order[0]
+    if start not in order:
+        raise ValueError(f"--from {start}: choose one of {', '.join(order)}")
+    stages = order[order.index(start):]
+    params = {k: v for k, v in p.items() if k not in ("from", "force")}
+    return chain(*(BUILDERS[s](wf, params) for s in stages))
+
+
+def _register_pipeline() -> None:
+    order = pipeline_stages()
+    PARTS["pipeline"] = [part for s in order for part in PARTS[s]]
+    BUILDERS["pipeline"] = build_pipeline
+    LAST_QUEUE["pipeline"] = LAST_QUEUE[order[-1]]
