@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -84,7 +86,9 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
         if p.errors:
             raise SystemExit(1)
         return
-    if settings.anthropic_api_key is None:
+    if settings.anthropic_api_key is None and (
+            batches.prepare(chosen, settings, force=force, dry_run=True).requests
+            or batches.unfinished_batches(settings)):
         fail("ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at "
              "`lookskip api-sim` with any key), or use --dry-run")
 
@@ -115,9 +119,11 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
     for name, why in run.prepared.errors.items():
         console.print(f"[red]{name}:[/] {why}")
     if run.resubmitted:
-        out.print(f"resubmitted {len(run.resubmitted)} request(s): "
-                  + ", ".join(sorted(run.resubmitted)[:10])
-                  + (" …" if len(run.resubmitted) > 10 else ""))
+        kinds = Counter(why.split(":")[0] for why in run.resubmitted.values())
+        out.print(f"resubmitted {len(run.resubmitted)} request(s) "
+                  f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}): "
+                  + ", ".join(sorted(run.resubmitted)[:8])
+                  + (" …" if len(run.resubmitted) > 8 else ""))
     if run.gave_up:
         out.print(f"[yellow]gave up on {len(run.gave_up)} request(s)[/]; their lines are in "
                   "labels/unlabeled.jsonl with the reason")

@@ -168,7 +168,7 @@ def test_interrupted_run_resumes_without_submitting_twice(data_dir, shared_data,
     assert all(r["label"] == ref[(r["system"], r["line_number"])]["label"] for r in got)
 
 
-def test_rerun_is_idempotent_and_force_asks_again(data_dir, shared_data, api_sim):
+def test_rerun_is_idempotent_and_force_asks_again(data_dir, shared_data, api_sim, monkeypatch):
     copy_samples(shared_data, data_dir, ["JavaApp", "WebServer"])
     sim = api_sim()  # heuristic answers
     assert label().exit_code == 0
@@ -180,6 +180,12 @@ def test_rerun_is_idempotent_and_force_asks_again(data_dir, shared_data, api_sim
     again = label()
     assert again.exit_code == 0, again.output
     assert sim.stats["batches_created"] == 1  # nothing new to ask
+    assert combined.read_bytes() == first
+    with monkeypatch.context() as mp:  # nothing to send: no key needed, same files
+        mp.delenv("ANTHROPIC_API_KEY")
+        no_key = label()
+        assert no_key.exit_code == 0, no_key.output
+        assert "cost $0.0000" in no_key.output
     assert combined.read_bytes() == first
 
     forced = label("--force", "--datasets", "JavaApp")
