@@ -341,3 +341,26 @@ def test_installed_command_runs(shared_data, data_dir):
     assert proc.returncode == 0, proc.stderr
     assert "2 copied" in proc.stdout
     assert (data_dir / "loghub" / "Thunderbird_2k.log_structured.csv").exists()
+
+
+def test_one_dataset_as_a_worker_task_runs_it(shared_data, data_dir, tmp_path):
+    """``ingest_dataset`` by name, result through JSON and back (what a Celery task does)."""
+    r = ing.ingest_dataset("HDFS", str(shared_data / "loghub"))
+    back = ing.IngestResult(**json.loads(json.dumps(r.to_dict())))
+    assert back == r and back.status == "copied" and back.ok
+    missing = ing.ingest_dataset("Spark", str(tmp_path), required=False)
+    assert missing.status == "missing" and missing.ok
+    assert not ing.ingest_dataset("Spark", str(tmp_path)).ok
+
+
+def test_a_users_own_dataset_is_checked_not_refetched(data_dir, tmp_path):
+    from lookskip import datasets as ds
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2025-01-01 line {i}\n" for i in range(30)))
+    ds.add_dataset("MyApp", str(log), lines=20)
+    r = ing.ingest_dataset("MyApp")
+    assert (r.status, r.lines, r.source) == ("unchanged", 20, str(log))
+    (data_dir / "loghub" / "MyApp_2k.log").unlink()
+    r = ing.ingest_dataset("MyApp")
+    assert r.status == "failed" and "lookskip datasets add MyApp" in r.error
