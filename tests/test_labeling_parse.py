@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lookskip.labeling import pricing
 from lookskip.labeling.parse import parse_answer
@@ -143,3 +145,25 @@ def test_pricing_batch_is_half_of_list_price():
     assert pricing.cost_usd("some-unknown-model", usage) is None
     cached = pricing.Usage(cache_read_input_tokens=1_000_000, cache_creation_input_tokens=1_000_000)
     assert pricing.cost_usd("claude-haiku-4-5", cached) == pytest.approx(0.5 * (0.1 + 1.25))
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 60), look=st.sets(st.integers(1, 60)), cut=st.floats(0, 1),
+       noise=st.text(max_size=40))
+def test_any_prefix_of_an_answer_never_yields_a_wrong_label(n, look, cut, noise):
+    """Truncated anywhere, with junk after: labels given are exactly the original ones."""
+    original = items(n, look)
+    text = fenced(original)
+    damaged = text[: int(len(text) * cut)] + noise
+    p = parse_answer(damaged, n)
+    assert set(p.labels) | set(p.unlabeled) == set(range(1, n + 1))
+    assert not set(p.labels) & set(p.unlabeled)
+    for line, (label, reason) in p.labels.items():
+        assert (label, reason) == (original[line - 1]["label"], original[line - 1]["reason"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises(text):
+    p = parse_answer(text, 5)
+    assert set(p.labels) | set(p.unlabeled) == {1, 2, 3, 4, 5}
