@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]

@@ -22,6 +22,15 @@ import fsspec
 from fsspec.core import url_to_fs
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def fs_and_path(url: str | os.PathLike[str]) -> tuple[fsspec.AbstractFileSystem, str]:
     """The file system that serves ``url`` and the path within it."""
     return url_to_fs(str(url))
@@ -100,6 +109,9 @@ def atomic_writer(url: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]
         directory = os.path.dirname(os.path.abspath(path)) or "."
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+        # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask)
+        # so workers running as another user (containers) can read what this one wrote.
+        os.fchmod(fd, 0o666 & ~_UMASK)
         try:
             with os.fdopen(fd, mode) as f:
                 yield f
