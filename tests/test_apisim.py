@@ -212,3 +212,30 @@ def test_cli_subprocess_keeps_batches_in_data_dir(tmp_path):
     finally:
         proc2.terminate()
         proc2.wait(10)
+
+
+def test_raw_responses_validate_against_the_sdk_types(api_sim):
+    """Strict pydantic validation, not just the SDK's lenient construction."""
+    from anthropic.types import Message
+    from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
+    from anthropic.types.shared import ErrorResponse
+
+    sim = api_sim(error_rate=0.3, expire_rate=0.3, seed=2)
+    headers = {"x-api-key": "k", "content-type": "application/json"}
+    body = {"requests": requests_for([f"line {i}" for i in range(30)], size=3)}
+    created = httpx.post(f"{sim.url}/v1/messages/batches", json=body, headers=headers).json()
+    MessageBatch.model_validate(created)
+    time.sleep(0.15)
+    ended = httpx.get(f"{sim.url}/v1/messages/batches/{created['id']}", headers=headers).json()
+    batch = MessageBatch.model_validate(ended)
+    assert batch.processing_status == "ended"
+    lines = httpx.get(batch.results_url, headers=headers).text.splitlines()
+    kinds = Counter(MessageBatchIndividualResponse.model_validate_json(x).result.type
+                    for x in lines)
+    assert sum(kinds.values()) == 10 and len(kinds) == 3
+    msg = httpx.post(f"{sim.url}/v1/messages", json=body["requests"][0]["params"],
+                     headers=headers).json()
+    Message.model_validate(msg)
+    missing = httpx.get(f"{sim.url}/v1/messages/batches/nope", headers=headers)
+    assert missing.status_code == 404
+    ErrorResponse.model_validate(missing.json())

@@ -131,7 +131,7 @@ def test_faults_recoverable_lines_labeled_and_the_rest_reported(data_dir, shared
 
 def test_interrupted_run_resumes_without_submitting_twice(data_dir, shared_data, api_sim):
     copy_samples(shared_data, data_dir, ["JavaApp", "KernelErrors"])
-    sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"), delay=4.0)
+    sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"), delay=5.0)
     env = {**os.environ, "LOOKSKIP_DATA_DIR": str(data_dir), "ANTHROPIC_BASE_URL": sim.url,
            "ANTHROPIC_API_KEY": "sim-test-key", "LOOKSKIP_BATCH_MAX_REQUESTS": "10"}
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "label"], cwd=ROOT, env=env,
