@@ -48,6 +48,14 @@ def _scorer(model_path: str | None) -> Any:
     return _scorers[key]
 
 
+def _weight(u: Unit) -> int:
+    """Rough uncompressed bytes of a unit (a .gz is guessed at 4x its size)."""
+    s = u.source
+    if s.kind == "plain":
+        return (s.size if u.end is None else u.end) - u.start
+    return s.size * 4 if s.kind == "gz" else s.size
+
+
 def parts_dir_for(output: str, wf: str) -> str:
     return storage.join(output, ".parts", wf)
 
@@ -73,7 +81,8 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
         "input_errors": [e.to_dict() for e in exp.errors],
         "started": started,
     })
-    flat = [u for us in units for u in us]
+    # Longest units first: the last unit to start then is a short one (makespan).
+    flat = sorted((u for us in units for u in us), key=_weight, reverse=True)
     self.set_total(wf, "units", len(flat))
     self.progress(wf, 0, len(flat), f"classifying {len(exp.sources)} files in {len(flat)} units")
     common = {"parts_dir": parts_dir, "model_path": params.get("model_path"),
