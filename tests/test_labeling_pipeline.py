@@ -293,3 +293,31 @@ def test_steps_run_separately_like_celery_tasks(data_dir, shared_data, api_sim):
     b = m["batches"][key]
     assert b["request_counts"]["succeeded"] == 8 and b["ended_at"] and b["submitted_at"]
     assert Counter(w["state"] for w in m["windows"].values()) == {"done": 8}
+
+
+class Killed(BaseException):
+    """Stands for the process dying (SIGKILL) at an exact point."""
+
+
+def test_death_between_create_and_saving_the_id_adopts_the_batch(data_dir, shared_data, api_sim,
+                                                                monkeypatch):
+    copy_samples(shared_data, data_dir, ["Microservices"])
+    sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"))
+    settings = get_settings()
+    real_update = B._update_from_api
+
+    def die(*_args):  # the API has created the batch; the id is never written
+        raise Killed
+
+    monkeypatch.setattr(B, "_update_from_api", die)
+    with pytest.raises(Killed):
+        run_label(ds.select("Microservices", settings), settings)
+    monkeypatch.setattr(B, "_update_from_api", real_update)
+    b = B.load_manifest(settings)["batches"]["b0001"]
+    assert b["api_id"] is None and b["submit_started_at"]
+    assert sim.stats["batches_created"] == 1
+
+    run = run_label(ds.select("Microservices", settings), settings)
+    assert sim.stats["batches_created"] == 1  # found at the API and adopted, not paid twice
+    assert B.load_manifest(settings)["batches"]["b0001"]["adopted"] is True
+    assert [(m.labeled, m.unlabeled) for m in run.merged] == [(386, 0)]

@@ -54,6 +54,9 @@ MANIFEST_VERSION = 1
 MALFORMED_RETRIES = 1
 #: Requests that will fail the same way again are not resubmitted.
 NOT_RETRIED_ERRORS = ("invalid_request_error", "authentication_error", "permission_error")
+#: A submit that died between the API's answer and saving the id is found again by
+#: listing batches created since it started; this much earlier, for clock skew.
+ADOPT_WINDOW_S = 600
 
 
 class LabelingError(RuntimeError):
@@ -318,7 +321,10 @@ def submit_batch(key: str, settings: Settings, client: Any = None) -> dict:
     """Create the batch at the API unless it already has an id; returns its manifest entry.
 
     The manifest stays locked across the create call, so two workers cannot submit
-    the same batch twice.
+    the same batch twice. A process killed after the API created the batch but before
+    its id was saved leaves ``submit_started_at``; the next submit then adopts the
+    batch it finds at the API (same request count, created since, not in the manifest)
+    instead of paying again. Two or more candidates: it submits anew rather than guess.
     """
     with locked_manifest(settings) as m:
         b = _batch(m, key)
@@ -332,12 +338,39 @@ def submit_batch(key: str, settings: Settings, client: Any = None) -> dict:
             b["collected_at"] = _now()
             return dict(b)
         client = client or make_client(settings)
-        with api_errors(f"submitting batch {key}"):
-            api_batch = client.messages.batches.create(requests=requests)
         b["custom_ids"] = [r["custom_id"] for r in requests]
         b["request_count"] = len(requests)
+        if b.get("submit_started_at"):  # an earlier submit died: did it reach the API?
+            with api_errors(f"looking for batch {key} at the API"):
+                orphan = _orphan(client, m, b)
+            if orphan is not None:
+                _update_from_api(b, orphan)
+                b["adopted"] = True
+                return dict(b)
+        b["submit_started_at"] = _now()
+        save_manifest(settings, m)  # recorded before the create, for the check above
+        with api_errors(f"submitting batch {key}"):
+            api_batch = client.messages.batches.create(requests=requests)
         _update_from_api(b, api_batch)
         return dict(b)
+
+
+def _orphan(client: Any, m: dict, b: dict) -> Any:
+    """The API batch a previous submit of ``b`` created but could not record, if exactly
+    one fits: created since that submit started (less ``ADOPT_WINDOW_S`` for clock skew),
+    with the same number of requests, and not known to the manifest."""
+    since = dt.datetime.fromisoformat(b["submit_started_at"]) - dt.timedelta(
+        seconds=ADOPT_WINDOW_S)
+    known = {x["api_id"] for x in m["batches"].values() if x.get("api_id")}
+    found = []
+    for api_batch in client.messages.batches.list(limit=100):  # newest first
+        if api_batch.created_at < since:
+            break
+        c = api_batch.request_counts
+        total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
+        if api_batch.id not in known and total == b["request_count"]:
+            found.append(api_batch)
+    return found[0] if len(found) == 1 else None
 
 
 def poll_batch(key: str, settings: Settings, client: Any = None) -> str:
