@@ -10,6 +10,7 @@ from rich.table import Table
 
 from cli.common import console, datasets_option, fail, out, user_errors
 from lookskip import datasets as ds
+from lookskip.labeling.batches import LabelingError
 from lookskip.settings import get_settings
 
 
@@ -46,7 +47,7 @@ def label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int 
     _label(datasets, new_only, dry_run, window_size, model, force)
 
 
-@user_errors(ds.DatasetError, RuntimeError)
+@user_errors(ds.DatasetError, LabelingError)
 def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int | None,
            model: str | None, force: bool) -> None:
     from lookskip.labeling import batches, merge, pipeline

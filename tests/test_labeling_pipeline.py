@@ -321,3 +321,21 @@ def test_death_between_create_and_saving_the_id_adopts_the_batch(data_dir, share
     assert sim.stats["batches_created"] == 1  # found at the API and adopted, not paid twice
     assert B.load_manifest(settings)["batches"]["b0001"]["adopted"] is True
     assert [(m.labeled, m.unlabeled) for m in run.merged] == [(386, 0)]
+
+
+def test_api_down_is_one_clear_line_and_the_next_run_finishes(data_dir, shared_data, api_sim,
+                                                              monkeypatch):
+    copy_samples(shared_data, data_dir, ["WebServer"])
+    down = api_sim(fail_rate=1.0, fail_codes=(529,))
+    monkeypatch.setenv("LOOKSKIP_API_MAX_RETRIES", "1")
+    result = label("--datasets", "WebServer")
+    assert result.exit_code == 1
+    assert "submitting batch b0001: API answered HTTP 529" in result.output
+    assert "Traceback" not in result.output
+    assert down.stats["fault:529"] == 2 and down.stats["batches_created"] == 0
+
+    up = api_sim()  # the API is back
+    result = label("--datasets", "WebServer")
+    assert result.exit_code == 0, result.output
+    assert up.stats["batches_created"] == 1
+    assert len(rows(data_dir / "labels" / "WebServer.jsonl")) == sample_lines(data_dir, "WebServer")
