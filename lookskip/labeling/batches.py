@@ -451,7 +451,10 @@ def collect_batch(key: str, settings: Settings, client: Any = None) -> Collected
         if b["status"] == "collected":  # another worker got here first
             report.usage, report.cost_usd = b.get("usage") or {}, b.get("cost_usd")
             return report
-        usage = pricing.Usage()
+        usage = pricing.Usage()  # every answer is paid for, used or not
+        for r in results:
+            if (r.get("result") or {}).get("type") == "succeeded":
+                usage.add(r["result"]["message"].get("usage"))
         parsed_rows = []
         by_id = {r["custom_id"]: r for r in results}
         for cid in b["custom_ids"]:
@@ -465,7 +468,6 @@ def collect_batch(key: str, settings: Settings, client: Any = None) -> Collected
             retryable = True
             if kind == "succeeded":
                 message = result["message"]
-                usage.add(message.get("usage"))
                 parsed = parse_answer(answer_text(message), rec["n"])
                 parsed_rows.append({
                     "custom_id": cid,
