@@ -27,8 +27,9 @@ LABELS = (POSITIVE, NEGATIVE)
 
 # TF-IDF options shared by the pipeline, the fold cache and the export.
 TFIDF_OPTIONS: dict[str, Any] = {"sublinear_tf": True, "norm": "l2", "smooth_idf": True}
-# liblinear: fast on sparse, deterministic (no random shuffling for the primal problem).
-LOGREG_OPTIONS: dict[str, Any] = {"solver": "liblinear", "max_iter": 1000, "tol": 1e-4}
+# lbfgs: deterministic, does not penalise the intercept, and measured 1.5-2x faster than
+# liblinear on these ~100K-column sparse matrices at the larger C values.
+LOGREG_OPTIONS: dict[str, Any] = {"solver": "lbfgs", "max_iter": 2000}
 
 # The model's hyper-parameters and their defaults; grid values override these.
 DEFAULT_PARAMS: dict[str, Any] = {

@@ -1,0 +1,133 @@
+"""Loading and validating labeled lines (``<labels_dir>/<Dataset>.jsonl``).
+
+A labels file that is empty, not JSON, or has a row with a missing field or an
+unknown label stops training with an error naming the file and the line: training
+silently on part of the data would give a model that looks fine and is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lookskip import storage
+from lookskip.model.pipeline import LABELS, encode_labels
+
+REQUIRED_FIELDS = ("system", "line_number", "raw_line", "label", "reason")
+# The labeling stage also writes one file with every row; reading it too would
+# count each line twice.
+AGGREGATE_FILE = "all_labeled.jsonl"
+
+
+class LabelError(ValueError):
+    """A labels file that cannot be used; the message names the file and line."""
+
+
+@dataclass
+class LabeledData:
+    """Labeled lines in file order, with their dataset (the CV group)."""
+
+    lines: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    systems: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+
+    @property
+    def y(self) -> np.ndarray:
+        return encode_labels(self.labels)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return np.asarray(self.systems, dtype=object)
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted(set(self.systems))
+
+    def subset(self, mask: np.ndarray) -> LabeledData:
+        idx = np.flatnonzero(mask)
+        return LabeledData(
+            [self.lines[i] for i in idx], [self.labels[i] for i in idx],
+            [self.systems[i] for i in idx], dict(self.files),
+        )
+
+    def data_hash(self) -> str:
+        return data_hash(self.files)
+
+
+def data_hash(files: dict[str, str]) -> str:
+    """One hash of the labels' contents (file names do not matter, only their bytes)."""
+    h = hashlib.sha256()
+    for digest in sorted(files.values()):
+        h.update(digest.encode())
+    return h.hexdigest()
+
+
+def read_label_file(path: str) -> tuple[list[dict], str]:
+    """Validated rows of one labels file and its sha256."""
+    try:
+        data = storage.read_bytes(path)
+    except FileNotFoundError:
+        raise LabelError(f"{path}: labels file not found") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabelError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    rows: list[dict] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise LabelError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise LabelError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+        missing = [f for f in REQUIRED_FIELDS if f not in row]
+        if missing:
+            raise LabelError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
+        if row["label"] not in LABELS:
+            raise LabelError(f"{path}:{n}: unknown label {row['label']!r} (expected LOOK or SKIP)")
+        if not isinstance(row["raw_line"], str) or not isinstance(row["system"], str):
+            raise LabelError(f"{path}:{n}: raw_line and system must be strings")
+        rows.append(row)
+    if not rows:
+        raise LabelError(f"{path}: empty labels file (no rows)")
+    return rows, hashlib.sha256(data).hexdigest()
+
+
+def label_files(labels_dir: str, datasets: Sequence[str] | None = None) -> list[str]:
+    """The per-dataset labels files of ``labels_dir`` (optionally only ``datasets``)."""
+    files = [p for p in storage.listdir(labels_dir, "*.jsonl")
+             if not p.endswith("/" + AGGREGATE_FILE) and p != AGGREGATE_FILE]
+    if datasets:
+        wanted = set(datasets)
+        by_name = {p.rsplit("/", 1)[-1].removesuffix(".jsonl"): p for p in files}
+        unknown = sorted(wanted - set(by_name))
+        if unknown:
+            raise LabelError(f"{labels_dir}: no labels for {', '.join(unknown)}")
+        files = [by_name[name] for name in sorted(wanted)]
+    if not files:
+        raise LabelError(f"{labels_dir}: no labels files (*.jsonl); run `lookskip label` first")
+    return files
+
+
+def load_files(paths: Iterable[str]) -> LabeledData:
+    out = LabeledData()
+    for path in paths:
+        rows, digest = read_label_file(path)
+        out.files[path] = digest
+        for row in rows:
+            out.lines.append(row["raw_line"])
+            out.labels.append(row["label"])
+            out.systems.append(row["system"])
+    return out
+
+
+def load_labels(labels_dir: str, datasets: Sequence[str] | None = None) -> LabeledData:
+    """All labeled lines under ``labels_dir`` (sorted by file name, rows in file order)."""
+    return load_files(label_files(labels_dir, datasets))

@@ -1,0 +1,163 @@
+"""Selecting the best combination, tuning the threshold, refitting on all training data.
+
+Selection uses the pooled out-of-fold LOOK F1 (confusion counts summed over the
+folds, threshold 0.5): a fold holding a tiny dataset cannot swing the average. The
+threshold is then tuned on the winner's out-of-fold probabilities; because that
+tuning sees the test folds, the report also gives a nested estimate (each fold
+scored with the threshold tuned on the other folds), which is what to quote.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lookskip import storage
+from lookskip.evaluate import add_counts, best_threshold, counts, from_counts, grouped_metrics
+from lookskip.training import cache
+from lookskip.training.jobs import preds_path
+from lookskip.training.plan import load_plan
+from lookskip.training.report import class_balance, combination_table, write_report
+
+MODEL_JOBLIB = "look_skip_model.joblib"
+REPORT_NAME = "eval_report.json"
+
+
+def aggregate(plan: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pooled metrics per combination; every job of the plan must have a result."""
+    by_id = {r["job_id"]: r for r in results}
+    missing = [j["job_id"] for j in plan["jobs"] if j["job_id"] not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} job(s) have no result, e.g. {', '.join(missing[:5])}")
+    out = []
+    for c, params in enumerate(plan["combinations"]):
+        folds = sorted((r for r in by_id.values() if r["combination"] == c),
+                       key=lambda r: r["fold"])
+        pooled = from_counts(add_counts(folds))
+        out.append({
+            "combination": c, "params": params, "pooled": pooled,
+            "folds": [{"fold": r["fold"], **from_counts(r)} for r in folds],
+            "fit_seconds": round(sum(r["fit_seconds"] for r in folds), 3),
+        })
+    return out
+
+
+def pick_best(aggregated: list[dict[str, Any]]) -> dict[str, Any]:
+    """Highest pooled LOOK F1; ties go to the first combination in grid order."""
+    return max(aggregated, key=lambda a: (a["pooled"]["look_f1"], -a["combination"]))
+
+
+def oof_probabilities(plan: dict[str, Any], combination: int) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold ``p_look`` of the training rows (NaN elsewhere) and each row's fold."""
+    y, _ = cache.corpus_meta(plan)
+    p = np.full(y.shape, np.nan)
+    fold_of = np.full(y.shape, -1)
+    for job in plan["jobs"]:
+        if job["combination"] != combination:
+            continue
+        _, test_rows = cache.fold_rows(plan, job["fold"])
+        p[test_rows] = np.load(io.BytesIO(storage.read_bytes(preds_path(plan, job["job_id"]))))
+        fold_of[test_rows] = job["fold"]
+    return p, fold_of
+
+
+def nested_threshold_counts(
+    y: np.ndarray, p: np.ndarray, fold_of: np.ndarray, n_folds: int
+) -> tuple[dict[str, int], list[float], np.ndarray]:
+    """Score each fold at the threshold tuned on the other folds only."""
+    parts, thresholds = [], []
+    pred = np.zeros(y.shape, dtype=bool)
+    for f in range(n_folds):
+        this, other = fold_of == f, (fold_of >= 0) & (fold_of != f)
+        t, _ = best_threshold(y[other], p[other])
+        thresholds.append(t)
+        pred[this] = p[this] >= t
+        parts.append(counts(y[this], pred[this]))
+    return add_counts(parts), thresholds, pred
+
+
+def select_and_refit(
+    plan_path: str,
+    results: Sequence[dict[str, Any]],
+    models_dir: str | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Pick the best combination, refit it on all training data, write model and report.
+
+    Writes ``<models_dir>/look_skip_model.joblib`` and ``eval_report.json`` (also a
+    copy of the report in the run dir) and returns the report.
+    """
+    from lookskip.model.pipeline import TrainedModel, build_pipeline, save_joblib
+
+    t0 = time.perf_counter()
+    plan = load_plan(plan_path)
+    models_dir = models_dir or plan["models_dir"]
+    aggregated = aggregate(plan, results)
+    best = pick_best(aggregated)
+    y, groups = cache.corpus_meta(plan)
+    p, fold_of = oof_probabilities(plan, best["combination"])
+    train = fold_of >= 0
+    threshold, tuned_f1 = best_threshold(y[train], p[train])
+    nested, fold_thresholds, nested_pred = nested_threshold_counts(
+        y, p, fold_of, len(plan["folds"]))
+    oof_half = grouped_metrics(y[train], p[train] >= 0.5, groups[train])
+    oof_tuned = grouped_metrics(y[train], nested_pred[train], groups[train])
+    t1 = time.perf_counter()
+
+    data = cache.corpus_data(plan)
+    holdout_mask = np.isin(groups, plan["holdout"])
+    train_data = data.subset(~holdout_mask)
+    pipeline = build_pipeline(best["params"]).fit(train_data.lines, train_data.y)
+    provenance = {"git_revision": plan["git_revision"], "data_hash": plan["data_hash"],
+                  "run_id": plan["run_id"], "train_size": len(train_data.lines),
+                  "datasets": plan["train_datasets"]}
+    model = TrainedModel(pipeline=pipeline, threshold=threshold, params=best["params"],
+                         trained=provenance)
+    save_joblib(model, storage.join(models_dir, MODEL_JOBLIB))
+    t2 = time.perf_counter()
+
+    holdout = None
+    if plan["holdout"]:
+        held = data.subset(holdout_mask)
+        p_held = model.predict_proba_look(held.lines)
+        holdout = {"threshold_0.5": grouped_metrics(held.y, p_held >= 0.5, held.systems),
+                   "tuned_threshold": grouped_metrics(held.y, p_held >= threshold, held.systems)}
+
+    report = {
+        "best_params": best["params"],
+        "best_cv_look_f1": best["pooled"]["look_f1"],
+        "train_size": len(train_data.lines),
+        "overall": oof_half["overall"],
+        "per_dataset": oof_half["per_dataset"],
+        "per_fold": [{**f, "test_datasets": plan["folds"][f["fold"]]["test"]}
+                     for f in best["folds"]],
+        "threshold": {
+            "value": threshold,
+            "oof_look_f1": tuned_f1,
+            "nested_cv_look_f1": from_counts(nested)["look_f1"],
+            "nested_fold_thresholds": fold_thresholds,
+            "overall_nested": oof_tuned["overall"],
+            "per_dataset_nested": oof_tuned["per_dataset"],
+            "note": "value maximises out-of-fold LOOK F1 (optimistic: it saw the test folds); "
+                    "nested_* score each fold at the threshold tuned on the other folds",
+        },
+        "holdout": holdout,
+        "class_balance": class_balance(y[~holdout_mask], groups[~holdout_mask]),
+        "cv": {"n_folds": plan["n_folds"], "folds": plan["folds"], "grid_name": plan["grid_name"],
+               "grid": plan["grid"], "combinations": combination_table(aggregated)},
+        "timings": {**(timings or {}), "select_seconds": round(t1 - t0, 3),
+                    "refit_seconds": round(t2 - t1, 3)},
+        "git_revision": plan["git_revision"],
+        "data_hash": plan["data_hash"],
+        "data_hashes": {k.rsplit("/", 1)[-1]: v for k, v in plan["files"].items()},
+        "run_id": plan["run_id"],
+        "created": plan["created"],
+        "model_path": storage.join(models_dir, MODEL_JOBLIB),
+    }
+    write_report(report, storage.join(models_dir, REPORT_NAME),
+                 storage.join(plan["run_dir"], REPORT_NAME))
+    return report
