@@ -159,9 +159,25 @@ def test_compose_services_and_profiles(config: dict):
     assert s["cli"]["profiles"] == ["cli"]
     for name in ("redis", "worker", "classifier", "flower"):
         assert not s[name].get("profiles"), f"{name} must start with a plain `up`"
-    assert s["worker"]["command"][-1] == "ingest,label,train"
-    assert s["classifier"]["command"][-1] == "classify"
-    assert s["transformer"]["command"][-1] == "transformer"
+    for name, queues in (("worker", "ingest,label,train"), ("classifier", "classify"),
+                         ("transformer", "transformer")):
+        cmd = s[name]["command"]
+        assert cmd[:2] == ["lookskip", "worker"]
+        assert cmd[cmd.index("--queues") + 1] == queues
+
+
+def test_worker_healthcheck_pings_the_node_the_worker_is_named(config: dict):
+    """The healthcheck asks LOOKSKIP_WORKER_NODE; the worker must be started as that node."""
+    for name in ("worker", "classifier", "transformer"):
+        svc = config["services"][name]
+        cmd = svc["command"]
+        assert cmd[cmd.index("-n") + 1] == svc["environment"]["LOOKSKIP_WORKER_NODE"]
+        assert svc["environment"]["LOOKSKIP_WORKER_NODE"].endswith("@%h")  # unique per replica
+    st = stages(DOCKER / "Dockerfile")
+    for target in ("worker", "classifier", "transformer"):
+        own = dict(st[target])
+        node = own["ENV"].split("=", 1)[1]
+        assert own["CMD"].endswith(f'"-n", "{node}"]'), (target, own["CMD"])
 
 
 def test_classifier_scales(config: dict):
@@ -200,13 +216,14 @@ def test_worker_and_flower_healthchecks(config: dict):
         assert s[name]["healthcheck"]["test"] == ["CMD", "lookskip-healthcheck", "worker"]
     assert s["flower"]["healthcheck"]["test"] == ["CMD", "lookskip-healthcheck", "flower"]
     script = (DOCKER / "healthcheck").read_text()
-    assert "inspect ping" in script and "-d \"$node\"" in script
+    assert "control.ping(destination=[node]" in script
     assert "/healthcheck" in script
 
 
 def test_flower_basic_auth_and_port(config: dict):
     f = config["services"]["flower"]
-    assert f["command"] == ["lookskip", "flower"]
+    assert f["command"][:2] == ["lookskip", "flower"]
+    assert f["command"][f["command"].index("--address") + 1] == "0.0.0.0"
     assert f["environment"]["LOOKSKIP_FLOWER_PASSWORD"]
     assert [port for _, port in published(f["ports"])] == [5555]
 
@@ -244,6 +261,7 @@ def test_runtime_targets_are_non_root_with_healthcheck_and_exec_cmd():
         own = dict((w, a) for w, a in st[target])
         assert own["HEALTHCHECK"].endswith('CMD ["lookskip-healthcheck", "worker"]')
         assert own["CMD"].startswith('["lookskip", "worker", "--queues"')
+        assert own["ENV"].startswith("LOOKSKIP_WORKER_NODE=")
 
 
 def test_dependencies_installed_from_the_lock_before_the_source():
