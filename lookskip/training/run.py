@@ -48,6 +48,7 @@ def train_local(
     settings: Settings | None = None,
     models_dir: str | None = None,
     progress: Progress | None = None,
+    datasets: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train with the grid search spread over ``n_jobs`` local processes; returns the report."""
     import os
@@ -56,7 +57,7 @@ def train_local(
     if n_jobs <= 0:
         n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     t0 = time.perf_counter()
-    plan = plan_training(labels_dir, grid, folds, holdout, settings)
+    plan = plan_training(labels_dir, grid, folds, holdout, settings, datasets=datasets)
     plan_path = plan["plan_path"]
     t1 = time.perf_counter()
     for wave, items in enumerate(cache_items(plan)):
