@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery, Task
+from celery.signals import before_task_publish
 
 from lookskip.jobs import JobStore, redact, short_error
 from lookskip.settings import Settings, get_settings
@@ -28,6 +30,7 @@ TASK_MODULES = [
     "worker.tasks.workflow",
     "worker.tasks.ingest",
     "worker.tasks.label",
+    "worker.tasks.train",
     "worker.tasks.classify",
 ]
 
@@ -81,9 +84,12 @@ class LookskipTask(Task):
         req = self.request
         if req.called_directly or not req.id:
             return
-        # One counter per message: a retry (self.retry) is a new message with
-        # retries+1, a redelivery after a lost worker is the same one again.
-        key = f"lookskip:deliveries:{req.id}:{req.retries or 0}"
+        # One counter per message. Not per task id: Task.replace and chord callbacks
+        # reuse the id of the task they replace, and a retry is a new message with the
+        # same id. A redelivered message (restored by Redis) keeps its headers, so the
+        # nonce that every publish gets (see _tag_message) identifies it.
+        nonce = getattr(req, MESSAGE_NONCE, None)
+        key = f"lookskip:deliveries:{req.id}:{nonce or f'{self.name}:{req.retries or 0}'}"
         r = job_store().r
         n = int(r.incr(key))
         r.expire(key, RESULT_EXPIRES_S)
@@ -116,6 +122,16 @@ class LookskipTask(Task):
     def set_total(self, wf: str | None, part: str, total: int) -> None:
         if wf:
             job_store().set_total(wf, part, total)
+
+
+MESSAGE_NONCE = "lookskip_message"
+
+
+@before_task_publish.connect
+def _tag_message(headers: dict | None = None, **_: Any) -> None:
+    """Give every published message its own id (restored messages keep theirs)."""
+    if headers is not None:
+        headers[MESSAGE_NONCE] = uuid.uuid4().hex
 
 
 def stage_settings(overrides: dict[str, Any] | None = None) -> Settings:

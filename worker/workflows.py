@@ -117,3 +117,21 @@ def _register_pipeline() -> None:
     PARTS["pipeline"] = [part for s in order for part in PARTS[s]]
     BUILDERS["pipeline"] = build_pipeline
     LAST_QUEUE["pipeline"] = LAST_QUEUE[order[-1]]
+
+
+def _csv(value: Any) -> list[str] | None:
+    if value is None or value == "" or value == ():
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+@stage("train", parts=["features", "fits"], last_queue="train")
+def build_train(wf: str, p: dict[str, Any]) -> Signature:
+    kw = {"labels_dir": p.get("labels_dir"), "grid": p.get("grid") or "default",
+          "folds": int(p.get("folds") or 5), "holdout": _csv(p.get("holdout")),
+          "datasets": _csv(p.get("datasets")), "models_dir": p.get("models_dir")}
+    label = f"grid={kw['grid']} folds={kw['folds']}" + (
+        f" holdout={','.join(kw['holdout'])}" if kw["holdout"] else "")
+    return task_sig("lookskip.train.plan", label, wf=wf, **kw)
