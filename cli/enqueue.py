@@ -19,10 +19,13 @@ from cli.common import console, fail, out
 STAGES: dict[str, tuple[str, set[str]]] = {
     "ingest": ("cli.ingest:ingest", {"as_json"}),
     "label": ("cli.label:label", {"dry_run"}),
+    "train": ("cli.train:train", {"n_jobs"}),
+    "export": ("cli.export:export", set()),
 }
 # Parameters the pipeline does not take from its stages: --force means different
-# things per stage (re-download vs. pay the API again), so it stays per stage.
-PIPELINE_EXCLUDED = {"force"}
+# things per stage (re-download vs. pay the API again), so it stays per stage; the
+# pipeline exports the model it has just trained (export's --model).
+PIPELINE_EXCLUDED = {"force", "model_path"}
 
 WAIT = click.Option(["--wait"], is_flag=True,
                     help="Follow it with a live progress bar until it ends; exit status 1 "
@@ -75,10 +78,13 @@ def _stage_command(stage: str) -> click.Command:
 
 def _pipeline_command() -> click.Command:
     params: dict[str, click.Parameter] = {}
+    flags: set[str] = set()
     for stage in STAGES:
         for p in _params(stage):
-            if p.name not in PIPELINE_EXCLUDED and p.name not in params:
-                params[p.name] = p
+            if p.name in PIPELINE_EXCLUDED or p.name in params or flags & set(p.opts):
+                continue
+            params[p.name] = p
+            flags.update(p.opts)
     from_opt = click.Option(["--from", "from_stage"], type=click.Choice(list(STAGES)),
                             default=next(iter(STAGES)), show_default=True,
                             help="Start at this stage (the earlier ones' outputs are reused).")

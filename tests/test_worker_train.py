@@ -12,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
 
 pytestmark = pytest.mark.integration
 
 DATASETS = ("HDFS", "Apache", "Linux", "JavaApp")
-LINES = 600  # per dataset: small enough for a 2-core CI machine, big enough to be real
+LINES = 300  # per dataset: small enough for a 2-core CI machine, big enough to be real
 
 
 @pytest.fixture(scope="module")
@@ -87,18 +90,30 @@ def test_train_on_workers_gives_the_local_model_and_survives_a_killed_fit(
     from lookskip.model.pipeline import load_model
     from lookskip.settings import Settings
     from lookskip.training.run import train_local
-    from worker.workflows import enqueue
 
     models = celery_workers.data_dir / "models-train-test"
-    wf = enqueue("train", {"labels_dir": str(small_labels), "grid": "quick", "folds": 2,
-                           "models_dir": str(models)})
+    res = CliRunner().invoke(cli, ["enqueue", "train", "--labels-dir", str(small_labels),
+                                   "--grid", "quick", "--folds", "2",
+                                   "--models-dir", str(models)])
+    assert res.exit_code == 0, res.output
+    wf = res.stdout.split()[0]
     killed = _kill_a_running_fit(wf)
     view = _wait(wf)
     assert view.state == "SUCCESS", view.failures
     assert killed, "no fit job was caught mid-run"
     parts = {p["name"]: (p["done"], p["total"]) for p in view.parts}
     assert parts["fits"] == (8, 8)  # 4 combinations × 2 folds, each counted once
-    remote = view.result["result"]
+    exported = view.result["result"]
+    remote = exported["train"]
+    assert exported["parity"]["max_abs_diff"] <= 1e-9
+    from lookskip.training.labels import label_files, load_files
+
+    assert exported["parity"]["lines"] == len(load_files(label_files(str(small_labels))).lines)
+    for artifact in exported["artifacts"]:
+        assert Path(artifact).exists(), artifact
+    assert {Path(a).name for a in exported["artifacts"]} == {
+        "look_skip_model.joblib", "eval_report.json", "look_skip_model.json.gz",
+        "reference_outputs.jsonl.gz"}
 
     # nothing lost or duplicated: one result per (combination, fold) in the run's results
     report = json.loads((models / "eval_report.json").read_text())

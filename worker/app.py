@@ -31,6 +31,7 @@ TASK_MODULES = [
     "worker.tasks.ingest",
     "worker.tasks.label",
     "worker.tasks.train",
+    "worker.tasks.export",
     "worker.tasks.classify",
 ]
 

@@ -109,7 +109,9 @@ def build_pipeline(wf: str, p: dict[str, Any]) -> Signature:
         raise ValueError(f"--from {start}: choose one of {', '.join(order)}")
     stages = order[order.index(start):]
     params = {k: v for k, v in p.items() if k not in ("from", "force")}
-    return chain(*(BUILDERS[s](wf, params) for s in stages))
+    # `train` alone ends with export; in the pipeline export is its own stage
+    builders = {**BUILDERS, "train": build_train_only}
+    return chain(*(builders[s](wf, params) for s in stages))
 
 
 def _register_pipeline() -> None:
@@ -127,11 +129,30 @@ def _csv(value: Any) -> list[str] | None:
     return [str(v) for v in value]
 
 
-@stage("train", parts=["features", "fits"], last_queue="train")
-def build_train(wf: str, p: dict[str, Any]) -> Signature:
+def build_train_only(wf: str, p: dict[str, Any]) -> Signature:
+    """plan → feature waves → chord of fit jobs → select best + refit (no export)."""
     kw = {"labels_dir": p.get("labels_dir"), "grid": p.get("grid") or "default",
           "folds": int(p.get("folds") or 5), "holdout": _csv(p.get("holdout")),
           "datasets": _csv(p.get("datasets")), "models_dir": p.get("models_dir")}
     label = f"grid={kw['grid']} folds={kw['folds']}" + (
         f" holdout={','.join(kw['holdout'])}" if kw["holdout"] else "")
     return task_sig("lookskip.train.plan", label, wf=wf, **kw)
+
+
+@stage("export", parts=[], last_queue="train")
+def build_export(wf: str, p: dict[str, Any]) -> Signature:
+    """export the model file (+ reference outputs) → parity check (unless --no-check)."""
+    kw = {"labels_dir": p.get("labels_dir"), "models_dir": p.get("models_dir")}
+    export = task_sig("lookskip.export.model", "export", takes_result=True, wf=wf,
+                      model_path=p.get("model_path"), output=p.get("output"),
+                      reference=p.get("reference", True) is not False, **kw)
+    if p.get("check", True) is False:
+        return export
+    return chain(export, task_sig("lookskip.export.parity", "parity", takes_result=True, wf=wf,
+                                  labels_dir=kw["labels_dir"]))
+
+
+@stage("train", parts=["features", "fits"], last_queue="train")
+def build_train(wf: str, p: dict[str, Any]) -> Signature:
+    """The train stage as the issue describes it: … → select → refit → export → parity."""
+    return chain(build_train_only(wf, p), build_export(wf, p))
