@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "train": "cli.train:train",
     "evaluate": "cli.evaluate:evaluate",
     "export": "cli.export:export",
+    "classify": "cli.classify:classify",
     "api-sim": "cli.apisim:api_sim",
     "enqueue": "cli.enqueue:enqueue",
     "status": "cli.status:status",

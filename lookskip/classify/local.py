@@ -1,0 +1,282 @@
+"""Classify log files on this machine: the Rust extension, or the numpy reference.
+
+``lookskip_rs`` (built from ``rust/`` by ``scripts/setup``) is the fast path. When it
+is not importable, or ``LOOKSKIP_NO_RUST=1`` is set (to test or to compare), the
+pure-numpy :class:`~lookskip.model.reference.ReferenceModel` scores the same model
+file with the same line handling, so results agree (the parity tests check it);
+only speed differs, by orders of magnitude, hence the warning callers show.
+
+Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
+bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
+``max_line_bytes`` scored on its first ``max_line_bytes`` bytes and counted as
+truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+import numpy as np
+
+from lookskip import storage
+from lookskip.settings import get_settings
+
+NO_RUST_ENV = "LOOKSKIP_NO_RUST"
+DEFAULT_MAX_LINE_BYTES = 64 * 1024
+MODEL_FILE = "look_skip_model.json.gz"
+_BATCH = 4096
+
+
+def rust_module() -> tuple[Any | None, str | None]:
+    """``(lookskip_rs, None)``, or ``(None, why it is not used)``."""
+    if os.environ.get(NO_RUST_ENV, "").strip() not in ("", "0"):
+        return None, f"disabled by {NO_RUST_ENV}"
+    try:
+        import lookskip_rs
+    except ImportError as exc:
+        return None, f"not built ({exc}); run scripts/setup"
+    return lookskip_rs, None
+
+
+def default_model_path() -> str:
+    s = get_settings()
+    return s.model_path or storage.join(s.models_dir, MODEL_FILE)
+
+
+@dataclass
+class FileResult:
+    """Totals of one classified file; ``look_lines`` holds ``(line_number, p_look, text)``."""
+
+    path: str
+    lines: int = 0
+    look: int = 0
+    bytes: int = 0
+    truncated: int = 0
+    seconds: float = 0.0
+    look_kept: int = 0
+    look_lines: list[tuple[int, float, str]] = field(default_factory=list)
+    output: str | None = None
+    error: str | None = None
+
+    def totals(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("look_lines")
+        return d
+
+
+class LocalClassifier:
+    """One loaded model behind one interface, whichever backend scores it."""
+
+    def __init__(self, model_path: str, threads: int = 0,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, allow_fallback: bool = True):
+        if not storage.exists(model_path):
+            raise FileNotFoundError(f"model not found: {model_path} "
+                                    "(train and export one, or pass --model)")
+        self.model_path = model_path
+        self.max_line_bytes = max_line_bytes
+        module, why = rust_module()
+        self.fallback_reason = why
+        started = time.perf_counter()
+        if module is not None:
+            self.backend = "rust"
+            self._rust = module.Classifier(model_path, threads=threads,
+                                           max_line_bytes=max_line_bytes)
+            self.threshold = float(self._rust.threshold)
+            self.threads = int(self._rust.threads)
+        elif allow_fallback:
+            from lookskip.model.reference import ReferenceModel
+
+            self.backend = "reference"
+            self._rust = None
+            self._ref = ReferenceModel.load(model_path)
+            self.threshold = float(self._ref.threshold)
+            self.threads = 1
+        else:
+            raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
+        self.load_seconds = time.perf_counter() - started
+
+    def predict_proba(self, lines: Sequence[str | bytes]) -> np.ndarray:
+        """``p_look`` per line (str, or bytes decoded lossily)."""
+        if self._rust is not None:
+            return self._rust.predict_proba(list(lines))
+        return self._ref.predict_proba_look(
+            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines])
+
+    def classify_file(self, path: str, threshold: float | None = None,
+                      max_look: int | None = None, output: str | None = None) -> FileResult:
+        """Classify one file, streaming. LOOK rows go to ``output`` (JSONL) when given,
+        else into ``look_lines``; either way at most ``max_look`` of them."""
+        thr = self.threshold if threshold is None else float(threshold)
+        if self._rust is not None:
+            d = self._rust.classify_file(path, threshold=thr, max_look=max_look, output=output)
+            look_lines = [(int(n), float(p), t) for n, p, t in d["look_lines"]]
+            return FileResult(path=path, lines=d["lines"], look=d["look"], bytes=d["bytes"],
+                              truncated=d["truncated"], seconds=d["seconds"],
+                              look_kept=d["look_kept"], look_lines=look_lines, output=output)
+        return self._classify_reference(path, thr, max_look, output)
+
+    # --- the numpy fallback ---------------------------------------------------
+    def _classify_reference(self, path: str, thr: float, max_look: int | None,
+                            output: str | None) -> FileResult:
+        started = time.perf_counter()
+        res = FileResult(path=path, output=output)
+        limit = sys.maxsize if max_look is None else max_look
+        with _open_input(path) as f:
+            if output is None:
+                self._scan(f, res, thr, limit, None)
+            else:
+                with storage.atomic_writer(output, "wb") as out:
+                    self._scan(f, res, thr, limit, out)
+        res.seconds = time.perf_counter() - started
+        return res
+
+    def _scan(self, f: IO[bytes], res: FileResult, thr: float, limit: int,
+              out: IO[bytes] | None) -> None:
+        for first, batch in _batches(f, self.max_line_bytes, res):
+            texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
+            probs = self._ref.predict_proba_look(texts)
+            for i in np.flatnonzero(probs >= thr):
+                res.look += 1
+                if res.look_kept >= limit:
+                    continue
+                res.look_kept += 1
+                row = (first + int(i), float(probs[i]), texts[i])
+                if out is None:
+                    res.look_lines.append(row)
+                else:
+                    out.write(look_row(*row, truncated=batch[i][1]))
+
+
+def look_row(line_number: int, p_look: float, text: str, truncated: bool = False) -> bytes:
+    """One ``<file>.look.jsonl`` row, as the Rust extension writes it."""
+    row: dict[str, Any] = {"line_number": line_number, "p_look": p_look, "line": text}
+    if truncated:
+        row["truncated"] = True
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+class _open_input:
+    """Binary stream of a local file or stdin (``-``), gunzipped when it starts gzip."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._owned: list[IO[bytes]] = []
+
+    def __enter__(self) -> IO[bytes]:
+        raw: IO[bytes] = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")
+        if self.path != "-":
+            self._owned.append(raw)
+        buffered = raw if hasattr(raw, "peek") else open(raw.fileno(), "rb", closefd=False)
+        if buffered is not raw:
+            self._owned.append(buffered)
+        if buffered.peek(2)[:2] == b"\x1f\x8b":
+            gz = gzip.GzipFile(fileobj=buffered, mode="rb")
+            self._owned.append(gz)
+            return gz
+        return buffered
+
+    def __exit__(self, *exc: object) -> None:
+        for f in reversed(self._owned):
+            f.close()
+
+
+def _batches(f: IO[bytes], cap: int, res: FileResult
+             ) -> Iterator[tuple[int, list[tuple[bytes, bool]]]]:
+    """``(first line number, [(line bytes, truncated)])`` batches, counting into ``res``."""
+    batch: list[tuple[bytes, bool]] = []
+    first = 1
+    try:
+        for raw in f:
+            res.lines += 1
+            res.bytes += len(raw)
+            line = raw[:-1] if raw.endswith(b"\n") else raw
+            if len(line) > cap:
+                line, cut = line[:cap], True
+                res.truncated += 1
+            else:
+                cut = False
+                if raw.endswith(b"\n") and line.endswith(b"\r"):
+                    line = line[:-1]
+            batch.append((line, cut))
+            if len(batch) >= _BATCH:
+                yield first, batch
+                first += len(batch)
+                batch = []
+    except (OSError, EOFError) as exc:
+        raise OSError(f"{res.path}: corrupt or truncated compressed input ({exc})") from exc
+    if batch:
+        yield first, batch
+
+
+def output_name(path: str, taken: set[str]) -> str:
+    """``<file>.look.jsonl`` for an input (``stdin`` for ``-``), unique within ``taken``."""
+    base = "stdin" if path == "-" else os.path.basename(path.rstrip("/")) or "input"
+    name, n = f"{base}.look.jsonl", 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}.look.jsonl"
+    taken.add(name)
+    return name
+
+
+def classify_paths(clf: LocalClassifier, paths: Sequence[str], threshold: float | None = None,
+                   max_look: int | None = None, output_dir: str | None = None,
+                   on_file: Any = None) -> list[FileResult]:
+    """Classify each path; a file that fails gets ``error`` set and the rest go on.
+
+    With ``output_dir``, each file's LOOK rows go to ``<file>.look.jsonl`` there and
+    ``summary.json`` lists every file (written last, atomically).
+    """
+    results: list[FileResult] = []
+    taken: set[str] = set()
+    if output_dir is not None:
+        storage.makedirs(output_dir)
+    for path in paths:
+        out = storage.join(output_dir, output_name(path, taken)) if output_dir else None
+        try:
+            res = clf.classify_file(path, threshold=threshold, max_look=max_look, output=out)
+        except (OSError, ValueError) as exc:
+            res = FileResult(path=path, error=str(exc))
+        results.append(res)
+        if on_file is not None:
+            on_file(res)
+    if output_dir is not None:
+        write_summary(output_dir, clf, results, threshold, max_look)
+    return results
+
+
+def summarize(clf: LocalClassifier, results: Sequence[FileResult], threshold: float | None,
+              max_look: int | None) -> dict[str, Any]:
+    ok = [r for r in results if r.error is None]
+    return {
+        "model": clf.model_path,
+        "backend": clf.backend,
+        "threads": clf.threads,
+        "threshold": clf.threshold if threshold is None else threshold,
+        "max_look": max_look,
+        "max_line_bytes": clf.max_line_bytes,
+        "totals": {
+            "files": len(results),
+            "failed": len(results) - len(ok),
+            "lines": sum(r.lines for r in ok),
+            "look": sum(r.look for r in ok),
+            "bytes": sum(r.bytes for r in ok),
+            "truncated": sum(r.truncated for r in ok),
+            "seconds": sum(r.seconds for r in ok),
+        },
+        "files": [r.totals() for r in results],
+    }
+
+
+def write_summary(output_dir: str, clf: LocalClassifier, results: Sequence[FileResult],
+                  threshold: float | None, max_look: int | None) -> dict[str, Any]:
+    summary = summarize(clf, results, threshold, max_look)
+    storage.write_json(storage.join(output_dir, "summary.json"), summary)
+    return summary

@@ -1,0 +1,220 @@
+//! Parallel scoring: a classifier, its own rayon pool, and one scratch per thread.
+//!
+//! Lines are scored in chunks; each pool thread keeps its scratch (dense count
+//! arrays, regex caches) for the life of the engine, so nothing is allocated per
+//! line or per batch. Files stream through a reader thread that fills the next
+//! batch while the pool scores the current one.
+
+use std::io::{self, BufRead};
+use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::score::{decode, Classifier, Scratch};
+use crate::stream::{open_input, Batch, LineReader};
+
+/// Lines per parallel work item: large enough to amortise scheduling, small enough
+/// to balance across threads.
+const CHUNK: usize = 256;
+const BATCH_LINES: usize = 64 * 1024;
+const BATCH_BYTES: usize = 8 << 20;
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+pub struct Engine {
+    pub clf: Classifier,
+    pool: Option<rayon::ThreadPool>,
+    scratches: Vec<Mutex<Scratch>>,
+    pub max_line_bytes: usize,
+}
+
+/// A LOOK line of a file.
+#[derive(Clone, Debug)]
+pub struct LookLine {
+    pub line_number: u64,
+    pub p_look: f64,
+    pub text: String,
+    pub truncated: bool,
+}
+
+/// Totals of one file.
+#[derive(Clone, Debug, Default)]
+pub struct FileSummary {
+    pub lines: u64,
+    pub look: u64,
+    pub bytes: u64,
+    pub truncated: u64,
+    pub seconds: f64,
+}
+
+impl Engine {
+    /// `threads == 0`: one per available core. `threads == 1` scores on the calling thread.
+    pub fn new(clf: Classifier, threads: usize, max_line_bytes: usize) -> Result<Self> {
+        let threads = if threads == 0 {
+            thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("lookskip-{i}"))
+                    .build()
+                    .map_err(|e| Error::Io(format!("cannot start {threads} threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let scratches = (0..threads).map(|_| Mutex::new(clf.scratch())).collect();
+        Ok(Self { clf, pool, scratches, max_line_bytes: max_line_bytes.max(1) })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.scratches.len()
+    }
+
+    fn score_chunk<L: AsRef<[u8]>>(&self, lines: &[L], out: &mut [f64]) {
+        let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
+        let mut s = self.scratches[idx].lock().unwrap_or_else(|p| p.into_inner());
+        for (line, o) in lines.iter().zip(out.iter_mut()) {
+            *o = self.clf.score(line.as_ref(), &mut s);
+        }
+    }
+
+    /// `p_look` for every line, in order.
+    pub fn predict<L: AsRef<[u8]> + Sync>(&self, lines: &[L]) -> Vec<f64> {
+        let mut out = vec![0.0; lines.len()];
+        match &self.pool {
+            None => self.score_chunk(lines, &mut out),
+            Some(pool) => pool.install(|| {
+                lines
+                    .par_chunks(CHUNK)
+                    .zip(out.par_chunks_mut(CHUNK))
+                    .for_each(|(l, o)| self.score_chunk(l, o));
+            }),
+        }
+        out
+    }
+
+    fn score_batch(&self, batch: &Batch, out: &mut Vec<f64>) {
+        out.clear();
+        out.resize(batch.lines.len(), 0.0);
+        let one = |spans: &[crate::stream::LineSpan], o: &mut [f64]| {
+            let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
+            let mut s = self.scratches[idx].lock().unwrap_or_else(|p| p.into_inner());
+            for (sp, o) in spans.iter().zip(o.iter_mut()) {
+                *o = self.clf.score(&batch.data[sp.start..sp.end], &mut s);
+            }
+        };
+        match &self.pool {
+            None => one(&batch.lines, out),
+            Some(pool) => pool.install(|| {
+                batch.lines.par_chunks(CHUNK).zip(out.par_chunks_mut(CHUNK)).for_each(|(l, o)| one(l, o));
+            }),
+        }
+    }
+
+    /// Classify a file (plain/gzip, `-` = stdin), streaming. Every LOOK line (p ≥
+    /// `threshold`) goes to `on_look` in line order; its error stops the run.
+    pub fn classify_path(
+        &self,
+        path: &str,
+        threshold: f64,
+        on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
+    ) -> Result<FileSummary> {
+        let input = open_input(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
+        self.classify_reader(input, threshold, on_look).map_err(|e| match e {
+            Error::Io(m) => Error::Io(format!("{path}: {m}")),
+            other => other,
+        })
+    }
+
+    pub fn classify_reader(
+        &self,
+        input: Box<dyn BufRead + Send>,
+        threshold: f64,
+        on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
+    ) -> Result<FileSummary> {
+        let start = Instant::now();
+        let mut summary = FileSummary::default();
+        let cap = self.max_line_bytes;
+        // Two batches in flight: the reader fills one while the pool scores the other;
+        // scored batches go back to the reader for reuse, so memory stays flat.
+        let (full_tx, full_rx) = sync_channel::<io::Result<Batch>>(1);
+        let (empty_tx, empty_rx) = sync_channel::<Batch>(2);
+        empty_tx.send(Batch::default()).ok();
+        empty_tx.send(Batch::default()).ok();
+        let result = thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || {
+                let mut reader = LineReader::new(input, cap);
+                while let Ok(mut batch) = empty_rx.recv() {
+                    match reader.fill(&mut batch, BATCH_LINES, BATCH_BYTES) {
+                        Ok(true) => {
+                            if full_tx.send(Ok(batch)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(false) => return,
+                        Err(e) => {
+                            full_tx.send(Err(e)).ok();
+                            return;
+                        }
+                    }
+                }
+            });
+            let mut probs = Vec::new();
+            let mut outcome = Ok(());
+            for batch in full_rx.iter() {
+                let batch = match batch {
+                    Ok(b) => b,
+                    Err(e) => {
+                        outcome = Err(Error::Io(read_error(&e)));
+                        break;
+                    }
+                };
+                self.score_batch(&batch, &mut probs);
+                summary.lines += batch.lines.len() as u64;
+                summary.bytes += batch.raw_bytes;
+                for (i, (&p, span)) in probs.iter().zip(&batch.lines).enumerate() {
+                    summary.truncated += u64::from(span.truncated);
+                    if p >= threshold {
+                        summary.look += 1;
+                        let look = LookLine {
+                            line_number: batch.first_line + i as u64,
+                            p_look: p,
+                            text: decode(batch.line(i)).into_owned(),
+                            truncated: span.truncated,
+                        };
+                        if let Err(e) = on_look(look) {
+                            outcome = Err(Error::Io(format!("writing results: {e}")));
+                            break;
+                        }
+                    }
+                }
+                if outcome.is_err() || empty_tx.send(batch).is_err() {
+                    break;
+                }
+            }
+            // Dropping the receivers ends the reader thread if it is still running.
+            drop(full_rx);
+            drop(empty_tx);
+            outcome
+        });
+        result?;
+        summary.seconds = start.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
+fn read_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
+            format!("corrupt or truncated compressed input ({e})")
+        }
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,26 @@
+//! lookskip_rs: the LOOK/SKIP log-line classifier in Rust.
+//!
+//! The core is plain Rust (usable and tested without Python): `model` loads the
+//! exported file, `normalize`/`ngrams`/`features` reproduce the Python transforms,
+//! `score` computes `p_look`, `stream` reads files, `engine` runs it in parallel.
+//! `python` is the thin PyO3 layer (cargo feature `python`, on by default).
+//!
+//! Adding a feature area (e.g. a candle BERT scorer): a module here behind its own
+//! cargo feature, plus its `#[pyclass]` registered in `python.rs`.
+
+pub mod engine;
+pub mod error;
+pub mod features;
+pub mod model;
+pub mod ngrams;
+pub mod normalize;
+pub mod rx;
+pub mod score;
+pub mod stream;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
+pub use error::{Error, Result};
+pub use score::Classifier;

@@ -1,0 +1,248 @@
+//! The PyO3 layer: thin wrappers that convert arguments, release the GIL and call
+//! the core. Each feature area registers its classes in `register` below, so a new
+//! module (e.g. `bert`) adds one `#[pyclass]` and one line there.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::{PyDict, PyList};
+use serde::Serialize;
+
+use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
+use crate::error::Error;
+use crate::score::Classifier;
+
+fn to_py(e: Error) -> PyErr {
+    match e {
+        Error::Io(m) => PyOSError::new_err(m),
+        Error::Model(m) => PyValueError::new_err(m),
+    }
+}
+
+/// A line given as `str` (scored as is) or `bytes` (decoded lossily).
+#[derive(FromPyObject)]
+enum LineArg {
+    Str(PyBackedStr),
+    Bytes(PyBackedBytes),
+}
+
+impl AsRef<[u8]> for LineArg {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            LineArg::Str(s) => s.as_bytes(),
+            LineArg::Bytes(b) => b.as_ref(),
+        }
+    }
+}
+
+/// One row of a `<file>.look.jsonl` output.
+#[derive(Serialize)]
+struct Row<'a> {
+    line_number: u64,
+    p_look: f64,
+    line: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+}
+
+/// The LOOK/SKIP classifier of an exported model file (`look_skip_model.json.gz`).
+///
+/// `threads=0` uses every core; `threads=1` scores on the calling thread.
+/// `max_line_bytes` caps how much of one line `classify_file` scores.
+#[pyclass(module = "lookskip_rs", name = "Classifier", frozen)]
+pub struct PyClassifier {
+    engine: Engine,
+    model_path: String,
+}
+
+#[pymethods]
+impl PyClassifier {
+    #[new]
+    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES))]
+    fn new(py: Python<'_>, model_path: PathBuf, threads: usize, max_line_bytes: usize) -> PyResult<Self> {
+        let engine = py
+            .detach(|| Engine::new(Classifier::load(&model_path)?, threads, max_line_bytes))
+            .map_err(to_py)?;
+        Ok(Self { engine, model_path: model_path.display().to_string() })
+    }
+
+    #[getter]
+    fn threshold(&self) -> f64 {
+        self.engine.clf.threshold
+    }
+    #[getter]
+    fn positive_label(&self) -> &str {
+        &self.engine.clf.positive_label
+    }
+    #[getter]
+    fn threads(&self) -> usize {
+        self.engine.threads()
+    }
+    #[getter]
+    fn max_line_bytes(&self) -> usize {
+        self.engine.max_line_bytes
+    }
+    #[getter]
+    fn model_path(&self) -> &str {
+        &self.model_path
+    }
+    /// Seconds it took to read, validate and compile the model file.
+    #[getter]
+    fn load_seconds(&self) -> f64 {
+        self.engine.clf.load_seconds
+    }
+    #[getter]
+    fn feature_names(&self) -> Vec<&'static str> {
+        self.engine.clf.feature_names()
+    }
+    /// (word vocabulary size, char vocabulary size)
+    #[getter]
+    fn vocabulary_sizes(&self) -> (usize, usize) {
+        self.engine.clf.vocabulary_sizes()
+    }
+
+    /// `p_look` of each line (str, or bytes decoded lossily), as a float64 array.
+    fn predict_proba<'py>(&self, py: Python<'py>, lines: Vec<LineArg>) -> Bound<'py, PyArray1<f64>> {
+        py.detach(|| self.engine.predict(&lines)).into_pyarray(py)
+    }
+
+    /// Classify a log file (plain or gzip; `-` = stdin) without loading it whole.
+    ///
+    /// Returns a dict of totals (`lines`, `look`, `bytes`, `truncated`, `seconds`)
+    /// and `look_lines`: `(line_number, p_look, text)` of the first `max_look` LOOK
+    /// lines (all when None). With `output`, those rows are written there as JSONL
+    /// instead (atomically) and `look_lines` stays empty, so memory stays flat.
+    #[pyo3(signature = (path, threshold = None, max_look = None, output = None))]
+    fn classify_file<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        threshold: Option<f64>,
+        max_look: Option<u64>,
+        output: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let threshold = threshold.unwrap_or(self.engine.clf.threshold);
+        let limit = max_look.unwrap_or(u64::MAX);
+        let shown = path.display().to_string();
+        let (summary, kept, look_lines) = py
+            .detach(|| -> Result<(FileSummary, u64, Vec<LookLine>), Error> {
+                let mut kept = 0u64;
+                let mut lines = Vec::new();
+                let summary = match &output {
+                    None => self.engine.classify_path(&shown, threshold, &mut |l| {
+                        if kept < limit {
+                            kept += 1;
+                            lines.push(l);
+                        }
+                        Ok(())
+                    })?,
+                    Some(out) => write_atomically(out, |w| {
+                        self.engine.classify_path(&shown, threshold, &mut |l| {
+                            if kept < limit {
+                                kept += 1;
+                                serde_json::to_writer(
+                                    &mut *w,
+                                    &Row { line_number: l.line_number, p_look: l.p_look, line: &l.text, truncated: l.truncated },
+                                )?;
+                                w.write_all(b"\n")?;
+                            }
+                            Ok(())
+                        })
+                    })?,
+                };
+                Ok((summary, kept, lines))
+            })
+            .map_err(to_py)?;
+        let d = PyDict::new(py);
+        d.set_item("path", &shown)?;
+        d.set_item("lines", summary.lines)?;
+        d.set_item("look", summary.look)?;
+        d.set_item("bytes", summary.bytes)?;
+        d.set_item("truncated", summary.truncated)?;
+        d.set_item("seconds", summary.seconds)?;
+        d.set_item("threshold", threshold)?;
+        d.set_item("look_kept", kept)?;
+        let rows = PyList::empty(py);
+        for l in look_lines {
+            rows.append((l.line_number, l.p_look, l.text))?;
+        }
+        d.set_item("look_lines", rows)?;
+        Ok(d)
+    }
+
+    /// The normalized line (word block input), for parity checks.
+    fn normalize(&self, line: &str) -> String {
+        self.engine.clf.normalize(line)
+    }
+    /// Word n-grams in scikit-learn's order, for parity checks.
+    fn word_ngrams(&self, line: &str) -> Vec<String> {
+        self.engine.clf.word_ngrams(line)
+    }
+    /// Char n-grams in scikit-learn's order, for parity checks.
+    fn char_ngrams(&self, line: &str) -> Vec<String> {
+        self.engine.clf.char_ngrams(line)
+    }
+    /// The raw handcrafted features in the model's column order (see `feature_names`).
+    fn line_features(&self, line: &str) -> Vec<f64> {
+        self.engine.clf.line_features(line)
+    }
+    /// `([(word column, count)], [(char column, count)])` of the vocabulary terms a line hits.
+    fn term_counts(&self, line: &str) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+        self.engine.clf.term_counts(line)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Classifier({:?}, threads={})", self.model_path, self.engine.threads())
+    }
+}
+
+/// Write through a temp file beside `path`, renamed into place only on success.
+fn write_atomically<T>(
+    path: &Path,
+    body: impl FnOnce(&mut BufWriter<File>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
+    let io_err = |e: io::Error| Error::Io(format!("{}: {e}", path.display()));
+    let run = || -> Result<T, Error> {
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err)?);
+        let value = body(&mut w)?;
+        w.into_inner().map_err(|e| io_err(e.into_error()))?.sync_all().map_err(io_err)?;
+        fs::rename(&tmp, path).map_err(io_err)?;
+        Ok(value)
+    };
+    let result = run();
+    if result.is_err() {
+        fs::remove_file(&tmp).ok();
+    }
+    result
+}
+
+/// `(lines, bytes)` of a file (plain/gzip, `-` = stdin): the I/O floor for benchmarks.
+#[pyfunction]
+fn count_lines(py: Python<'_>, path: PathBuf) -> PyResult<(u64, u64)> {
+    let shown = path.display().to_string();
+    py.detach(|| crate::stream::count_lines(&shown))
+        .map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))
+}
+
+/// Register this module's classes and functions.
+fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyClassifier>()?;
+    m.add_function(wrap_pyfunction!(count_lines, m)?)?;
+    m.add("DEFAULT_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)?;
+    Ok(())
+}
+
+#[pymodule]
+fn lookskip_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    register(m)?;
+    // Further feature areas register here, e.g. `crate::bert::python::register(m)?;`.
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The compiled classifier: `p_look` of a line, as `docs/model-format.md` defines it.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Instant;
+
+use regex_automata::meta::Cache;
+
+use crate::error::Result;
+use crate::features::{FeatureScratch, Features};
+use crate::model::ModelSpec;
+use crate::ngrams::{CharBlock, Counts, WordBlock};
+use crate::normalize::Normalizer;
+
+pub struct Classifier {
+    pub threshold: f64,
+    pub positive_label: String,
+    intercept: f64,
+    normalizer: Normalizer,
+    word: WordBlock,
+    char: CharBlock,
+    features: Features,
+    /// `coef / scale` and `mean` of the handcrafted block.
+    hand_coef: Vec<f64>,
+    hand_mean: Vec<f64>,
+    hand_scale: Vec<f64>,
+    n_word: usize,
+    n_char: usize,
+    /// Seconds spent loading and compiling the model.
+    pub load_seconds: f64,
+}
+
+/// Per-thread working memory: reused for every line, so scoring allocates nothing.
+pub struct Scratch {
+    norm_cache: Cache,
+    token_cache: Option<Cache>,
+    normalized: Vec<u8>,
+    lower: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    ids: Vec<u64>,
+    buf: Vec<u8>,
+    word_counts: Counts,
+    char_counts: Counts,
+    features: FeatureScratch,
+    raw_features: Vec<f64>,
+}
+
+impl Classifier {
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let start = Instant::now();
+        let spec = ModelSpec::load(path)?;
+        let mut clf = Self::from_spec(&spec)?;
+        clf.load_seconds = start.elapsed().as_secs_f64();
+        Ok(clf)
+    }
+
+    pub fn from_spec(spec: &ModelSpec) -> Result<Self> {
+        let start = Instant::now();
+        let normalizer = Normalizer::new(&spec.normalization.rules)?;
+        // The char automaton is the slowest part to build: overlap it with the rest.
+        let (char, rest) = rayon::join(
+            || CharBlock::new(&spec.char, &spec.coef.char),
+            || -> Result<(WordBlock, Features)> {
+                Ok((WordBlock::new(&spec.word, &spec.coef.word)?, Features::new(&spec.handcrafted)?))
+            },
+        );
+        let char = char?;
+        let (word, features) = rest?;
+        let h = &spec.handcrafted;
+        Ok(Self {
+            threshold: spec.threshold,
+            positive_label: spec.positive_label.clone(),
+            intercept: spec.intercept,
+            normalizer,
+            word,
+            char,
+            features,
+            hand_coef: spec.coef.handcrafted.clone(),
+            hand_mean: h.mean.clone(),
+            hand_scale: h.scale.clone(),
+            n_word: spec.word.vocabulary.len(),
+            n_char: spec.char.vocabulary.len(),
+            load_seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            norm_cache: self.normalizer.create_cache(),
+            token_cache: self.word.token_regex().map(|r| r.create_cache()),
+            normalized: Vec::with_capacity(256),
+            lower: Vec::with_capacity(256),
+            spans: Vec::with_capacity(64),
+            ids: Vec::with_capacity(64),
+            buf: Vec::new(),
+            word_counts: Counts::new(self.n_word),
+            char_counts: Counts::new(self.char.weights.len()),
+            features: self.features.scratch(),
+            raw_features: Vec::with_capacity(self.features.len()),
+        }
+    }
+
+    pub fn feature_names(&self) -> Vec<&'static str> {
+        self.features.names()
+    }
+
+    pub fn vocabulary_sizes(&self) -> (usize, usize) {
+        (self.n_word, self.n_char)
+    }
+
+    /// `p_look` of one line (bytes; invalid UTF-8 is decoded lossily first).
+    pub fn score(&self, line: &[u8], s: &mut Scratch) -> f64 {
+        let line = decode(line);
+        let z = self.decision(line.as_bytes(), s);
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The decision value `z` of a valid UTF-8 line.
+    pub fn decision(&self, line: &[u8], s: &mut Scratch) -> f64 {
+        // word block: normalize, lowercase, tokens, n-grams
+        s.normalized.clear();
+        self.normalizer.normalize_into(&mut s.norm_cache, line, &mut s.normalized);
+        s.normalized.make_ascii_lowercase();
+        self.word.tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
+        self.word.count(&s.normalized, &s.spans, &mut s.ids, &mut s.buf, &mut s.word_counts);
+        let word = self.word.weights.tfidf_dot(&s.word_counts);
+        // char block: the raw line, ASCII-lowercased
+        s.lower.clear();
+        s.lower.extend_from_slice(line);
+        s.lower.make_ascii_lowercase();
+        self.char.count(&s.lower, &mut s.char_counts);
+        let char = self.char.weights.tfidf_dot(&s.char_counts);
+        // handcrafted
+        self.features.compute(&mut s.features, line, &mut s.raw_features);
+        let mut hand = 0.0;
+        for (i, x) in s.raw_features.iter().enumerate() {
+            hand += self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
+        }
+        self.intercept + word + char + hand
+    }
+
+    // --- the transforms one by one, for parity checks against Python -------------
+
+    pub fn normalize(&self, line: &str) -> String {
+        self.normalizer.normalize(line)
+    }
+
+    pub fn word_ngrams(&self, line: &str) -> Vec<String> {
+        let mut s = self.scratch();
+        s.normalized.clear();
+        self.normalizer.normalize_into(&mut s.norm_cache, line.as_bytes(), &mut s.normalized);
+        s.normalized.make_ascii_lowercase();
+        self.word.tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
+        self.word.ngram_strings(&s.normalized, &s.spans)
+    }
+
+    pub fn char_ngrams(&self, line: &str) -> Vec<String> {
+        self.char.ngram_strings(line)
+    }
+
+    pub fn line_features(&self, line: &str) -> Vec<f64> {
+        let mut s = self.features.scratch();
+        let mut out = Vec::new();
+        self.features.compute(&mut s, line.as_bytes(), &mut out);
+        out
+    }
+
+    /// Vocabulary columns (and counts) a line hits in the word and char blocks.
+    pub fn term_counts(&self, line: &str) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+        let mut s = self.scratch();
+        self.decision(line.as_bytes(), &mut s);
+        let collect = |c: &Counts, column: &dyn Fn(u32) -> u32| {
+            let mut v: Vec<(u32, u32)> = c.touched.iter().map(|&t| (column(t), c.get(t))).collect();
+            v.sort_unstable();
+            v
+        };
+        (collect(&s.word_counts, &|t| t), collect(&s.char_counts, &|t| self.char.columns[t as usize]))
+    }
+}
+
+/// Lossy UTF-8 (U+FFFD for each maximal invalid subpart, as Python's `errors="replace"`).
+pub fn decode(line: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(line)
+}

@@ -1,0 +1,197 @@
+//! Reading log files line by line without holding them: plain or gzip (detected by
+//! magic bytes, so a `.log` that is really gzip works too), `-` for stdin.
+//!
+//! Lines are split on `\n` (a `\r` before it is dropped too). A line longer than
+//! the cap keeps only its first `cap` bytes for scoring (a code point cut in two
+//! decodes to U+FFFD, as in Python); the rest is skipped without being buffered, so one 10 GB line costs no
+//! more memory than a short one.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
+
+const BUF: usize = 1 << 20;
+
+/// Open `path` for line reading; `-` is stdin. Gzip is detected from the first bytes.
+pub fn open_input(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> =
+        if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+    let mut reader = BufReader::with_capacity(BUF, raw);
+    let head = reader.fill_buf()?;
+    if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        Ok(Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(reader))))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// One line of a batch: its span in `Batch::data` and whether it was cut.
+#[derive(Clone, Copy, Debug)]
+pub struct LineSpan {
+    pub start: usize,
+    pub end: usize,
+    pub truncated: bool,
+}
+
+/// Many lines packed into one buffer: a batch is the unit of parallel scoring.
+#[derive(Default)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub lines: Vec<LineSpan>,
+    /// Line number (1-based) of the first line.
+    pub first_line: u64,
+    /// Bytes consumed from the (decompressed) input, terminators included.
+    pub raw_bytes: u64,
+}
+
+impl Batch {
+    pub fn line(&self, i: usize) -> &[u8] {
+        let s = self.lines[i];
+        &self.data[s.start..s.end]
+    }
+}
+
+pub struct LineReader<R: BufRead> {
+    inner: R,
+    cap: usize,
+    next_line: u64,
+    done: bool,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(inner: R, max_line_bytes: usize) -> Self {
+        Self { inner, cap: max_line_bytes.max(1), next_line: 1, done: false }
+    }
+
+    /// Fill `batch` (cleared first) with up to `max_lines` lines or about `max_bytes`
+    /// of data. Returns false when the input had no more lines.
+    pub fn fill(&mut self, batch: &mut Batch, max_lines: usize, max_bytes: usize) -> io::Result<bool> {
+        batch.data.clear();
+        batch.lines.clear();
+        batch.raw_bytes = 0;
+        batch.first_line = self.next_line;
+        while !self.done && batch.lines.len() < max_lines && batch.data.len() < max_bytes {
+            let start = batch.data.len();
+            match self.read_line(&mut batch.data)? {
+                Some((raw, truncated)) => {
+                    batch.raw_bytes += raw;
+                    batch.lines.push(LineSpan { start, end: batch.data.len(), truncated });
+                    self.next_line += 1;
+                }
+                None => self.done = true,
+            }
+        }
+        Ok(!batch.lines.is_empty())
+    }
+
+    /// Append the next line (without terminator, capped) to `out`.
+    /// Returns (raw bytes consumed, truncated) or None at end of input.
+    fn read_line(&mut self, out: &mut Vec<u8>) -> io::Result<Option<(u64, bool)>> {
+        let start = out.len();
+        let mut raw = 0u64;
+        let mut kept = 0usize;
+        let mut truncated = false;
+        let mut terminated = false;
+        loop {
+            let buf = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let (piece, used, found) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (&buf[..i], i + 1, true),
+                None => (buf, buf.len(), false),
+            };
+            let room = self.cap - kept;
+            if piece.len() > room {
+                truncated = true;
+            }
+            let take = piece.len().min(room);
+            out.extend_from_slice(&piece[..take]);
+            kept += take;
+            raw += used as u64;
+            self.inner.consume(used);
+            if found {
+                terminated = true;
+                break;
+            }
+        }
+        if raw == 0 {
+            return Ok(None);
+        }
+        if terminated && !truncated && out.len() > start && out[out.len() - 1] == b'\r' {
+            out.pop();
+        }
+        Ok(Some((raw, truncated)))
+    }
+}
+
+/// Count lines as fast as the input allows (the floor a classifier is compared with).
+pub fn count_lines(path: &str) -> io::Result<(u64, u64)> {
+    let mut r = open_input(path)?;
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let mut last = b'\n';
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', buf).count() as u64;
+        last = buf[buf.len() - 1];
+        bytes += buf.len() as u64;
+        let n = buf.len();
+        r.consume(n);
+    }
+    if last != b'\n' {
+        lines += 1;
+    }
+    Ok((lines, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(data: &[u8], cap: usize) -> Vec<(Vec<u8>, bool)> {
+        let mut r = LineReader::new(BufReader::with_capacity(7, data), cap);
+        let mut b = Batch::default();
+        let mut out = Vec::new();
+        while r.fill(&mut b, 3, 1 << 20).unwrap() {
+            for (i, s) in b.lines.iter().enumerate() {
+                out.push((b.line(i).to_vec(), s.truncated));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn splits_on_newline_and_drops_cr() {
+        let got = lines_of(b"a\r\nb\n\nc\rd\nlast", 100);
+        let want: Vec<(Vec<u8>, bool)> =
+            vec![(b"a".to_vec(), false), (b"b".to_vec(), false), (b"".to_vec(), false), (b"c\rd".to_vec(), false), (b"last".to_vec(), false)];
+        assert_eq!(got, want);
+        assert!(lines_of(b"", 10).is_empty());
+        assert_eq!(lines_of(b"\n", 10), vec![(b"".to_vec(), false)]);
+    }
+
+    #[test]
+    fn caps_long_lines() {
+        let mut data = "é".repeat(20).into_bytes(); // 40 bytes
+        data.extend_from_slice(b"\nshort\n");
+        let got = lines_of(&data, 11);
+        assert_eq!(got[0], (data[..11].to_vec(), true));
+        assert_eq!(got[1], (b"short".to_vec(), false));
+    }
+
+    #[test]
+    fn counts_lines_like_wc() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.log");
+        std::fs::write(&p, b"a\nb\nc").unwrap();
+        assert_eq!(count_lines(p.to_str().unwrap()).unwrap(), (3, 5));
+    }
+}
