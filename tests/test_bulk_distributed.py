@@ -110,8 +110,13 @@ def _holder_of(path_glob: str, parts: Path, pids: list[int]) -> tuple[int, Path]
 def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_path,
                                                             sample_lines, scorer):
     # Enough lines that a chunk takes a while on one core, whichever scorer runs.
-    block = b"\n".join(sample_lines["HDFS"] + sample_lines["BGL"] + sample_lines["Linux"])
-    repeat = 4 if scorer.kind == "reference" else 1500
+    lines = sample_lines["HDFS"] + sample_lines["BGL"] + sample_lines["Linux"]
+    block = b"\n".join(lines)
+    # Size the file from the scorer's speed: ~8 chunks of ~0.3 s each on one core.
+    t = time.perf_counter()
+    scorer.scorer.predict_proba(lines * 4)
+    rate = 4 * len(lines) / (time.perf_counter() - t)
+    repeat = int(min(max(8 * 0.3 * rate / len(lines), 4), 2000))
     big = tmp_path / "big.log"
     with big.open("wb") as f:
         for i in range(repeat):

@@ -13,11 +13,16 @@ files again: nothing is appended, nothing duplicated.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lookskip import storage
 from lookskip.bulk.chunks import Unit
-from lookskip.bulk.scan import Scorer, UnitResult, scan_unit
+from lookskip.bulk.scan import Scorer, UnitResult, classify_unit_to
 
 
 def file_key(name: str) -> str:
@@ -30,12 +35,44 @@ def part_urls(parts_dir: str, unit: Unit) -> tuple[str, str]:
     return base + ".rows", base + ".json"
 
 
+class Discard(Exception):
+    """Raised inside :func:`local_target` to drop what was written."""
+
+
+@contextmanager
+def local_target(url: str) -> Iterator[str]:
+    """A local temp file that becomes ``url`` in one rename (or upload) if the block succeeds.
+
+    The Rust extension writes rows to a local path; this gives it one beside the target
+    (so the rename is atomic) or, for an object-store URL, in the temp folder.
+    """
+    local = storage.is_local(url)
+    if local:
+        path = storage.fs_and_path(url)[1]
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    else:
+        fd, tmp = tempfile.mkstemp(prefix="lookskip-part-")
+    os.close(fd)
+    try:
+        yield tmp
+        if local:
+            os.replace(tmp, path)
+        else:
+            with open(tmp, "rb") as src, storage.atomic_writer(url, "wb") as dst:
+                shutil.copyfileobj(src, dst, 4 << 20)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def run_unit(unit: Unit, parts_dir: str, scorer: Scorer, threshold: float,
              max_look: int | None = None) -> UnitResult:
     """Scan a unit into its part files (idempotent: a rerun overwrites them)."""
     rows_url, meta_url = part_urls(parts_dir, unit)
-    with storage.atomic_writer(rows_url, "wb") as f:
-        res = scan_unit(unit, scorer, threshold, f.write, max_look=max_look)
+    with local_target(rows_url) as tmp:
+        res = classify_unit_to(unit, scorer, threshold, tmp, max_look=max_look)
     storage.write_json(meta_url, {"unit": unit.to_dict(), "result": res.to_dict()})
     return res
 

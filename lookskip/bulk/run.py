@@ -1,11 +1,11 @@
 """The two ways to run a bulk classification: here (local) or as units on workers.
 
-Local: every source is read once, start to end, as a single unit (one pass, the
-classifier spreading each block over all cores) and its rows go straight to the
-output. Distributed: :func:`plan` cuts the sources into units, workers run
+Local: each source's units run one after the other here (the classifier spreading
+each batch over all cores) and rows go straight to the output with their global line
+numbers. Distributed: :func:`plan` cuts the sources into units, workers run
 :func:`lookskip.bulk.parts.run_unit` on each, and :func:`merge_all` (the chord
-callback) writes the outputs. A single unit reads exactly the lines the units of a
-split file read together, so both give the same output.
+callback) writes the outputs. Both read the same units the same way, so both give
+the same output.
 """
 
 from __future__ import annotations
@@ -17,35 +17,43 @@ from typing import Any
 from lookskip import storage
 from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit, plan_units
 from lookskip.bulk.inputs import InputError, Source, output_relpath
-from lookskip.bulk.merge import FileResult, finalize_rows, merge_units, remove_output
-from lookskip.bulk.parts import remove_parts
+from lookskip.bulk.merge import FileResult, merge_units, remove_output
+from lookskip.bulk.parts import Discard, local_target, remove_parts
 from lookskip.bulk.report import write_report
-from lookskip.bulk.scan import Scorer, row_prefix, scan_unit
+from lookskip.bulk.scan import Scorer, UnitResult, classify_unit_to, row_prefix
 from lookskip.bulk.summary import build_summary, write_summary
 
 
-class _Discard(Exception):
-    """Raised inside an atomic write to drop the new file (the source failed)."""
-
-
 def classify_source_local(source: Source, output_dir: str, scorer: Scorer, threshold: float,
-                          max_look: int | None = None,
+                          max_look: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                           on_progress: Callable[[int, int], Any] | None = None) -> FileResult:
-    """Classify one source in one pass, writing ``<file>.look.jsonl`` atomically."""
+    """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
+
+    The units are those a distributed run would send to workers; here each one's line
+    offset is already known when it starts, so rows get their global numbers at once
+    and go straight to the output (no parts, no merge).
+    """
     rel = output_relpath(source.name)
     out_url = storage.join(output_dir, rel)
     prefix = row_prefix(source.name)
-    unit = Unit(source, 0, 0, None)
+    results: list[UnitResult] = []
     try:
-        with storage.atomic_writer(out_url, "wb") as out:
-            res = scan_unit(unit, scorer, threshold,
-                            lambda block: out.write(finalize_rows(block, prefix, 0)),
-                            max_look=max_look, on_progress=on_progress)
-            if res.error:
-                raise _Discard
-    except _Discard:
-        remove_output(out_url)
-    return FileResult.collect(source, [res], rel)
+        with local_target(out_url) as tmp:
+            lines = written = 0
+            for unit in plan_units(source, chunk_bytes):
+                room = None if max_look is None else max(0, max_look - written)
+                res = classify_unit_to(unit, scorer, threshold, tmp, prefix=prefix,
+                                       line_offset=lines, append=True, max_look=room)
+                results.append(res)
+                if res.error:
+                    raise Discard
+                lines += res.lines
+                written += res.written
+                if on_progress:
+                    on_progress(res.bytes, res.lines)
+    except Discard:
+        remove_output(out_url)  # never leave an earlier run's output looking current
+    return FileResult.collect(source, results, rel)
 
 
 def finish_run(files: list[FileResult], input_errors: Sequence[InputError], output_dir: str,
@@ -60,6 +68,7 @@ def finish_run(files: list[FileResult], input_errors: Sequence[InputError], outp
 
 def run_local(sources: Sequence[Source], input_errors: Sequence[InputError], output_dir: str,
               scorer: Scorer, threshold: float, max_look: int | None = None,
+              chunk_bytes: int = DEFAULT_CHUNK_BYTES,
               on_progress: Callable[[int, int], Any] | None = None,
               on_file: Callable[[FileResult], Any] | None = None,
               report: bool = True, **run: Any) -> dict[str, Any]:
@@ -67,7 +76,8 @@ def run_local(sources: Sequence[Source], input_errors: Sequence[InputError], out
     storage.makedirs(output_dir)
     files = []
     for source in sources:
-        fr = classify_source_local(source, output_dir, scorer, threshold, max_look, on_progress)
+        fr = classify_source_local(source, output_dir, scorer, threshold, max_look,
+                                   chunk_bytes, on_progress)
         files.append(fr)
         if on_file:
             on_file(fr)

@@ -140,17 +140,23 @@ def scan_unit(
     write: RowWriter,
     max_look: int | None = None,
     on_progress: Callable[[int, int], Any] | None = None,
+    prefix: bytes | None = None,
+    line_offset: int = 0,
 ) -> UnitResult:
-    """Score every line the unit owns; ``write`` gets one part row per LOOK line.
+    """Score every line the unit owns in Python; ``write`` gets the LOOK rows.
 
-    A part row is ``<local line>\\t<rest of the JSON row>\\n``, where the rest starts
-    after the line number: the merge only has to add the unit's line offset. At most
-    ``max_look`` rows are written (the count of LOOK lines is still complete).
+    The reference path for what ``lookskip_rs.classify_unit`` does in one call (zip
+    members, object-store inputs, or without the extension). A part row is
+    ``<n>\\t<rest of the JSON row>\\n``, where the rest starts after the line number
+    (the merge only adds the unit's line offset); with ``prefix`` rows are final:
+    ``<prefix><n><rest>``. ``n`` = ``line_offset`` + the line's number in the unit. At
+    most ``max_look`` rows are written (the count of LOOK lines is still complete).
     Unreadable input ends the unit with ``error`` set instead of raising.
     """
     res = UnitResult()
     t0 = time.perf_counter()
     first = True
+    sep = "" if prefix is not None else "\t"
     try:
         with open_stream(unit.source) as f:
             for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
@@ -169,10 +175,13 @@ def scan_unit(
                     for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(),
                                     strict=True):
                         text = lines[i].decode("utf-8", "replace")
-                        out.append(f'{res.lines + i + 1}\t,"prob":{p!r},"text":'
-                                   f'{json.dumps(text, ensure_ascii=False)}}}\n')
+                        out.append(f'{line_offset + res.lines + i + 1}{sep},"prob":{p!r},'
+                                   f'"text":{json.dumps(text, ensure_ascii=False)}}}\n')
                     if out:
-                        write("".join(out).encode("utf-8"))
+                        rows = "".join(out).encode("utf-8")
+                        if prefix is not None:
+                            rows = prefix + rows[:-1].replace(b"\n", b"\n" + prefix) + b"\n"
+                        write(rows)
                     res.written += len(out)
                     res.look += len(hits)
                     _add_density(res, hits + res.lines, res.lines + len(lines))
@@ -186,6 +195,61 @@ def scan_unit(
     _add_density(res, np.zeros(0, dtype=np.int64), res.lines)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def rust_unit_function(scorer: Any) -> Callable[..., dict[str, Any]] | None:
+    """``lookskip_rs.classify_unit`` when ``scorer`` is the Rust classifier that has it."""
+    mod = sys.modules.get("lookskip_rs")
+    fn = getattr(mod, "classify_unit", None)
+    if fn is None or not isinstance(scorer, mod.Classifier):  # type: ignore[union-attr]
+        return None
+    return fn
+
+
+def _rust_args(unit: Unit) -> dict[str, Any] | None:
+    """How ``classify_unit`` reads this unit, or None if only Python can (zip, URLs)."""
+    src = unit.source
+    if src.kind == "stdin":
+        return {"kind": "whole", "path": STDIN}
+    if not storage.is_local(src.url):
+        return None
+    path = storage.fs_and_path(src.url)[1]
+    if src.kind == "plain":
+        return {"kind": "range", "path": path, "start": unit.start, "end": unit.end}
+    if src.kind == "gz":
+        return {"kind": "gz", "path": path}
+    if src.kind == "tar":
+        return {"kind": "tar", "path": path, "offset": src.offset, "size": src.size,
+                "gz": src.compression == "gz"}
+    return None
+
+
+def classify_unit_to(unit: Unit, scorer: Scorer, threshold: float, path: str,
+                     prefix: bytes | None = None, line_offset: int = 0, append: bool = False,
+                     max_look: int | None = None) -> UnitResult:
+    """Score a unit into the local file ``path`` (rows as in :func:`scan_unit`).
+
+    The Rust extension reads, scores and writes the unit in one call when it can, so
+    no line passes through Python; otherwise :func:`scan_unit` does the same work.
+    """
+    t0 = time.perf_counter()
+    fn = rust_unit_function(scorer)
+    args = _rust_args(unit) if fn else None
+    if fn is None or args is None:
+        with open(path, "ab" if append else "wb") as f:
+            return scan_unit(unit, scorer, threshold, f.write, max_look=max_look,
+                             prefix=prefix, line_offset=line_offset)
+    try:
+        d = fn(scorer, rows_path=path, threshold=threshold, max_look=max_look, prefix=prefix,
+               line_offset=line_offset, append=append, **args)
+    except OSError as exc:
+        return UnitResult(error=str(exc).strip().split("\n")[0] or type(exc).__name__,
+                          seconds=time.perf_counter() - t0)
+    return UnitResult(
+        lines=d["lines"], look=d["look"], written=d["written"], bytes=d["bytes"],
+        truncated=d["truncated"], score_seconds=d["seconds"], density=list(d["density"]),
+        bucket=d["bucket"], seconds=time.perf_counter() - t0,
+    )
 
 
 def _add_density(res: UnitResult, hits: np.ndarray, lines: int) -> None:
