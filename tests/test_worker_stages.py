@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,42 +45,101 @@ def _local_settings(tmp: Path, sim_url: str):
                     api_max_retries=10)
 
 
-def test_pipeline_ingest_label_on_workers_matches_the_local_run(
+def _kill_a_running_fit(wf: str, timeout: float = 300) -> list[str]:
+    """SIGKILL the pool process of a running fit job, until one provably died mid-run.
+
+    A fit is mid-run when its worker reports it active; it provably died mid-run when
+    the same message starts a second time (its delivery counter reaches 2) — unless it
+    had finished just before the kill, in which case the next fit is tried.
+    """
+    from worker.app import app, job_store
+
+    r = job_store().r
+    deadline = time.monotonic() + timeout
+    tried: set[str] = set()
+    while time.monotonic() < deadline:
+        view = job_store().get(wf)
+        if view.done:
+            return []
+        active = app.control.inspect(timeout=0.5).active() or {}
+        fits = [t for ts in active.values() for t in ts
+                if t["name"] == "lookskip.train.fit" and t["id"] not in tried]
+        if not fits:
+            continue
+        t = fits[0]
+        tried.add(t["id"])
+        try:
+            os.kill(t["worker_pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        for _ in range(600):
+            counts = [int(r.get(k) or 0) for k in r.scan_iter(f"lookskip:deliveries:{t['id']}:*")]
+            if max(counts, default=0) >= 2:
+                return [t["id"]]
+            if app.AsyncResult(t["id"]).state == "SUCCESS":
+                break
+            time.sleep(0.1)
+    return []
+
+
+def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
         celery_workers, batch_sim, shared_data, tmp_path):
+    """ingest → label → train → export on the workers; a fit job's process is SIGKILLed."""
+    models = celery_workers.data_dir / "models-pipeline"
     res = _run("enqueue", "pipeline", "--source", str(shared_data / "loghub"),
-               "--datasets", DATASETS, "--wait")
+               "--datasets", DATASETS, "--grid", "quick", "--folds", "2",
+               "--models-dir", str(models))
     assert res.exit_code == 0, res.output
     wf = _wf_id(res.output)
+    killed = _kill_a_running_fit(wf)
+    res = _run("status", wf, "--wait")
+    assert res.exit_code == 0, res.output
+    assert killed, "no fit job was caught mid-run"
     st = json.loads(_run("status", wf, "--json").stdout)
     assert st["state"] == "SUCCESS"
     parts = {p["name"]: (p["done"], p["total"]) for p in st["progress"]}
     assert parts["datasets"] == (2, 2)
     assert parts["batches"][0] == parts["batches"][1] >= 1
-    label_result = st["result"]["result"]
-    assert set(label_result["datasets"]) == {"HDFS", "BGL"}
-    assert "BGL" in label_result["validate"]  # ground truth came along from the mirror
+    assert parts["fits"] == (8, 8)  # 4 quick-grid combinations × 2 folds, each once
+    exported = st["result"]["result"]
+    assert exported["parity"]["max_abs_diff"] <= 1e-9
+    for artifact in exported["artifacts"]:
+        assert Path(artifact).exists(), artifact
+    report = json.loads((models / "eval_report.json").read_text())
+    results = json.loads((celery_workers.data_dir / "runs" / report["run_id"]
+                          / "results.json").read_text())
+    assert sorted(r["job_id"] for r in results) == [f"c{c:03d}-f{f}" for c in range(4)
+                                                    for f in range(2)]
 
     # the local twin: same functions in this process, own data dir, same simulator
     from lookskip import datasets as ds
     from lookskip import ingest
     from lookskip.labeling import pipeline
+    from lookskip.model.pipeline import load_model
+    from lookskip.training.run import train_local
 
     local = _local_settings(tmp_path / "local", batch_sim)
-    results = ingest.ingest(DATASETS, str(shared_data / "loghub"), local)
-    assert all(r.ok for r in results)
-    run = pipeline.run_label(ds.select(DATASETS, local), local)
-    assert not run.errors
-
+    assert all(r.ok for r in ingest.ingest(DATASETS, str(shared_data / "loghub"), local))
+    assert not pipeline.run_label(ds.select(DATASETS, local), local).errors
     remote = celery_workers.data_dir
-    for name in ("HDFS", "BGL"):
+    for name in DATASETS.split(","):
         assert (remote / "loghub" / f"{name}_2k.log").read_bytes() == \
             (tmp_path / "local" / "loghub" / f"{name}_2k.log").read_bytes()
         assert (remote / "labels" / f"{name}.jsonl").read_bytes() == \
             (tmp_path / "local" / "labels" / f"{name}.jsonl").read_bytes()
         rows = (remote / "labels" / f"{name}.jsonl").read_text().splitlines()
-        assert len(rows) == 2000 and len({json.loads(r)["line_number"] for r in rows}) == 2000
-    for artifact in label_result["artifacts"]:
-        assert Path(artifact).exists()
+        assert len({json.loads(r)["line_number"] for r in rows}) == len(rows) == 2000
+    local_report = train_local(local.labels_dir, grid="quick", folds=2, n_jobs=2,
+                               settings=local, models_dir=str(tmp_path / "local-models"))
+    assert report["best_params"] == local_report["best_params"]
+    assert report["per_dataset"] == local_report["per_dataset"]
+    assert report["threshold"]["value"] == pytest.approx(local_report["threshold"]["value"],
+                                                         abs=1e-12)
+    lines = [json.loads(x)["raw_line"] for x in rows[:300]]
+    p_remote = load_model(str(models / "look_skip_model.json.gz")).predict_proba_look(lines)
+    p_local = load_model(str(tmp_path / "local-models" / "look_skip_model.joblib")
+                         ).predict_proba_look(lines)
+    assert max(abs(a - b) for a, b in zip(p_remote, p_local, strict=True)) <= 1e-9
 
     # re-running the label stage pays nothing and changes nothing
     before = (remote / "labels" / "all_labeled.jsonl").read_bytes()
