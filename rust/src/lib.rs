@@ -8,6 +8,7 @@
 //! Adding a feature area (e.g. a candle BERT scorer): a module here behind its own
 //! cargo feature, plus its `#[pyclass]` registered in `python.rs`.
 
+pub mod bulk;
 pub mod engine;
 pub mod error;
 pub mod features;
