@@ -244,22 +244,25 @@ def service_env(redis_url: str, data_dir: Path, sim_url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def batch_sim() -> Iterator[str]:
-    """A Batch-API simulator (deterministic responder) for the whole session; its URL."""
+def batch_sim():
+    """A Batch-API simulator (deterministic responder) for the whole session.
+
+    A ``RunningSim``: ``.url``, and ``.simulator.options`` a test may change (delay).
+    """
     from lookskip.apisim import SimOptions, serve_in_thread
 
     sim = serve_in_thread(SimOptions(delay=0.3))
-    yield sim.url
+    yield sim
     sim.stop()
 
 
 @pytest.fixture(scope="session")
-def celery_workers(redis_service: RedisService, batch_sim: str,
+def celery_workers(redis_service: RedisService, batch_sim,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
     """Two real workers on every queue; this process's settings point at the same Redis."""
     data_dir = tmp_path_factory.mktemp("workers-data")
     log_dir = tmp_path_factory.mktemp("worker-logs")
-    env = service_env(redis_service.url, data_dir, batch_sim)
+    env = service_env(redis_service.url, data_dir, batch_sim.url)
     # The client side (this process) must talk to the same Redis before worker.app loads.
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update({k: env[k] for k in ("LOOKSKIP_BROKER_URL", "LOOKSKIP_RESULT_BACKEND",

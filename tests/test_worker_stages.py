@@ -118,7 +118,7 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
     from lookskip.model.pipeline import load_model
     from lookskip.training.run import train_local
 
-    local = _local_settings(tmp_path / "local", batch_sim)
+    local = _local_settings(tmp_path / "local", batch_sim.url)
     assert all(r.ok for r in ingest.ingest(DATASETS, str(shared_data / "loghub"), local))
     assert not pipeline.run_label(ds.select(DATASETS, local), local).errors
     remote = celery_workers.data_dir
@@ -150,6 +150,48 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
     assert (remote / "labels" / "all_labeled.jsonl").read_bytes() == before
 
 
+def test_label_survives_a_worker_restart_between_submit_and_collect(
+        celery_workers, batch_sim, shared_data):
+    """Both workers restart while the batch is in flight: it is polled, never paid twice."""
+    name = "Proxifier"
+    res = _run("enqueue", "ingest", "--source", str(shared_data / "loghub"), "--datasets", name,
+               "--wait")
+    assert res.exit_code == 0, res.output
+    opts = batch_sim.simulator.options
+    opts.delay, saved = 6.0, opts.delay
+    try:
+        res = _run("enqueue", "label", "--datasets", name)
+        assert res.exit_code == 0, res.output
+        wf = _wf_id(res.output)
+        manifest = celery_workers.data_dir / "batches" / "manifest.json"
+
+        def submitted() -> bool:
+            if not manifest.exists():
+                return False
+            m = json.loads(manifest.read_text())
+            return any(b["api_id"] for b in m["batches"].values()
+                       if any(c.startswith(f"{name}_") for c in b["custom_ids"]))
+
+        deadline = time.monotonic() + 60
+        while not submitted():
+            assert time.monotonic() < deadline, "the batch was never submitted"
+            time.sleep(0.1)
+        for w in ("w1", "w2"):  # warm shutdown: unacked (countdown) messages go back to Redis
+            celery_workers.stop(w)
+        for w in ("w1", "w2"):
+            celery_workers.start(w)
+        celery_workers.wait_ready()
+    finally:
+        opts.delay = saved
+    res = _run("status", wf, "--wait")
+    assert res.exit_code == 0, res.output
+    created = [b for b in batch_sim.simulator.batches.values()
+               if any(r["custom_id"].startswith(f"{name}_") for r in b.requests)]
+    assert len(created) == 1, "the batch was created once, then polled"
+    rows = (celery_workers.data_dir / "labels" / f"{name}.jsonl").read_text().splitlines()
+    assert len(rows) == len({json.loads(r)["line_number"] for r in rows}) == 2000
+
+
 def test_enqueue_ingest_bad_dataset_fails_clearly_and_the_others_are_done(
         celery_workers, shared_data, tmp_path):
     mirror = tmp_path / "mirror"
@@ -164,6 +206,10 @@ def test_enqueue_ingest_bad_dataset_fails_clearly_and_the_others_are_done(
     wf = _wf_id(res.output)
     st = _run("status", wf)
     assert st.exit_code == 1 and "Linux" in st.output and "binary" in st.output.lower()
+    deadline = time.monotonic() + 60  # the failure is reported at once; Apache goes on
+    while json.loads(_run("status", wf, "--json").stdout)["progress"][0]["done"] < 1:
+        assert time.monotonic() < deadline, "the good dataset was not ingested"
+        time.sleep(0.2)
     assert (celery_workers.data_dir / "loghub" / "Apache_2k.log").read_bytes() == \
         (shared_data / "loghub" / "Apache_2k.log").read_bytes()
     assert not (celery_workers.data_dir / "loghub" / "Linux_2k.log").exists()
