@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from typing import Any
 
 import click
@@ -21,7 +22,30 @@ STAGES: dict[str, tuple[str, set[str]]] = {
     "label": ("cli.label:label", {"dry_run"}),
     "train": ("cli.train:train", {"n_jobs"}),
     "export": ("cli.export:export", set()),
+    "classify": ("cli.classify:classify", {"fmt", "threads"}),
 }
+# Stages the pipeline chains (classify is not a pipeline stage).
+PIPELINE = ("ingest", "label", "train", "export")
+
+
+def _classify_params(p: dict[str, Any]) -> dict[str, Any]:
+    """The local command's parameters as the classify workflow wants them: the workers
+    write their outputs into a directory (required) and read inputs by absolute path."""
+    out_dir = p.pop("output_dir", None)
+    if not out_dir:
+        fail("enqueue classify needs --output DIR (a directory the workers can write)")
+    files = [f for f in p.pop("files", ()) if f != "-"]
+    if not files:
+        fail("enqueue classify cannot read stdin: give files the workers can read")
+
+    def absolute(x: str) -> str:
+        return x if "://" in x else os.path.abspath(x)
+
+    return {**p, "inputs": [absolute(f) for f in files], "output": absolute(out_dir)}
+
+
+# stage -> turns the local command's parameters into the workflow's
+ADAPT: dict[str, Any] = {"classify": _classify_params}
 # Parameters the pipeline does not take from its stages: --force means different
 # things per stage (re-download vs. pay the API again), so it stays per stage; the
 # pipeline exports the model it has just trained (export's --model).
@@ -66,7 +90,7 @@ def _stage_command(stage: str) -> click.Command:
     local = _local(stage)
 
     def callback(wait: bool, **params: Any) -> None:
-        send(stage, params, wait)
+        send(stage, ADAPT.get(stage, dict)(params), wait)
 
     return click.Command(
         stage, params=[*_params(stage), WAIT], callback=callback,
@@ -79,14 +103,14 @@ def _stage_command(stage: str) -> click.Command:
 def _pipeline_command() -> click.Command:
     params: dict[str, click.Parameter] = {}
     flags: set[str] = set()
-    for stage in STAGES:
+    for stage in PIPELINE:
         for p in _params(stage):
             if p.name in PIPELINE_EXCLUDED or p.name in params or flags & set(p.opts):
                 continue
             params[p.name] = p
             flags.update(p.opts)
-    from_opt = click.Option(["--from", "from_stage"], type=click.Choice(list(STAGES)),
-                            default=next(iter(STAGES)), show_default=True,
+    from_opt = click.Option(["--from", "from_stage"], type=click.Choice(list(PIPELINE)),
+                            default=PIPELINE[0], show_default=True,
                             help="Start at this stage (the earlier ones' outputs are reused).")
 
     def callback(wait: bool, from_stage: str, **p: Any) -> None:
@@ -94,8 +118,8 @@ def _pipeline_command() -> click.Command:
 
     return click.Command(
         "pipeline", params=[from_opt, *params.values(), WAIT], callback=callback,
-        short_help="Send the whole pipeline (" + " → ".join(STAGES) + ") to the workers.",
-        help="Send the whole pipeline (" + " → ".join(STAGES) + ") to the workers as one "
+        short_help="Send the whole pipeline (" + " → ".join(PIPELINE) + ") to the workers.",
+        help="Send the whole pipeline (" + " → ".join(PIPELINE) + ") to the workers as one "
              "chain; each stage starts when the previous one has finished. --from STAGE "
              "resumes from a stage. Options are those of the stage commands (see their "
              "--help), except --force.",

@@ -217,6 +217,17 @@ def test_enqueue_ingest_bad_dataset_fails_clearly_and_the_others_are_done(
     assert wf in listing.output and "FAILURE" in listing.output
 
 
+def test_enqueue_classify_takes_the_local_options(celery_workers, shared_data, tmp_path):
+    model = ROOT / "data" / "models" / "look_skip_model.json.gz"
+    log = shared_data / "loghub" / "HDFS_2k.log"
+    res = _run("enqueue", "classify", str(log), "--model", str(model), "--max-look", "5",
+               "--output", str(tmp_path / "out"), "--wait")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["totals"]["lines"] == 2000 and summary["totals"]["files_failed"] == 0
+    assert summary["totals"]["written"] <= 5  # --max-look reached the workers
+
+
 def test_doctor_sees_workers_on_every_queue_and_hides_the_key(celery_workers):
     res = _run("doctor")
     assert res.exit_code == 0, res.output
