@@ -27,13 +27,15 @@ LABELS = (POSITIVE, NEGATIVE)
 
 # TF-IDF options shared by the pipeline, the fold cache and the export.
 TFIDF_OPTIONS: dict[str, Any] = {"sublinear_tf": True, "norm": "l2", "smooth_idf": True}
-# lbfgs: deterministic, does not penalise the intercept, and measured 1.5-2x faster than
-# liblinear on these ~100K-column sparse matrices at the larger C values.
-LOGREG_OPTIONS: dict[str, Any] = {"solver": "lbfgs", "max_iter": 2000}
+# newton-cg: deterministic, does not penalise the intercept, and converges in ~10
+# Newton steps whatever C is; on a fold (24K lines, 12K columns incl. the 17 scaled
+# handcrafted ones) it took 9 CPU-s at C=8 where lbfgs took 34 (255 iterations) and
+# liblinear 17, with the same predictions.
+LOGREG_OPTIONS: dict[str, Any] = {"solver": "newton-cg", "max_iter": 200}
 
 # The model's hyper-parameters and their defaults; grid values override these.
 DEFAULT_PARAMS: dict[str, Any] = {
-    "C": 4.0,
+    "C": 2.0,
     "class_weight": None,
     "word_max_features": 20000,
     "char_max_features": 100000,

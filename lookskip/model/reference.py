@@ -86,9 +86,17 @@ class ReferenceModel:
     @classmethod
     def load(cls, path: str) -> ReferenceModel:
         data = storage.read_bytes(path)
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        return cls(json.loads(data))
+        try:
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            doc = json.loads(data)
+        except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable model file ({exc})") from exc
+        if not isinstance(doc, dict) or doc.get("format") != "lookskip-tfidf":
+            raise ValueError(f"{path}: not a lookskip-tfidf model file")
+        if doc.get("format_version") != 1:
+            raise ValueError(f"{path}: unsupported format_version {doc.get('format_version')}")
+        return cls(doc)
 
     # --- transforms ---------------------------------------------------------
     def normalize(self, line: str) -> str:

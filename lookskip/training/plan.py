@@ -28,10 +28,10 @@ from lookskip.training.labels import LabeledData, LabelError, load_labels
 # below actually limit it.
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "default": {
-        "C": [0.5, 2.0, 8.0, 32.0],
+        "C": [1.0, 2.0, 4.0, 8.0],
         "class_weight": [None, "balanced"],
         "word_max_features": [5000, 20000],
-        "char_max_features": [20000, 100000],
+        "char_max_features": [30000, 100000],
     },
     # small and fast, for tests and smoke runs
     "quick": {
@@ -53,12 +53,21 @@ def expand_grid(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def resolve_grid(grid: str | dict[str, list[Any]]) -> tuple[str, dict[str, list[Any]]]:
+def resolve_grid(
+    grid: str | dict[str, list[Any]] | list[dict[str, Any]],
+) -> tuple[str, dict[str, list[Any]], list[dict[str, Any]]]:
+    """``(name, values per parameter, combinations)`` of a grid name, a dict of value
+    lists, or an explicit list of combinations."""
+    if isinstance(grid, list):
+        values = {k: sorted({c[k] for c in grid if k in c}, key=str)
+                  for k in PARAM_ORDER if any(k in c for c in grid)}
+        return "custom", values, [dict(c) for c in grid]
     if isinstance(grid, dict):
-        return "custom", {k: grid[k] for k in PARAM_ORDER if k in grid}
+        values = {k: grid[k] for k in PARAM_ORDER if k in grid}
+        return "custom", values, expand_grid(grid)
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r} (choose from {', '.join(GRIDS)})")
-    return grid, GRIDS[grid]
+    return grid, GRIDS[grid], expand_grid(GRIDS[grid])
 
 
 def make_folds(data: LabeledData, n_folds: int) -> list[dict[str, Any]]:
@@ -94,7 +103,7 @@ def git_revision() -> str | None:
 
 def plan_training(
     labels_dir: str | None = None,
-    grid: str | dict[str, list[Any]] = "default",
+    grid: str | dict[str, list[Any]] | list[dict[str, Any]] = "default",
     folds: int = 5,
     holdout: Sequence[str] = (),
     settings: Settings | None = None,
@@ -118,8 +127,8 @@ def plan_training(
         raise ValueError("need labels for at least 2 training datasets (the CV groups)")
     if len(set(train.labels)) < 2:
         raise ValueError("the training labels hold only one class; LOOK and SKIP are both needed")
-    grid_name, grid_values = resolve_grid(grid)
-    combos = [{**DEFAULT_PARAMS, **c} for c in expand_grid(grid_values)]
+    grid_name, grid_values, combos = resolve_grid(grid)
+    combos = [{**DEFAULT_PARAMS, **c} for c in combos]
     fold_list = make_folds(train, folds)
     jobs = [
         {"job_id": f"c{c:03d}-f{f['fold']}", "combination": c, "fold": f["fold"]}

@@ -41,7 +41,7 @@ def _parallel(fn, args: list[tuple], n_jobs: int, stage: str, progress: Progress
 
 def train_local(
     labels_dir: str | None = None,
-    grid: str | dict = "default",
+    grid: str | dict | list = "default",
     folds: int = 5,
     holdout: Sequence[str] = (),
     n_jobs: int = -1,
