@@ -13,7 +13,7 @@ from cli.common import console, fail, user_errors
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument("files", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--model", "model_path", default=None, metavar="PATH",
               help="Exported model file. Default: <data_dir>/models/look_skip_model.json.gz "
                    "(or LOOKSKIP_MODEL_PATH).")
@@ -31,22 +31,49 @@ from cli.common import console, fail, user_errors
 @click.option("--max-line-bytes", type=click.IntRange(min=1), default=64 * 1024,
               show_default=True, help="Score only the first N bytes of longer lines "
                                       "(counted as truncated).")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="In directories and archives, only files matching GLOB (path or name; "
+                   "repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files matching GLOB (repeatable).")
+@click.option("--chunk-mib", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Read plain files in units of this size (the same units workers get).")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="With --output, also write report.html (LOOK density, top patterns).")
 @user_errors(RuntimeError)
 def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
-             max_line_bytes) -> None:
-    """Classify every line of FILE... as LOOK or SKIP and report the LOOK lines.
+             max_line_bytes, include, exclude, chunk_mib, report) -> None:
+    """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
-    FILE may be plain text or gzip (detected by content); `-` reads stdin. Lines are
-    scored by the Rust extension (lookskip_rs) on all cores; without it (or with
-    LOOKSKIP_NO_RUST=1) the numpy reference scores them, identically but far slower.
+    INPUT may be plain text or gzip (detected by content), `-` (stdin), a directory
+    (recursive; --include/--exclude), a .tar/.tar.gz/.tgz/.zip archive (each member a
+    file, named archive.tar.gz!member/path) or an fsspec URL. Lines are scored by the
+    Rust extension (lookskip_rs) on all cores; without it (or with LOOKSKIP_NO_RUST=1)
+    the numpy reference scores them, identically but far slower.
+
+    With --output DIR: <file>.look.jsonl per file ({"file","line","prob","text"} in
+    line order), summary.json (per file and totals, errors with reasons) and
+    report.html (LOOK density along each file, most frequent LOOK patterns). Outputs
+    are replaced atomically, so a rerun never leaves a half-written file.
 
     \b
     Examples:
       lookskip classify app.log                 LOOK lines as JSON lines on stdout
       lookskip classify --format text a.log b.log.gz
+      lookskip classify /var/log --include '*.log' --output out/
       zcat big.gz | lookskip classify - --output out/
-    A file that cannot be read is reported and the others go on (exit status 1).
+    For many files or huge ones, `lookskip enqueue classify` spreads the same work over
+    Celery workers. A file that cannot be read is reported and the others go on
+    (exit status 1).
     """
+    from lookskip.bulk.inputs import is_simple_file
+
+    if output_dir is not None or include or exclude or not all(map(is_simple_file, files)):
+        _classify_bulk(files, output_dir, model_path=model_path, threads=threads,
+                       threshold=threshold, max_look=max_look, include=include,
+                       exclude=exclude, chunk_bytes=chunk_mib << 20,
+                       max_line_bytes=max_line_bytes, report=report, fmt=fmt)
+        return
     from lookskip.classify.local import (
         LocalClassifier,
         classify_paths,
@@ -95,4 +122,76 @@ def write_rows(res, fmt: str) -> None:
                           "line": text}, ensure_ascii=False) + "\n")
         else:
             w(f"{res.path}:{n}\t{p:.3f}\t{text}\n")
+    sys.stdout.flush()
+
+
+def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
+    """Directories, archives, URLs, --output: the bulk layer (``lookskip.bulk``)."""
+    import tempfile
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lookskip.bulk.run import classify_inputs
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total} files"),
+                        TextColumn("{task.fields[mib]:,.0f} MiB · {task.fields[lines]:,} lines"),
+                        TimeElapsedColumn(), console=console, transient=True)
+    task = progress.add_task("classifying", total=None, mib=0.0, lines=0)
+    done = {"bytes": 0, "lines": 0}
+
+    def on_start(loaded, exp) -> None:
+        if loaded.kind != "rust":
+            console.print(f"[yellow]warning:[/] Rust extension lookskip_rs "
+                          f"{loaded.fallback_reason}: using the numpy reference scorer "
+                          "(same results, much slower)")
+        progress.update(task, total=len(exp.sources))
+        for e in exp.errors:
+            console.print(f"[bold red]error:[/] {escape(e.error)}")
+
+    def on_progress(nbytes: int, nlines: int) -> None:
+        done["bytes"] += nbytes
+        done["lines"] += nlines
+        progress.update(task, mib=done["bytes"] / 2**20, lines=done["lines"])
+
+    def on_file(fr) -> None:
+        progress.advance(task)
+        if fr.errors:
+            why = "; ".join(fr.errors)
+            console.print(f"[bold red]error:[/] {escape(fr.file)}: {escape(why)}")
+
+    report = options.pop("report") and bool(output_dir)
+    with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
+        out = output_dir or tmp
+        with progress:
+            summary = classify_inputs(files, out, report=report, on_start=on_start,
+                                      on_progress=on_progress, on_file=on_file, **options)
+        if output_dir is None:
+            _print_bulk_rows(summary, out, fmt)
+    t = summary["totals"]
+    table = Table("files", "failed", "lines", "LOOK", "share", "truncated", "seconds", "lines/s")
+    table.add_row(str(t["files"]), str(t["failed"]), f"{t['lines']:,}", f"{t['look']:,}",
+                  f"{t['look_share']:.2%}", f"{t['truncated']:,}", f"{t['seconds']:.2f}",
+                  f"{t['lines_per_s']:,.0f}")
+    console.print(table)
+    if output_dir:
+        console.print(f"wrote {escape(output_dir)}/summary.json"
+                      + (" and report.html" if report else ""))
+    if t["failed"]:
+        fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
+
+
+def _print_bulk_rows(summary: dict, out: str, fmt: str) -> None:
+    """LOOK lines on stdout: ``file:line:prob:text`` (text) or the output rows (jsonl)."""
+    from lookskip import storage
+    from lookskip.bulk.report import print_text
+
+    if fmt == "text":
+        print_text(summary, out, sys.stdout)
+    else:
+        for f in summary["files"]:
+            if f.get("output"):
+                with storage.open_file(storage.join(out, f["output"]), "rb") as rows:
+                    for row in rows:
+                        sys.stdout.write(row.decode("utf-8"))
     sys.stdout.flush()

@@ -108,7 +108,9 @@ def test_local_run_outputs_every_look_line_in_order(tmp_path, sample_lines, scor
     exp = expand_inputs([str(d), str(tmp_path / "missing.log")], exclude=["notes.*"])
     summary = run_local(exp.sources, exp.errors, str(out), scorer.scorer, scorer.threshold)
     files = {f["file"]: f for f in summary["files"]}
-    assert files[str(tmp_path / "missing.log")]["errors"] == ["no such file or directory"]
+    missing = str(tmp_path / "missing.log")
+    assert files[missing]["errors"] == [f"{missing}: no such file or directory"]
+    assert files[missing]["error"] == files[missing]["errors"][0]
     # a plain file: every LOOK line is there, numbered as in the file, with its probability
     hdfs = files["logs/hdfs.log"]
     assert hdfs["lines"] == 120 and not hdfs["errors"]

@@ -211,7 +211,7 @@ def expand_inputs(
                 if err:
                     out.errors.append(err)
             else:
-                out.errors.append(InputError(raw, "no such file or directory"))
+                out.errors.append(InputError(raw, f"{raw}: no such file or directory"))
         except OSError as exc:
             out.errors.append(InputError(raw, f"{type(exc).__name__}: {exc}"))
     out.sources = _unique(out.sources)
@@ -235,6 +235,15 @@ def _unique(sources: list[Source]) -> list[Source]:
             s = Source(**{**s.to_dict(), "name": f"{root}~{n + 1}{ext}"})
         result.append(s)
     return result
+
+
+def is_simple_file(name: str) -> bool:
+    """``-`` or a local plain/.gz file: what a one-file-at-a-time classifier can read."""
+    if name == STDIN:
+        return True
+    if not storage.is_local(name) or _kind_of(name) in ("tar", "zip"):
+        return False
+    return os.path.isfile(storage.fs_and_path(name)[1])
 
 
 def output_relpath(name: str, suffix: str = ".look.jsonl") -> str:

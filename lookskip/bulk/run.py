@@ -105,3 +105,29 @@ def merge_all(units_by_source: Sequence[Sequence[Unit]], parts_dir: str, output_
     if not keep_parts:
         remove_parts(parts_dir)
     return summary
+
+
+def classify_inputs(inputs: Sequence[str], output_dir: str, *, model_path: str | None = None,
+                    threads: int | None = None, threshold: float | None = None,
+                    max_look: int | None = None, include: Sequence[str] = (),
+                    exclude: Sequence[str] = (), chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                    max_line_bytes: int = 64 << 10, report: bool = True,
+                    on_start: Callable[[Any, Any], Any] | None = None,
+                    on_progress: Callable[[int, int], Any] | None = None,
+                    on_file: Callable[[FileResult], Any] | None = None) -> dict[str, Any]:
+    """``lookskip classify``: expand the inputs, load the model, classify, summarize.
+
+    ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars).
+    """
+    from lookskip.bulk.inputs import expand_inputs
+    from lookskip.bulk.scorer import load_scorer
+
+    loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
+    exp = expand_inputs(inputs, include, exclude)
+    if on_start:
+        on_start(loaded, exp)
+    thr = loaded.threshold if threshold is None else float(threshold)
+    return run_local(exp.sources, exp.errors, output_dir, loaded.scorer, thr, max_look,
+                     chunk_bytes, on_progress, on_file, report, backend=loaded.kind,
+                     model=loaded.model_path, threads=getattr(loaded.scorer, "threads", 1),
+                     max_line_bytes=max_line_bytes)

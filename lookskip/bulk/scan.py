@@ -24,7 +24,14 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from lookskip import storage
-from lookskip.bulk.chunks import READ_BLOCK, Unit, count_lines, owned_blocks, split_lines
+from lookskip.bulk.chunks import (
+    MAX_LINE_BYTES,
+    READ_BLOCK,
+    Unit,
+    count_lines,
+    owned_blocks,
+    split_lines,
+)
 from lookskip.bulk.inputs import STDIN, Source
 
 BINARY_PROBE = 8192
@@ -87,7 +94,12 @@ def open_stream(source: Source) -> Iterator[IO[bytes]]:
     """A binary stream of the source's (decompressed) bytes; seekable for plain files."""
     with ExitStack() as stack:
         if source.kind == "stdin" or source.url == STDIN:
-            yield sys.stdin.buffer
+            stdin = sys.stdin.buffer
+            if not hasattr(stdin, "peek"):
+                stdin = stack.enter_context(open(stdin.fileno(), "rb", closefd=False))
+            if stdin.peek(2)[:2] == b"\x1f\x8b":  # `zcat`-free: gzip on stdin is read as such
+                stdin = stack.enter_context(gzip.GzipFile(fileobj=stdin, mode="rb"))
+            yield stdin
             return
         raw = stack.enter_context(storage.open_file(source.url, "rb"))
         if source.kind == "plain":
@@ -157,13 +169,14 @@ def scan_unit(
     t0 = time.perf_counter()
     first = True
     sep = "" if prefix is not None else "\t"
+    cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
     try:
         with open_stream(unit.source) as f:
             for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
                 if first and unit.start == 0 and b"\0" in block[:BINARY_PROBE]:
                     raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
                 first = False
-                lines, cut = split_lines(block)
+                lines, cut = split_lines(block, cap)
                 res.truncated += cut
                 ts = time.perf_counter()
                 probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)

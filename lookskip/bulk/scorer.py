@@ -20,11 +20,13 @@ class LoadedScorer:
     threshold: float
     kind: str  # "rust" or "reference"
     model_path: str
+    fallback_reason: str | None = None
 
 
 class _Reference:
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, max_line_bytes: int):
         self.model = model
+        self.max_line_bytes = max_line_bytes
 
     def predict_proba(self, lines: list[bytes]) -> Any:
         return self.model.predict_proba_look(
@@ -37,26 +39,26 @@ def default_model_path() -> str:
 
 
 def load_scorer(model_path: str | None = None, threads: int | None = None,
-                allow_reference: bool = True) -> LoadedScorer:
-    """Load the model for scoring; ``threads`` 0/None means all cores."""
+                allow_reference: bool = True, max_line_bytes: int = 64 << 10) -> LoadedScorer:
+    """Load the model for scoring; ``threads`` 0/None means all cores.
+
+    The Rust extension unless it is missing or ``LOOKSKIP_NO_RUST=1`` (the same switch
+    as ``lookskip.classify.local``); then the numpy reference, if ``allow_reference``.
+    """
+    from lookskip.classify.local import rust_module
+
     path = model_path or default_model_path()
     if not storage.exists(path):
         raise FileNotFoundError(f"model not found: {path} (train and export one, or --model)")
     threads = get_settings().threads if threads is None else threads
-    try:
-        import lookskip_rs
-    except ImportError:
+    module, why = rust_module()
+    if module is None:
         if not allow_reference:
-            raise RuntimeError("the Rust extension lookskip_rs is not built "
-                               "(run `make setup` or `maturin develop -r` in rust/)") from None
+            raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
         from lookskip.model.reference import ReferenceModel
 
         ref = ReferenceModel.load(path)
-        return LoadedScorer(_Reference(ref), ref.threshold, "reference", path)
-    clf = lookskip_rs.Classifier(path, threads or 0)
-    threshold = getattr(clf, "threshold", None)
-    if threshold is None:
-        from lookskip.model.reference import ReferenceModel
-
-        threshold = ReferenceModel.load(path).threshold
-    return LoadedScorer(clf, float(threshold), "rust", path)
+        return LoadedScorer(_Reference(ref, max_line_bytes), ref.threshold, "reference", path,
+                            why)
+    clf = module.Classifier(path, threads=threads or 0, max_line_bytes=max_line_bytes)
+    return LoadedScorer(clf, float(clf.threshold), "rust", path)

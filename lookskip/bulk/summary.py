@@ -24,6 +24,8 @@ def build_summary(files: Iterable[FileResult], input_errors: Iterable[InputError
     entries = [f.to_dict() for f in files]
     entries += [FileResult(file=e.name, path=e.name, kind="input", errors=[e.error]).to_dict()
                 for e in input_errors]
+    for e in entries:  # one-string form, as `lookskip classify FILE --output` always wrote it
+        e["error"] = "; ".join(e["errors"]) or None
     ok = [e for e in entries if not e["errors"]]
     lines = sum(e["lines"] for e in ok)
     look = sum(e["look"] for e in ok)
@@ -33,11 +35,13 @@ def build_summary(files: Iterable[FileResult], input_errors: Iterable[InputError
         "files": len(entries),
         "files_ok": len(ok),
         "files_failed": len(entries) - len(ok),
+        "failed": len(entries) - len(ok),
         "lines": lines,
         "look": look,
         "look_share": look / lines if lines else 0.0,
         "written": sum(e["written"] for e in ok),
         "bytes": sum(e["bytes"] for e in entries),
+        "truncated": sum(e["truncated"] for e in ok),
         "seconds": wall_seconds,
         "lines_per_s": lines / wall_seconds if wall_seconds > 0 else 0.0,
         "work_seconds": seconds,
@@ -45,7 +49,7 @@ def build_summary(files: Iterable[FileResult], input_errors: Iterable[InputError
         "outside_classifier_share": (seconds - score) / seconds if seconds > 0 else 0.0,
         "errors": sum(len(e["errors"]) for e in entries),
     }
-    return {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "run": run,
+    return {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **run, "run": run,
             "totals": totals, "files": entries}
 
 
