@@ -157,3 +157,27 @@ def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_
     assert max(counts) >= 2
     assert not psutil.pid_exists(victim[0]) or \
         psutil.Process(victim[0]).status() == psutil.STATUS_ZOMBIE
+
+
+def test_enqueue_classify_cli_waits_and_writes_outputs(celery_workers, tmp_path, sample_lines):
+    import subprocess
+    import sys
+
+    d = write_tree(tmp_path, sample_lines)
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [sys.executable, "-m", "cli.main", "enqueue", "classify", str(d / "bundle.tar.gz"),
+         str(d / "hdfs.log"), "--output", str(out), "--model", str(MODEL), "--chunk-mib", "1",
+         "--max-look", "5", "--wait"],
+        cwd=MODEL.parent.parent.parent, env=celery_workers.env, capture_output=True,
+        timeout=240)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    wf = r.stdout.decode().split()[0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["run"]["workflow"] == wf and summary["mode"] == "distributed"
+    assert sorted(f["file"] for f in summary["files"]) == [
+        "bundle.tar.gz!var/log/hdfs.log", "bundle.tar.gz!var/log/linux.log", "hdfs.log"]
+    for f in summary["files"]:
+        assert not f["errors"] and f["written"] == min(5, f["look"])
+        assert len((out / f["output"]).read_text().splitlines()) == f["written"]
+    assert (out / "report.html").exists()

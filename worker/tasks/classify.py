@@ -33,18 +33,19 @@ from worker.workflows import stage, task_sig
 UNIT_LIMITS = (1800, 1900)
 MERGE_LIMITS = (3600, 3700)
 
-_scorers: dict[tuple[str, int], Any] = {}
+_scorers: dict[tuple[str, int, int, int], Any] = {}
 
 
-def _scorer(model_path: str | None) -> Any:
-    """One loaded model per worker process (loading costs ~100 ms, a unit may be faster)."""
+def _scorer(model_path: str | None, max_line_bytes: int | None = None) -> Any:
+    """One loaded model per worker process (loading costs ~0.1-1 s, a unit may be faster)."""
     from lookskip.settings import get_settings
 
     threads = get_settings().threads
-    key = (model_path or "", os.getpid(), threads)
+    cap = int(max_line_bytes or 64 << 10)
+    key = (model_path or "", os.getpid(), threads, cap)
     if key not in _scorers:
         _scorers.clear()
-        _scorers[key] = load_scorer(model_path, threads)
+        _scorers[key] = load_scorer(model_path, threads, max_line_bytes=cap)
     return _scorers[key]
 
 
@@ -73,7 +74,8 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     started = time.time()
     exp = expand_inputs(params["inputs"], params.get("include") or (),
                         params.get("exclude") or (), allow_stdin=False)
-    units = plan(exp.sources, int(params.get("chunk_bytes") or DEFAULT_CHUNK_BYTES))
+    chunk = params.get("chunk_bytes") or (params.get("chunk_mib") or 0) << 20
+    units = plan(exp.sources, int(chunk or DEFAULT_CHUNK_BYTES))
     output = params["output"]
     parts_dir = parts_dir_for(output, wf)
     storage.write_json(storage.join(parts_dir, "plan.json"), {
@@ -87,7 +89,7 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     self.progress(wf, 0, len(flat), f"classifying {len(exp.sources)} files in {len(flat)} units")
     common = {"parts_dir": parts_dir, "model_path": params.get("model_path"),
               "threshold": params.get("threshold"), "max_look": params.get("max_look"),
-              "wf": wf}
+              "max_line_bytes": params.get("max_line_bytes"), "wf": wf}
     header = group(
         task_sig("lookskip.classify.unit", f"{u.source.name}[{u.start}:{u.end or ''}]",
                  unit=u.to_dict(), item=f"{i:06d}", **common)
@@ -105,10 +107,10 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
           time_limit=UNIT_LIMITS[1])
 def unit_task(self, *, unit: dict[str, Any], parts_dir: str, model_path: str | None,
               threshold: float | None, max_look: int | None, item: str,
-              wf: str | None = None) -> dict[str, Any]:
+              max_line_bytes: int | None = None, wf: str | None = None) -> dict[str, Any]:
     """Classify one unit into its part files; an unreadable input is a result, not a failure."""
     u = Unit.from_dict(unit)
-    loaded = _scorer(model_path)
+    loaded = _scorer(model_path, max_line_bytes)
     res = run_unit(u, parts_dir, loaded.scorer,
                    loaded.threshold if threshold is None else float(threshold), max_look)
     self.item_done(wf, "units", item)
