@@ -230,3 +230,28 @@ def test_report_and_text_format(tmp_path, sample_lines, scorer):
     file, line, prob, text = lines[0].split(":", 3)
     assert file == "a.log" and text == sample_lines["HDFS"][int(line) - 1].decode()
     assert float(prob) >= scorer.threshold
+
+
+def test_object_store_urls_in_and_out(sample_lines):
+    """fsspec URLs (here the in-memory file system) work for inputs and outputs alike."""
+    import fsspec
+
+    from lookskip.bulk.run import classify_inputs
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bulk-in/a.log", b"\n".join(sample_lines["HDFS"]) + b"\n")
+    fs.pipe("/bulk-in/sub/b.log.gz", gzip.compress(b"\n".join(sample_lines["BGL"]) + b"\n"))
+    try:
+        s = classify_inputs(["memory://bulk-in"], "memory://bulk-out", model_path=str(MODEL),
+                            threads=1)
+        files = {f["file"]: f for f in s["files"]}
+        assert files["bulk-in/a.log"]["lines"] == 120 and not files["bulk-in/a.log"]["errors"]
+        assert files["bulk-in/sub/b.log.gz"]["lines"] == 90
+        rows = fs.cat("/bulk-out/bulk-in/a.log.look.jsonl").splitlines()
+        assert len(rows) == files["bulk-in/a.log"]["written"] > 0
+        assert json.loads(rows[0])["file"] == "bulk-in/a.log"
+        assert fs.exists("/bulk-out/summary.json") and fs.exists("/bulk-out/report.html")
+    finally:
+        for d in ("/bulk-in", "/bulk-out"):
+            if fs.exists(d):
+                fs.rm(d, recursive=True)
