@@ -31,7 +31,12 @@ fn main() {
         }
         let dt = t.elapsed().as_secs_f64();
         let cpu = (cpu_ns() - c) / 1e9;
-        println!("round {round}: {} lines, {:.0} lines/s wall, {:.0} lines/s cpu", lines.len(), lines.len() as f64 / dt, lines.len() as f64 / cpu);
+        println!(
+            "round {round}: {} lines, {:.0} lines/s wall, {:.0} lines/s cpu",
+            lines.len(),
+            lines.len() as f64 / dt,
+            lines.len() as f64 / cpu
+        );
     }
     println!("{acc}");
 }

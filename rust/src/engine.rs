@@ -70,7 +70,12 @@ impl Engine {
             None
         };
         let scratches = (0..threads).map(|_| Mutex::new(clf.scratch())).collect();
-        Ok(Self { clf, pool, scratches, max_line_bytes: max_line_bytes.max(1) })
+        Ok(Self {
+            clf,
+            pool,
+            scratches,
+            max_line_bytes: max_line_bytes.max(1),
+        })
     }
 
     pub fn threads(&self) -> usize {
@@ -79,7 +84,9 @@ impl Engine {
 
     fn score_chunk<L: AsRef<[u8]>>(&self, lines: &[L], out: &mut [f64]) {
         let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
-        let mut s = self.scratches[idx].lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.scratches[idx]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for (line, o) in lines.iter().zip(out.iter_mut()) {
             *o = self.clf.score(line.as_ref(), &mut s);
         }
@@ -105,7 +112,9 @@ impl Engine {
         out.resize(batch.lines.len(), 0.0);
         let one = |spans: &[crate::stream::LineSpan], o: &mut [f64]| {
             let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
-            let mut s = self.scratches[idx].lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = self.scratches[idx]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             for (sp, o) in spans.iter().zip(o.iter_mut()) {
                 *o = self.clf.score(&batch.data[sp.start..sp.end], &mut s);
             }
@@ -113,7 +122,11 @@ impl Engine {
         match &self.pool {
             None => one(&batch.lines, out),
             Some(pool) => pool.install(|| {
-                batch.lines.par_chunks(CHUNK).zip(out.par_chunks_mut(CHUNK)).for_each(|(l, o)| one(l, o));
+                batch
+                    .lines
+                    .par_chunks(CHUNK)
+                    .zip(out.par_chunks_mut(CHUNK))
+                    .for_each(|(l, o)| one(l, o));
             }),
         }
     }
@@ -127,10 +140,11 @@ impl Engine {
         on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
     ) -> Result<FileSummary> {
         let input = open_input(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
-        self.classify_reader(input, threshold, on_look).map_err(|e| match e {
-            Error::Io(m) => Error::Io(format!("{path}: {m}")),
-            other => other,
-        })
+        self.classify_reader(input, threshold, on_look)
+            .map_err(|e| match e {
+                Error::Io(m) => Error::Io(format!("{path}: {m}")),
+                other => other,
+            })
     }
 
     pub fn classify_reader(

@@ -12,15 +12,38 @@ use crate::rx;
 
 /// Every feature this implementation knows, in `features.FEATURE_NAMES` order.
 pub const FEATURE_NAMES: [&str; 17] = [
-    "has_level", "has_stack", "has_negative", "n_negative", "has_path", "n_hex",
-    "has_repeated_punct", "n_kv", "uppercase_ratio", "digit_ratio", "struct_punct",
-    "word_count", "n_allcaps", "unique_ratio", "leading_ws", "n_emphasis", "length",
+    "has_level",
+    "has_stack",
+    "has_negative",
+    "n_negative",
+    "has_path",
+    "n_hex",
+    "has_repeated_punct",
+    "n_kv",
+    "uppercase_ratio",
+    "digit_ratio",
+    "struct_punct",
+    "word_count",
+    "n_allcaps",
+    "unique_ratio",
+    "leading_ws",
+    "n_emphasis",
+    "length",
 ];
 
 /// The regexes, by their key in `handcrafted.patterns`.
 const PATTERN_KEYS: [&str; 11] = [
-    "LEVEL", "STACK", "NEGATIVE", "PATH", "HEX", "REPEATED_PUNCT", "KV", "ALLCAPS", "EMPHASIS",
-    "TOKEN", "LEADING_WS",
+    "LEVEL",
+    "STACK",
+    "NEGATIVE",
+    "PATH",
+    "HEX",
+    "REPEATED_PUNCT",
+    "KV",
+    "ALLCAPS",
+    "EMPHASIS",
+    "TOKEN",
+    "LEADING_WS",
 ];
 const LEVEL: usize = 0;
 const STACK: usize = 1;
@@ -91,7 +114,9 @@ impl Features {
         let mut wanted = [false; PATTERN_KEYS.len()];
         for name in &spec.names {
             let Some(i) = FEATURE_NAMES.iter().position(|n| n == name) else {
-                return Err(Error::Model(format!("handcrafted feature {name:?} is not known to this version")));
+                return Err(Error::Model(format!(
+                    "handcrafted feature {name:?} is not known to this version"
+                )));
             };
             order.push(i);
             for &k in needs(name) {
@@ -116,7 +141,10 @@ impl Features {
             if k == LEADING_WS && pattern == DEFAULT_LEADING_WS {
                 fast_leading = true;
             }
-            regexes.push(Some(rx::compile(&format!("handcrafted.patterns.{key}"), pattern)?));
+            regexes.push(Some(rx::compile(
+                &format!("handcrafted.patterns.{key}"),
+                pattern,
+            )?));
         }
         let mut struct_ascii = [false; 128];
         let mut struct_other = Vec::new();
@@ -127,7 +155,14 @@ impl Features {
                 struct_other.push(ch);
             }
         }
-        Ok(Self { order, regexes, fast_token, fast_leading, struct_ascii, struct_other })
+        Ok(Self {
+            order,
+            regexes,
+            fast_token,
+            fast_leading,
+            struct_ascii,
+            struct_other,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -144,14 +179,21 @@ impl Features {
 
     pub fn scratch(&self) -> FeatureScratch {
         FeatureScratch {
-            caches: self.regexes.iter().map(|r| r.as_ref().map(Regex::create_cache)).collect(),
+            caches: self
+                .regexes
+                .iter()
+                .map(|r| r.as_ref().map(Regex::create_cache))
+                .collect(),
             spans: Vec::new(),
         }
     }
 
     fn rx<'a>(&'a self, s: &'a mut FeatureScratch, k: usize) -> (&'a Regex, &'a mut Cache) {
         // Both are Some for every pattern a configured feature needs (checked in `new`).
-        (self.regexes[k].as_ref().expect("pattern compiled"), s.caches[k].as_mut().expect("cache"))
+        (
+            self.regexes[k].as_ref().expect("pattern compiled"),
+            s.caches[k].as_mut().expect("cache"),
+        )
     }
 
     fn count(&self, s: &mut FeatureScratch, k: usize, line: &[u8]) -> usize {
@@ -179,7 +221,10 @@ impl Features {
         }
         if !self.struct_other.is_empty() {
             let text = String::from_utf8_lossy(line);
-            structp += text.chars().filter(|c| self.struct_other.contains(c)).count();
+            structp += text
+                .chars()
+                .filter(|c| self.struct_other.contains(c))
+                .count();
         }
         let n_neg = |s: &mut FeatureScratch| self.count(s, NEGATIVE, line);
         let mut neg_cache = None;
@@ -247,7 +292,8 @@ impl Features {
             let (re, cache) = self.rx(s, TOKEN);
             let mut at = 0;
             while at <= line.len() {
-                let Some(m) = re.search_with(cache, &regex_automata::Input::new(line).range(at..)) else {
+                let Some(m) = re.search_with(cache, &regex_automata::Input::new(line).range(at..))
+                else {
                     break;
                 };
                 spans.push((m.start(), m.end()));
@@ -259,7 +305,10 @@ impl Features {
         let distinct = if n == 0 {
             0
         } else {
-            1 + spans.windows(2).filter(|w| line[w[0].0..w[0].1] != line[w[1].0..w[1].1]).count()
+            1 + spans
+                .windows(2)
+                .filter(|w| line[w[0].0..w[0].1] != line[w[1].0..w[1].1])
+                .count()
         };
         s.spans = spans;
         (n, distinct)
@@ -268,7 +317,10 @@ impl Features {
     /// Code points matched by `LEADING_WS` at the start of the line (0 if none).
     fn leading(&self, s: &mut FeatureScratch, line: &[u8]) -> usize {
         if self.fast_leading {
-            return line.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+            return line
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
         }
         let (re, cache) = self.rx(s, LEADING_WS);
         rx::match_end(re, cache, line).map_or(0, |end| count_chars(&line[..end]))

@@ -163,11 +163,16 @@ impl ModelSpec {
                 return bad(format!("{name} block: bad ngram_range ({lo}, {hi})"));
             }
             if block.lowercase != "ascii" {
-                return bad(format!("{name} block: lowercase {:?} is not supported", block.lowercase));
+                return bad(format!(
+                    "{name} block: lowercase {:?} is not supported",
+                    block.lowercase
+                ));
             }
             match block.norm.as_deref() {
                 None | Some("l2") => {}
-                Some(other) => return bad(format!("{name} block: norm {other:?} is not supported")),
+                Some(other) => {
+                    return bad(format!("{name} block: norm {other:?} is not supported"))
+                }
             }
             if block.idf.iter().chain(coef.iter()).any(|v| !v.is_finite()) {
                 return bad(format!("{name} block: non-finite idf or coef"));

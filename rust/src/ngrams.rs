@@ -13,7 +13,9 @@
 //! costs no allocation. `tfidf_dot` then computes the L2 norm and the dot product
 //! with `idf × coef` in one pass over the touched columns.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{Anchored, MatchKind};
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::Input;
 use rustc_hash::FxHashMap;
@@ -47,7 +49,9 @@ impl Weights {
     /// Weights of the given vocabulary columns, in that order (slot i = `columns[i]`).
     fn new(spec: &BlockSpec, coef: &[f64], columns: impl Iterator<Item = usize>) -> Self {
         Self {
-            terms: columns.map(|c| [spec.idf[c], spec.idf[c] * coef[c]]).collect(),
+            terms: columns
+                .map(|c| [spec.idf[c], spec.idf[c] * coef[c]])
+                .collect(),
             sublinear: spec.sublinear_tf,
             l2: spec.norm.as_deref() == Some("l2"),
         }
@@ -66,8 +70,15 @@ impl Weights {
         let mut ss = 0.0;
         let mut dot = 0.0;
         for &slot in &counts.touched {
-            let c = counts.get_touched(slot) as f64;
-            let tf = if self.sublinear { 1.0 + c.ln() } else { c };
+            let c = counts.get_touched(slot);
+            // Most terms occur once: tf = 1 either way, no logarithm needed.
+            let tf = if c == 1 {
+                1.0
+            } else if self.sublinear {
+                1.0 + f64::from(c).ln()
+            } else {
+                f64::from(c)
+            };
             let [idf, idf_coef] = self.terms[slot as usize];
             let v = tf * idf;
             ss += v * v;
@@ -91,7 +102,11 @@ pub struct Counts {
 
 impl Counts {
     pub fn new(n: usize) -> Self {
-        Self { cells: vec![0; n], generation: 1 << 32, touched: Vec::new() }
+        Self {
+            cells: vec![0; n],
+            generation: 1 << 32,
+            touched: Vec::new(),
+        }
     }
 
     pub fn reset(&mut self) {
@@ -137,7 +152,10 @@ enum Tokenizer {
 enum WordIndex {
     /// Default tokens never contain a space: a term splits into its tokens, and a
     /// 1..3-gram is the key `id1 | id2 << 21 | id3 << 42` (ids start at 1).
-    Packed { token_ids: FxHashMap<Box<[u8]>, u64>, grams: FxHashMap<u64, u32> },
+    Packed {
+        token_ids: FxHashMap<Box<[u8]>, u64>,
+        grams: FxHashMap<u64, u32>,
+    },
     /// Anything else: the joined n-gram string is the key.
     Strings(FxHashMap<Box<[u8]>, u32>),
 }
@@ -155,7 +173,10 @@ pub struct WordBlock {
 impl WordBlock {
     pub fn new(spec: &BlockSpec, coef: &[f64]) -> Result<Self> {
         let (lo, hi) = spec.ngram_range;
-        let pattern = spec.token_pattern.as_deref().unwrap_or(DEFAULT_TOKEN_PATTERN);
+        let pattern = spec
+            .token_pattern
+            .as_deref()
+            .unwrap_or(DEFAULT_TOKEN_PATTERN);
         let tokenizer = if pattern == DEFAULT_TOKEN_PATTERN {
             Tokenizer::Default
         } else {
@@ -171,7 +192,13 @@ impl WordBlock {
                     .collect(),
             ),
         };
-        Ok(Self { lo, hi, tokenizer, index, weights: Weights::new(spec, coef, 0..spec.vocabulary.len()) })
+        Ok(Self {
+            lo,
+            hi,
+            tokenizer,
+            index,
+            weights: Weights::new(spec, coef, 0..spec.vocabulary.len()),
+        })
     }
 
     fn packed(vocabulary: &[String]) -> Result<WordIndex> {
@@ -232,19 +259,33 @@ impl WordBlock {
     }
 
     /// Count the vocabulary n-grams of the token spans into `counts`.
-    pub fn count(&self, text: &[u8], spans: &[(u32, u32)], ids: &mut Vec<u64>, buf: &mut Vec<u8>, counts: &mut Counts) {
+    pub fn count(
+        &self,
+        text: &[u8],
+        spans: &[(u32, u32)],
+        ids: &mut Vec<u64>,
+        buf: &mut Vec<u8>,
+        counts: &mut Counts,
+    ) {
         counts.reset();
         let tok = |s: &(u32, u32)| &text[s.0 as usize..s.1 as usize];
         match &self.index {
             WordIndex::Packed { token_ids, grams } => {
                 ids.clear();
-                ids.extend(spans.iter().map(|s| token_ids.get(tok(s)).copied().unwrap_or(0)));
+                ids.extend(
+                    spans
+                        .iter()
+                        .map(|s| token_ids.get(tok(s)).copied().unwrap_or(0)),
+                );
                 for n in self.lo..=self.hi.min(ids.len()) {
                     for w in ids.windows(n) {
                         if w.contains(&0) {
                             continue;
                         }
-                        let key = w.iter().enumerate().fold(0u64, |k, (j, id)| k | id << (ID_BITS * j as u32));
+                        let key = w
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |k, (j, id)| k | id << (ID_BITS * j as u32));
                         if let Some(&col) = grams.get(&key) {
                             counts.add(col);
                         }
@@ -321,7 +362,8 @@ fn default_tokens(text: &[u8], out: &mut Vec<(u32, u32)>) {
 pub struct CharBlock {
     lo: usize,
     hi: usize,
-    ac: Option<AhoCorasick>,
+    ac: Option<contiguous::NFA>,
+    start: Option<StateID>,
     /// Automaton pattern index (= count/weight slot) → vocabulary column.
     pub columns: Vec<u32>,
     pub weights: Weights,
@@ -341,29 +383,53 @@ impl CharBlock {
             .collect();
         // Frequent terms (low idf) first: the count cells and weights a typical line
         // touches then share a few cache lines instead of spreading over megabytes.
-        columns.sort_by(|&a, &b| spec.idf[a as usize].total_cmp(&spec.idf[b as usize]).then(a.cmp(&b)));
-        let patterns: Vec<&[u8]> = columns.iter().map(|&c| spec.vocabulary[c as usize].as_bytes()).collect();
-        let ac = if patterns.is_empty() {
-            None
+        columns.sort_by(|&a, &b| {
+            spec.idf[a as usize]
+                .total_cmp(&spec.idf[b as usize])
+                .then(a.cmp(&b))
+        });
+        let patterns: Vec<&[u8]> = columns
+            .iter()
+            .map(|&c| spec.vocabulary[c as usize].as_bytes())
+            .collect();
+        let (ac, start) = if patterns.is_empty() {
+            (None, None)
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&patterns)
-                    .map_err(|e| Error::Model(format!("char vocabulary: {e}")))?,
-            )
+            let nfa = contiguous::NFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&patterns)
+                .map_err(|e| Error::Model(format!("char vocabulary: {e}")))?;
+            let start = nfa
+                .start_state(Anchored::No)
+                .map_err(|e| Error::Model(format!("char vocabulary: {e}")))?;
+            (Some(nfa), Some(start))
         };
         let weights = Weights::new(spec, coef, columns.iter().map(|&c| c as usize));
-        Ok(Self { lo, hi, ac, columns, weights })
+        Ok(Self {
+            lo,
+            hi,
+            ac,
+            start,
+            columns,
+            weights,
+        })
     }
 
     /// Count every vocabulary char n-gram of the (ASCII-lowercased) line into `counts`.
     pub fn count(&self, line: &[u8], counts: &mut Counts) {
         counts.reset();
-        if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(line) {
-                counts.add(m.pattern().as_u32());
+        // Step the automaton by hand: every state reached reports all vocabulary
+        // n-grams ending here (overlapping matches) without the iterator's overhead.
+        if let (Some(nfa), Some(start)) = (&self.ac, self.start) {
+            let mut sid = start;
+            for &b in line {
+                sid = nfa.next_state(Anchored::No, sid, b);
+                if nfa.is_match(sid) {
+                    for i in 0..nfa.match_len(sid) {
+                        counts.add(nfa.match_pattern(sid, i).as_u32());
+                    }
+                }
             }
         }
     }
@@ -388,7 +454,9 @@ mod tests {
     fn spans_of(text: &str) -> Vec<String> {
         let mut out = Vec::new();
         default_tokens(text.as_bytes(), &mut out);
-        out.iter().map(|s| text[s.0 as usize..s.1 as usize].to_string()).collect()
+        out.iter()
+            .map(|s| text[s.0 as usize..s.1 as usize].to_string())
+            .collect()
     }
 
     #[test]

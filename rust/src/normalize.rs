@@ -20,7 +20,10 @@ impl Normalizer {
     pub fn new(rules: &[(String, String, String)]) -> Result<Self> {
         let patterns: Vec<&str> = rules.iter().map(|(_, _, p)| p.as_str()).collect();
         let re = rx::compile_many("normalization.rules", &patterns)?;
-        let placeholders = rules.iter().map(|(_, ph, _)| ph.as_bytes().to_vec()).collect();
+        let placeholders = rules
+            .iter()
+            .map(|(_, ph, _)| ph.as_bytes().to_vec())
+            .collect();
         Ok(Self { re, placeholders })
     }
 
@@ -52,7 +55,8 @@ impl Normalizer {
         let mut out = Vec::with_capacity(line.len());
         self.normalize_into(&mut cache, line.as_bytes(), &mut out);
         // Placeholders and untouched spans are whole UTF-8 sequences: matches are ASCII.
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
 use crate::error::Error;
-use crate::score::Classifier;
+use crate::score::{Classifier, TermCounts};
 
 fn to_py(e: Error) -> PyErr {
     match e {
@@ -64,11 +64,19 @@ pub struct PyClassifier {
 impl PyClassifier {
     #[new]
     #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES))]
-    fn new(py: Python<'_>, model_path: PathBuf, threads: usize, max_line_bytes: usize) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        model_path: PathBuf,
+        threads: usize,
+        max_line_bytes: usize,
+    ) -> PyResult<Self> {
         let engine = py
             .detach(|| Engine::new(Classifier::load(&model_path)?, threads, max_line_bytes))
             .map_err(to_py)?;
-        Ok(Self { engine, model_path: model_path.display().to_string() })
+        Ok(Self {
+            engine,
+            model_path: model_path.display().to_string(),
+        })
     }
 
     #[getter]
@@ -107,7 +115,11 @@ impl PyClassifier {
     }
 
     /// `p_look` of each line (str, or bytes decoded lossily), as a float64 array.
-    fn predict_proba<'py>(&self, py: Python<'py>, lines: Vec<LineArg>) -> Bound<'py, PyArray1<f64>> {
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        lines: Vec<LineArg>,
+    ) -> Bound<'py, PyArray1<f64>> {
         py.detach(|| self.engine.predict(&lines)).into_pyarray(py)
     }
 
@@ -147,7 +159,12 @@ impl PyClassifier {
                                 kept += 1;
                                 serde_json::to_writer(
                                     &mut *w,
-                                    &Row { line_number: l.line_number, p_look: l.p_look, line: &l.text, truncated: l.truncated },
+                                    &Row {
+                                        line_number: l.line_number,
+                                        p_look: l.p_look,
+                                        line: &l.text,
+                                        truncated: l.truncated,
+                                    },
                                 )?;
                                 w.write_all(b"\n")?;
                             }
@@ -192,12 +209,16 @@ impl PyClassifier {
         self.engine.clf.line_features(line)
     }
     /// `([(word column, count)], [(char column, count)])` of the vocabulary terms a line hits.
-    fn term_counts(&self, line: &str) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+    fn term_counts(&self, line: &str) -> (TermCounts, TermCounts) {
         self.engine.clf.term_counts(line)
     }
 
     fn __repr__(&self) -> String {
-        format!("Classifier({:?}, threads={})", self.model_path, self.engine.threads())
+        format!(
+            "Classifier({:?}, threads={})",
+            self.model_path,
+            self.engine.threads()
+        )
     }
 }
 
@@ -206,13 +227,19 @@ fn write_atomically<T>(
     path: &Path,
     body: impl FnOnce(&mut BufWriter<File>) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
     let io_err = |e: io::Error| Error::Io(format!("{}: {e}", path.display()));
     let run = || -> Result<T, Error> {
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err)?);
         let value = body(&mut w)?;
-        w.into_inner().map_err(|e| io_err(e.into_error()))?.sync_all().map_err(io_err)?;
+        w.into_inner()
+            .map_err(|e| io_err(e.into_error()))?
+            .sync_all()
+            .map_err(io_err)?;
         fs::rename(&tmp, path).map_err(io_err)?;
         Ok(value)
     };

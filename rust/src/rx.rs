@@ -89,12 +89,14 @@ pub fn count(re: &Regex, cache: &mut meta::Cache, hay: &[u8]) -> usize {
 }
 
 pub fn is_match(re: &Regex, cache: &mut meta::Cache, hay: &[u8]) -> bool {
-    re.search_half_with(cache, &Input::new(hay).earliest(true)).is_some()
+    re.search_half_with(cache, &Input::new(hay).earliest(true))
+        .is_some()
 }
 
 /// End of the match anchored at the start (`re.match(...).end()`), if any.
 pub fn match_end(re: &Regex, cache: &mut meta::Cache, hay: &[u8]) -> Option<usize> {
-    re.search_with(cache, &Input::new(hay).anchored(Anchored::Yes)).map(|m| m.end())
+    re.search_with(cache, &Input::new(hay).anchored(Anchored::Yes))
+        .map(|m| m.end())
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ use crate::model::ModelSpec;
 use crate::ngrams::{CharBlock, Counts, WordBlock};
 use crate::normalize::Normalizer;
 
+/// `(vocabulary column, count)` pairs of one block, sorted by column.
+pub type TermCounts = Vec<(u32, u32)>;
+
 pub struct Classifier {
     pub threshold: f64,
     pub positive_label: String,
@@ -61,7 +64,10 @@ impl Classifier {
         let (char, rest) = rayon::join(
             || CharBlock::new(&spec.char, &spec.coef.char),
             || -> Result<(WordBlock, Features)> {
-                Ok((WordBlock::new(&spec.word, &spec.coef.word)?, Features::new(&spec.handcrafted)?))
+                Ok((
+                    WordBlock::new(&spec.word, &spec.coef.word)?,
+                    Features::new(&spec.handcrafted)?,
+                ))
             },
         );
         let char = char?;
@@ -119,10 +125,18 @@ impl Classifier {
     pub fn decision(&self, line: &[u8], s: &mut Scratch) -> f64 {
         // word block: normalize, lowercase, tokens, n-grams
         s.normalized.clear();
-        self.normalizer.normalize_into(&mut s.norm_cache, line, &mut s.normalized);
+        self.normalizer
+            .normalize_into(&mut s.norm_cache, line, &mut s.normalized);
         s.normalized.make_ascii_lowercase();
-        self.word.tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
-        self.word.count(&s.normalized, &s.spans, &mut s.ids, &mut s.buf, &mut s.word_counts);
+        self.word
+            .tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
+        self.word.count(
+            &s.normalized,
+            &s.spans,
+            &mut s.ids,
+            &mut s.buf,
+            &mut s.word_counts,
+        );
         let word = self.word.weights.tfidf_dot(&s.word_counts);
         // char block: the raw line, ASCII-lowercased
         s.lower.clear();
@@ -131,7 +145,8 @@ impl Classifier {
         self.char.count(&s.lower, &mut s.char_counts);
         let char = self.char.weights.tfidf_dot(&s.char_counts);
         // handcrafted
-        self.features.compute(&mut s.features, line, &mut s.raw_features);
+        self.features
+            .compute(&mut s.features, line, &mut s.raw_features);
         let mut hand = 0.0;
         for (i, x) in s.raw_features.iter().enumerate() {
             hand += self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
@@ -148,9 +163,11 @@ impl Classifier {
     pub fn word_ngrams(&self, line: &str) -> Vec<String> {
         let mut s = self.scratch();
         s.normalized.clear();
-        self.normalizer.normalize_into(&mut s.norm_cache, line.as_bytes(), &mut s.normalized);
+        self.normalizer
+            .normalize_into(&mut s.norm_cache, line.as_bytes(), &mut s.normalized);
         s.normalized.make_ascii_lowercase();
-        self.word.tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
+        self.word
+            .tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
         self.word.ngram_strings(&s.normalized, &s.spans)
     }
 
@@ -166,7 +183,7 @@ impl Classifier {
     }
 
     /// Vocabulary columns (and counts) a line hits in the word and char blocks.
-    pub fn term_counts(&self, line: &str) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+    pub fn term_counts(&self, line: &str) -> (TermCounts, TermCounts) {
         let mut s = self.scratch();
         self.decision(line.as_bytes(), &mut s);
         let collect = |c: &Counts, column: &dyn Fn(u32) -> u32| {
@@ -174,7 +191,10 @@ impl Classifier {
             v.sort_unstable();
             v
         };
-        (collect(&s.word_counts, &|t| t), collect(&s.char_counts, &|t| self.char.columns[t as usize]))
+        (
+            collect(&s.word_counts, &|t| t),
+            collect(&s.char_counts, &|t| self.char.columns[t as usize]),
+        )
     }
 }
 

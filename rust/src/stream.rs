@@ -15,12 +15,18 @@ const BUF: usize = 1 << 20;
 
 /// Open `path` for line reading; `-` is stdin. Gzip is detected from the first bytes.
 pub fn open_input(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
-    let raw: Box<dyn Read + Send> =
-        if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+    let raw: Box<dyn Read + Send> = if path == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path)?)
+    };
     let mut reader = BufReader::with_capacity(BUF, raw);
     let head = reader.fill_buf()?;
     if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-        Ok(Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(reader))))
+        Ok(Box::new(BufReader::with_capacity(
+            BUF,
+            MultiGzDecoder::new(reader),
+        )))
     } else {
         Ok(Box::new(reader))
     }
@@ -61,12 +67,22 @@ pub struct LineReader<R: BufRead> {
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max_line_bytes: usize) -> Self {
-        Self { inner, cap: max_line_bytes.max(1), next_line: 1, done: false }
+        Self {
+            inner,
+            cap: max_line_bytes.max(1),
+            next_line: 1,
+            done: false,
+        }
     }
 
     /// Fill `batch` (cleared first) with up to `max_lines` lines or about `max_bytes`
     /// of data. Returns false when the input had no more lines.
-    pub fn fill(&mut self, batch: &mut Batch, max_lines: usize, max_bytes: usize) -> io::Result<bool> {
+    pub fn fill(
+        &mut self,
+        batch: &mut Batch,
+        max_lines: usize,
+        max_bytes: usize,
+    ) -> io::Result<bool> {
         batch.data.clear();
         batch.lines.clear();
         batch.raw_bytes = 0;
@@ -76,7 +92,11 @@ impl<R: BufRead> LineReader<R> {
             match self.read_line(&mut batch.data)? {
                 Some((raw, truncated)) => {
                     batch.raw_bytes += raw;
-                    batch.lines.push(LineSpan { start, end: batch.data.len(), truncated });
+                    batch.lines.push(LineSpan {
+                        start,
+                        end: batch.data.len(),
+                        truncated,
+                    });
                     self.next_line += 1;
                 }
                 None => self.done = true,
@@ -171,8 +191,13 @@ mod tests {
     #[test]
     fn splits_on_newline_and_drops_cr() {
         let got = lines_of(b"a\r\nb\n\nc\rd\nlast", 100);
-        let want: Vec<(Vec<u8>, bool)> =
-            vec![(b"a".to_vec(), false), (b"b".to_vec(), false), (b"".to_vec(), false), (b"c\rd".to_vec(), false), (b"last".to_vec(), false)];
+        let want: Vec<(Vec<u8>, bool)> = vec![
+            (b"a".to_vec(), false),
+            (b"b".to_vec(), false),
+            (b"".to_vec(), false),
+            (b"c\rd".to_vec(), false),
+            (b"last".to_vec(), false),
+        ];
         assert_eq!(got, want);
         assert!(lines_of(b"", 10).is_empty());
         assert_eq!(lines_of(b"\n", 10), vec![(b"".to_vec(), false)]);
