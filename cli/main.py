@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "train": "cli.train:train",
     "evaluate": "cli.evaluate:evaluate",
     "export": "cli.export:export",
+    "train-transformer": "cli.transformer:train_transformer",
+    "export-transformer": "cli.transformer:export_transformer",
     "classify": "cli.classify:classify",
     "api-sim": "cli.apisim:api_sim",
     "enqueue": "cli.enqueue:enqueue",
