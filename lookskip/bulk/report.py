@@ -21,7 +21,8 @@ from lookskip import storage
 from lookskip.model.normalize import normalize
 
 REPORT_NAME = "report.html"
-PATTERN_SAMPLE = 20_000
+PATTERN_SAMPLE = 5_000  # rows normalized per file at most
+PATTERN_BUDGET = 30_000  # ... and over the whole report (many files: fewer per file)
 TOP_PATTERNS = 15
 EXAMPLE_CHARS = 300
 
@@ -82,6 +83,7 @@ code{font-size:12px;word-break:break-all}.err{color:#b00}section{margin-bottom:2
 def render_report(summary: dict[str, Any], output_dir: str) -> str:
     t = summary["totals"]
     esc = html.escape
+    sample = max(500, min(PATTERN_SAMPLE, PATTERN_BUDGET // max(1, t.get("files_ok", 1))))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>lookskip report</title>"
         f"<style>{_CSS}</style></head><body><h1>lookskip report</h1>",
@@ -109,7 +111,7 @@ def render_report(summary: dict[str, Any], output_dir: str) -> str:
         parts.append("<h3>LOOK density along the file</h3>" + density_svg(f.get("density", [])))
         url = storage.join(output_dir, f["output"]) if f.get("output") else None
         if url and f["written"] and storage.exists(url):
-            patterns, step = top_patterns(url, f["written"])
+            patterns, step = top_patterns(url, f["written"], sample=sample)
             approx = "≈" if step > 1 else ""
             note = (f" (counted on every {step}th of {f['written']:,} LOOK lines)"
                     if step > 1 else "")
