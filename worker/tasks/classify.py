@@ -29,8 +29,10 @@ from lookskip.bulk.scorer import load_scorer
 from worker.app import app
 from worker.workflows import stage, task_sig
 
-# Limits: a 64 MiB unit takes seconds; the merge streams every output once.
-UNIT_LIMITS = (1800, 1900)
+# Limits: a 64 MiB range takes seconds, but a whole .gz or archive member is one unit
+# whatever its size, so allow hours; both stay below the Redis visibility timeout
+# (worker.config: longest limit + 1 h), or a running unit would be handed out twice.
+UNIT_LIMITS = (7000, 7200)
 MERGE_LIMITS = (3600, 3700)
 
 _scorers: dict[tuple[str, int, int, int], Any] = {}
