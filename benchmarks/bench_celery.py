@@ -88,29 +88,13 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-def point_client_at(url: str, data_dir: Path) -> None:
-    """This process enqueues and reads the registry: same Redis as the workers."""
-    os.environ.update(LOOKSKIP_BROKER_URL=url, LOOKSKIP_RESULT_BACKEND=url,
-                      LOOKSKIP_DATA_DIR=str(data_dir))
-    from lookskip.settings import get_settings
-
-    get_settings.cache_clear()
-    import worker.app as wapp
-    from worker.config import celery_config
-
-    wapp.app.conf.update(celery_config(get_settings()))
-    wapp.app._pool = None
-    wapp.app._local.__dict__.pop("backend", None)
-    wapp._store = None
-
-
 def distributed_run(n_workers: int, args: argparse.Namespace, tmp: Path) -> dict:
     run_dir = tmp / f"celery-{n_workers}"
     data_dir = run_dir / "data"
     data_dir.mkdir(parents=True)
     redis_proc, url = start_redis(run_dir)
     try:
-        point_client_at(url, data_dir)
+        os.environ.update(worker_env(url, data_dir))  # this phase's own process: set first
         workers = start_workers(n_workers, worker_env(url, data_dir), run_dir)
         try:
             from kombu.utils.uuid import uuid
@@ -164,7 +148,7 @@ def overhead(n_tasks: int, tmp: Path) -> dict:
     (run_dir / "data").mkdir(parents=True)
     redis_proc, url = start_redis(run_dir)
     try:
-        point_client_at(url, run_dir / "data")
+        os.environ.update(worker_env(url, run_dir / "data"))
         workers = start_workers(1, worker_env(url, run_dir / "data"), run_dir)
         try:
             from worker.app import app
@@ -197,7 +181,20 @@ def overhead(n_tasks: int, tmp: Path) -> dict:
         redis_proc.wait(10)
 
 
+def run_phase(argv: list[str]) -> dict:
+    """Run one measurement in a fresh process (its own Celery client and settings)."""
+    import json
+
+    p = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
+                       cwd=ROOT)
+    if p.returncode != 0:
+        raise SystemExit(f"phase {argv} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
+    import json
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--grid", default="quick", choices=["quick", "default"])
     ap.add_argument("--folds", type=int, default=5)
@@ -205,23 +202,39 @@ def main() -> None:
     ap.add_argument("--datasets", default=None, help="only these datasets' labels (A,B)")
     ap.add_argument("--tasks", type=int, default=500)
     ap.add_argument("--skip-grid", action="store_true", help="only the per-task overhead")
+    ap.add_argument("--phase", choices=["overhead", "celery", "local"], help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.phase:  # a child process: measure one thing, print it as JSON
+        tmp = Path(args.tmp)
+        if args.phase == "overhead":
+            result = overhead(args.tasks, tmp)
+        elif args.phase == "celery":
+            result = distributed_run(args.workers, args, tmp)
+        else:
+            result = local_run(args, tmp, n_jobs=args.workers)
+        print(json.dumps(result))
+        return
     if not shutil.which("redis-server"):
         sys.exit("redis-server not found (scripts/setup installs it)")
     print(f"bench_celery: {os.cpu_count()} CPUs, grid={args.grid}, folds={args.folds}, "
-          f"labels={args.labels}" + (f", datasets={args.datasets}" if args.datasets else ""))
+          f"labels={args.labels}" + (f", datasets={args.datasets}" if args.datasets else ""),
+          flush=True)
+    common = ["--grid", args.grid, "--folds", str(args.folds), "--labels", args.labels,
+              "--tasks", str(args.tasks)] + (["--datasets", args.datasets] if args.datasets
+                                             else [])
     with tempfile.TemporaryDirectory(prefix="bench-celery-") as t:
-        tmp = Path(t)
-        o = overhead(args.tasks, tmp)
+        o = run_phase([*common, "--phase", "overhead", "--tmp", t])
         print(f"per-task overhead ({args.tasks} trivial tasks, one at a time, 1 worker): "
               f"queue->start median {o['start_median_ms']:.2f} ms (p95 "
               f"{o['start_p95_ms']:.2f} ms), round trip median {o['rtt_median_ms']:.2f} ms; "
-              f"burst of {args.tasks}: {o['burst_tasks_per_s']:.0f} tasks/s")
+              f"burst of {args.tasks}: {o['burst_tasks_per_s']:.0f} tasks/s", flush=True)
         if args.skip_grid:
             return
-        one = distributed_run(1, args, tmp)
-        two = distributed_run(2, args, tmp)
-        local = local_run(args, tmp, n_jobs=2)
+        one = run_phase([*common, "--phase", "celery", "--workers", "1", "--tmp", t])
+        two = run_phase([*common, "--phase", "celery", "--workers", "2", "--tmp", t])
+        local = run_phase([*common, "--phase", "local", "--workers", "2", "--tmp", t])
         for name, r in (("celery, 1 worker ", one), ("celery, 2 workers", two),
                         ("local joblib, n_jobs=2", local)):
             print(f"grid search {name}: {r['grid_search_s']:.1f} s "

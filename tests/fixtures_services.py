@@ -120,6 +120,8 @@ class RedisService:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
         else:
+            # No Ryuk reaper: it is an image to pull, and the fixture stops the container.
+            os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
             from testcontainers.core.container import DockerContainer
 
             c = DockerContainer(self.image).with_bind_ports(6379, self.port)

@@ -25,7 +25,6 @@ PARTS: dict[str, list[str]] = {}
 BUILDERS: dict[str, Callable[[str, dict[str, Any]], Signature]] = {}
 # stage -> queue of its last task (the finish task follows it there)
 LAST_QUEUE: dict[str, str] = {}
-PIPELINE_ORDER: list[str] = []
 
 
 def stage(name: str, parts: list[str], last_queue: str):
