@@ -40,9 +40,19 @@ from cli.common import console, fail, user_errors
               help="Read plain files in units of this size (the same units workers get).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="With --output, also write report.html (LOOK density, top patterns).")
+@click.option("--bert", is_flag=True,
+              help="Cascade: TF-IDF at --tfidf-threshold, then the BERT classifier re-scores "
+                   "only TF-IDF's LOOK lines (files only; see `lookskip train-transformer`).")
+@click.option("--bert-model", default=None, metavar="DIR",
+              help="BERT export dir. Default: <data_dir>/models/transformer/export.")
+@click.option("--tfidf-threshold", type=float, default=0.2, show_default=True,
+              help="With --bert: TF-IDF's (low, high-recall) threshold for BERT candidates.")
+@click.option("--bert-threshold", type=float, default=None,
+              help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.")
 @user_errors(RuntimeError)
 def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
-             max_line_bytes, include, exclude, chunk_mib, report) -> None:
+             max_line_bytes, include, exclude, chunk_mib, report, bert=False, bert_model=None,
+             tfidf_threshold=0.2, bert_threshold=None) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
     INPUT may be plain text or gzip (detected by content), `-` (stdin), a directory
@@ -66,6 +76,13 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
     Celery workers. A file that cannot be read is reported and the others go on
     (exit status 1).
     """
+    if bert:
+        from cli.transformer import run_cascade
+
+        run_cascade(files, model_path=model_path, bert_model=bert_model,
+                    tfidf_threshold=tfidf_threshold, bert_threshold=bert_threshold,
+                    max_look=max_look, threads=threads, max_line_bytes=max_line_bytes, fmt=fmt)
+        return
     from lookskip.bulk.inputs import is_simple_file
 
     if output_dir is not None or include or exclude or not all(map(is_simple_file, files)):

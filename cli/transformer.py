@@ -128,3 +128,62 @@ def export_transformer(model_dir: str | None, out_dir: str | None,
     out.print(f"exported {summary['tensors']} tensors ({summary['parameters']:,} parameters, "
               f"{summary['bytes'] / 1e6:.1f} MB) and {summary['reference_lines']} reference "
               f"lines to {summary['out_dir']}")
+
+
+def run_cascade(files, *, model_path: str | None, bert_model: str | None,
+                tfidf_threshold: float, bert_threshold: float | None,
+                max_look: int | None, threads: int | None, max_line_bytes: int,
+                fmt: str) -> None:
+    """``lookskip classify --bert``: TF-IDF at a low threshold, BERT on its LOOK lines."""
+    import json
+    import sys
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from cli.common import fail
+    from lookskip import storage
+    from lookskip.classify.cascade import cascade_paths, load_bert, summarize
+    from lookskip.classify.local import LocalClassifier, default_model_path
+    from lookskip.settings import get_settings
+    from lookskip.transformer.export import EXPORT_SUBDIR
+    from lookskip.transformer.train import MODEL_SUBDIR
+
+    settings = get_settings()
+    threads = settings.threads if threads is None else threads
+    tfidf = LocalClassifier(model_path or default_model_path(), threads=threads,
+                            max_line_bytes=max_line_bytes)
+    if tfidf.backend != "rust":
+        console.print(f"[yellow]warning:[/] Rust extension lookskip_rs {tfidf.fallback_reason}: "
+                      "using the numpy reference scorer for TF-IDF")
+    export_dir = bert_model or storage.join(settings.models_dir, MODEL_SUBDIR, EXPORT_SUBDIR)
+    bert = load_bert(export_dir, device=settings.device, threads=threads)
+    bert_thr = float(bert.threshold if bert_threshold is None else bert_threshold)
+
+    def on_file(res) -> None:
+        if res.error:
+            console.print(f"[bold red]error:[/] {escape(res.error)}")
+            return
+        for n, p_tfidf, p_bert, text in res.look_lines:
+            if fmt == "jsonl":
+                sys.stdout.write(json.dumps(
+                    {"file": res.path, "line_number": n, "p_look": round(p_bert, 6),
+                     "p_tfidf": round(p_tfidf, 6), "line": text}, ensure_ascii=False) + "\n")
+            else:
+                sys.stdout.write(f"{res.path}:{n}\t{p_bert:.3f}\t{text}\n")
+        sys.stdout.flush()
+        console.print(f"{escape(res.path)}: {res.lines:,} lines, TF-IDF LOOK {res.tfidf_look:,}"
+                      f" → BERT saw {res.bert_seen:,}, demoted {res.demoted:,}, LOOK "
+                      f"{res.look:,} ({res.tfidf_seconds:.2f}s + {res.bert_seconds:.2f}s)")
+
+    results = cascade_paths(tfidf, bert, files, on_file=on_file,
+                            tfidf_threshold=tfidf_threshold, bert_threshold=bert_thr,
+                            max_look=max_look)
+    t = summarize(results, tfidf_threshold, bert_thr)["totals"]
+    table = Table("files", "failed", "lines", "BERT saw", "demoted", "LOOK", "seconds")
+    table.add_row(str(t["files"]), str(t["failed"]), f"{t['lines']:,}", f"{t['bert_seen']:,}",
+                  f"{t['demoted']:,}", f"{t['look']:,}",
+                  f"{t['tfidf_seconds'] + t['bert_seconds']:.2f}")
+    console.print(table)
+    if t["failed"]:
+        fail(f"{t['failed']} of {t['files']} file(s) could not be classified")

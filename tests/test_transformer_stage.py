@@ -1,0 +1,192 @@
+"""The BERT stage end to end with a tiny config-initialised BERT (real torch, real Rust).
+
+One module-scoped run of ``lookskip train-transformer --base-model tiny`` on four
+small labeled datasets (2 epochs) and ``export-transformer`` feeds every test:
+training outputs, export names, Rust/candle parity with torch, and the cascade.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from lookskip.settings import get_settings
+
+pytestmark = pytest.mark.transformer
+
+TRAIN_SETS = ["Microservices", "SecurityEvents", "WebServer", "DatabaseErrors"]
+HELD_OUT = "Apache"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, shared_data) -> Path:
+    """A data dir holding a trained tiny BERT and its export."""
+    import torch
+
+    torch.set_num_threads(1)  # the test machine is small and shared: no thread contention
+    d = tmp_path_factory.mktemp("bert") / "data"
+    d.mkdir()
+    os.symlink(shared_data / "labels", d / "labels")
+    old = os.environ.get("LOOKSKIP_DATA_DIR")
+    os.environ["LOOKSKIP_DATA_DIR"] = str(d)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        res = runner.invoke(cli, [
+            "train-transformer", "--base-model", "tiny", "--epochs", "2", "--max-length", "48",
+            "--batch-size", "32", "--datasets", ",".join([*TRAIN_SETS, HELD_OUT]),
+            "--holdout", HELD_OUT, "--device", "cpu"])
+        assert res.exit_code == 0, res.output
+        assert "best epoch" in res.output
+        res = runner.invoke(cli, ["export-transformer", "--reference-lines", "8"])
+        assert res.exit_code == 0, res.output
+        assert "exported" in res.output
+    finally:
+        if old is None:
+            os.environ.pop("LOOKSKIP_DATA_DIR", None)
+        else:
+            os.environ["LOOKSKIP_DATA_DIR"] = old
+        get_settings.cache_clear()
+    return d
+
+
+def _export(trained: Path) -> Path:
+    return trained / "models" / "transformer" / "export"
+
+
+def test_training_writes_model_and_report(trained):
+    model = trained / "models" / "transformer"
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "training.json"):
+        assert (model / name).is_file(), name
+    report = json.loads((trained / "models" / "eval_transformer.json").read_text())
+    assert report["held_out_datasets"] == [HELD_OUT]
+    assert report["train_size"] == sum(
+        1 for s in TRAIN_SETS for _ in (trained / "labels" / f"{s}.jsonl").open())
+    assert report["epochs_run"] == 2 and len(report["history"]) == 2
+    assert 1 <= report["best_epoch"] <= 2
+    overall = report["overall"]
+    assert overall["n"] == 2000 and set(report["per_dataset"]) == {HELD_OUT}
+    for key in ("accuracy", "look_precision", "look_recall", "look_f1"):
+        assert 0.0 <= overall[key] <= 1.0
+    # the best epoch's F1 is the one reported
+    best = report["history"][report["best_epoch"] - 1]["held_out_look_f1"]
+    assert overall["look_f1"] == pytest.approx(best)
+    w_skip, w_look = report["class_weights"]
+    assert w_look < w_skip  # LOOK is the majority in these synthetic sets
+
+
+def test_export_has_candle_names(trained):
+    from safetensors import safe_open
+
+    exp = _export(trained)
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "reference_outputs.json"):
+        assert (exp / name).is_file(), name
+    with safe_open(str(exp / "model.safetensors"), "np") as f:
+        names = set(f.keys())
+        dtypes = {str(f.get_tensor(n).dtype) for n in names}
+    assert dtypes == {"float32"}
+    assert all(n.startswith(("bert.", "classifier.")) for n in names)
+    assert not any(n.endswith((".gamma", ".beta", "position_ids")) for n in names)
+    for n in ("bert.embeddings.word_embeddings.weight", "bert.embeddings.LayerNorm.weight",
+              "bert.encoder.layer.1.attention.self.query.weight",
+              "bert.encoder.layer.1.output.LayerNorm.bias", "bert.pooler.dense.weight",
+              "classifier.weight", "classifier.bias"):
+        assert n in names, n
+    config = json.loads((exp / "config.json").read_text())
+    assert config["model_type"] == "bert" and config["max_length"] == 48
+    assert config["num_hidden_layers"] == 2
+    ref = json.loads((exp / "reference_outputs.json").read_text())
+    assert len(ref["lines"]) == len(ref["probabilities"]) > 20
+    assert "" in ref["lines"]  # adversarial lines are part of the reference
+    assert all(0.0 <= p <= 1.0 for p in ref["probabilities"])
+
+
+def _bert_module():
+    rs = pytest.importorskip("lookskip_rs", reason="Rust extension not built (scripts/setup)")
+    if not hasattr(rs, "BertClassifier"):
+        pytest.fail("lookskip_rs was built without the `bert` feature; rebuild with scripts/setup")
+    return rs
+
+
+def test_rust_candle_matches_torch(trained):
+    rs = _bert_module()
+    exp = _export(trained)
+    ref = json.loads((exp / "reference_outputs.json").read_text())
+    clf = rs.BertClassifier(str(exp), device="cpu")
+    assert clf.device == "cpu" and clf.max_length == 48
+    for batch_size in (1, 7, 64):
+        got = clf.predict_proba(ref["lines"], batch_size=batch_size)
+        assert isinstance(got, np.ndarray) and got.shape == (len(ref["lines"]),)
+        np.testing.assert_allclose(got, ref["probabilities"], atol=1e-4, rtol=0)
+    # bytes are decoded lossily, like the TF-IDF classifier does
+    lines = [b"ERROR \xff\xfe disk failure", "ERROR \ufffd\ufffd disk failure"]
+    p = clf.predict_proba(lines)
+    assert p[0] == pytest.approx(p[1], abs=1e-6)
+    assert clf.predict_proba([]).shape == (0,)
+
+
+def test_rust_errors_are_clear(trained, tmp_path):
+    rs = _bert_module()
+    with pytest.raises(ValueError, match=r"config\.json"):
+        rs.BertClassifier(str(tmp_path))
+    with pytest.raises(ValueError, match="unknown device"):
+        rs.BertClassifier(str(_export(trained)), device="tpu")
+
+
+def _write_log(path: Path, shared_data: Path, n: int = 300) -> list[str]:
+    lines = (shared_data / "loghub" / f"{HELD_OUT}_2k.log").read_text().splitlines()[:n]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return lines
+
+
+def test_cascade_rescores_only_tfidf_look_lines(trained, shared_data, tmp_path):
+    _bert_module()
+    from lookskip.classify.cascade import cascade_file, load_bert
+    from lookskip.classify.local import LocalClassifier
+
+    tfidf_model = Path(__file__).resolve().parent.parent / "data/models/look_skip_model.json.gz"
+    tfidf = LocalClassifier(str(tfidf_model))
+    bert = load_bert(str(_export(trained)), device="cpu")
+    log = tmp_path / "apache.log.gz"
+    _write_log(log, shared_data)
+    plain = tfidf.classify_file(str(log), threshold=0.2)
+    res = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=0.5)
+    assert res.lines == 300 and res.bert_seen == plain.look > 0
+    assert res.look + res.demoted == res.bert_seen
+    assert all(p_bert >= 0.5 for _, _, p_bert, _ in res.look_lines)
+    # BERT's scores are the standalone ones for the same lines
+    cand = {n: t for n, _, t in plain.look_lines}
+    for n, _, p_bert, text in res.look_lines[:10]:
+        assert text == cand[n]
+        assert bert.predict_proba([text])[0] == pytest.approx(p_bert, abs=1e-5)
+    none = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.01)
+    assert none.look == 0 and none.demoted == none.bert_seen
+    every = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=0.0)
+    assert every.demoted == 0 and every.look == every.bert_seen
+
+
+def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkeypatch):
+    _bert_module()
+    monkeypatch.setenv("LOOKSKIP_DATA_DIR", str(trained))
+    monkeypatch.setenv("LOOKSKIP_DEVICE", "cpu")
+    get_settings.cache_clear()
+    log = tmp_path / "a.log.gz"
+    _write_log(log, shared_data, 200)
+    tfidf_model = Path(__file__).resolve().parent.parent / "data/models/look_skip_model.json.gz"
+    res = CliRunner().invoke(cli, ["classify", "--bert", "--model", str(tfidf_model),
+                                   "--tfidf-threshold", "0.1", str(log), str(tmp_path / "no")])
+    get_settings.cache_clear()
+    assert res.exit_code == 1, res.output  # the missing file fails, the other goes on
+    assert "BERT saw" in res.output and "demoted" in res.output
+    rows = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
+    assert all(r["p_look"] >= 0.5 and "p_tfidf" in r for r in rows)
+    res = CliRunner().invoke(cli, ["classify", "--bert", "--bert-model", str(tmp_path),
+                                   "--model", str(tfidf_model), str(log)])
+    assert res.exit_code == 1 and "no BERT export" in res.output
