@@ -130,3 +130,47 @@ def test_plan_units_small_and_compressed_files_are_one_unit() -> None:
     assert [(u.start, u.end) for u in units] == [(0, 64), (64, 128), (128, None)]
     with pytest.raises(ValueError):
         plan_units(Source("a", "a", "plain", size=1), 0)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    from lookskip.bulk.scorer import load_scorer
+
+    model = Path(__file__).resolve().parent.parent / "data" / "models" / "look_skip_model.json.gz"
+    return load_scorer(str(model), threads=1)
+
+
+AWKWARD_FILES = {
+    "empty": b"",
+    "no_final_newline": b"alpha\nbeta\ngamma without newline",
+    "crlf": b"one\r\ntwo\r\n\r\nfour\r\n",
+    "ten_mb_line": b"start\n" + b"E" * (10 << 20) + b"\nend\n",
+    "invalid_utf8": b"ok\n\xff\xfe bad \xe2\x82\nfine \xe2\x82\xac\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(AWKWARD_FILES))
+def test_scored_units_number_every_line_once(tmp_path, scorer, name):
+    """Through the real scorer (Rust unit reader when built): every line is a row once,
+    with its global number and its text, whatever the chunk size."""
+    import json
+
+    from lookskip.bulk.merge import merge_units
+    from lookskip.bulk.parts import run_unit
+
+    data = AWKWARD_FILES[name]
+    path = tmp_path / f"{name}.log"
+    path.write_bytes(data)
+    want = [ln.decode("utf-8", "replace") for ln in reference_lines(data, 64 << 10)]
+    src = Source(name=path.name, url=str(path), kind="plain", size=len(data))
+    for chunk in ((1 << 20, 3 << 20, 64 << 20) if len(data) > 1 << 20 else (3, 7, 64, 64 << 20)):
+        units = plan_units(src, chunk)
+        parts = tmp_path / f"parts-{chunk}"
+        for u in units:
+            assert run_unit(u, str(parts), scorer.scorer, 0.0).error is None
+        fr = merge_units(units, str(parts), str(tmp_path / f"out-{chunk}"))
+        rows = [json.loads(r) for r in
+                (tmp_path / f"out-{chunk}" / f"{name}.log.look.jsonl").read_text().splitlines()]
+        assert fr.lines == len(want) and not fr.errors
+        assert [r["line"] for r in rows] == list(range(1, len(want) + 1)), chunk
+        assert [r["text"] for r in rows] == want, chunk
