@@ -224,6 +224,8 @@ def main() -> None:
     redis_dir.mkdir(parents=True, exist_ok=True)
     redis = None
     try:
+        print(f"machine: {os.cpu_count()} cores, load average "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} before the run")
         t = time.perf_counter()
         counts = build_archive(data, args.lines)
         total = sum(counts.values())
@@ -245,7 +247,18 @@ def main() -> None:
         assert lt_tot["lines"] == total, (lt_tot["lines"], total)
         print(f"local (all cores, threads={os.cpu_count()}): {total / lt:,.0f} lines/s "
               f"({lt:.2f}s end to end, summary+report included); outside the classifier: "
-              f"{lt_tot['outside_classifier_share']:.1%} of the scan time")
+              f"{lt_tot['outside_classifier_share']:.1%} of the scan time (Python around "
+              f"lookskip_rs.classify_unit), {1 - lt_tot['score_seconds'] / lt:.1%} of the "
+              f"end-to-end time (planning, summary, report)")
+        import lookskip_rs
+
+        t = time.perf_counter()
+        floor_lines = sum(lookskip_rs.count_lines(str(p))[0] for p in sorted(data.iterdir())
+                          if not p.name.endswith(".tar.gz"))
+        floor = time.perf_counter() - t
+        print(f"I/O floor (lookskip_rs.count_lines: read + gunzip, no scoring) on the plain and "
+              f".gz files: {floor_lines / floor:,.0f} lines/s, "
+              f"{floor_lines / floor / (total / lt):.0f}x the local classify rate")
 
         port = free_port()
         redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
@@ -270,14 +283,18 @@ def main() -> None:
                        (work / "out-local" / f["output"]).read_bytes()
                        for f in local["files"] if f["output"])
             peaks = ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in r["peak"].items())
+            busy = tot["score_seconds"] / n
             print(f"distributed, {n} worker{'s' if n > 1 else ''} (1 core each): "
                   f"{total / r['wall']:,.0f} lines/s; end to end {r['wall']:.2f}s "
                   f"({r['units']} units; merge+summary+report after the last unit "
                   f"{r['merge']:.2f}s); outside the classifier: "
-                  f"{tot['outside_classifier_share']:.1%}; peak RSS per worker: {peaks}; "
+                  f"{tot['outside_classifier_share']:.1%} of the unit time, "
+                  f"{max(0.0, 1 - busy / r['wall']):.1%} of the end-to-end time per worker "
+                  f"(split, queueing, imbalance, merge, report); peak RSS per worker: {peaks}; "
                   f"output identical to local: {'yes' if same else 'NO'}")
         ratio = runs[1]["wall"] / runs[2]["wall"]
-        print(f"scaling 1 -> 2 workers: {ratio:.2f}x (target >= 1.8x)")
+        print(f"scaling 1 -> 2 workers: {ratio:.2f}x (target >= 1.8x; load average now "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         peak = max(v for r in runs.values() for v in r["peak"].values())
         print(f"peak memory per worker: {peak / 2**20:.0f} MB (target < 300 MB)")
         share = max(r["summary"]["totals"]["outside_classifier_share"] for r in runs.values())
