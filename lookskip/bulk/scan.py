@@ -1,10 +1,13 @@
 """Read one unit of work and score its lines: the only place lines meet the classifier.
 
-Local classify and the ``classify`` Celery tasks both call :func:`scan_unit`, so a
-file gives the same LOOK lines, numbers and probabilities either way. Lines are read
-in blocks of a few MiB (memory stays flat whatever the file size), decoded once per
-block and scored a block at a time by the Rust classifier (which parallelises over
-the block); Python then touches only the LOOK lines.
+Local classify and the ``classify`` Celery tasks both call :func:`classify_unit_to`,
+so a file gives the same LOOK lines, numbers and probabilities either way. With the
+Rust extension, ``lookskip_rs.classify_unit`` reads, scores and writes a whole unit
+(plain range, .gz, tar member, stdin) without a line passing through Python. The
+Python path (:func:`scan_unit`: zip members, object-store URLs, the numpy fallback)
+does the same with the same line rules: blocks of a few MiB (memory stays flat
+whatever the file size), split once per block, scored a block at a time; only LOOK
+lines are decoded.
 """
 
 from __future__ import annotations
@@ -34,10 +37,9 @@ from lookskip.bulk.chunks import (
 )
 from lookskip.bulk.inputs import STDIN, Source
 
-BINARY_PROBE = 8192
-MAX_TEXT_CHARS = 65536
+BINARY_PROBE = 8192  # a NUL byte in the first 8 KiB of a stream: binary, not a log
 DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
-DENSITY_MAX = 4096  # text kept in outputs for one line; scoring sees what the classifier caps
+DENSITY_MAX = 4096
 
 
 class Scorer(Protocol):
@@ -83,7 +85,7 @@ class _Bounded:
             return b""
         n = self.left if n < 0 else min(n, self.left)
         data = self.f.read(n)
-        if len(data) < n and not data:
+        if not data:
             raise UnreadableInput(f"truncated archive: member ends {self.left} bytes early")
         self.left -= len(data)
         return data
