@@ -61,13 +61,15 @@ def timed(fn):
     return value, time.perf_counter() - w, time.process_time() - c
 
 
-def sklearn_model(model_json: str):
-    """The joblib pipeline beside the exported file, else one fit now on the labels."""
+def sklearn_model(model_json: str, joblib_path: str | None):
+    """The sklearn model and its exported file: ``joblib_path`` (or the joblib beside the
+    exported file) with ``model_json``, else a model fit now on the labels and exported."""
     import joblib
 
-    joblib_path = Path(model_json).with_name("look_skip_model.joblib")
-    if joblib_path.exists():
-        return joblib.load(joblib_path), str(joblib_path)
+    path = Path(joblib_path) if joblib_path else Path(model_json).with_name(
+        "look_skip_model.joblib")
+    if path.exists():
+        return joblib.load(path), model_json
     import json
 
     from lookskip.model.export import model_document, write_document
@@ -97,6 +99,9 @@ def big_file(path: str, lines: list[str], gb: float) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=str(ROOT / "data/models/look_skip_model.json.gz"))
+    ap.add_argument("--sklearn-model", default=None, metavar="JOBLIB",
+                    help="The fitted TrainedModel that --model was exported from "
+                         "(default: look_skip_model.joblib beside it, else fit one now).")
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--sklearn-lines", type=int, default=20_000)
     ap.add_argument("--big-gb", type=float, default=2.0)
@@ -106,7 +111,7 @@ def main() -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    model, model_json = sklearn_model(args.model)
+    model, model_json = sklearn_model(args.model, args.sklearn_model)
     print(f"model: {model_json}")
     print(f"cores visible: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     lines, dt, _ = timed(lambda: corpus(args.lines))
