@@ -215,6 +215,10 @@ def test_worker_and_flower_healthchecks(config: dict):
     for name in ("worker", "classifier", "transformer"):
         assert s[name]["healthcheck"]["test"] == ["CMD", "lookskip-healthcheck", "worker"]
     assert s["flower"]["healthcheck"]["test"] == ["CMD", "lookskip-healthcheck", "flower"]
+    # api-sim runs from the worker image: it must not inherit the worker's node ping.
+    sim = s["api-sim"]
+    port = sim["command"][sim["command"].index("--port") + 1]
+    assert sim["healthcheck"]["test"] == ["CMD", "lookskip-healthcheck", "tcp", port]
     script = (DOCKER / "healthcheck").read_text()
     assert "control.ping(destination=[node]" in script
     assert "/healthcheck" in script
