@@ -156,13 +156,18 @@ def main() -> None:
         print(f"floor wc -l: {size / dt / 1e6:,.0f} MB/s, {dt:.1f}s")
         (n, _), dt, _ = timed(lambda: lookskip_rs.count_lines(path))
         print(f"floor rust count_lines: {n:,} lines in {dt:.1f}s = {n / dt:,.0f} lines/s")
+        # VmHWM (peak RSS, KiB) of the fresh process: ru_maxrss would carry over the
+        # parent's peak across fork+exec.
         probe = (
-            "import resource, sys, lookskip_rs\n"
+            "import lookskip_rs\n"
+            "def hwm():\n"
+            "    for ln in open('/proc/self/status'):\n"
+            "        if ln.startswith('VmHWM:'):\n"
+            "            return int(ln.split()[1])\n"
             f"c = lookskip_rs.Classifier({model_json!r}, threads=0)\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "base = hwm()\n"
             f"r = c.classify_file({path!r}, output={os.path.join(tmp, 'big.look.jsonl')!r})\n"
-            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "print(r['lines'], r['look'], r['seconds'], base, peak)\n"
+            "print(r['lines'], r['look'], r['seconds'], base, hwm())\n"
         )
         out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
                              text=True).stdout.split()
