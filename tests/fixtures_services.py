@@ -124,10 +124,18 @@ class RedisService:
             os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
             from testcontainers.core.container import DockerContainer
 
-            c = DockerContainer(self.image).with_bind_ports(6379, self.port)
-            c = c.with_command("redis-server --appendonly yes --appendfsync always --save ''")
+            c = DockerContainer(self.image)
+            c.ports = {"6379/tcp": ("127.0.0.1", self.port)}  # with_bind_ports has no host IP
+            # (protected mode off: the port is published on 127.0.0.1 only, and docker's
+            # forwarding makes every client look non-local to the server)
+            c = c.with_command("redis-server --appendonly yes --appendfsync always --save '' "
+                               "--protected-mode no")
             self.container = c.start()
-        wait_for_redis(self.url)
+        try:
+            wait_for_redis(self.url)
+        except BaseException:
+            self.stop()  # never leave a server (or container) behind
+            raise
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL): only what AOF already holds survives."""
@@ -305,5 +313,6 @@ def _point_app_at(url: str) -> None:
 
         app.conf.update(celery_config(get_settings()))
         app._pool = None
+        app.amqp._producer_pool = None  # it holds connections to the old broker
         app._local.__dict__.pop("backend", None)
     wapp._store = None

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery, Task
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, celeryd_after_setup, worker_process_init
 
 from lookskip.jobs import JobStore, redact, short_error
 from lookskip.settings import Settings, get_settings
@@ -133,6 +133,24 @@ def _tag_message(headers: dict | None = None, **_: Any) -> None:
     """Give every published message its own id (restored messages keep theirs)."""
     if headers is not None:
         headers[MESSAGE_NONCE] = uuid.uuid4().hex
+
+
+@celeryd_after_setup.connect
+def _remember_concurrency(instance: Any = None, **_: Any) -> None:
+    os.environ["LOOKSKIP_POOL_PROCESSES"] = str(getattr(instance, "concurrency", "") or "")
+
+
+@worker_process_init.connect
+def _limit_native_threads(**_: Any) -> None:
+    """Share the cores between the pool's processes, as joblib does for its workers:
+    N processes each running BLAS/OpenMP on every core would oversubscribe the CPU."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # no numeric stack on this worker (e.g. an ingest-only host)
+        return
+    cores = os.cpu_count() or 1
+    processes = int(os.environ.get("LOOKSKIP_POOL_PROCESSES") or cores)
+    threadpool_limits(max(1, cores // max(1, processes)))
 
 
 def stage_settings(overrides: dict[str, Any] | None = None) -> Settings:
