@@ -202,3 +202,78 @@ impl Classifier {
 pub fn decode(line: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(line)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-sized model whose `p_look` can be worked out on paper.
+    fn toy() -> Classifier {
+        let doc = serde_json::json!({
+            "format": "lookskip-tfidf", "format_version": 1, "positive_label": "LOOK",
+            "threshold": 0.5,
+            "normalization": {"rules": [["num", "<NUM>", "[0-9]+(?:\\.[0-9]+)*"]]},
+            "word": {"ngram_range": [1, 3], "token_pattern": "<[a-z]+>|[a-z0-9_]+",
+                     "lowercase": "ascii", "vocabulary": ["error", "disk", "error disk", "<num>"],
+                     "idf": [1.5, 2.0, 3.0, 1.0], "sublinear_tf": true, "norm": "l2"},
+            "char": {"ngram_range": [3, 6], "lowercase": "ascii", "vocabulary": ["err", "ERR"],
+                     "idf": [1.0, 9.0], "sublinear_tf": true, "norm": "l2"},
+            "handcrafted": {"names": ["length"], "patterns": {}, "struct_punct_chars": "[]",
+                            "mean": [1.0], "scale": [2.0]},
+            "coef": {"word": [1.0, -0.5, 2.0, 4.0], "char": [0.5, 100.0], "handcrafted": [0.25]},
+            "intercept": -1.0,
+            "trained": {}
+        });
+        let spec = ModelSpec::from_json(doc.to_string().as_bytes()).unwrap();
+        Classifier::from_spec(&spec).unwrap()
+    }
+
+    #[test]
+    fn score_follows_the_format_definition() {
+        let clf = toy();
+        let mut s = clf.scratch();
+        let line = "ERROR disk error";
+        // word: error ×2, disk ×1, "error disk" ×1 (sublinear tf, l2 over the kept terms)
+        let tf2 = 1.0 + 2f64.ln();
+        let v = [tf2 * 1.5, 2.0, 3.0];
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let word = (v[0] * 1.0 + v[1] * -0.5 + v[2] * 2.0) / norm;
+        // char: "err" ×2 on the lowercased line → one term, normalised to 1; "ERR" never occurs
+        let char = 0.5;
+        let hand = 0.25 * ((17f64).ln() - 1.0) / 2.0;
+        let z = -1.0 + word + char + hand;
+        let want = 1.0 / (1.0 + (-z).exp());
+        let got = clf.score(line.as_bytes(), &mut s);
+        assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        // the same scratch, reused, gives the same answer; a fresh line starts from zero
+        assert_eq!(clf.score(line.as_bytes(), &mut s), got);
+        let (w, c) = clf.term_counts(line);
+        assert_eq!(w, vec![(0, 2), (1, 1), (2, 1)]);
+        assert_eq!(c, vec![(0, 2)]);
+    }
+
+    #[test]
+    fn empty_line_and_invalid_utf8() {
+        let clf = toy();
+        let mut s = clf.scratch();
+        // empty: both blocks zero, length ln1p(0) = 0
+        let z: f64 = -1.0 + 0.25 * (0.0 - 1.0) / 2.0;
+        let want = 1.0 / (1.0 + (-z).exp());
+        assert!((clf.score(b"", &mut s) - want).abs() < 1e-15);
+        assert_eq!(
+            clf.score(b"disk \xff 42", &mut s),
+            clf.score("disk \u{fffd} 42".as_bytes(), &mut s)
+        );
+        assert_eq!(clf.normalize("disk 4.2 at 7"), "disk <NUM> at <NUM>");
+    }
+
+    #[test]
+    fn rejects_inconsistent_models() {
+        let bad = br#"{"format": "lookskip-tfidf", "format_version": 2}"#;
+        assert!(ModelSpec::from_json(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("format_version"));
+        assert!(ModelSpec::from_json(b"[1, 2").is_err());
+    }
+}
