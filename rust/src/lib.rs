@@ -8,6 +8,8 @@
 //! Adding a feature area (e.g. a candle BERT scorer): a module here behind its own
 //! cargo feature, plus its `#[pyclass]` registered in `python.rs`.
 
+#[cfg(feature = "bert")]
+pub mod bert;
 pub mod bulk;
 pub mod engine;
 pub mod error;

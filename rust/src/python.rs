@@ -271,6 +271,8 @@ fn lookskip_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     register(m)?;
     crate::bulk::python::register(m)?;
+    #[cfg(feature = "bert")]
+    crate::bert::python::register(m)?;
     // Further feature areas register here, e.g. `crate::bert::python::register(m)?;`.
     Ok(())
 }
