@@ -73,6 +73,9 @@ def build_classify(wf: str, params: dict[str, Any]):
 @app.task(name="lookskip.classify.plan", bind=True, soft_time_limit=600, time_limit=660)
 def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     """Expand the inputs, cut them into units, and send one task per unit plus the merge."""
+    if params.get("bert"):
+        raise ValueError("--bert (the BERT cascade) runs only locally for now: use "
+                         "`lookskip classify --bert`")
     started = time.time()
     exp = expand_inputs(params["inputs"], params.get("include") or (),
                         params.get("exclude") or (), allow_stdin=False)
