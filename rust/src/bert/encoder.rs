@@ -141,7 +141,7 @@ impl Encoder {
         if cfg.hidden_act != "gelu" {
             return err(format!("hidden_act {:?} not supported (gelu)", cfg.hidden_act));
         }
-        if cfg.hidden_size % cfg.num_attention_heads != 0 {
+        if !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return err("hidden_size is not a multiple of num_attention_heads");
         }
         let h = cfg.hidden_size;
