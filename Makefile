@@ -15,12 +15,12 @@ quickstart:  ## set up (minimal) and run a first real job, no Redis or API key n
 	scripts/quickstart
 
 test:  ## the whole test suite: Rust unit tests, then pytest (starts its own Redis)
-	@if [ -f rust/Cargo.toml ]; then cargo test --release --manifest-path rust/Cargo.toml; fi
+	@if [ -f rust/Cargo.toml ]; then cargo test --release --features bert --manifest-path rust/Cargo.toml; fi
 	uv run --no-sync pytest
 
 lint:  ## ruff and clippy
 	uv run --no-sync ruff check .
-	@if [ -f rust/Cargo.toml ]; then cargo clippy --release --manifest-path rust/Cargo.toml -- -D warnings; fi
+	@if [ -f rust/Cargo.toml ]; then cargo clippy --release --all-targets --features bert --manifest-path rust/Cargo.toml -- -D warnings; fi
 
 bench:  ## print the benchmark figures (see benchmarks/)
 	@for b in benchmarks/bench_*.py; do uv run --no-sync python $$b; done
