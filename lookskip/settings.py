@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(
         3, ge=1, description="A task started this many times without finishing fails for good."
     )
+    reaper_interval_s: float = Field(
+        30.0, ge=0, description="How often a worker looks for tasks held by dead workers; 0: never."
+    )
+    reaper_grace_s: float = Field(
+        60.0, gt=0, description="The reaper hands back only tasks delivered this long ago."
+    )
 
     # --- classification ----------------------------------------------------
     model_path: str | None = Field(None, description="Default model for `lookskip classify`.")

@@ -24,6 +24,7 @@ from celery.signals import before_task_publish, celeryd_after_setup, worker_proc
 from lookskip.jobs import JobStore, redact, short_error
 from lookskip.settings import Settings, get_settings
 from worker.config import RESULT_EXPIRES_S, TIME_LIMITS, celery_config
+from worker.reaper import ReaperStep
 
 TASK_MODULES = [
     "worker.tasks.diag",
@@ -166,6 +167,7 @@ def make_app() -> Celery:
         name: {"soft_time_limit": soft, "time_limit": hard}
         for name, (soft, hard) in TIME_LIMITS.items()
     }
+    app.steps["worker"].add(ReaperStep)  # hands back the tasks of dead workers (worker.reaper)
     return app
 
 
