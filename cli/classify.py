@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -22,7 +21,10 @@ from cli.common import console, fail, user_errors
 @click.option("--max-look", type=click.IntRange(min=0), default=None, metavar="N",
               help="Keep at most N LOOK lines per file (all are still counted).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl",
-              show_default=True, help="How LOOK lines are printed when there is no --output.")
+              show_default=True,
+              help="How LOOK lines are printed when there is no --output: jsonl = the "
+                   "rows --output writes ({file,line,prob,text}; --bert adds prob_tfidf), "
+                   "text = file:line:prob:text (prob to 4 decimals).")
 @click.option("--output", "output_dir", default=None, metavar="DIR",
               help="Write <file>.look.jsonl per input and summary.json to DIR instead of "
                    "printing LOOK lines.")
@@ -83,7 +85,7 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
                     tfidf_threshold=tfidf_threshold, bert_threshold=bert_threshold,
                     max_look=max_look, threads=threads, max_line_bytes=max_line_bytes, fmt=fmt)
         return
-    from lookskip.bulk.inputs import is_simple_file
+    from lookskip.bulk.inputs import is_simple_file, simple_file_names
 
     if output_dir is not None or include or exclude or not all(map(is_simple_file, files)):
         _classify_bulk(files, output_dir, model_path=model_path, threads=threads,
@@ -97,6 +99,7 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
         default_model_path,
         summarize,
     )
+    from lookskip.classify.rows import write_rows
     from lookskip.settings import get_settings
 
     threads = get_settings().threads if threads is None else threads
@@ -106,12 +109,16 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
         console.print(f"[yellow]warning:[/] Rust extension lookskip_rs {clf.fallback_reason}: "
                       "using the numpy reference scorer (same results, much slower)")
 
+    names = iter(simple_file_names(files))  # rows name files as the bulk path does
+
     def report(res) -> None:
+        name = next(names)
         if res.error:
             console.print(f"[bold red]error:[/] {escape(res.error)}")
             return
         if output_dir is None:
-            write_rows(res, fmt)
+            write_rows(sys.stdout, name, res.look_lines, fmt)
+            sys.stdout.flush()
         console.print(f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
                       + (f", {res.truncated:,} truncated" if res.truncated else "")
                       + f" ({res.seconds:.2f}s)")
@@ -129,17 +136,6 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
         console.print(f"wrote {escape(output_dir)}/summary.json")
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
-
-
-def write_rows(res, fmt: str) -> None:
-    w = sys.stdout.write
-    for n, p, text in res.look_lines:
-        if fmt == "jsonl":
-            w(json.dumps({"file": res.path, "line_number": n, "p_look": round(p, 6),
-                          "line": text}, ensure_ascii=False) + "\n")
-        else:
-            w(f"{res.path}:{n}\t{p:.3f}\t{text}\n")
-    sys.stdout.flush()
 
 
 def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:

@@ -135,7 +135,6 @@ def run_cascade(files, *, model_path: str | None, bert_model: str | None,
                 max_look: int | None, threads: int | None, max_line_bytes: int,
                 fmt: str) -> None:
     """``lookskip classify --bert``: TF-IDF at a low threshold, BERT on its LOOK lines."""
-    import json
     import sys
 
     from rich.markup import escape
@@ -143,8 +142,10 @@ def run_cascade(files, *, model_path: str | None, bert_model: str | None,
 
     from cli.common import fail
     from lookskip import storage
+    from lookskip.bulk.inputs import simple_file_names
     from lookskip.classify.cascade import cascade_paths, load_bert, summarize
     from lookskip.classify.local import LocalClassifier, default_model_path
+    from lookskip.classify.rows import json_row, text_row
     from lookskip.settings import get_settings
     from lookskip.transformer.export import EXPORT_SUBDIR
     from lookskip.transformer.train import MODEL_SUBDIR
@@ -160,17 +161,16 @@ def run_cascade(files, *, model_path: str | None, bert_model: str | None,
     bert = load_bert(export_dir, device=settings.device, threads=threads)
     bert_thr = float(bert.threshold if bert_threshold is None else bert_threshold)
 
+    names = iter(simple_file_names(files))  # rows name files as `lookskip classify` does
+
     def on_file(res) -> None:
+        name = next(names)
         if res.error:
             console.print(f"[bold red]error:[/] {escape(res.error)}")
             return
         for n, p_tfidf, p_bert, text in res.look_lines:
-            if fmt == "jsonl":
-                sys.stdout.write(json.dumps(
-                    {"file": res.path, "line_number": n, "p_look": round(p_bert, 6),
-                     "p_tfidf": round(p_tfidf, 6), "line": text}, ensure_ascii=False) + "\n")
-            else:
-                sys.stdout.write(f"{res.path}:{n}\t{p_bert:.3f}\t{text}\n")
+            sys.stdout.write(json_row(name, n, p_bert, text, prob_tfidf=p_tfidf)
+                             if fmt == "jsonl" else text_row(name, n, p_bert, text))
         sys.stdout.flush()
         console.print(f"{escape(res.path)}: {res.lines:,} lines, TF-IDF LOOK {res.tfidf_look:,}"
                       f" → BERT saw {res.bert_seen:,}, demoted {res.demoted:,}, LOOK "

@@ -90,7 +90,9 @@ def test_threshold_max_look_and_output(tmp_path):
     res = clf.classify_file(str(path), max_look=7, output=str(out))
     rows = [json.loads(r) for r in out.read_text(encoding="utf-8").splitlines()]
     assert res["look_lines"] == [] and res["look_kept"] == 7
-    assert [(r["line_number"], r["p_look"], r["line"]) for r in rows] == full["look_lines"][:7]
+    assert [(r["line"], r["prob"], r["text"]) for r in rows] == full["look_lines"][:7]
+    assert all(list(r) == ["file", "line", "prob", "text"] and r["file"] == str(path)
+               for r in rows)
     assert sorted(os.listdir(tmp_path)) == ["big.log", "big.log.look.jsonl"]  # no temp left
 
 
@@ -145,8 +147,9 @@ def test_numpy_fallback_gives_the_same_results(tmp_path, monkeypatch):
     slow.classify_file(str(path), max_look=4, output=str(out_b))
     rows_a = [json.loads(r) for r in out_a.read_text().splitlines()]
     rows_b = [json.loads(r) for r in out_b.read_text().splitlines()]
-    assert [{**r, "p_look": round(r["p_look"], 6)} for r in rows_a] == \
-           [{**r, "p_look": round(r["p_look"], 6)} for r in rows_b]
+    assert [{**r, "prob": round(r["prob"], 6)} for r in rows_a] == \
+           [{**r, "prob": round(r["prob"], 6)} for r in rows_b]
+    assert rows_a and all(list(r) == ["file", "line", "prob", "text"] for r in rows_b)
 
 
 def run_cli(*args, env=None, stdin=None):
@@ -163,8 +166,10 @@ def test_cli_prints_look_lines(tmp_path, no_rust):
                 env={"LOOKSKIP_NO_RUST": no_rust})
     assert r.returncode == 0, r.stderr.decode()
     rows = [json.loads(x) for x in r.stdout.decode().splitlines()]
-    assert [x["line_number"] for x in rows] == list(range(1, 8))
-    assert rows[2]["line"].startswith("ERROR disk \ufffd\ufffd failed")
+    assert [x["line"] for x in rows] == list(range(1, 8))
+    assert all(list(x) == ["file", "line", "prob", "text"] and x["file"] == "app.log"
+               for x in rows)
+    assert rows[2]["text"].startswith("ERROR disk \ufffd\ufffd failed")
     warned = b"numpy reference" in r.stderr
     assert warned == bool(no_rust)
 
@@ -193,5 +198,34 @@ def test_cli_text_format(tmp_path):
     path.write_text("ERROR: disk failure on /dev/sda1\n", encoding="utf-8")
     r = run_cli("--model", trained()[0], "--threshold", "0", "--format", "text", str(path))
     assert r.returncode == 0, r.stderr.decode()
-    loc, p, text = r.stdout.decode().rstrip("\n").split("\t")
-    assert loc == f"{path}:1" and 0 <= float(p) <= 1 and text == "ERROR: disk failure on /dev/sda1"
+    file, line, p, text = r.stdout.decode().rstrip("\n").split(":", 3)
+    assert (file, line, text) == ("x.log", "1", "ERROR: disk failure on /dev/sda1")
+    assert 0 <= float(p) <= 1 and len(p.split(".")[1]) == 4
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "text"])
+def test_cli_stdout_matches_output_dir(tmp_path, fmt):
+    """One format: a plain file printed directly equals what --output writes (and, in
+    text form, what a directory input prints through the bulk layer)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    path = logs / "app.log"
+    path.write_text("\n".join(parity_lines()[:300]) + "\n", encoding="utf-8")
+    model = trained()[0]
+    direct = run_cli("--model", model, "--format", fmt, str(path))
+    assert direct.returncode == 0, direct.stderr.decode()
+    assert direct.stdout
+    out = tmp_path / "out"
+    written = run_cli("--model", model, "--output", str(out), str(path))
+    assert written.returncode == 0, written.stderr.decode()
+    look = next(out.rglob("app.log.look.jsonl")).read_text(encoding="utf-8")
+    rows = [json.loads(x) for x in look.splitlines()]
+    if fmt == "jsonl":
+        assert direct.stdout.decode() == look
+    else:
+        assert direct.stdout.decode() == "".join(
+            f"{r['file']}:{r['line']}:{r['prob']:.4f}:{r['text']}\n" for r in rows)
+        bulk = run_cli("--model", model, "--format", "text", str(logs))
+        assert bulk.returncode == 0, bulk.stderr.decode()
+        assert [x.split(":", 1)[1] for x in bulk.stdout.decode().splitlines()] == \
+               [x.split(":", 1)[1] for x in direct.stdout.decode().splitlines()]

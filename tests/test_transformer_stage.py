@@ -186,7 +186,8 @@ def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkey
     assert res.exit_code == 1, res.output  # the missing file fails, the other goes on
     assert "BERT saw" in res.output and "demoted" in res.output
     rows = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
-    assert all(r["p_look"] >= 0.5 and "p_tfidf" in r for r in rows)
+    assert all(list(r) == ["file", "line", "prob", "prob_tfidf", "text"] and r["prob"] >= 0.5
+               and r["prob_tfidf"] >= 0.1 for r in rows)
     res = CliRunner().invoke(cli, ["classify", "--bert", "--bert-model", str(tmp_path),
                                    "--model", str(tfidf_model), str(log)])
     assert res.exit_code == 1 and "no BERT export" in res.output

@@ -224,17 +224,31 @@ def _member_selected(src: Source, include: Sequence[str], exclude: Sequence[str]
     return _selected(src.name.split("!", 1)[1], include, exclude)
 
 
-def _unique(sources: list[Source]) -> list[Source]:
+def _unique_names(names: Iterable[str]) -> list[str]:
     seen: dict[str, int] = {}
     result = []
-    for s in sources:
-        n = seen.get(s.name, 0)
-        seen[s.name] = n + 1
+    for name in names:
+        n = seen.get(name, 0)
+        seen[name] = n + 1
         if n:
-            root, ext = os.path.splitext(s.name)
-            s = Source(**{**s.to_dict(), "name": f"{root}~{n + 1}{ext}"})
-        result.append(s)
+            root, ext = os.path.splitext(name)
+            name = f"{root}~{n + 1}{ext}"
+        result.append(name)
     return result
+
+
+def _unique(sources: list[Source]) -> list[Source]:
+    names = _unique_names(s.name for s in sources)
+    return [s if s.name == n else Source(**{**s.to_dict(), "name": n})
+            for s, n in zip(sources, names, strict=True)]
+
+
+def simple_file_names(inputs: Sequence[str]) -> list[str]:
+    """The ``file`` each simple input (see :func:`is_simple_file`) gets in output rows,
+    as :func:`expand_inputs` names it, so every path of ``lookskip classify`` prints the
+    same names."""
+    return _unique_names("stdin" if raw == STDIN else posixpath.basename(raw.rstrip("/"))
+                         for raw in inputs)
 
 
 def is_simple_file(name: str) -> bool:

@@ -17,7 +17,8 @@ from lookskip import storage
 from lookskip.bulk.chunks import Unit
 from lookskip.bulk.inputs import Source, output_relpath
 from lookskip.bulk.parts import part_urls, read_meta
-from lookskip.bulk.scan import UnitResult, row_prefix
+from lookskip.bulk.scan import UnitResult
+from lookskip.classify.rows import row_prefix
 
 COPY_BLOCK = 4 << 20
 

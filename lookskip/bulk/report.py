@@ -18,6 +18,7 @@ from collections import Counter
 from typing import IO, Any
 
 from lookskip import storage
+from lookskip.classify.rows import text_row
 from lookskip.model.normalize import normalize
 
 REPORT_NAME = "report.html"
@@ -140,6 +141,6 @@ def print_text(summary: dict[str, Any], output_dir: str, stream: IO[str]) -> int
         if f["errors"] or not f.get("output"):
             continue
         for row in _rows(storage.join(output_dir, f["output"])):
-            stream.write(f"{row['file']}:{row['line']}:{row['prob']:.4f}:{row['text']}\n")
+            stream.write(text_row(row["file"], row["line"], row["prob"], row["text"]))
             n += 1
     return n

@@ -20,8 +20,9 @@ from lookskip.bulk.inputs import InputError, Source, output_relpath
 from lookskip.bulk.merge import FileResult, merge_units, remove_output
 from lookskip.bulk.parts import Discard, local_target, remove_parts
 from lookskip.bulk.report import write_report
-from lookskip.bulk.scan import Scorer, UnitResult, classify_unit_to, row_prefix
+from lookskip.bulk.scan import Scorer, UnitResult, classify_unit_to
 from lookskip.bulk.summary import build_summary, write_summary
+from lookskip.classify.rows import row_prefix
 
 
 def classify_source_local(source: Source, output_dir: str, scorer: Scorer, threshold: float,

@@ -13,7 +13,6 @@ lines are decoded.
 from __future__ import annotations
 
 import gzip
-import json
 import sys
 import tarfile
 import time
@@ -36,6 +35,7 @@ from lookskip.bulk.chunks import (
     split_lines,
 )
 from lookskip.bulk.inputs import STDIN, Source
+from lookskip.classify.rows import row_rest
 
 BINARY_PROBE = 8192  # a NUL byte in the first 8 KiB of a stream: binary, not a log
 DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
@@ -142,11 +142,6 @@ def describe_error(exc: BaseException, source: Source) -> str:
 RowWriter = Callable[[bytes], Any]
 
 
-def row_prefix(name: str) -> bytes:
-    """Start of every output row for a file, up to the line number (see ``parts``)."""
-    return b'{"file":' + json.dumps(name, ensure_ascii=False).encode("utf-8") + b',"line":'
-
-
 def scan_unit(
     unit: Unit,
     scorer: Scorer,
@@ -190,8 +185,7 @@ def scan_unit(
                     for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(),
                                     strict=True):
                         text = lines[i].decode("utf-8", "replace")
-                        out.append(f'{line_offset + res.lines + i + 1}{sep},"prob":{p!r},'
-                                   f'"text":{json.dumps(text, ensure_ascii=False)}}}\n')
+                        out.append(f"{line_offset + res.lines + i + 1}{sep}{row_rest(p, text)}\n")
                     if out:
                         rows = "".join(out).encode("utf-8")
                         if prefix is not None:

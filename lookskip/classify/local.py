@@ -15,7 +15,6 @@ truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from lookskip import storage
+from lookskip.classify.rows import json_row
 from lookskip.settings import get_settings
 
 NO_RUST_ENV = "LOOKSKIP_NO_RUST"
@@ -111,8 +111,9 @@ class LocalClassifier:
 
     def classify_file(self, path: str, threshold: float | None = None,
                       max_look: int | None = None, output: str | None = None) -> FileResult:
-        """Classify one file, streaming. LOOK rows go to ``output`` (JSONL) when given,
-        else into ``look_lines``; either way at most ``max_look`` of them."""
+        """Classify one file, streaming. LOOK rows go to ``output`` when given (JSONL in
+        the :mod:`~lookskip.classify.rows` format), else into ``look_lines``; either way
+        at most ``max_look`` of them."""
         thr = self.threshold if threshold is None else float(threshold)
         if self._rust is not None:
             d = self._rust.classify_file(path, threshold=thr, max_look=max_look, output=output)
@@ -151,15 +152,7 @@ class LocalClassifier:
                 if out is None:
                     res.look_lines.append(row)
                 else:
-                    out.write(look_row(*row, truncated=batch[i][1]))
-
-
-def look_row(line_number: int, p_look: float, text: str, truncated: bool = False) -> bytes:
-    """One ``<file>.look.jsonl`` row, as the Rust extension writes it."""
-    row: dict[str, Any] = {"line_number": line_number, "p_look": p_look, "line": text}
-    if truncated:
-        row["truncated"] = True
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+                    out.write(json_row(res.path, *row).encode("utf-8"))
 
 
 class _open_input:

@@ -9,7 +9,8 @@
 //!
 //! Rows are `<n>\t,"prob":<p>,"text":<json>}\n` (a part: the merge adds the unit's
 //! line offset) or, with a `prefix`, `<prefix><n>,"prob":…}\n` (final output rows);
-//! `n` is `line_offset` plus the line's number within the unit (1-based).
+//! `n` is `line_offset` plus the line's number within the unit (1-based). `write_row` is the
+//! only writer of these rows (`Classifier.classify_file(output=…)` uses it too).
 //!
 //! A unit that starts a stream refuses binary input (a NUL byte in its first 8 KiB),
 //! like `grep`: scoring a core dump line by line helps nobody.
@@ -278,6 +279,41 @@ fn starts_stream(input: &UnitInput) -> bool {
     !matches!(input, UnitInput::Range { start, .. } if *start > 0)
 }
 
+/// `{"file":<json>,"line":` — the start of every output row of `file`.
+pub fn row_prefix(file: &str) -> Vec<u8> {
+    let mut p = b"{\"file\":".to_vec();
+    // Serializing a &str into a Vec cannot fail.
+    serde_json::to_writer(&mut p, file).expect("JSON string");
+    p.extend_from_slice(b",\"line\":");
+    p
+}
+
+/// The one Rust writer of output rows (Python's twin: `lookskip.classify.rows`):
+/// `row` becomes `<prefix><n>,"prob":<p>,"text":<json>}\n`, or without a prefix the
+/// part row `<n>\t,"prob":…}\n` that the merge completes.
+pub fn write_row(
+    row: &mut Vec<u8>,
+    prefix: Option<&[u8]>,
+    line: u64,
+    prob: f64,
+    text: &str,
+) -> io::Result<()> {
+    row.clear();
+    match prefix {
+        Some(p) => {
+            row.extend_from_slice(p);
+            write!(row, "{line}")?;
+        }
+        None => write!(row, "{line}\t")?,
+    }
+    row.extend_from_slice(b",\"prob\":");
+    serde_json::to_writer(&mut *row, &prob).map_err(io::Error::other)?;
+    row.extend_from_slice(b",\"text\":");
+    serde_json::to_writer(&mut *row, text).map_err(io::Error::other)?;
+    row.extend_from_slice(b"}\n");
+    Ok(())
+}
+
 /// Score a unit, writing up to `max_rows` LOOK rows to `out` (all are counted).
 pub fn classify_unit(
     engine: &Engine,
@@ -309,19 +345,13 @@ pub fn classify_unit(
         if written >= limit {
             return Ok(());
         }
-        row.clear();
-        match format.prefix {
-            Some(p) => {
-                row.extend_from_slice(p);
-                write!(row, "{}", offset + l.line_number)?;
-            }
-            None => write!(row, "{}\t", offset + l.line_number)?,
-        }
-        row.extend_from_slice(b",\"prob\":");
-        serde_json::to_writer(&mut row, &l.p_look).map_err(io::Error::other)?;
-        row.extend_from_slice(b",\"text\":");
-        serde_json::to_writer(&mut row, &l.text).map_err(io::Error::other)?;
-        row.extend_from_slice(b"}\n");
+        write_row(
+            &mut row,
+            format.prefix,
+            offset + l.line_number,
+            l.p_look,
+            &l.text,
+        )?;
         out.write_all(&row)?;
         written += 1;
         Ok(())

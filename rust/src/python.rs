@@ -11,8 +11,8 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyDict, PyList};
-use serde::Serialize;
 
+use crate::bulk::{row_prefix, write_row};
 use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
 use crate::error::Error;
 use crate::score::{Classifier, TermCounts};
@@ -38,16 +38,6 @@ impl AsRef<[u8]> for LineArg {
             LineArg::Bytes(b) => b.as_ref(),
         }
     }
-}
-
-/// One row of a `<file>.look.jsonl` output.
-#[derive(Serialize)]
-struct Row<'a> {
-    line_number: u64,
-    p_look: f64,
-    line: &'a str,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    truncated: bool,
 }
 
 /// The LOOK/SKIP classifier of an exported model file (`look_skip_model.json.gz`).
@@ -127,8 +117,9 @@ impl PyClassifier {
     ///
     /// Returns a dict of totals (`lines`, `look`, `bytes`, `truncated`, `seconds`)
     /// and `look_lines`: `(line_number, p_look, text)` of the first `max_look` LOOK
-    /// lines (all when None). With `output`, those rows are written there as JSONL
-    /// instead (atomically) and `look_lines` stays empty, so memory stays flat.
+    /// lines (all when None). With `output`, those rows are written there instead
+    /// (atomically; `{"file","line","prob","text"}` JSONL, `file` = `path` as given)
+    /// and `look_lines` stays empty, so memory stays flat.
     #[pyo3(signature = (path, threshold = None, max_look = None, output = None))]
     fn classify_file<'py>(
         &self,
@@ -154,19 +145,19 @@ impl PyClassifier {
                         Ok(())
                     })?,
                     Some(out) => write_atomically(out, |w| {
+                        let prefix = row_prefix(&shown);
+                        let mut row = Vec::with_capacity(256);
                         self.engine.classify_path(&shown, threshold, &mut |l| {
                             if kept < limit {
                                 kept += 1;
-                                serde_json::to_writer(
-                                    &mut *w,
-                                    &Row {
-                                        line_number: l.line_number,
-                                        p_look: l.p_look,
-                                        line: &l.text,
-                                        truncated: l.truncated,
-                                    },
+                                write_row(
+                                    &mut row,
+                                    Some(&prefix),
+                                    l.line_number,
+                                    l.p_look,
+                                    &l.text,
                                 )?;
-                                w.write_all(b"\n")?;
+                                w.write_all(&row)?;
                             }
                             Ok(())
                         })
