@@ -4,7 +4,7 @@
 //! residual add, mask add), which on CPU costs as much as the matrix products of a
 //! small BERT. These kernels work in place, fuse the steps, and use branch-free
 //! polynomial `exp`/`erf` that the compiler vectorises (AVX2+FMA when the CPU has it).
-//! Accuracy: |Δexp|/exp < 2e-7, |Δerf| < 1.5e-7 — far inside the 1e-4 parity budget.
+//! Accuracy in f32: |Δexp|/exp < 5e-7, |Δerf| < 1e-6 — far inside the 1e-4 parity budget.
 
 use candle_core::{CpuStorage, Layout, Result};
 
@@ -28,7 +28,7 @@ fn exp_f32(x: f32) -> f32 {
     e * f32::from_bits(bits)
 }
 
-/// erf(x), Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
+/// erf(x), Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7 in exact arithmetic, < 1e-6 in f32).
 #[inline(always)]
 fn erf_f32(x: f32) -> f32 {
     let z = x.abs();
@@ -207,7 +207,7 @@ mod tests {
             worst_erf = worst_erf.max((erf_f32(x) - e).abs());
         }
         assert!(worst_exp < 5e-7, "exp rel error {worst_exp}");
-        assert!(worst_erf < 5e-7, "erf abs error {worst_erf}");
+        assert!(worst_erf < 1e-6, "erf abs error {worst_erf}");
     }
 
     // erf by its series / continued fraction in f64, for checking only
