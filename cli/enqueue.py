@@ -23,6 +23,7 @@ STAGES: dict[str, tuple[str, set[str]]] = {
     "train": ("cli.train:train", {"n_jobs"}),
     "export": ("cli.export:export", set()),
     "classify": ("cli.classify:classify", {"fmt", "threads"}),
+    "train-transformer": ("cli.transformer:train_transformer", set()),
 }
 # Stages the pipeline chains (classify is not a pipeline stage).
 PIPELINE = ("ingest", "label", "train", "export")

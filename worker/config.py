@@ -56,6 +56,7 @@ TIME_LIMITS: dict[str, tuple[int, int]] = {
     "lookskip.train.select": (7200, 7300),  # selection + refit on all training data
     "lookskip.export.model": (1800, 1900),
     "lookskip.export.parity": (1800, 1900),
+    "lookskip.transformer.train": (7000, 7200),  # fine-tune (≤10 epochs) + export
     "lookskip.workflow.finish": (60, 90),
     "lookskip.diag.echo": (60, 90),
 }
