@@ -68,17 +68,20 @@ class _Batch:
     results: list[dict]
     canceled_at: float | None = None
     order: int = 0
+    # When processing ends, fixed at creation: a batch that ended stays ended when the
+    # simulator is restarted with another --delay (as a real batch would).
+    ends: float | None = None
 
     def ended_at(self, delay: float) -> float | None:
+        end = self.ends if self.ends is not None else self.created + delay
         if self.canceled_at is not None:  # cancellation takes a moment, as at the API
-            end = self.canceled_at + min(delay, 0.05)
-        else:
-            end = self.created + delay
+            end = min(end, self.canceled_at + min(delay, 0.05))
         return end if _now() >= end else None
 
     def to_json(self) -> dict:
         return {"id": self.id, "created": self.created, "requests": self.requests,
-                "results": self.results, "canceled_at": self.canceled_at, "order": self.order}
+                "results": self.results, "canceled_at": self.canceled_at, "order": self.order,
+                "ends": self.ends}
 
 
 @dataclass
@@ -245,8 +248,9 @@ class Simulator:
         results = [{"custom_id": r["custom_id"], "result": self.answer(r["custom_id"], r["params"])}
                    for r in reqs]
         with self.lock:
-            b = _Batch(f"msgbatch_sim_{uuid.uuid4().hex[:20]}", _now(), reqs, results,
-                       order=len(self.batches))
+            now = _now()
+            b = _Batch(f"msgbatch_sim_{uuid.uuid4().hex[:20]}", now, reqs, results,
+                       order=len(self.batches), ends=now + self.options.delay)
             self.batches[b.id] = b
             self.stats["batches_created"] += 1
         self._save(b)
