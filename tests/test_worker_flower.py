@@ -70,10 +70,16 @@ def test_flower_needs_auth_and_shows_no_secret(secured):
 
     from celery import Celery, signature
 
-    client = Celery(broker=url, backend=url)
+    # set_as_current=False: a new app would otherwise become Celery's *current* app in
+    # this process, and later tests' results (AsyncResult without app=) would talk to this
+    # fixture's Redis after it is gone.
+    client = Celery(broker=url, backend=url, set_as_current=False)
     client.conf.update(task_serializer="json", accept_content=["json"])
-    sig = signature("lookskip.diag.echo", kwargs={"sent_at": 1.0}, app=client)
-    sig.set(queue="ingest", kwargsrepr="probe=readable").apply_async().get(timeout=60)
+    try:
+        sig = signature("lookskip.diag.echo", kwargs={"sent_at": 1.0}, app=client)
+        sig.set(queue="ingest", kwargsrepr="probe=readable").apply_async().get(timeout=60)
+    finally:
+        client.close()
 
     deadline = time.monotonic() + 30
     tasks: dict = {}
