@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import random
-import re
 import sys
 import tempfile
 import time
@@ -33,31 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_classify import corpus  # the same perturbed corpus as the TF-IDF benchmark
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("LOOKSKIP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 sys.path.insert(0, str(ROOT))
 
-_DIGITS = re.compile(r"[0-9]+")
 SHIPPED_TFIDF = str(ROOT / "data/models/look_skip_model.json.gz")
-
-
-def sample_lines() -> list[str]:
-    lines: list[str] = []
-    for f in sorted((SHARED / "loghub").glob("*_2k.log")):
-        text = f.read_bytes().decode("utf-8", "replace")
-        lines += [ln.rstrip("\r") for ln in text.split("\n") if ln]
-    return lines
-
-
-def corpus(n: int, seed: int = 7) -> list[str]:
-    """``n`` lines: the shared samples, repeated with perturbed digits."""
-    base = sample_lines()
-    rng = random.Random(seed)
-    out = list(base)
-    while len(out) < n:
-        out += [_DIGITS.sub(lambda m: str(rng.randrange(10 ** len(m.group())))
-                            .zfill(len(m.group())), ln) for ln in base]
-    return out[:n]
 
 
 def timed(fn):

@@ -316,3 +316,27 @@ def _point_app_at(url: str) -> None:
         app.amqp._producer_pool = None  # it holds connections to the old broker
         app._local.__dict__.pop("backend", None)
     wapp._store = None
+
+
+def wait_workflow(wf: str, timeout: float = 90.0):
+    """The registry view of workflow ``wf`` once it is done (AssertionError after timeout)."""
+    from worker.app import job_store
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = job_store().get(wf)
+        if view is not None and view.done:
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"workflow {wf} not finished after {timeout}s: {job_store().get(wf)}")
+
+
+def wait_for(pred, timeout: float = 30.0, what: str = "condition"):
+    """Poll ``pred`` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

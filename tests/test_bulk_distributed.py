@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from fixtures_services import wait_workflow
 from test_bulk_local import MODEL, load_sample_lines, write_tree
 
 from lookskip.bulk.inputs import expand_inputs
@@ -42,18 +43,6 @@ def _enqueue(inputs: list[Path], output: Path, **extra) -> str:
     return enqueue("classify", params)
 
 
-def _wait(wf: str, timeout: float = 240.0):
-    from worker.app import job_store
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view = job_store().get(wf)
-        if view is not None and view.done:
-            return view
-        time.sleep(0.1)
-    raise AssertionError(f"classify workflow {wf} not finished after {timeout}s")
-
-
 def _outputs(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.look.jsonl"))}
 
@@ -72,7 +61,7 @@ def test_distributed_equals_local(celery_workers, tmp_path, sample_lines, scorer
     local = run_local(exp.sources, exp.errors, str(tmp_path / "local"), scorer.scorer,
                       scorer.threshold)
     wf = _enqueue(inputs, tmp_path / "dist", chunk_bytes=2048)
-    view = _wait(wf)
+    view = wait_workflow(wf, timeout=240)
     assert view.state == "SUCCESS", view
     totals = view.result["result"]["totals"]
     dist = json.loads((tmp_path / "dist" / "summary.json").read_text())
@@ -86,7 +75,7 @@ def test_distributed_equals_local(celery_workers, tmp_path, sample_lines, scorer
     assert units["done"] == units["total"] > 10
 
     # run again into the same folder: same outputs, replaced atomically, nothing left over
-    view2 = _wait(_enqueue(inputs, tmp_path / "dist", chunk_bytes=4096))
+    view2 = wait_workflow(_enqueue(inputs, tmp_path / "dist", chunk_bytes=4096), timeout=240)
     assert view2.state == "SUCCESS"
     assert _outputs(tmp_path / "dist") == _outputs(tmp_path / "local")
     assert not list((tmp_path / "dist").rglob(".tmp-*"))
@@ -139,7 +128,7 @@ def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_
     assert victim is not None, "never saw a chunk in progress"
     os.kill(victim[0], signal.SIGKILL)
 
-    view = _wait(wf)
+    view = wait_workflow(wf, timeout=240)
     assert view.state == "SUCCESS", view
     dist = json.loads((out / "summary.json").read_text())
     assert _by_file(dist) == _by_file(local)

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 from celery import chord, group
-from fixtures_services import FAKE_API_KEY, local_redis_image, redis_backend_choice
+from fixtures_services import (
+    FAKE_API_KEY,
+    local_redis_image,
+    redis_backend_choice,
+    wait_for,
+    wait_workflow,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -41,40 +47,18 @@ def _collect(wf: str):
     return signature("lookskip.test.collect", kwargs={"wf": wf})
 
 
-def _wait(wf: str, timeout: float = 90.0):
-    from worker.app import job_store
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view = job_store().get(wf)
-        if view is not None and view.done:
-            return view
-        time.sleep(0.1)
-    raise AssertionError(f"workflow {wf} not finished after {timeout}s: {job_store().get(wf)}")
-
-
-def _wait_for(pred, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_kill9_of_the_process_running_a_task_loses_and_duplicates_nothing(celery_workers, tmp_path):
     gate = tmp_path / "gate"
     items = ["a", "b", "c", "d"]
     wf = _gated_workflow(gate, items)
     # Two tasks are provably running (one per worker, prefetch 1): kill one of them.
-    pids = _wait_for(lambda: list((gate / "pids").glob("*.*")) if (gate / "pids").exists()
+    pids = wait_for(lambda: list((gate / "pids").glob("*.*")) if (gate / "pids").exists()
                      else [], what="a running task")
     victim = pids[0]
     os.kill(int(victim.read_text()), signal.SIGKILL)
     time.sleep(0.5)
     (gate / "open").touch()
-    view = _wait(wf)
+    view = wait_workflow(wf)
     assert view.state == "SUCCESS", view
     assert view.result["result"] == {"items": items}
     runs = (gate / "runs.log").read_text().split()
@@ -89,11 +73,11 @@ def test_redis_restart_mid_workflow_completes(celery_workers, redis_service, tmp
     gate = tmp_path / "gate"
     items = ["r1", "r2", "r3", "r4", "r5"]
     wf = _gated_workflow(gate, items)
-    _wait_for(lambda: (gate / "pids").exists() and len(list((gate / "pids").iterdir())) >= 2,
+    wait_for(lambda: (gate / "pids").exists() and len(list((gate / "pids").iterdir())) >= 2,
               what="two running tasks")
     redis_service.restart(down_s=1.0)  # SIGKILL + start again from the AOF file
     (gate / "open").touch()
-    view = _wait(wf, timeout=120)
+    view = wait_workflow(wf, timeout=120)
     assert view.state == "SUCCESS", view
     assert view.result["result"] == {"items": items}
     assert sorted((gate / "runs.log").read_text().split()) == items
@@ -108,10 +92,10 @@ def test_bad_input_fails_clearly_and_the_rest_of_the_group_goes_on(celery_worker
     items = ["ok1", "bad-utf8", "ok2", "ok3"]
     wf = _gated_workflow(gate, items)
     (gate / "open").touch()
-    _wait_for(lambda: (gate / "runs.log").exists()
+    wait_for(lambda: (gate / "runs.log").exists()
               and len((gate / "runs.log").read_text().split()) == 3, what="the good items")
     assert sorted(p.stem for p in (gate / "out").glob("*.json")) == ["ok1", "ok2", "ok3"]
-    view = _wait(wf)
+    view = wait_workflow(wf)
     assert view.state == "FAILURE"
     assert view.failures[0]["task"] == "lookskip.test.gated"
     assert "bad-utf8: input is not valid UTF-8" in view.failures[0]["error"]
@@ -139,7 +123,7 @@ def test_a_poison_task_fails_after_max_deliveries(celery_workers):
         except redis.ConnectionError:
             return False
 
-    _wait_for(failed, timeout=60, what="the poison task to fail")
+    wait_for(failed, timeout=60, what="the poison task to fail")
     assert "giving up after 3 deliveries" in str(res.result)
     assert get_settings().max_deliveries == 3
     # the workers survive it (their pool replaced the killed child every time)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures_services import ROOT
+from fixtures_services import ROOT, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +35,6 @@ def _start(name: str, env: dict[str, str], log_dir: Path, concurrency: int) -> s
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def _wait_for(pred, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _answers(name: str) -> bool:
@@ -75,14 +65,14 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(celery_workers, redi
     procs: dict[str, subprocess.Popen] = {}
     try:
         procs["victim"] = _start("reaper-victim", env, tmp_path, concurrency=1)
-        _wait_for(lambda: _answers("reaper-victim"), what="the victim worker")
+        wait_for(lambda: _answers("reaper-victim"), timeout=60, what="the victim worker")
         dead = _send(gate, "dead")
-        _wait_for(lambda: _starts(gate, "dead"), what="the task running on the victim")
+        wait_for(lambda: _starts(gate, "dead"), timeout=60, what="the task running on the victim")
         # The survivor starts only now, so the first task is provably the victim's.
         procs["survivor"] = _start("reaper-survivor", env, tmp_path, concurrency=2)
-        _wait_for(lambda: _answers("reaper-survivor"), what="the survivor worker")
+        wait_for(lambda: _answers("reaper-survivor"), timeout=60, what="the survivor worker")
         live = _send(gate, "live")  # the victim (prefetch 1) is full: the survivor takes it
-        _wait_for(lambda: _starts(gate, "live"), what="the task running on the survivor")
+        wait_for(lambda: _starts(gate, "live"), timeout=60, what="the task running on the survivor")
 
         # Both workers alive, both tasks held past the grace period (4 s) for several
         # rounds (1 s): nothing may be handed back.
@@ -95,7 +85,7 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(celery_workers, redi
         t0 = time.monotonic()
         os.killpg(victim.pid, signal.SIGKILL)  # main process and pool child, no goodbye
         victim.wait(10)
-        _wait_for(lambda: len(_starts(gate, "dead")) == 2, timeout=120,
+        wait_for(lambda: len(_starts(gate, "dead")) == 2, timeout=120,
                   what="the dead worker's task to start again elsewhere")
         recovery_s = time.monotonic() - t0
         print(f"reaper recovery: task restarted {recovery_s:.1f} s after the worker was killed")
@@ -112,7 +102,7 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(celery_workers, redi
         assert len(handed) == 1 and dead.id in handed[0], handed
         assert recovery_s < 120
         # nothing of ours is left unacked (the ack follows the stored result closely)
-        _wait_for(lambda: not [v for v in r.hvals("unacked")
+        wait_for(lambda: not [v for v in r.hvals("unacked")
                                if dead.id.encode() in v or live.id.encode() in v],
                   timeout=10, what="both messages to be acked")
     finally:
