@@ -1,0 +1,406 @@
+"""Held-out LOOK F1 of TF-IDF, BERT and the cascade, with BERT fine-tuned on a GPU.
+
+bench_bert.py reports held-out F1 from whatever ``train-transformer`` last wrote,
+which on a CPU means MiniLM on a subsample for one epoch. This script trains the
+real thing where a GPU makes it cheap: all-MiniLM-L6-v2 fine-tuned on *every*
+labeled line except the held-out datasets, epochs with early stopping as
+``lookskip/transformer/train.py`` does (same loss, optimiser, schedule, seed and
+selection rule), but bounded by a wall-clock budget so it fits a short GPU lease.
+Then it prints, on the held-out datasets:
+
+* LOOK F1 of TF-IDF alone (the exported model at its own threshold), BERT alone
+  (at 0.5) and the cascade (TF-IDF >= --tfidf-threshold, then BERT >= 0.5), the
+  same three rules as bench_bert.py;
+* training time (per epoch and in all) and torch inference lines/s on the device
+  (tokenising included, batches sorted by length, as ``predict_proba_torch`` does).
+
+Caveats printed with the figures: like train.py, the epoch is chosen on held-out
+F1, so "BERT alone" is slightly optimistic (the per-epoch history shows by how
+much); the shipped TF-IDF model was fit on all labels, held-out datasets included.
+
+    python benchmarks/bert_gpu_check.py [--holdout Apache,WebServer] [--labels DIR]
+        [--base-model minilm|DIR] [--budget-s 240] [--out DIR] [--save-model DIR]
+
+``--out`` receives ``metrics.json`` and ``held_out_probs.json`` (per held-out line:
+dataset, label, TF-IDF and BERT P(LOOK)), enough to recompute any figure without
+the model. ``--max-train-lines``/``--max-held-lines``/``--epochs 1`` make a quick
+CPU smoke run. Needs torch, transformers, tokenizers, fsspec and numpy only (the
+TF-IDF side uses the pure-numpy reference scorer, which the parity tests tie to
+the Rust classifier), so it runs on a bare GPU machine with the repo checked out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("LOOKSKIP_SHARED_DATA", ROOT.parent / "shared" / "data"))
+sys.path.insert(0, str(ROOT))
+
+from lookskip.model.reference import ReferenceModel  # noqa: E402
+from lookskip.transformer import data  # noqa: E402
+from lookskip.transformer.model import (  # noqa: E402
+    collate,
+    encode,
+    load_for_training,
+    pick_device,
+    predict_proba_torch,
+    prepare_tokenizer,
+)
+from lookskip.transformer.train import (  # noqa: E402
+    EarlyStopping,
+    TrainConfig,
+    best_threshold,
+    evaluate,
+    look_metrics,
+    save,
+    seed_everything,
+)
+
+# The held-out datasets of the figure bench_bert.py printed last
+# ("held-out Apache+WebServer"): train-transformer was run with --holdout Apache,WebServer.
+DEFAULT_HOLDOUT = "Apache,WebServer"
+SHIPPED_TFIDF = str(ROOT / "data/models/look_skip_model.json.gz")
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def fine_tune(train_ex, held_ex, cfg: TrainConfig, budget_s: float):
+    """train.py's loop with a wall-clock budget: (model, tokenizer, best held-out probs, info).
+
+    No epoch starts unless the last epoch's duration still fits the budget, and an
+    epoch that overruns it anyway stops mid-way and is evaluated as a partial epoch,
+    so the script always ends with a scored model. Everything else is train.py's:
+    class-weighted cross-entropy, AdamW with linear warm-up/decay over
+    ``cfg.epochs`` epochs, clipping at 1.0, batches padded to their longest line,
+    the best epoch by held-out LOOK F1 kept, patience ``cfg.patience``.
+    """
+    import torch
+
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    started = time.perf_counter()
+    model, tokenizer = load_for_training(cfg.base_model, [e.text for e in train_ex])
+    model.float()  # a checkpoint stored in half precision (to travel light) trains in f32
+    prepare_tokenizer(tokenizer, cfg.max_length)
+    model.to(device)
+    load_s = time.perf_counter() - started
+    train_ids = encode(tokenizer, [e.text for e in train_ex])
+    labels = torch.tensor([e.label for e in train_ex], dtype=torch.long)
+    weights = torch.tensor(data.class_weights(train_ex), dtype=torch.float, device=device)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    lr = cfg.learning_rate or 5e-5
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    n_batches = math.ceil(len(train_ex) / cfg.batch_size)
+    total_steps = n_batches * cfg.epochs
+    warmup = max(1, total_steps // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))),
+    )
+    gen = torch.Generator().manual_seed(cfg.seed)
+    stopper = EarlyStopping(cfg.patience)
+    best_state = best_probs = None
+    history = []
+    held_texts, held_y = [e.text for e in held_ex], [e.label for e in held_ex]
+    stop_reason = "max epochs"
+    t_train0 = time.perf_counter()
+    last_epoch_s = 0.0
+
+    for epoch in range(1, cfg.epochs + 1):
+        elapsed = time.perf_counter() - t_train0
+        if epoch > 1 and elapsed + last_epoch_s > budget_s:
+            stop_reason = f"budget ({budget_s:.0f}s): next epoch would end past it"
+            break
+        t0 = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train_ex), generator=gen).tolist()
+        total_loss, seen, partial = 0.0, 0, False
+        for b in range(n_batches):
+            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            input_ids, mask = collate([train_ids[i] for i in idx])
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+            loss = loss_fn(logits, labels[idx].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            total_loss += float(loss.detach()) * len(idx)  # syncs, as train.py does
+            seen += len(idx)
+            if time.perf_counter() - t_train0 > budget_s and b + 1 < n_batches:
+                partial = True
+                break
+        train_s = time.perf_counter() - t0
+        probs = predict_proba_torch(
+            model, tokenizer, held_texts, batch_size=128, device=device, sort_by_length=True
+        )
+        m = look_metrics(held_y, (probs >= cfg.threshold).astype(int))
+        improved = stopper.step(epoch, m["look_f1"])
+        if improved:
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            best_probs = probs
+        last_epoch_s = time.perf_counter() - t0
+        rec = {
+            "epoch": epoch,
+            "loss": total_loss / max(seen, 1),
+            "lines": seen,
+            "partial": partial,
+            "held_out_look_f1": m["look_f1"],
+            "held_out_precision": m["look_precision"],
+            "held_out_recall": m["look_recall"],
+            "improved": improved,
+            "train_s": round(train_s, 2),
+            "eval_s": round(last_epoch_s - train_s, 2),
+        }
+        history.append(rec)
+        log(
+            f"epoch {epoch}{' (partial)' if partial else ''}: loss {rec['loss']:.4f}  "
+            f"held-out LOOK F1 {m['look_f1']:.3f} (P {m['look_precision']:.3f} "
+            f"R {m['look_recall']:.3f})  train {train_s:.1f}s ({seen / train_s:.0f} lines/s)"
+            f"  eval {rec['eval_s']:.1f}s{'  *' if improved else ''}"
+        )
+        if partial:
+            stop_reason = f"budget ({budget_s:.0f}s) reached mid-epoch"
+            break
+        if stopper.should_stop:
+            stop_reason = f"early stopping (patience {cfg.patience})"
+            break
+
+    model.load_state_dict(best_state)
+    info = {
+        "device": device,
+        "learning_rate": lr,
+        "load_s": round(load_s, 2),
+        "train_loop_s": round(time.perf_counter() - t_train0, 2),
+        "train_s_sum": round(sum(h["train_s"] for h in history), 2),
+        "epochs_run": len(history),
+        "best_epoch": stopper.best_epoch,
+        "stop_reason": stop_reason,
+        "history": history,
+    }
+    return model, tokenizer, best_probs, info
+
+
+def inference_speed(
+    model, tokenizer, lines: list[str], device: str, batch_sizes: list[int], repeats: int
+) -> dict[str, float]:
+    """Lines/s of ``predict_proba_torch`` (tokenising included), best of ``repeats``."""
+    import torch
+
+    predict_proba_torch(
+        model, tokenizer, lines[:512], batch_size=128, device=device, sort_by_length=True
+    )  # warm-up: kernels, allocator
+    out = {}
+    for bs in batch_sizes:
+        best = math.inf
+        for _ in range(repeats):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            predict_proba_torch(
+                model, tokenizer, lines, batch_size=bs, device=device, sort_by_length=True
+            )
+            if device == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+        out[f"batch_{bs}"] = round(len(lines) / best, 1)
+        log(
+            f"inference: {len(lines):,} lines, batch {bs}: {len(lines) / best:,.0f} lines/s "
+            f"(best of {repeats}, {best:.2f}s)"
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--labels", default=str(SHARED / "labels"), help="labels directory")
+    ap.add_argument("--holdout", default=DEFAULT_HOLDOUT, metavar="A,B")
+    ap.add_argument("--base-model", default="minilm", help="minilm, or a BERT directory")
+    ap.add_argument("--tfidf-model", default=SHIPPED_TFIDF)
+    ap.add_argument(
+        "--tfidf-threshold",
+        type=float,
+        default=0.2,
+        help="the cascade's TF-IDF threshold (bench_bert.py's default)",
+    )
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=240.0,
+        help="wall-clock budget of the training loop (evaluations included)",
+    )
+    ap.add_argument("--max-train-lines", type=int, default=None, help="seeded subsample")
+    ap.add_argument("--max-held-lines", type=int, default=None, help="seeded subsample")
+    ap.add_argument(
+        "--bench-lines",
+        type=int,
+        default=20_000,
+        help="lines (from all labels) for the inference speed figure; 0 skips it",
+    )
+    ap.add_argument("--bench-batch-sizes", default="128,512")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", default=None, help="directory for metrics.json, held_out_probs.json")
+    ap.add_argument("--save-model", default=None, help="also save the model directory here")
+    args = ap.parse_args()
+
+    import torch
+    import transformers
+
+    t_start = time.perf_counter()
+    cfg = TrainConfig(
+        base_model=args.base_model,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        patience=args.patience,
+        device=args.device,
+    )
+    cfg.validate()
+    device = pick_device(cfg.device)
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else None
+    log(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"device {device}{f' ({gpu})' if gpu else ''}"
+    )
+
+    examples = data.load_examples(args.labels)
+    holdout = [h for h in args.holdout.split(",") if h]
+    train_ex, held_ex = data.split(examples, holdout)
+    rng = random.Random(cfg.seed)
+    if args.max_train_lines and len(train_ex) > args.max_train_lines:
+        train_ex = rng.sample(train_ex, args.max_train_lines)
+    if args.max_held_lines and len(held_ex) > args.max_held_lines:
+        held_ex = rng.sample(held_ex, args.max_held_lines)
+    n_train_look = sum(e.label for e in train_ex)
+    n_held_look = sum(e.label for e in held_ex)
+    log(
+        f"train: {len(train_ex):,} lines ({n_train_look:,} LOOK) from "
+        f"{len({e.system for e in train_ex})} datasets; held out {', '.join(holdout)}: "
+        f"{len(held_ex):,} lines ({n_held_look:,} LOOK)"
+    )
+
+    held_texts, y = [e.text for e in held_ex], [e.label for e in held_ex]
+    tfidf = ReferenceModel.load(args.tfidf_model)
+    p_t = np.asarray(tfidf.predict_proba_look(held_texts))
+
+    model, tokenizer, p_b, info = fine_tune(train_ex, held_ex, cfg, args.budget_s)
+    p_b = np.asarray(p_b)
+    thr, thr_f1 = best_threshold(y, p_b)
+    rules = {
+        f"TF-IDF alone (threshold {tfidf.threshold:.2f})": p_t >= tfidf.threshold,
+        f"BERT alone (threshold {cfg.threshold})": p_b >= cfg.threshold,
+        f"cascade (TF-IDF >= {args.tfidf_threshold}, then BERT)": (p_t >= args.tfidf_threshold)
+        & (p_b >= cfg.threshold),
+    }
+    f1 = {name: look_metrics(y, pred.astype(int)) for name, pred in rules.items()}
+
+    speed = {}
+    if args.bench_lines:
+        pool = [e.text for e in examples]
+        lines = random.Random(3).sample(pool, min(args.bench_lines, len(pool)))
+        speed = inference_speed(
+            model, tokenizer, lines, device, [int(b) for b in args.bench_batch_sizes.split(",")], 3
+        )
+
+    print(
+        f"\nheld-out LOOK F1 on {', '.join(holdout)} ({len(held_ex):,} lines, "
+        f"{n_held_look:,} LOOK); BERT {args.base_model} trained on {len(train_ex):,} lines, "
+        f"{info['epochs_run']} epochs (best {info['best_epoch']}; stop: "
+        f"{info['stop_reason']}) on {device}{f' ({gpu})' if gpu else ''}:"
+    )
+    for name, m in f1.items():
+        print(
+            f"  {name}: {m['look_f1']:.3f}  (P {m['look_precision']:.3f} R {m['look_recall']:.3f})"
+        )
+    print(f"  BERT at its F1-best threshold {thr:.2f} (chosen on these lines): {thr_f1:.3f}")
+    per = evaluate(held_ex, p_b, cfg.threshold)["per_dataset"]
+    print(
+        "  BERT alone per dataset: "
+        + ", ".join(
+            f"{k} {v['look_f1']:.3f} (n {v['n']}, LOOK {v['n_look']})" for k, v in per.items()
+        )
+    )
+    print(
+        f"training: {info['train_s_sum']:.1f}s in the training steps, "
+        f"{info['train_loop_s']:.1f}s with per-epoch evaluation; model load "
+        f"{info['load_s']:.1f}s; per epoch: "
+        + ", ".join(f"{h['train_s']:.1f}s" for h in info["history"])
+    )
+    if speed:
+        print(
+            "inference: "
+            + ", ".join(f"{k.replace('_', ' ')} {v:,.0f} lines/s" for k, v in speed.items())
+        )
+    print(
+        "notes: the epoch was picked on held-out F1 (as train.py does), so BERT alone is "
+        "slightly optimistic"
+    )
+    if args.tfidf_model == SHIPPED_TFIDF:
+        print("       the shipped TF-IDF model was fit on all labels, these datasets included")
+    print(f"total {time.perf_counter() - t_start:.1f}s")
+
+    report = {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": device,
+        "gpu": gpu,
+        "holdout": holdout,
+        "base_model": args.base_model,
+        "train_size": len(train_ex),
+        "train_look": n_train_look,
+        "held_out_size": len(held_ex),
+        "held_out_look": n_held_look,
+        "config": vars(args),
+        "tfidf_threshold_own": tfidf.threshold,
+        "look_f1": {k: v["look_f1"] for k, v in f1.items()},
+        "metrics": f1,
+        "bert_tuned_threshold": thr,
+        "bert_tuned_threshold_look_f1": thr_f1,
+        "bert_per_dataset": per,
+        "training": info,
+        "inference_lines_per_s": speed,
+        "total_s": round(time.perf_counter() - t_start, 1),
+    }
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+        rows = [
+            {
+                "system": e.system,
+                "label": e.label,
+                "p_tfidf": round(float(a), 6),
+                "p_bert": round(float(b), 6),
+            }
+            for e, a, b in zip(held_ex, p_t, p_b, strict=True)
+        ]
+        (out / "held_out_probs.json").write_text(json.dumps(rows) + "\n")
+    if args.save_model:
+        model.to("cpu")
+        save(
+            model,
+            tokenizer,
+            {**report, "max_length": cfg.max_length, "threshold": cfg.threshold},
+            args.save_model,
+        )
+
+
+if __name__ == "__main__":
+    main()
