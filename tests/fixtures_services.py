@@ -153,6 +153,7 @@ class RedisService:
         else:
             self.container.get_wrapped_container().start()
             wait_for_redis(self.url)
+        drop_client_connections()
 
     def stop(self) -> None:
         if self.kind == "local" and self.proc:
@@ -312,10 +313,33 @@ def _point_app_at(url: str) -> None:
         from worker.config import celery_config
 
         app.conf.update(celery_config(get_settings()))
-        app._pool = None
-        app.amqp._producer_pool = None  # it holds connections to the old broker
+        drop_client_connections()
         app._local.__dict__.pop("backend", None)
     wapp._store = None
+
+
+def drop_client_connections() -> None:
+    """Close this process's pooled broker connections (after a Redis restart or a new URL).
+
+    Why: a pooled kombu connection keeps its channel's BRPOP socket open to the server it
+    was made for. After that server restarts, the next ``app.control.inspect``/``ping``
+    from this (long-lived) test process reads the dead socket and fails with "Connection
+    closed by server"; Celery retries publishing but not collecting replies. Workers
+    reconnect by themselves; only the client side in this process needs this.
+    """
+    wapp = sys.modules.get("worker.app")
+    if wapp is None:
+        return
+    from kombu import pools
+
+    # app.pool and the producer pool are entries of kombu's process-wide pool registries
+    # (keyed by broker URL, which a restart does not change): closing app.pool alone
+    # leaves the registry handing out the closed pool. pools.reset() closes every pool
+    # and empties the registries, so the next use connects afresh.
+    pools.reset()
+    app = wapp.app
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_workflow(wf: str, timeout: float = 90.0):
