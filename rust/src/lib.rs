@@ -1,7 +1,7 @@
 //! lookskip_rs: the LOOK/SKIP log-line classifier in Rust.
 //!
 //! The core is plain Rust (usable and tested without Python): `model` loads the
-//! exported file, `normalize`/`ngrams`/`features` reproduce the Python transforms,
+//! exported file, `normalize`/`ngrams`/`chargrams`/`features` reproduce the Python transforms,
 //! `score` computes `p_look`, `stream` reads files, `engine` runs it in parallel.
 //! `python` is the thin PyO3 layer (cargo feature `python`, on by default).
 //!
@@ -11,6 +11,7 @@
 #[cfg(feature = "bert")]
 pub mod bert;
 pub mod bulk;
+pub mod chargrams;
 pub mod engine;
 pub mod error;
 pub mod features;

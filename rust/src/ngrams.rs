@@ -4,18 +4,12 @@
 //! * word n-grams: tokens become ids (only tokens that occur in some vocabulary term
 //!   get one), and a 1..3-gram is the packed key of its ids; an n-gram holding an
 //!   unknown token cannot be in the vocabulary and is skipped;
-//! * char n-grams: one Aho-Corasick automaton over the char vocabulary reports every
-//!   (overlapping) occurrence in the line (a contiguous NFA: a dense DFA for 100k
-//!   n-grams is ~14× larger and measured slower, being cache-bound). UTF-8 is self-synchronising, so a byte
-//!   match of a vocabulary entry is exactly one occurrence of that code-point n-gram.
+//! * char n-grams: see `chargrams.rs`.
 //!
 //! Counts go to a generation-stamped dense array per thread (`Counts`), so a line
 //! costs no allocation. `tfidf_dot` then computes the L2 norm and the dot product
 //! with `idf × coef` in one pass over the touched columns.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::nfa::contiguous;
-use aho_corasick::{Anchored, MatchKind};
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::Input;
 use rustc_hash::FxHashMap;
@@ -35,6 +29,19 @@ fn is_tok(b: u8) -> bool {
 
 pub fn lowercase_ascii_in_place(bytes: &mut [u8]) {
     bytes.make_ascii_lowercase();
+}
+
+/// The tf of a term that occurs `count` times: `1 + ln(count)` when sublinear.
+#[inline]
+pub(crate) fn term_frequency(count: u32, sublinear: bool) -> f64 {
+    // Most terms occur once: tf = 1 either way, no logarithm needed.
+    if count == 1 {
+        1.0
+    } else if sublinear {
+        1.0 + f64::from(count).ln()
+    } else {
+        f64::from(count)
+    }
 }
 
 /// Per-term weights of one block, precomputed at load time and interleaved
@@ -70,15 +77,7 @@ impl Weights {
         let mut ss = 0.0;
         let mut dot = 0.0;
         for &slot in &counts.touched {
-            let c = counts.get_touched(slot);
-            // Most terms occur once: tf = 1 either way, no logarithm needed.
-            let tf = if c == 1 {
-                1.0
-            } else if self.sublinear {
-                1.0 + f64::from(c).ln()
-            } else {
-                f64::from(c)
-            };
+            let tf = term_frequency(counts.get_touched(slot), self.sublinear);
             let [idf, idf_coef] = self.terms[slot as usize];
             let v = tf * idf;
             ss += v * v;
@@ -356,94 +355,6 @@ fn default_tokens(text: &[u8], out: &mut Vec<(u32, u32)>) {
         } else {
             i += 1;
         }
-    }
-}
-
-pub struct CharBlock {
-    lo: usize,
-    hi: usize,
-    ac: Option<contiguous::NFA>,
-    start: Option<StateID>,
-    /// Automaton pattern index (= count/weight slot) → vocabulary column.
-    pub columns: Vec<u32>,
-    pub weights: Weights,
-}
-
-impl CharBlock {
-    pub fn new(spec: &BlockSpec, coef: &[f64]) -> Result<Self> {
-        let (lo, hi) = spec.ngram_range;
-        // Only entries a lowercased line can produce go into the automaton: the right
-        // number of code points and no ASCII capitals.
-        let mut columns: Vec<u32> = (0..spec.vocabulary.len() as u32)
-            .filter(|&col| {
-                let term = &spec.vocabulary[col as usize];
-                let n = term.chars().count();
-                n >= lo && n <= hi && !term.bytes().any(|b| b.is_ascii_uppercase())
-            })
-            .collect();
-        // Frequent terms (low idf) first: the count cells and weights a typical line
-        // touches then share a few cache lines instead of spreading over megabytes.
-        columns.sort_by(|&a, &b| {
-            spec.idf[a as usize]
-                .total_cmp(&spec.idf[b as usize])
-                .then(a.cmp(&b))
-        });
-        let patterns: Vec<&[u8]> = columns
-            .iter()
-            .map(|&c| spec.vocabulary[c as usize].as_bytes())
-            .collect();
-        let (ac, start) = if patterns.is_empty() {
-            (None, None)
-        } else {
-            let nfa = contiguous::NFA::builder()
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&patterns)
-                .map_err(|e| Error::Model(format!("char vocabulary: {e}")))?;
-            let start = nfa
-                .start_state(Anchored::No)
-                .map_err(|e| Error::Model(format!("char vocabulary: {e}")))?;
-            (Some(nfa), Some(start))
-        };
-        let weights = Weights::new(spec, coef, columns.iter().map(|&c| c as usize));
-        Ok(Self {
-            lo,
-            hi,
-            ac,
-            start,
-            columns,
-            weights,
-        })
-    }
-
-    /// Count every vocabulary char n-gram of the (ASCII-lowercased) line into `counts`.
-    pub fn count(&self, line: &[u8], counts: &mut Counts) {
-        counts.reset();
-        // Step the automaton by hand: every state reached reports all vocabulary
-        // n-grams ending here (overlapping matches) without the iterator's overhead.
-        if let (Some(nfa), Some(start)) = (&self.ac, self.start) {
-            let mut sid = start;
-            for &b in line {
-                sid = nfa.next_state(Anchored::No, sid, b);
-                if nfa.is_match(sid) {
-                    for i in 0..nfa.match_len(sid) {
-                        counts.add(nfa.match_pattern(sid, i).as_u32());
-                    }
-                }
-            }
-        }
-    }
-
-    /// All char n-grams of the lowercased line as strings (parity checks only).
-    pub fn ngram_strings(&self, line: &str) -> Vec<String> {
-        let chars: Vec<char> = line.chars().map(|c| c.to_ascii_lowercase()).collect();
-        let mut out = Vec::new();
-        for n in self.lo..=self.hi.min(chars.len()) {
-            for w in chars.windows(n) {
-                out.push(w.iter().collect());
-            }
-        }
-        out
     }
 }
 

@@ -9,7 +9,8 @@ use regex_automata::meta::Cache;
 use crate::error::Result;
 use crate::features::{FeatureScratch, Features};
 use crate::model::ModelSpec;
-use crate::ngrams::{CharBlock, Counts, WordBlock};
+use crate::chargrams::{CharBlock, LineCounts};
+use crate::ngrams::{Counts, WordBlock};
 use crate::normalize::Normalizer;
 
 /// `(vocabulary column, count)` pairs of one block, sorted by column.
@@ -43,7 +44,7 @@ pub struct Scratch {
     ids: Vec<u64>,
     buf: Vec<u8>,
     word_counts: Counts,
-    char_counts: Counts,
+    char_counts: LineCounts,
     features: FeatureScratch,
     raw_features: Vec<f64>,
 }
@@ -100,7 +101,7 @@ impl Classifier {
             ids: Vec::with_capacity(64),
             buf: Vec::new(),
             word_counts: Counts::new(self.n_word),
-            char_counts: Counts::new(self.char.weights.len()),
+            char_counts: LineCounts::default(),
             features: self.features.scratch(),
             raw_features: Vec::with_capacity(self.features.len()),
         }
@@ -142,8 +143,10 @@ impl Classifier {
         s.lower.clear();
         s.lower.extend_from_slice(line);
         s.lower.make_ascii_lowercase();
-        self.char.count(&s.lower, &mut s.char_counts);
-        let char = self.char.weights.tfidf_dot(&s.char_counts);
+        // The char block reads 8 bytes at a time: pad past the line's end.
+        s.lower.extend_from_slice(&[0; 8]);
+        self.char.count(&s.lower, line.len(), &mut s.char_counts);
+        let char = self.char.dot(&mut s.char_counts);
         // handcrafted
         self.features
             .compute(&mut s.features, line, &mut s.raw_features);
@@ -186,15 +189,14 @@ impl Classifier {
     pub fn term_counts(&self, line: &str) -> (TermCounts, TermCounts) {
         let mut s = self.scratch();
         self.decision(line.as_bytes(), &mut s);
-        let collect = |c: &Counts, column: &dyn Fn(u32) -> u32| {
-            let mut v: Vec<(u32, u32)> = c.touched.iter().map(|&t| (column(t), c.get(t))).collect();
-            v.sort_unstable();
-            v
-        };
-        (
-            collect(&s.word_counts, &|t| t),
-            collect(&s.char_counts, &|t| self.char.columns[t as usize]),
-        )
+        let mut word: TermCounts = s
+            .word_counts
+            .touched
+            .iter()
+            .map(|&t| (t, s.word_counts.get(t)))
+            .collect();
+        word.sort_unstable();
+        (word, self.char.term_counts(&s.char_counts))
     }
 }
 
