@@ -112,12 +112,27 @@ fn main() {
             lines.iter().map(|l| f64::from(u8::from(lookskip_rs::rx::is_match(&re, &mut c, l)))).sum()
         });
     }
+    for key in ["LEVEL", "NEGATIVE"] {
+        let pat = spec.handcrafted.patterns.get(key).unwrap().strip_prefix("(?i)").unwrap();
+        let re = lookskip_rs::rx::compile(key, pat).unwrap();
+        let mut c = re.create_cache();
+        time(&format!("{key} lower count"), &mut || {
+            padded.iter().map(|l| lookskip_rs::rx::count(&re, &mut c, &l[..l.len() - 8]) as f64).sum()
+        });
+    }
+    for (key, pat) in [("STACK-lit", r#"Traceback \(most recent call last\)|Caused by:|Exception in thread|\.java:[0-9]+\)|File "[^"]*", line [0-9]+"#), ("STACK-anch", r"^\s*at [A-Za-z_$][A-Za-z0-9_$.<>]*\(")] {
+        let re = lookskip_rs::rx::compile(key, pat).unwrap();
+        let mut c = re.create_cache();
+        time(&format!("{key} match"), &mut || {
+            lines.iter().map(|l| f64::from(u8::from(lookskip_rs::rx::is_match(&re, &mut c, l)))).sum()
+        });
+    }
     let mut fs = feats.scratch();
     let mut fo = Vec::new();
     time("features", &mut || {
         let mut s = 0.0;
-        for l in &lines {
-            feats.compute(&mut fs, l, &mut fo);
+        for (l, p) in lines.iter().zip(&padded) {
+            feats.compute(&mut fs, l, &p[..l.len()], &mut fo);
             s += fo[0];
         }
         s

@@ -4,11 +4,9 @@
 //! order, and carries every regex. Counting semantics follow Python: `n_chars` and
 //! `length` count code points, regex counts are non-overlapping `finditer` counts.
 
-use regex_automata::meta::{Cache, Regex};
-
 use crate::error::{Error, Result};
 use crate::model::HandSpec;
-use crate::rx;
+use crate::rx::{Pattern, PatternCache, Use};
 
 /// Every feature this implementation knows, in `features.FEATURE_NAMES` order.
 pub const FEATURE_NAMES: [&str; 17] = [
@@ -75,24 +73,38 @@ fn needs(feature: &str) -> &'static [usize] {
     }
 }
 
-/// `\S+` and `^[ \t]*` as shipped get byte scanners (equal by construction, and tested);
-/// any other pattern under those keys runs through the regex engine.
+/// How each pattern is used (features that only ask whether it matches, or count).
+fn usage(key: usize) -> Use {
+    match key {
+        LEVEL | STACK | PATH | REPEATED_PUNCT => Use::Match,
+        _ => Use::Count,
+    }
+}
+
+/// These patterns, as shipped, get byte scanners (equal by construction, and tested
+/// against the regex); any other pattern under those keys runs through the regex
+/// engine. `\b[A-Z]{2,}\b` and the hex pattern match only whole ASCII word runs, so
+/// one pass over the word runs counts both.
 const DEFAULT_TOKEN: &str = r"\S+";
 const DEFAULT_LEADING_WS: &str = r"^[ \t]*";
+const DEFAULT_ALLCAPS: &str = r"\b[A-Z]{2,}\b";
+const DEFAULT_HEX: &str = r"\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b";
 
 pub struct Features {
     /// Column order of the model: index into `FEATURE_NAMES` per column.
     order: Vec<usize>,
-    regexes: Vec<Option<Regex>>,
+    patterns: Vec<Option<Pattern>>,
     fast_token: bool,
     fast_leading: bool,
+    fast_allcaps: bool,
+    fast_hex: bool,
     struct_ascii: [bool; 128],
     struct_other: Vec<char>,
 }
 
 /// Per-thread state: one regex cache per pattern and a token span buffer.
 pub struct FeatureScratch {
-    caches: Vec<Option<Cache>>,
+    caches: Vec<Option<PatternCache>>,
     spans: Vec<(usize, usize)>,
 }
 
@@ -100,6 +112,46 @@ pub struct FeatureScratch {
 fn is_space(b: u8) -> bool {
     // Python `\s` under re.ASCII and Rust `(?-u)\s`: [\t\n\v\f\r ].
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// What the shipped ALLCAPS and HEX patterns count, from one pass over the maximal
+/// ASCII word runs (`[A-Za-z0-9_]+`). Both patterns start and end with `\b`, so a
+/// match is always a whole run: `\b[A-Z]{2,}\b` a run of 2+ capitals,
+/// `\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b` a `0x` number or 8+ hex digits.
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+struct WordRuns {
+    allcaps: usize,
+    hex: usize,
+}
+
+impl WordRuns {
+    fn of(line: &[u8]) -> Self {
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut out = Self::default();
+        let mut i = 0;
+        let n = line.len();
+        while i < n {
+            if !is_word(line[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let (mut caps, mut hex) = (true, true);
+            while i < n && is_word(line[i]) {
+                caps &= line[i].is_ascii_uppercase();
+                hex &= line[i].is_ascii_hexdigit();
+                i += 1;
+            }
+            let run = &line[start..i];
+            out.allcaps += usize::from(caps && run.len() >= 2);
+            let prefixed = run.len() >= 3
+                && run[0] == b'0'
+                && (run[1] == b'x' || run[1] == b'X')
+                && run[2..].iter().all(u8::is_ascii_hexdigit);
+            out.hex += usize::from((hex && run.len() >= 8) || prefixed);
+        }
+        out
+    }
 }
 
 #[inline]
@@ -123,12 +175,12 @@ impl Features {
                 wanted[k] = true;
             }
         }
-        let mut regexes = Vec::with_capacity(PATTERN_KEYS.len());
-        let mut fast_token = false;
-        let mut fast_leading = false;
+        let mut patterns = Vec::with_capacity(PATTERN_KEYS.len());
+        let (mut fast_token, mut fast_leading) = (false, false);
+        let (mut fast_allcaps, mut fast_hex) = (false, false);
         for (k, key) in PATTERN_KEYS.iter().enumerate() {
             if !wanted[k] {
-                regexes.push(None);
+                patterns.push(None);
                 continue;
             }
             let pattern = spec
@@ -141,9 +193,12 @@ impl Features {
             if k == LEADING_WS && pattern == DEFAULT_LEADING_WS {
                 fast_leading = true;
             }
-            regexes.push(Some(rx::compile(
+            fast_allcaps |= k == ALLCAPS && pattern == DEFAULT_ALLCAPS;
+            fast_hex |= k == HEX && pattern == DEFAULT_HEX;
+            patterns.push(Some(Pattern::new(
                 &format!("handcrafted.patterns.{key}"),
                 pattern,
+                usage(k),
             )?));
         }
         let mut struct_ascii = [false; 128];
@@ -157,9 +212,11 @@ impl Features {
         }
         Ok(Self {
             order,
-            regexes,
+            patterns,
             fast_token,
             fast_leading,
+            fast_allcaps,
+            fast_hex,
             struct_ascii,
             struct_other,
         })
@@ -180,35 +237,46 @@ impl Features {
     pub fn scratch(&self) -> FeatureScratch {
         FeatureScratch {
             caches: self
-                .regexes
+                .patterns
                 .iter()
-                .map(|r| r.as_ref().map(Regex::create_cache))
+                .map(|r| r.as_ref().map(Pattern::create_cache))
                 .collect(),
             spans: Vec::new(),
         }
     }
 
-    fn rx<'a>(&'a self, s: &'a mut FeatureScratch, k: usize) -> (&'a Regex, &'a mut Cache) {
+    fn rx<'a>(
+        &'a self,
+        s: &'a mut FeatureScratch,
+        k: usize,
+    ) -> (&'a Pattern, &'a mut PatternCache) {
         // Both are Some for every pattern a configured feature needs (checked in `new`).
         (
-            self.regexes[k].as_ref().expect("pattern compiled"),
+            self.patterns[k].as_ref().expect("pattern compiled"),
             s.caches[k].as_mut().expect("cache"),
         )
     }
 
-    fn count(&self, s: &mut FeatureScratch, k: usize, line: &[u8]) -> usize {
+    fn count(&self, s: &mut FeatureScratch, k: usize, line: &[u8], lowered: &[u8]) -> usize {
         let (re, cache) = self.rx(s, k);
-        rx::count(re, cache, line)
+        re.count(cache, line, lowered)
     }
 
-    fn is_match(&self, s: &mut FeatureScratch, k: usize, line: &[u8]) -> f64 {
+    fn is_match(&self, s: &mut FeatureScratch, k: usize, line: &[u8], lowered: &[u8]) -> f64 {
         let (re, cache) = self.rx(s, k);
-        f64::from(u8::from(rx::is_match(re, cache, line)))
+        f64::from(u8::from(re.is_match(cache, line, lowered)))
     }
 
     /// The raw (unscaled) features of one valid UTF-8 line, in the model's column
-    /// order, written to `out` (cleared first).
-    pub fn compute(&self, s: &mut FeatureScratch, line: &[u8], out: &mut Vec<f64>) {
+    /// order, written to `out` (cleared first). `lowered` is the line with ASCII
+    /// letters lowercased (the scorer has it already, for the char block).
+    pub fn compute(
+        &self,
+        s: &mut FeatureScratch,
+        line: &[u8],
+        lowered: &[u8],
+        out: &mut Vec<f64>,
+    ) {
         out.clear();
         let mut all = [f64::NAN; FEATURE_NAMES.len()];
         let n_code_points = count_chars(line);
@@ -226,7 +294,8 @@ impl Features {
                 .filter(|c| self.struct_other.contains(c))
                 .count();
         }
-        let n_neg = |s: &mut FeatureScratch| self.count(s, NEGATIVE, line);
+        let n_neg = |s: &mut FeatureScratch| self.count(s, NEGATIVE, line, lowered);
+        let mut word_runs: Option<WordRuns> = None;
         let mut neg_cache = None;
         let mut tokens_cache: Option<(usize, usize)> = None;
         for &f in &self.order {
@@ -234,8 +303,8 @@ impl Features {
                 continue;
             }
             all[f] = match f {
-                0 => self.is_match(s, LEVEL, line),
-                1 => self.is_match(s, STACK, line),
+                0 => self.is_match(s, LEVEL, line, lowered),
+                1 => self.is_match(s, STACK, line, lowered),
                 2 | 3 => {
                     let n = *neg_cache.get_or_insert_with(|| n_neg(s));
                     if f == 2 {
@@ -244,24 +313,30 @@ impl Features {
                         (n as f64).ln_1p()
                     }
                 }
-                4 => self.is_match(s, PATH, line),
-                5 => (self.count(s, HEX, line) as f64).ln_1p(),
-                6 => self.is_match(s, REPEATED_PUNCT, line),
-                7 => (self.count(s, KV, line) as f64).ln_1p(),
+                4 => self.is_match(s, PATH, line, lowered),
+                5 if self.fast_hex => {
+                    (word_runs.get_or_insert_with(|| WordRuns::of(line)).hex as f64).ln_1p()
+                }
+                5 => (self.count(s, HEX, line, lowered) as f64).ln_1p(),
+                6 => self.is_match(s, REPEATED_PUNCT, line, lowered),
+                7 => (self.count(s, KV, line, lowered) as f64).ln_1p(),
                 8 => upper as f64 / n_chars,
                 9 => digits as f64 / n_chars,
                 10 => (structp as f64).ln_1p(),
                 11 | 13 => {
-                    let (n, distinct) = *tokens_cache.get_or_insert_with(|| self.tokens(s, line));
+                    let (n, distinct) = *tokens_cache.get_or_insert_with(|| self.tokens(s, line, lowered));
                     if f == 11 {
                         (n as f64).ln_1p()
                     } else {
                         distinct as f64 / n.max(1) as f64
                     }
                 }
-                12 => (self.count(s, ALLCAPS, line) as f64).ln_1p(),
-                14 => (self.leading(s, line) as f64).ln_1p(),
-                15 => (self.count(s, EMPHASIS, line) as f64).ln_1p(),
+                12 if self.fast_allcaps => {
+                    (word_runs.get_or_insert_with(|| WordRuns::of(line)).allcaps as f64).ln_1p()
+                }
+                12 => (self.count(s, ALLCAPS, line, lowered) as f64).ln_1p(),
+                14 => (self.leading(s, line, lowered) as f64).ln_1p(),
+                15 => (self.count(s, EMPHASIS, line, lowered) as f64).ln_1p(),
                 16 => (n_code_points as f64).ln_1p(),
                 _ => unreachable!("feature index"),
             };
@@ -270,7 +345,7 @@ impl Features {
     }
 
     /// Number of `TOKEN` matches and of distinct ones.
-    fn tokens(&self, s: &mut FeatureScratch, line: &[u8]) -> (usize, usize) {
+    fn tokens(&self, s: &mut FeatureScratch, line: &[u8], lowered: &[u8]) -> (usize, usize) {
         let mut spans = std::mem::take(&mut s.spans);
         spans.clear();
         if self.fast_token {
@@ -290,15 +365,7 @@ impl Features {
             }
         } else {
             let (re, cache) = self.rx(s, TOKEN);
-            let mut at = 0;
-            while at <= line.len() {
-                let Some(m) = re.search_with(cache, &regex_automata::Input::new(line).range(at..))
-                else {
-                    break;
-                };
-                spans.push((m.start(), m.end()));
-                at = if m.is_empty() { m.end() + 1 } else { m.end() };
-            }
+            re.spans(cache, line, lowered, &mut spans);
         }
         let n = spans.len();
         spans.sort_unstable_by(|a, b| line[a.0..a.1].cmp(&line[b.0..b.1]));
@@ -315,7 +382,7 @@ impl Features {
     }
 
     /// Code points matched by `LEADING_WS` at the start of the line (0 if none).
-    fn leading(&self, s: &mut FeatureScratch, line: &[u8]) -> usize {
+    fn leading(&self, s: &mut FeatureScratch, line: &[u8], lowered: &[u8]) -> usize {
         if self.fast_leading {
             return line
                 .iter()
@@ -323,6 +390,52 @@ impl Features {
                 .count();
         }
         let (re, cache) = self.rx(s, LEADING_WS);
-        rx::match_end(re, cache, line).map_or(0, |end| count_chars(&line[..end]))
+        re.match_end(cache, line, lowered)
+            .map_or(0, |end| count_chars(&line[..end]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rx;
+
+    /// Strings over an alphabet chosen to hit every edge of the word-run patterns.
+    fn generated(n: usize) -> Vec<Vec<u8>> {
+        let alphabet = b"0xXaAfFgG9_ -.:\t\xc3\xa9Z";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let len = (state % 24) as usize;
+                (0..len)
+                    .map(|i| alphabet[((state >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn word_runs_count_what_the_shipped_regexes_count() {
+        let caps = rx::compile("t", DEFAULT_ALLCAPS).unwrap();
+        let hex = rx::compile("t", DEFAULT_HEX).unwrap();
+        let (mut cc, mut hc) = (caps.create_cache(), hex.create_cache());
+        let mut lines: Vec<Vec<u8>> = [
+            "ERROR at 0x1f and 0X_ 0xg DEADBEEF deadbeef1 cafe_babe AB A é_AB ABé",
+            "0x 0x0 00000000 0000000 x0x1 ABC_DEF _AB AB9 deadbeefZ",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        lines.extend(generated(5000));
+        for line in &lines {
+            let want = WordRuns {
+                allcaps: rx::count(&caps, &mut cc, line),
+                hex: rx::count(&hex, &mut hc, line),
+            };
+            assert_eq!(WordRuns::of(line), want, "{:?}", String::from_utf8_lossy(line));
+        }
     }
 }

@@ -149,7 +149,7 @@ impl Classifier {
         let char = self.char.dot(&mut s.char_counts);
         // handcrafted
         self.features
-            .compute(&mut s.features, line, &mut s.raw_features);
+            .compute(&mut s.features, line, &s.lower[..line.len()], &mut s.raw_features);
         let mut hand = 0.0;
         for (i, x) in s.raw_features.iter().enumerate() {
             hand += self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
@@ -181,7 +181,9 @@ impl Classifier {
     pub fn line_features(&self, line: &str) -> Vec<f64> {
         let mut s = self.features.scratch();
         let mut out = Vec::new();
-        self.features.compute(&mut s, line.as_bytes(), &mut out);
+        let lowered = line.to_ascii_lowercase();
+        self.features
+            .compute(&mut s, line.as_bytes(), lowered.as_bytes(), &mut out);
         out
     }
 
