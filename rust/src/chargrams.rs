@@ -9,8 +9,10 @@
 //!   (nearly all log lines) the n-grams starting at byte `i` are masks of the 8 bytes
 //!   loaded at `i`, so no strings are built and the lookups of a line do not depend on
 //!   one another (an automaton walk is one chain of dependent loads);
-//! * the table holds keys only (8 per cache line); the weights sit in a parallel array
-//!   that only `dot` reads, once per distinct n-gram;
+//! * an ASCII n-gram of ≤ 6 chars packs 7 bits a char; the table slot holds that key
+//!   and the n-gram's id in one `u64` (8 slots a cache line); ids follow idf, so the
+//!   weights (`terms`, read by `dot` once per distinct n-gram) and the per-line counts
+//!   of a typical line sit in a few hot cache lines;
 //! * counting is branch-light (`LineCounts`): append the id, bump a dense counter.
 //!
 //! Tried and measured slower: software prefetching of the table, a small "hot" table
@@ -28,37 +30,45 @@ use crate::error::{Error, Result};
 use crate::model::BlockSpec;
 use crate::ngrams::term_frequency;
 
-/// Longest n-gram (in bytes) that `pack` keys.
-const PACKED_BYTES: usize = 7;
+/// Longest n-gram (in code points) that `pack` keys: 6 ASCII chars × 7 bits.
+const PACKED_CHARS: usize = 6;
+/// A table entry: the packed key in the low `KEY_BITS`, the n-gram's id above.
+const KEY_BITS: u32 = 45;
+const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
+/// Ids fit in what the key leaves of a `u64`.
+const MAX_IDS: usize = 1 << (64 - KEY_BITS);
 /// Table slots per packed vocabulary entry (at least): short probes, misses included.
 const SLOTS_PER_KEY: usize = 2;
 /// Code point starts remembered on the UTF-8 path (longest n-gram + 1).
 const RING: usize = 16;
 /// Fibonacci hashing: a multiply spreads the packed bytes over the top bits.
 const HASH_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
-/// An empty table cell (no packed key is 0: `pack` always sets a marker bit).
+/// A free table slot (no key is 0: it holds its length).
 const EMPTY: u64 = 0;
 
-/// The bytes of `s` (≤ 7) little-endian, plus a marker bit just above the last byte,
-/// so keys of different lengths never collide (the highest set bit says the length).
+/// The first 6 bytes of `word` (ASCII, so 7 bits each) side by side in 42 bits, in
+/// three shift-and-mask steps (no `pext`: it is slow on some AMD cores). A prefix of
+/// `n` chars is then the low `7n` bits.
 #[inline]
+fn squeeze(word: u64) -> u64 {
+    let x = word & 0x0000_7F7F_7F7F_7F7F;
+    // byte pairs -> 14-bit fields at bits 0, 16, 32
+    let x = (x & 0x0000_007F_007F_007F) | ((x & 0x0000_7F00_7F00_7F00) >> 1);
+    (x & 0x3FFF) | ((x >> 2) & (0x3FFF << 14)) | ((x >> 4) & (0x3FFF << 28))
+}
+
+/// The key of an ASCII n-gram of `n` ≤ 6 chars: its 7-bit chars, and `n` above them.
+#[inline]
+fn key_of(squeezed: u64, n: usize) -> u64 {
+    (squeezed & ((1 << (7 * n)) - 1)) | ((n as u64) << 42)
+}
+
+/// The key of an ASCII n-gram given as bytes.
 fn pack(s: &[u8]) -> u64 {
-    debug_assert!(!s.is_empty() && s.len() <= PACKED_BYTES);
-    let mut key = 0u64;
-    for (i, &b) in s.iter().enumerate() {
-        key |= u64::from(b) << (8 * i);
-    }
-    key | marker(s.len())
-}
-
-#[inline]
-const fn marker(len: usize) -> u64 {
-    0x80 << (8 * len)
-}
-
-#[inline]
-const fn low_bytes(len: usize) -> u64 {
-    (1u64 << (8 * len)) - 1
+    debug_assert!(s.is_ascii() && s.len() <= PACKED_CHARS);
+    let mut word = [0u8; 8];
+    word[..s.len()].copy_from_slice(s);
+    key_of(squeeze(u64::from_le_bytes(word)), s.len())
 }
 
 /// What scoring needs of one vocabulary n-gram.
@@ -72,16 +82,16 @@ struct Term {
 pub struct CharBlock {
     lo: usize,
     hi: usize,
-    /// Open addressing (linear probing, power-of-two size) over packed keys, `EMPTY`
-    /// where free. Keys alone: a probe reads 8 bytes, and 8 keys share a cache line.
-    keys: Vec<u64>,
+    /// Open addressing (linear probing, power-of-two size): `id << KEY_BITS | key` per
+    /// ASCII vocabulary n-gram, `EMPTY` where free. 8 bytes a slot: 8 share a cache line.
+    slots: Vec<u64>,
     shift: u32,
     mask: usize,
-    /// N-grams longer than `PACKED_BYTES`: bytes → id.
+    /// Non-ASCII n-grams: bytes → id.
     long: FxHashMap<Box<[u8]>, u32>,
-    /// By id: a packed n-gram's id is its slot in `keys`; long n-grams follow.
+    /// By id. Ids follow idf (most frequent n-grams first), so the terms and counts
+    /// a typical line touches share a few cache lines.
     terms: Vec<Term>,
-    n_terms: usize,
     sublinear: bool,
     l2: bool,
 }
@@ -95,59 +105,62 @@ impl CharBlock {
                 RING - 1
             )));
         }
-        // Only entries a lowercased line can produce: the right number of code points
-        // and no ASCII capitals.
-        let columns: Vec<usize> = (0..spec.vocabulary.len())
+        // Only entries a lowercased line can produce (the right number of code points,
+        // no ASCII capitals), most frequent first.
+        let mut columns: Vec<usize> = (0..spec.vocabulary.len())
             .filter(|&col| {
                 let term = &spec.vocabulary[col];
                 let n = term.chars().count();
                 n >= lo && n <= hi && !term.bytes().any(|b| b.is_ascii_uppercase())
             })
             .collect();
+        if columns.len() > MAX_IDS {
+            return Err(Error::Model(format!(
+                "char block: {} terms; at most {MAX_IDS} are supported",
+                columns.len()
+            )));
+        }
+        columns.sort_by(|&a, &b| spec.idf[a].total_cmp(&spec.idf[b]).then(a.cmp(&b)));
+        let packable = |t: &str| t.is_ascii() && t.len() <= PACKED_CHARS;
         let n_packed = columns
             .iter()
-            .filter(|&&c| spec.vocabulary[c].len() <= PACKED_BYTES)
+            .filter(|&&c| packable(&spec.vocabulary[c]))
             .count();
         let size = (n_packed * SLOTS_PER_KEY).next_power_of_two().max(16);
         let mut block = Self {
             lo,
             hi,
-            keys: vec![EMPTY; size],
+            slots: vec![EMPTY; size],
             shift: 64 - size.trailing_zeros(),
             mask: size - 1,
             long: FxHashMap::default(),
-            terms: vec![Term::default(); size],
-            n_terms: columns.len(),
+            terms: Vec::with_capacity(columns.len()),
             sublinear: spec.sublinear_tf,
             l2: spec.norm.as_deref() == Some("l2"),
         };
-        for &col in &columns {
-            let bytes = spec.vocabulary[col].as_bytes();
-            let term = Term {
+        for (id, &col) in columns.iter().enumerate() {
+            let text = &spec.vocabulary[col];
+            if packable(text) {
+                block.insert(pack(text.as_bytes()), id as u64);
+            } else {
+                block.long.insert(text.as_bytes().into(), id as u32);
+            }
+            block.terms.push(Term {
                 idf: spec.idf[col],
                 idf_coef: spec.idf[col] * coef[col],
                 column: col as u32,
-            };
-            let id = if bytes.len() <= PACKED_BYTES {
-                block.insert(pack(bytes))
-            } else {
-                block.terms.push(Term::default());
-                let id = block.terms.len() - 1;
-                block.long.insert(bytes.into(), id as u32);
-                id
-            };
-            block.terms[id] = term;
+            });
         }
         Ok(block)
     }
 
     /// Vocabulary entries a line can hit.
     pub fn len(&self) -> usize {
-        self.n_terms
+        self.terms.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.n_terms == 0
+        self.terms.is_empty()
     }
 
     #[inline]
@@ -155,14 +168,12 @@ impl CharBlock {
         (key.wrapping_mul(HASH_MUL) >> self.shift) as usize
     }
 
-    /// The slot of `key` (placed there if new).
-    fn insert(&mut self, key: u64) -> usize {
+    fn insert(&mut self, key: u64, id: u64) {
         let mut i = self.home(key);
-        while self.keys[i] != EMPTY && self.keys[i] != key {
+        while self.slots[i] != EMPTY && self.slots[i] & KEY_MASK != key {
             i = (i + 1) & self.mask;
         }
-        self.keys[i] = key;
-        i
+        self.slots[i] = id << KEY_BITS | key;
     }
 
     /// The id of a packed n-gram, if it is in the vocabulary.
@@ -170,11 +181,11 @@ impl CharBlock {
     fn find(&self, key: u64) -> Option<u32> {
         let mut i = self.home(key);
         loop {
-            let k = self.keys[i];
-            if k == key {
-                return Some(i as u32);
+            let slot = self.slots[i];
+            if slot & KEY_MASK == key {
+                return Some((slot >> KEY_BITS) as u32);
             }
-            if k == EMPTY {
+            if slot == EMPTY {
                 return None;
             }
             i = (i + 1) & self.mask;
@@ -187,7 +198,7 @@ impl CharBlock {
     pub fn count(&self, padded: &[u8], len: usize, counts: &mut LineCounts) {
         counts.start(self.n_ids());
         let line = &padded[..len];
-        if line.is_ascii() && self.hi <= PACKED_BYTES {
+        if line.is_ascii() && self.hi <= PACKED_CHARS {
             self.count_ascii(padded, len, counts);
         } else {
             self.count_utf8(line, counts);
@@ -203,9 +214,9 @@ impl CharBlock {
     fn count_ascii(&self, padded: &[u8], len: usize, counts: &mut LineCounts) {
         assert!(padded.len() >= len + 8);
         for i in 0..(len + 1).saturating_sub(self.lo) {
-            let word = u64::from_le_bytes(padded[i..i + 8].try_into().unwrap());
+            let chars = squeeze(u64::from_le_bytes(padded[i..i + 8].try_into().unwrap()));
             for n in self.lo..=self.hi.min(len - i) {
-                if let Some(id) = self.find((word & low_bytes(n)) | marker(n)) {
+                if let Some(id) = self.find(key_of(chars, n)) {
                     counts.add(id);
                 }
             }
@@ -232,8 +243,8 @@ impl CharBlock {
             k += 1;
             for n in self.lo..=self.hi.min(k) {
                 let gram = &line[starts[(k - n) % RING]..end];
-                let id = if gram.len() <= PACKED_BYTES {
-                    self.find(pack(gram))
+                let id = if gram.len() == n && n <= PACKED_CHARS {
+                    self.find(pack(gram)) // ASCII
                 } else {
                     self.long.get(gram).copied()
                 };
@@ -346,15 +357,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn packed_keys_of_different_lengths_differ() {
+    fn keys_are_the_chars_side_by_side_and_the_length() {
+        let word = u64::from_le_bytes(*b"abcdefgh");
+        let mut want = 0u64;
+        for (i, &b) in b"abcdef".iter().enumerate() {
+            want |= u64::from(b) << (7 * i);
+        }
+        assert_eq!(squeeze(word), want);
+        assert_eq!(pack(b"abc"), key_of(squeeze(word), 3));
+        assert_eq!(pack(b"\x7f\x7f\x7f\x7f\x7f\x7f"), (1 << 42) - 1 | 6 << 42);
+        // a NUL byte is a char: "ab" and "ab\0" differ by their length
         assert_ne!(pack(b"ab"), pack(b"ab\0"));
         assert_ne!(pack(b"\0"), pack(b"\0\0"));
-        assert_eq!(
-            pack(b"abc"),
-            (u64::from_le_bytes(*b"abcdefgh") & low_bytes(3)) | marker(3)
-        );
-        // 7 bytes: the marker is the top bit, above every data bit
-        assert_eq!(pack(&[0xff; 7]), (1 << 63) | low_bytes(7));
+        assert!(pack(b"\0") != EMPTY && pack(b"\0") & !KEY_MASK == 0);
     }
 
     #[test]
