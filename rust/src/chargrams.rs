@@ -24,7 +24,7 @@
 //! Longer n-grams (non-ASCII: a 6-char n-gram can take 24 bytes) go to a plain map;
 //! only lines with non-ASCII bytes take that path.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
 use crate::model::BlockSpec;
@@ -35,8 +35,13 @@ const PACKED_CHARS: usize = 6;
 /// A table entry: the packed key in the low `KEY_BITS`, the n-gram's id above.
 const KEY_BITS: u32 = 45;
 const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
-/// Ids fit in what the key leaves of a `u64`.
-const MAX_IDS: usize = 1 << (64 - KEY_BITS);
+/// Ids fit in what the key leaves of a `u64`; the largest marks a `PREFIX`.
+const MAX_IDS: usize = (1 << (64 - KEY_BITS)) - 1;
+/// The id of a table entry that is no vocabulary term, only the prefix of longer ones:
+/// with every prefix present, a miss at length n ends the search for longer n-grams at
+/// the same position (the vocabulary keeps the most frequent n-grams, and a prefix is
+/// at least as frequent, so such entries are rare: 1 in the shipped model).
+const PREFIX: u32 = MAX_IDS as u32;
 /// Table slots per packed vocabulary entry (at least): short probes, misses included.
 const SLOTS_PER_KEY: usize = 2;
 /// Code point starts remembered on the UTF-8 path (longest n-gram + 1).
@@ -122,11 +127,19 @@ impl CharBlock {
         }
         columns.sort_by(|&a, &b| spec.idf[a].total_cmp(&spec.idf[b]).then(a.cmp(&b)));
         let packable = |t: &str| t.is_ascii() && t.len() <= PACKED_CHARS;
-        let n_packed = columns
+        let terms: FxHashSet<&str> = columns
             .iter()
-            .filter(|&&c| packable(&spec.vocabulary[c]))
-            .count();
-        let size = (n_packed * SLOTS_PER_KEY).next_power_of_two().max(16);
+            .map(|&c| spec.vocabulary[c].as_str())
+            .filter(|t| packable(t))
+            .collect();
+        let prefixes: FxHashSet<&str> = terms
+            .iter()
+            .flat_map(|t| (lo..t.len()).map(move |n| &t[..n]))
+            .filter(|p| !terms.contains(p))
+            .collect();
+        let size = ((terms.len() + prefixes.len()) * SLOTS_PER_KEY)
+            .next_power_of_two()
+            .max(16);
         let mut block = Self {
             lo,
             hi,
@@ -150,6 +163,9 @@ impl CharBlock {
                 idf_coef: spec.idf[col] * coef[col],
                 column: col as u32,
             });
+        }
+        for p in prefixes {
+            block.insert(pack(p.as_bytes()), u64::from(PREFIX));
         }
         Ok(block)
     }
@@ -216,8 +232,10 @@ impl CharBlock {
         for i in 0..(len + 1).saturating_sub(self.lo) {
             let chars = squeeze(u64::from_le_bytes(padded[i..i + 8].try_into().unwrap()));
             for n in self.lo..=self.hi.min(len - i) {
-                if let Some(id) = self.find(key_of(chars, n)) {
-                    counts.add(id);
+                match self.find(key_of(chars, n)) {
+                    None => break, // no longer n-gram here can be a term either
+                    Some(PREFIX) => {}
+                    Some(id) => counts.add(id),
                 }
             }
         }
@@ -248,7 +266,7 @@ impl CharBlock {
                 } else {
                     self.long.get(gram).copied()
                 };
-                if let Some(id) = id {
+                if let Some(id) = id.filter(|&id| id != PREFIX) {
                     counts.add(id);
                 }
             }
@@ -370,6 +388,37 @@ mod tests {
         assert_ne!(pack(b"ab"), pack(b"ab\0"));
         assert_ne!(pack(b"\0"), pack(b"\0\0"));
         assert!(pack(b"\0") != EMPTY && pack(b"\0") & !KEY_MASK == 0);
+    }
+
+    fn block(vocabulary: &[&str]) -> CharBlock {
+        let spec = BlockSpec {
+            ngram_range: (3, 6),
+            token_pattern: None,
+            lowercase: "ascii".into(),
+            vocabulary: vocabulary.iter().map(|t| t.to_string()).collect(),
+            idf: (0..vocabulary.len()).map(|i| 1.0 + i as f64).collect(),
+            sublinear_tf: false,
+            norm: None,
+        };
+        CharBlock::new(&spec, &vec![1.0; vocabulary.len()]).unwrap()
+    }
+
+    fn counted(b: &CharBlock, line: &str) -> Vec<(u32, u32)> {
+        let mut padded = line.as_bytes().to_vec();
+        padded.extend_from_slice(&[0; 8]);
+        let mut c = LineCounts::default();
+        b.count(&padded, line.len(), &mut c);
+        b.term_counts(&c)
+    }
+
+    #[test]
+    fn terms_whose_prefix_is_no_term_are_still_found() {
+        // "abc" and "abcd" are no terms: the search must not stop there.
+        let b = block(&["abcde", "xyz", "é€x", "bcde"]);
+        assert_eq!(counted(&b, "abcde abcde"), vec![(0, 2), (3, 2)]);
+        assert_eq!(counted(&b, "xyz abcd"), vec![(1, 1)]);
+        // the UTF-8 path: non-ASCII terms, and ASCII ones on a non-ASCII line
+        assert_eq!(counted(&b, "é€xyz abcde"), vec![(0, 1), (1, 1), (2, 1), (3, 1)]);
     }
 
     #[test]
