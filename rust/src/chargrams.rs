@@ -387,7 +387,7 @@ mod tests {
         }
         assert_eq!(squeeze(word), want);
         assert_eq!(pack(b"abc"), key_of(squeeze(word), 3));
-        assert_eq!(pack(b"\x7f\x7f\x7f\x7f\x7f\x7f"), (1 << 42) - 1 | 6 << 42);
+        assert_eq!(pack(b"\x7f\x7f\x7f\x7f\x7f\x7f"), ((1 << 42) - 1) | (6 << 42));
         // a NUL byte is a char: "ab" and "ab\0" differ by their length
         assert_ne!(pack(b"ab"), pack(b"ab\0"));
         assert_ne!(pack(b"\0"), pack(b"\0\0"));
