@@ -31,38 +31,34 @@ def export(model_path, output, labels_dir, reference, check) -> None:
     let another implementation test parity.
     """
     from lookskip import storage
-    from lookskip.model.export import export_model, write_reference_outputs
-    from lookskip.model.pipeline import TrainedModel, load_model
+    from lookskip.model.export import (
+        check_parity,
+        export_model,
+        load_trained,
+        reference_outputs_path,
+        write_reference_outputs,
+    )
     from lookskip.settings import get_settings
 
     settings = get_settings()
     model_path = model_path or storage.join(settings.models_dir, "look_skip_model.joblib")
     output = output or storage.join(settings.models_dir, "look_skip_model.json.gz")
-    model = load_model(model_path)
-    if not isinstance(model, TrainedModel):
-        raise click.UsageError(f"{model_path}: already an exported file; give a joblib model")
+    try:
+        model = load_trained(model_path)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     export_model(model, output)
     out.print(f"wrote {output} ({storage.size(output) / 1e6:.2f} MB)")
     if not (reference or check):
         return
     from lookskip.training.labels import label_files, load_files
 
-    labels_dir = labels_dir or settings.labels_dir
-    data = load_files(label_files(labels_dir))
+    data = load_files(label_files(labels_dir or settings.labels_dir))
     if reference:
-        ref_path = storage.join(output.rsplit("/", 1)[0] if "/" in output else ".",
-                                "reference_outputs.jsonl.gz")
+        ref_path = reference_outputs_path(output)
         n = write_reference_outputs(model, data.lines, ref_path, data.systems)
         out.print(f"wrote {ref_path} ({n} lines)")
     if check:
-        import numpy as np
-
-        from lookskip.model.reference import ReferenceModel
-
-        ref = ReferenceModel.load(output)
-        diff = float(np.max(np.abs(
-            ref.predict_proba_look(data.lines) - model.predict_proba_look(data.lines))))
-        if diff > 1e-9:
-            raise ValueError(f"numpy reference differs from sklearn by {diff:.3g} (> 1e-9)")
+        diff = check_parity(model, output, data.lines)
         out.print(f"numpy reference matches sklearn: max |Δp| = {diff:.2e} "
                   f"on {len(data.lines)} lines")

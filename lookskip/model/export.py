@@ -152,3 +152,47 @@ def write_reference_outputs(
         data = gzip.compress(data, compresslevel=6, mtime=0)
     storage.write_bytes(path, data)
     return len(rows)
+
+
+# --- the steps ``lookskip export`` and the export tasks share ---------------------------
+
+PARITY_TOLERANCE = 1e-9
+
+
+class ParityError(ValueError):
+    """The exported file does not reproduce the model it came from."""
+
+
+def load_trained(model_path: str) -> TrainedModel:
+    """The fitted model at ``model_path`` (a joblib file, not an exported one)."""
+    from lookskip.model.pipeline import load_model
+
+    model = load_model(model_path)
+    if not isinstance(model, TrainedModel):
+        raise ValueError(f"{model_path}: already an exported file; give a joblib model")
+    return model
+
+
+def reference_outputs_path(model_file: str) -> str:
+    """Where the reference outputs of the model file ``model_file`` go: beside it."""
+    folder = model_file.rsplit("/", 1)[0] if "/" in model_file else "."
+    return storage.join(folder, "reference_outputs.jsonl.gz")
+
+
+def check_parity(model: TrainedModel, model_file: str, lines: Sequence[str],
+                 tolerance: float = PARITY_TOLERANCE) -> float:
+    """Max |p_reference − p_sklearn| over ``lines``; raises ParityError above ``tolerance``.
+
+    Why: the numpy reference reads only the exported file, so agreement proves the file
+    carries everything the Rust classifier needs to reproduce the model.
+    """
+    from lookskip.model.reference import ReferenceModel
+
+    if not len(lines):
+        return 0.0
+    p_ref = ReferenceModel.load(model_file).predict_proba_look(lines)
+    diff = float(np.max(np.abs(p_ref - model.predict_proba_look(lines))))
+    if diff > tolerance:
+        raise ParityError(f"numpy reference differs from sklearn by {diff:.3g} "
+                          f"(> {tolerance:g}) on {len(lines)} lines")
+    return diff

@@ -1,19 +1,16 @@
-"""Export as tasks (the same steps as ``lookskip export``): write the portable model file
-(+ reference outputs), then check that the numpy reference scorer, which reads only
-that file, reproduces sklearn within 1e-9 on every labeled line.
+"""Export as tasks (the same core steps as ``lookskip export``, lookskip/model/export.py):
+write the portable model file (+ reference outputs), then check that the numpy reference
+scorer, which reads only that file, reproduces sklearn within 1e-9 on every labeled line.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lookskip.model.export import PARITY_TOLERANCE, ParityError
 from worker.app import app, stage_settings
 
-PARITY_TOLERANCE = 1e-9
-
-
-class ParityError(ValueError):
-    """The exported file does not reproduce the model it came from."""
+__all__ = ["PARITY_TOLERANCE", "ParityError", "model", "parity"]
 
 
 def _paths(model_path: str | None, output: str | None, labels_dir: str | None,
@@ -39,14 +36,16 @@ def model(self, _previous: Any = None, *, wf: str | None = None, model_path: str
           models_dir: str | None = None, reference: bool = True) -> dict[str, Any]:
     """Write the model file (atomically) and, if asked, the reference outputs beside it."""
     from lookskip import storage
-    from lookskip.model.export import export_model, write_reference_outputs
-    from lookskip.model.pipeline import TrainedModel, load_model
+    from lookskip.model.export import (
+        export_model,
+        load_trained,
+        reference_outputs_path,
+        write_reference_outputs,
+    )
 
     model_path, output, labels_dir = _paths(model_path, output, labels_dir, models_dir)
     self.progress(wf, 0, 1, f"exporting {model_path}")
-    trained = load_model(model_path)
-    if not isinstance(trained, TrainedModel):
-        raise ValueError(f"{model_path}: already an exported file; give a joblib model")
+    trained = load_trained(model_path)
     export_model(trained, output)
     result: dict[str, Any] = {"model_path": model_path, "output": output,
                               "bytes": storage.size(output), "artifacts": [output]}
@@ -55,8 +54,7 @@ def model(self, _previous: Any = None, *, wf: str | None = None, model_path: str
         result["artifacts"] = [*_previous.get("artifacts", []), *result["artifacts"]]
     if reference:
         data = _labeled_lines(labels_dir)
-        ref_path = storage.join(output.rsplit("/", 1)[0] if "/" in output else ".",
-                                "reference_outputs.jsonl.gz")
+        ref_path = reference_outputs_path(output)
         result["reference_lines"] = write_reference_outputs(trained, data.lines, ref_path,
                                                             data.systems)
         result["artifacts"] = [*result["artifacts"], ref_path]
@@ -67,19 +65,11 @@ def model(self, _previous: Any = None, *, wf: str | None = None, model_path: str
 def parity(self, exported: dict[str, Any], *, wf: str | None = None,
            labels_dir: str | None = None) -> dict[str, Any]:
     """Score every labeled line with sklearn and with the exported file; fail above 1e-9."""
-    import numpy as np
-
-    from lookskip.model.pipeline import load_model
-    from lookskip.model.reference import ReferenceModel
+    from lookskip.model.export import check_parity, load_trained
 
     labels_dir = labels_dir or stage_settings().labels_dir
     self.progress(wf, 0, 1, "parity check: numpy reference vs sklearn")
     data = _labeled_lines(labels_dir)
-    p_sk = load_model(exported["model_path"]).predict_proba_look(data.lines)
-    p_ref = ReferenceModel.load(exported["output"]).predict_proba_look(data.lines)
-    diff = float(np.max(np.abs(p_ref - p_sk))) if len(data.lines) else 0.0
-    if diff > PARITY_TOLERANCE:
-        raise ParityError(f"numpy reference differs from sklearn by {diff:.3g} "
-                          f"(> {PARITY_TOLERANCE:g}) on {len(data.lines)} lines")
+    diff = check_parity(load_trained(exported["model_path"]), exported["output"], data.lines)
     return {**exported, "parity": {"max_abs_diff": diff, "lines": len(data.lines),
                                    "tolerance": PARITY_TOLERANCE}}
