@@ -18,8 +18,9 @@ test:  ## the whole test suite: Rust unit tests, then pytest (starts its own Red
 	@if [ -f rust/Cargo.toml ]; then cargo test --release --features bert --manifest-path rust/Cargo.toml; fi
 	uv run --no-sync pytest
 
-lint:  ## ruff and clippy
+lint:  ## ruff (lint and format) and clippy
 	uv run --no-sync ruff check .
+	uv run --no-sync ruff format --check .
 	@if [ -f rust/Cargo.toml ]; then cargo clippy --release --all-targets --features bert --manifest-path rust/Cargo.toml -- -D warnings; fi
 
 bench:  ## print the benchmark figures (see benchmarks/)

@@ -72,17 +72,20 @@ def speed(export_dir: str, n: int, batch_size: int, threads: list[int], repeats:
     model = BertForSequenceClassification.from_pretrained(export_dir).eval()
     tok = prepare_tokenizer(load_tokenizer(export_dir), int(config["max_length"]))
     ntok = [len(e.ids) for e in tok.encode_batch(lines)]
-    print(f"model: {config['num_hidden_layers']} layers, hidden {config['hidden_size']}, "
-          f"max_length {config['max_length']}; {n} lines (mean {np.mean(ntok):.1f} tokens), "
-          f"batch size {batch_size}")
+    print(
+        f"model: {config['num_hidden_layers']} layers, hidden {config['hidden_size']}, "
+        f"max_length {config['max_length']}; {n} lines (mean {np.mean(ntok):.1f} tokens), "
+        f"batch size {batch_size}"
+    )
     for t in threads:
         torch.set_num_threads(t)
         clf = lookskip_rs.BertClassifier(export_dir, device="cpu", threads=t)
         runs = {
             "candle": lambda clf=clf: clf.predict_proba(lines, batch_size=batch_size),
             "torch": lambda: predict_proba_torch(model, tok, lines, batch_size),
-            "torch sorted": lambda: predict_proba_torch(model, tok, lines, batch_size,
-                                                        sort_by_length=True),
+            "torch sorted": lambda: predict_proba_torch(
+                model, tok, lines, batch_size, sort_by_length=True
+            ),
         }
         best: dict[str, tuple[float, float]] = {k: (1e9, 1e9) for k in runs}
         probs = {}
@@ -92,13 +95,16 @@ def speed(export_dir: str, n: int, batch_size: int, threads: list[int], repeats:
                 best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
         diff = float(np.abs(np.asarray(probs["candle"]) - probs["torch"]).max())
         for name, (wall, cpu) in best.items():
-            print(f"threads={t} {name:>12}: {n / wall:8.1f} lines/s wall, "
-                  f"{n / cpu:8.1f} lines/CPU-s")
+            print(
+                f"threads={t} {name:>12}: {n / wall:8.1f} lines/s wall, {n / cpu:8.1f} lines/CPU-s"
+            )
         cw, cc = best["candle"]
         for ref in ("torch", "torch sorted"):
             rw, rc = best[ref]
-            print(f"threads={t} ratio candle/{ref}: {rw / cw:.2f}x wall, {rc / cc:.2f}x CPU "
-                  f"(max |Δp| {diff:.1e})")
+            print(
+                f"threads={t} ratio candle/{ref}: {rw / cw:.2f}x wall, {rc / cc:.2f}x CPU "
+                f"(max |Δp| {diff:.1e})"
+            )
 
 
 def cascade(export_dir: str, n: int, tfidf_threshold: float, tfidf_model: str) -> None:
@@ -114,16 +120,20 @@ def cascade(export_dir: str, n: int, tfidf_threshold: float, tfidf_model: str) -
         with gzip.open(path, "wt", compresslevel=1) as f:
             for ln in corpus(n):
                 f.write(ln + "\n")
-        res, wall, _ = timed(lambda: cascade_file(tfidf, bert, str(path),
-                                                  tfidf_threshold=tfidf_threshold))
-    print(f"cascade: {res.lines:,} lines in {wall:.1f}s = {res.lines / wall:,.0f} lines/s; "
-          f"TF-IDF {res.tfidf_seconds:.1f}s, BERT saw {res.bert_seen:,} "
-          f"({res.bert_seen / max(res.lines, 1):.1%}) in {res.bert_seconds:.1f}s, "
-          f"demoted {res.demoted:,}, LOOK {res.look:,}")
+        res, wall, _ = timed(
+            lambda: cascade_file(tfidf, bert, str(path), tfidf_threshold=tfidf_threshold)
+        )
+    print(
+        f"cascade: {res.lines:,} lines in {wall:.1f}s = {res.lines / wall:,.0f} lines/s; "
+        f"TF-IDF {res.tfidf_seconds:.1f}s, BERT saw {res.bert_seen:,} "
+        f"({res.bert_seen / max(res.lines, 1):.1%}) in {res.bert_seconds:.1f}s, "
+        f"demoted {res.demoted:,}, LOOK {res.look:,}"
+    )
 
 
-def held_out_f1(export_dir: str, eval_path: Path, labels_dir: Path,
-                tfidf_threshold: float, tfidf_model: str) -> None:
+def held_out_f1(
+    export_dir: str, eval_path: Path, labels_dir: Path, tfidf_threshold: float, tfidf_model: str
+) -> None:
     import lookskip_rs
 
     from lookskip.classify.local import LocalClassifier
@@ -139,20 +149,26 @@ def held_out_f1(export_dir: str, eval_path: Path, labels_dir: Path,
     p_t = np.asarray(tfidf.predict_proba(texts))
     p_b = np.asarray(bert.predict_proba(texts))
     f1 = {
-        f"TF-IDF alone (threshold {tfidf.threshold:.2f})":
-            look_metrics(y, p_t >= tfidf.threshold)["look_f1"],
+        f"TF-IDF alone (threshold {tfidf.threshold:.2f})": look_metrics(y, p_t >= tfidf.threshold)[
+            "look_f1"
+        ],
         "BERT alone": look_metrics(y, p_b >= bert.threshold)["look_f1"],
-        f"cascade (TF-IDF >= {tfidf_threshold}, then BERT)":
-            look_metrics(y, (p_t >= tfidf_threshold) & (p_b >= bert.threshold))["look_f1"],
+        f"cascade (TF-IDF >= {tfidf_threshold}, then BERT)": look_metrics(
+            y, (p_t >= tfidf_threshold) & (p_b >= bert.threshold)
+        )["look_f1"],
     }
-    print(f"held-out LOOK F1 on {', '.join(held)} ({len(ex)} lines; BERT base "
-          f"{report['base_model']}, trained on {report['train_size']} lines, "
-          f"{report['epochs_run']} epochs):")
+    print(
+        f"held-out LOOK F1 on {', '.join(held)} ({len(ex)} lines; BERT base "
+        f"{report['base_model']}, trained on {report['train_size']} lines, "
+        f"{report['epochs_run']} epochs):"
+    )
     for name, v in f1.items():
         print(f"  {name}: {v:.3f}")
     if tfidf_model == SHIPPED_TFIDF:
-        print("  note: the shipped TF-IDF model was fit on all labels, these datasets included;"
-              " pass --tfidf-model trained with `lookskip train --holdout` for a fair figure")
+        print(
+            "  note: the shipped TF-IDF model was fit on all labels, these datasets included;"
+            " pass --tfidf-model trained with `lookskip train --holdout` for a fair figure"
+        )
 
 
 def main() -> None:
@@ -164,11 +180,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--cascade-lines", type=int, default=1_000_000)
-    ap.add_argument("--cascade-export", default=None,
-                    help="BERT export for the cascade run [default: --export]")
+    ap.add_argument(
+        "--cascade-export", default=None, help="BERT export for the cascade run [default: --export]"
+    )
     ap.add_argument("--tfidf-threshold", type=float, default=0.2)
-    ap.add_argument("--tfidf-model", default=SHIPPED_TFIDF,
-                    help="exported TF-IDF model [default: the shipped one]")
+    ap.add_argument(
+        "--tfidf-model",
+        default=SHIPPED_TFIDF,
+        help="exported TF-IDF model [default: the shipped one]",
+    )
     ap.add_argument("--skip", default="", help="comma list of: speed,cascade,f1")
     args = ap.parse_args()
     from lookskip.settings import get_settings
@@ -182,15 +202,29 @@ def main() -> None:
             export_dir = str(trained) if trained.exists() else minilm_export(tmp, args.max_length)
         print(f"export: {export_dir}")
         if "speed" not in skip:
-            speed(export_dir, args.lines, args.batch_size,
-                  [int(t) for t in args.threads.split(",")], args.repeats)
+            speed(
+                export_dir,
+                args.lines,
+                args.batch_size,
+                [int(t) for t in args.threads.split(",")],
+                args.repeats,
+            )
         if "cascade" not in skip and args.cascade_lines:
-            cascade(args.cascade_export or export_dir, args.cascade_lines, args.tfidf_threshold,
-                    args.tfidf_model)
+            cascade(
+                args.cascade_export or export_dir,
+                args.cascade_lines,
+                args.tfidf_threshold,
+                args.tfidf_model,
+            )
         eval_path = models / "eval_transformer.json"
         if "f1" not in skip and eval_path.exists() and args.export is None:
-            held_out_f1(export_dir, eval_path, Path(get_settings().labels_dir),
-                        args.tfidf_threshold, args.tfidf_model)
+            held_out_f1(
+                export_dir,
+                eval_path,
+                Path(get_settings().labels_dir),
+                args.tfidf_threshold,
+                args.tfidf_model,
+            )
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ def build_archive(root: Path, total: int) -> dict[str, int]:
     for i in range(4):
         with (tmp / f"app-{i}.log").open("wb") as f:
             counts[f"bundle.tar.gz!var/log/app-{i}.log"] = write_lines(
-                f, block, per_block, plan["tar"] // 4, rng)
+                f, block, per_block, plan["tar"] // 4, rng
+            )
     with tarfile.open(root / "bundle.tar.gz", "w:gz", compresslevel=1) as tf:
         for i in range(4):
             tf.add(tmp / f"app-{i}.log", arcname=f"var/log/app-{i}.log")
@@ -146,11 +147,30 @@ def start_workers(n: int, env: dict[str, str], logdir: Path) -> dict[str, subpro
     for i in range(n):
         name = f"bench{i + 1}"
         procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=prefork",
-             "--concurrency=1", "-Q", "classify", "-n", f"{name}@%h", "--loglevel=WARNING",
-             f"--logfile={logdir / name}.log", "--without-heartbeat", "--without-mingle",
-             "--without-gossip"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "-Q",
+                "classify",
+                "-n",
+                f"{name}@%h",
+                "--loglevel=WARNING",
+                f"--logfile={logdir / name}.log",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
     from worker.app import app
 
     deadline = time.monotonic() + 120
@@ -171,8 +191,9 @@ def stop_workers(procs: dict[str, subprocess.Popen]) -> None:
             p.kill()
 
 
-def distributed_run(n: int, inputs: list[str], out: Path, env: dict[str, str],
-                    logdir: Path, chunk: int) -> dict:
+def distributed_run(
+    n: int, inputs: list[str], out: Path, env: dict[str, str], logdir: Path, chunk: int
+) -> dict:
     from worker.app import job_store
     from worker.workflows import enqueue
 
@@ -181,8 +202,10 @@ def distributed_run(n: int, inputs: list[str], out: Path, env: dict[str, str],
     sampler.start()
     try:
         t0 = time.perf_counter()
-        wf = enqueue("classify", {"inputs": inputs, "output": str(out), "chunk_bytes": chunk,
-                                  "model_path": str(MODEL)})
+        wf = enqueue(
+            "classify",
+            {"inputs": inputs, "output": str(out), "chunk_bytes": chunk, "model_path": str(MODEL)},
+        )
         units_done_at = None
         while True:
             view = job_store().get(wf)
@@ -202,8 +225,13 @@ def distributed_run(n: int, inputs: list[str], out: Path, env: dict[str, str],
     if view.state != "SUCCESS":
         raise RuntimeError(f"classify workflow failed: {view.failures}")
     summary = json.loads((out / "summary.json").read_text())
-    return {"wall": wall, "summary": summary, "peak": sampler.peak,
-            "merge": t_end - (units_done_at or t_end), "units": view.parts[0]["total"]}
+    return {
+        "wall": wall,
+        "summary": summary,
+        "peak": sampler.peak,
+        "merge": t_end - (units_done_at or t_end),
+        "units": view.parts[0]["total"],
+    }
 
 
 def main() -> None:
@@ -224,15 +252,19 @@ def main() -> None:
     redis_dir.mkdir(parents=True, exist_ok=True)
     redis = None
     try:
-        print(f"machine: {os.cpu_count()} cores, load average "
-              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} before the run")
+        print(
+            f"machine: {os.cpu_count()} cores, load average "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} before the run"
+        )
         t = time.perf_counter()
         counts = build_archive(data, args.lines)
         total = sum(counts.values())
         size = sum(p.stat().st_size for p in data.iterdir())
-        print(f"archive: {total:,} lines in {len(counts)} files (2 plain, 4 .gz, 1 .tar.gz "
-              f"with 4 members), {size / 2**20:,.0f} MiB on disk, built in "
-              f"{time.perf_counter() - t:.1f}s")
+        print(
+            f"archive: {total:,} lines in {len(counts)} files (2 plain, 4 .gz, 1 .tar.gz "
+            f"with 4 members), {size / 2**20:,.0f} MiB on disk, built in "
+            f"{time.perf_counter() - t:.1f}s"
+        )
         inputs = [str(data)]
 
         loaded = load_scorer(str(MODEL), threads=0)
@@ -240,37 +272,62 @@ def main() -> None:
             raise SystemExit("the Rust extension is not built: figures would be meaningless")
         exp = expand_inputs(inputs)
         t = time.perf_counter()
-        local = run_local(exp.sources, exp.errors, str(work / "out-local"), loaded.scorer,
-                          loaded.threshold)
+        local = run_local(
+            exp.sources, exp.errors, str(work / "out-local"), loaded.scorer, loaded.threshold
+        )
         lt = time.perf_counter() - t
         lt_tot = local["totals"]
         assert lt_tot["lines"] == total, (lt_tot["lines"], total)
-        print(f"local (all cores, threads={os.cpu_count()}): {total / lt:,.0f} lines/s "
-              f"({lt:.2f}s end to end, summary+report included); outside the classifier: "
-              f"{lt_tot['outside_classifier_share']:.1%} of the scan time (Python around "
-              f"lookskip_rs.classify_unit), {1 - lt_tot['score_seconds'] / lt:.1%} of the "
-              f"end-to-end time (planning, summary, report)")
+        print(
+            f"local (all cores, threads={os.cpu_count()}): {total / lt:,.0f} lines/s "
+            f"({lt:.2f}s end to end, summary+report included); outside the classifier: "
+            f"{lt_tot['outside_classifier_share']:.1%} of the scan time (Python around "
+            f"lookskip_rs.classify_unit), {1 - lt_tot['score_seconds'] / lt:.1%} of the "
+            f"end-to-end time (planning, summary, report)"
+        )
         import lookskip_rs
 
         t = time.perf_counter()
-        floor_lines = sum(lookskip_rs.count_lines(str(p))[0] for p in sorted(data.iterdir())
-                          if not p.name.endswith(".tar.gz"))
+        floor_lines = sum(
+            lookskip_rs.count_lines(str(p))[0]
+            for p in sorted(data.iterdir())
+            if not p.name.endswith(".tar.gz")
+        )
         floor = time.perf_counter() - t
-        print(f"I/O floor (lookskip_rs.count_lines: read + gunzip, no scoring) on the plain and "
-              f".gz files: {floor_lines / floor:,.0f} lines/s, "
-              f"{floor_lines / floor / (total / lt):.0f}x the local classify rate")
+        print(
+            f"I/O floor (lookskip_rs.count_lines: read + gunzip, no scoring) on the plain and "
+            f".gz files: {floor_lines / floor:,.0f} lines/s, "
+            f"{floor_lines / floor / (total / lt):.0f}x the local classify rate"
+        )
 
         port = free_port()
-        redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                  "--save", "", "--appendonly", "no", "--dir", str(redis_dir)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(redis_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"redis://127.0.0.1:{port}/0"
         os.environ.update({"LOOKSKIP_BROKER_URL": url, "LOOKSKIP_RESULT_BACKEND": url})
         from lookskip.settings import get_settings
 
         get_settings.cache_clear()
-        env = dict(os.environ, LOOKSKIP_THREADS="1",
-                   PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        env = dict(
+            os.environ,
+            LOOKSKIP_THREADS="1",
+            PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        )
         time.sleep(0.3)
         runs = {}
         for n in (1, 2):
@@ -279,28 +336,36 @@ def main() -> None:
             runs[n] = r
             tot = r["summary"]["totals"]
             assert tot["lines"] == total, (tot["lines"], total)
-            same = all((out / f["output"]).read_bytes() ==
-                       (work / "out-local" / f["output"]).read_bytes()
-                       for f in local["files"] if f["output"])
+            same = all(
+                (out / f["output"]).read_bytes() == (work / "out-local" / f["output"]).read_bytes()
+                for f in local["files"]
+                if f["output"]
+            )
             peaks = ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in r["peak"].items())
             busy = tot["score_seconds"] / n
-            print(f"distributed, {n} worker{'s' if n > 1 else ''} (1 core each): "
-                  f"{total / r['wall']:,.0f} lines/s; end to end {r['wall']:.2f}s "
-                  f"({r['units']} units; merge+summary+report after the last unit "
-                  f"{r['merge']:.2f}s); outside the classifier: "
-                  f"{tot['outside_classifier_share']:.1%} of the unit time, "
-                  f"{max(0.0, 1 - busy / r['wall']):.1%} of the end-to-end time per worker "
-                  f"(split, queueing, imbalance, merge, report); peak RSS per worker: {peaks}; "
-                  f"output identical to local: {'yes' if same else 'NO'}")
+            print(
+                f"distributed, {n} worker{'s' if n > 1 else ''} (1 core each): "
+                f"{total / r['wall']:,.0f} lines/s; end to end {r['wall']:.2f}s "
+                f"({r['units']} units; merge+summary+report after the last unit "
+                f"{r['merge']:.2f}s); outside the classifier: "
+                f"{tot['outside_classifier_share']:.1%} of the unit time, "
+                f"{max(0.0, 1 - busy / r['wall']):.1%} of the end-to-end time per worker "
+                f"(split, queueing, imbalance, merge, report); peak RSS per worker: {peaks}; "
+                f"output identical to local: {'yes' if same else 'NO'}"
+            )
         ratio = runs[1]["wall"] / runs[2]["wall"]
-        print(f"scaling 1 -> 2 workers: {ratio:.2f}x (target >= 1.8x; load average now "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print(
+            f"scaling 1 -> 2 workers: {ratio:.2f}x (target >= 1.8x; load average now "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
         peak = max(v for r in runs.values() for v in r["peak"].values())
         print(f"peak memory per worker: {peak / 2**20:.0f} MB (target < 300 MB)")
         share = max(r["summary"]["totals"]["outside_classifier_share"] for r in runs.values())
-        print(f"share of time outside the classifier: local "
-              f"{lt_tot['outside_classifier_share']:.1%}, distributed {share:.1%} "
-              f"(target < 10%)")
+        print(
+            f"share of time outside the classifier: local "
+            f"{lt_tot['outside_classifier_share']:.1%}, distributed {share:.1%} "
+            f"(target < 10%)"
+        )
     finally:
         if redis is not None:
             redis.terminate()

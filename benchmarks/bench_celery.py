@@ -41,9 +41,22 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
 
     port = free_port()
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-         "--appendonly", "yes", "--save", ""],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(200):
         try:
@@ -55,19 +68,45 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def worker_env(url: str, data_dir: Path) -> dict[str, str]:
-    return dict(os.environ, LOOKSKIP_BROKER_URL=url, LOOKSKIP_RESULT_BACKEND=url,
-                LOOKSKIP_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    return dict(
+        os.environ,
+        LOOKSKIP_BROKER_URL=url,
+        LOOKSKIP_RESULT_BACKEND=url,
+        LOOKSKIP_DATA_DIR=str(data_dir),
+        PYTHONPATH=str(ROOT),
+    )
 
 
 def start_workers(n: int, env: dict[str, str], logdir: Path) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=prefork",
-             "--concurrency=1", "-Q", "ingest,label,train", "-n", f"bench{i}@%h",
-             "--loglevel=WARNING", f"--logfile={logdir / f'bench{i}.log'}",
-             "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "worker.app",
+                    "worker",
+                    "--pool=prefork",
+                    "--concurrency=1",
+                    "-Q",
+                    "ingest,label,train",
+                    "-n",
+                    f"bench{i}@%h",
+                    "--loglevel=WARNING",
+                    f"--logfile={logdir / f'bench{i}.log'}",
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+        )
     from worker.app import app
 
     deadline = time.monotonic() + 90
@@ -113,12 +152,22 @@ def distributed_run(n_workers: int, args: argparse.Namespace, tmp: Path) -> dict
 
             # time what `lookskip train` does (the train workflow without its export)
             app.loader.import_default_modules()
-            params = {"labels_dir": args.labels, "grid": args.grid, "folds": args.folds,
-                      "datasets": args.datasets}
+            params = {
+                "labels_dir": args.labels,
+                "grid": args.grid,
+                "folds": args.folds,
+                "datasets": args.datasets,
+            }
             t0 = time.perf_counter()
             wf = uuid()
-            send(wf, "train", params, ["features", "fits"], build_train_only(wf, params),
-                 last_queue="train")
+            send(
+                wf,
+                "train",
+                params,
+                ["features", "fits"],
+                build_train_only(wf, params),
+                last_queue="train",
+            )
             while True:
                 view = job_store().get(wf)
                 if view.done:
@@ -128,9 +177,13 @@ def distributed_run(n_workers: int, args: argparse.Namespace, tmp: Path) -> dict
             if view.state != "SUCCESS":
                 raise RuntimeError(f"{n_workers}-worker run failed: {view.failures}")
             result = view.result["result"]
-            return {"grid_search_s": result["timings"]["grid_search_seconds"], "wall_s": wall,
-                    "best": result["best_params"], "f1": result["best_cv_look_f1"],
-                    "busy": busy(data_dir, result["run_id"], result["timings"]["jobs_seconds"])}
+            return {
+                "grid_search_s": result["timings"]["grid_search_seconds"],
+                "wall_s": wall,
+                "best": result["best_params"],
+                "f1": result["best_cv_look_f1"],
+                "busy": busy(data_dir, result["run_id"], result["timings"]["jobs_seconds"]),
+            }
         finally:
             stop(workers)
     finally:
@@ -144,13 +197,24 @@ def local_run(args: argparse.Namespace, tmp: Path, n_jobs: int) -> dict:
 
     data_dir = tmp / f"local-{n_jobs}"
     t0 = time.perf_counter()
-    report = train_local(args.labels, args.grid, args.folds, (), n_jobs,
-                         Settings(data_dir=str(data_dir)), str(data_dir / "models"),
-                         datasets=args.datasets.split(",") if args.datasets else None)
+    report = train_local(
+        args.labels,
+        args.grid,
+        args.folds,
+        (),
+        n_jobs,
+        Settings(data_dir=str(data_dir)),
+        str(data_dir / "models"),
+        datasets=args.datasets.split(",") if args.datasets else None,
+    )
     wall = time.perf_counter() - t0
-    return {"grid_search_s": report["timings"]["grid_search_seconds"], "wall_s": wall,
-            "best": report["best_params"], "f1": report["best_cv_look_f1"],
-            "busy": busy(data_dir, report["run_id"], report["timings"]["jobs_seconds"])}
+    return {
+        "grid_search_s": report["timings"]["grid_search_seconds"],
+        "wall_s": wall,
+        "best": report["best_params"],
+        "f1": report["best_cv_look_f1"],
+        "busy": busy(data_dir, report["run_id"], report["timings"]["jobs_seconds"]),
+    }
 
 
 def overhead(n_tasks: int, tmp: Path) -> dict:
@@ -165,8 +229,9 @@ def overhead(n_tasks: int, tmp: Path) -> dict:
             from worker.app import app
 
             for _ in range(20):  # warm-up: connections, imports
-                app.send_task("lookskip.diag.echo", kwargs={"sent_at": time.time()},
-                              queue="ingest").get(timeout=30)
+                app.send_task(
+                    "lookskip.diag.echo", kwargs={"sent_at": time.time()}, queue="ingest"
+                ).get(timeout=30)
             starts, rtts = [], []
             for _ in range(n_tasks):
                 t = time.time()
@@ -176,15 +241,19 @@ def overhead(n_tasks: int, tmp: Path) -> dict:
                 starts.append(out["started_at"] - out["sent_at"])
                 r.forget()
             t0 = time.perf_counter()
-            burst = [app.send_task("lookskip.diag.echo", kwargs={"sent_at": time.time()},
-                                   queue="ingest") for _ in range(n_tasks)]
+            burst = [
+                app.send_task("lookskip.diag.echo", kwargs={"sent_at": time.time()}, queue="ingest")
+                for _ in range(n_tasks)
+            ]
             for r in burst:
                 r.get(timeout=120)
             burst_s = time.perf_counter() - t0
-            return {"start_median_ms": 1000 * statistics.median(starts),
-                    "start_p95_ms": 1000 * statistics.quantiles(starts, n=20)[-1],
-                    "rtt_median_ms": 1000 * statistics.median(rtts),
-                    "burst_tasks_per_s": n_tasks / burst_s}
+            return {
+                "start_median_ms": 1000 * statistics.median(starts),
+                "start_p95_ms": 1000 * statistics.quantiles(starts, n=20)[-1],
+                "rtt_median_ms": 1000 * statistics.median(rtts),
+                "burst_tasks_per_s": n_tasks / burst_s,
+            }
         finally:
             stop(workers)
     finally:
@@ -223,8 +292,7 @@ def run_phase(argv: list[str]) -> dict:
     """Run one measurement in a fresh process (its own Celery client and settings)."""
     import json
 
-    p = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
-                       cwd=ROOT)
+    p = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, cwd=ROOT)
     if p.returncode != 0:
         raise SystemExit(f"phase {argv} failed:\n{p.stderr[-3000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -256,18 +324,30 @@ def main() -> None:
         return
     if not shutil.which("redis-server"):
         sys.exit("redis-server not found (scripts/setup installs it)")
-    print(f"bench_celery: {os.cpu_count()} CPUs, grid={args.grid}, folds={args.folds}, "
-          f"labels={args.labels}" + (f", datasets={args.datasets}" if args.datasets else ""),
-          flush=True)
-    common = ["--grid", args.grid, "--folds", str(args.folds), "--labels", args.labels,
-              "--tasks", str(args.tasks)] + (["--datasets", args.datasets] if args.datasets
-                                             else [])
+    print(
+        f"bench_celery: {os.cpu_count()} CPUs, grid={args.grid}, folds={args.folds}, "
+        f"labels={args.labels}" + (f", datasets={args.datasets}" if args.datasets else ""),
+        flush=True,
+    )
+    common = [
+        "--grid",
+        args.grid,
+        "--folds",
+        str(args.folds),
+        "--labels",
+        args.labels,
+        "--tasks",
+        str(args.tasks),
+    ] + (["--datasets", args.datasets] if args.datasets else [])
     with tempfile.TemporaryDirectory(prefix="bench-celery-") as t:
         o = run_phase([*common, "--phase", "overhead", "--tmp", t])
-        print(f"per-task overhead ({args.tasks} trivial tasks, one at a time, 1 worker): "
-              f"queue->start median {o['start_median_ms']:.2f} ms (p95 "
-              f"{o['start_p95_ms']:.2f} ms), round trip median {o['rtt_median_ms']:.2f} ms; "
-              f"burst of {args.tasks}: {o['burst_tasks_per_s']:.0f} tasks/s", flush=True)
+        print(
+            f"per-task overhead ({args.tasks} trivial tasks, one at a time, 1 worker): "
+            f"queue->start median {o['start_median_ms']:.2f} ms (p95 "
+            f"{o['start_p95_ms']:.2f} ms), round trip median {o['rtt_median_ms']:.2f} ms; "
+            f"burst of {args.tasks}: {o['burst_tasks_per_s']:.0f} tasks/s",
+            flush=True,
+        )
         if args.skip_grid:
             return
         ceilings = [cpu_ceiling()]
@@ -277,17 +357,26 @@ def main() -> None:
         ceilings.append(cpu_ceiling())
         local = run_phase([*common, "--phase", "local", "--workers", "2", "--tmp", t])
         load = os.getloadavg()[0]
-        for name, r in (("celery, 1 worker ", one), ("celery, 2 workers", two),
-                        ("local joblib, n_jobs=2", local)):
-            print(f"grid search {name}: {r['grid_search_s']:.1f} s "
-                  f"(whole train {r['wall_s']:.1f} s; fit jobs kept {r['busy']:.2f} processes "
-                  f"busy on average), best {r['best']}, CV LOOK F1 {r['f1']:.4f}")
-        print(f"speed-up 2 workers vs 1: {one['grid_search_s'] / two['grid_search_s']:.2f}x "
-              f"(target >= 1.8x); this machine's ceiling now: 2 CPU-bound processes do "
-              f"{statistics.median(ceilings):.2f}x the work of 1 (load average {load:.1f})")
-        print(f"2 celery workers vs local joblib (n_jobs=2): "
-              f"{local['grid_search_s'] / two['grid_search_s']:.2f}x "
-              "(>1 means the workers were faster)")
+        for name, r in (
+            ("celery, 1 worker ", one),
+            ("celery, 2 workers", two),
+            ("local joblib, n_jobs=2", local),
+        ):
+            print(
+                f"grid search {name}: {r['grid_search_s']:.1f} s "
+                f"(whole train {r['wall_s']:.1f} s; fit jobs kept {r['busy']:.2f} processes "
+                f"busy on average), best {r['best']}, CV LOOK F1 {r['f1']:.4f}"
+            )
+        print(
+            f"speed-up 2 workers vs 1: {one['grid_search_s'] / two['grid_search_s']:.2f}x "
+            f"(target >= 1.8x); this machine's ceiling now: 2 CPU-bound processes do "
+            f"{statistics.median(ceilings):.2f}x the work of 1 (load average {load:.1f})"
+        )
+        print(
+            f"2 celery workers vs local joblib (n_jobs=2): "
+            f"{local['grid_search_s'] / two['grid_search_s']:.2f}x "
+            "(>1 means the workers were faster)"
+        )
         same = one["best"] == two["best"] == local["best"]
         print(f"same best parameters in all three runs: {'yes' if same else 'NO'}")
 

@@ -26,8 +26,10 @@ def _rows(path: Path) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", default=os.environ.get("LOOKSKIP_SHARED_DATA",
-                                                       str(ROOT.parent / "shared" / "data")))
+    ap.add_argument(
+        "--shared",
+        default=os.environ.get("LOOKSKIP_SHARED_DATA", str(ROOT.parent / "shared" / "data")),
+    )
     args = ap.parse_args()
     shared = Path(args.shared)
     recorded = shared / "batches" / "batch_results.jsonl"
@@ -45,8 +47,13 @@ def main() -> None:
         for n in names:
             shutil.copy(shared / "loghub" / f"{n}_2k.log", Path(tmp) / "loghub")
         sim = serve_in_thread(SimOptions(delay=0.1, replay=str(recorded)))
-        settings = Settings(data_dir=tmp, anthropic_api_key="bench", anthropic_base_url=sim.url,
-                            poll_initial_s=0.02, poll_max_s=0.2)
+        settings = Settings(
+            data_dir=tmp,
+            anthropic_api_key="bench",
+            anthropic_base_url=sim.url,
+            poll_initial_s=0.02,
+            poll_max_s=0.2,
+        )
         chosen = ds.select(names, settings)
 
         t = time.perf_counter()
@@ -57,22 +64,35 @@ def main() -> None:
         t_run = time.perf_counter() - t
         sim.stop()
 
-        ref = {(r["system"], r["line_number"]): r for n in names
-               for r in _rows(shared / "labels" / f"{n}.jsonl")}
-        got = {(r["system"], r["line_number"]): r
-               for r in _rows(Path(tmp) / "labels" / "all_labeled.jsonl")}
+        ref = {
+            (r["system"], r["line_number"]): r
+            for n in names
+            for r in _rows(shared / "labels" / f"{n}.jsonl")
+        }
+        got = {
+            (r["system"], r["line_number"]): r
+            for r in _rows(Path(tmp) / "labels" / "all_labeled.jsonl")
+        }
     agree = sum(1 for k, r in ref.items() if k in got and got[k]["label"] == r["label"])
     real = pricing.Usage(**{k: v for k, v in run.usage.items()})
     print(f"datasets: {len(names)}, windows: {dry.requests}, lines: {dry.lines}")
     print(f"replay agreement: {agree}/{len(ref)} = {agree / len(ref):.4%} of lines")
-    print(f"input tokens: estimate {dry.input_tokens_estimate:,} vs reported "
-          f"{real.input_tokens:,} ({dry.input_tokens_estimate / real.input_tokens:.3f}x)")
-    print(f"output tokens: estimate {dry.output_tokens_estimate:,} vs reported "
-          f"{real.output_tokens:,} ({dry.output_tokens_estimate / real.output_tokens:.3f}x)")
-    print(f"cost (Batch pricing): estimate ${dry.cost_estimate_usd:.4f} vs from usage "
-          f"${run.cost_usd:.4f}")
-    print(f"wall: dry run {t_dry:.2f} s; label run (prepare+submit+poll+collect+parse+merge) "
-          f"{t_run:.2f} s")
+    print(
+        f"input tokens: estimate {dry.input_tokens_estimate:,} vs reported "
+        f"{real.input_tokens:,} ({dry.input_tokens_estimate / real.input_tokens:.3f}x)"
+    )
+    print(
+        f"output tokens: estimate {dry.output_tokens_estimate:,} vs reported "
+        f"{real.output_tokens:,} ({dry.output_tokens_estimate / real.output_tokens:.3f}x)"
+    )
+    print(
+        f"cost (Batch pricing): estimate ${dry.cost_estimate_usd:.4f} vs from usage "
+        f"${run.cost_usd:.4f}"
+    )
+    print(
+        f"wall: dry run {t_dry:.2f} s; label run (prepare+submit+poll+collect+parse+merge) "
+        f"{t_run:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -27,31 +27,93 @@ def _rate(_ctx, param, value: float) -> float:
 
 @click.command("api-sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8765, show_default=True, type=int,
-              help="Port to listen on (0 = any free port; the URL is printed).")
-@click.option("--replay", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Recorded results (JSONL, as the results endpoint returns them): a request "
-                   "whose custom_id is in it (and whose window has as many lines as the "
-                   "recorded answer) gets that answer.")
-@click.option("--delay", default=1.0, show_default=True, type=float,
-              help="Seconds a batch stays in_progress before it ends.")
-@click.option("--fail-rate", default=0.0, show_default=True, type=float, callback=_rate,
-              help="Share of HTTP calls answered with an error status (the SDK retries).")
-@click.option("--fail-codes", default="429,500,529", show_default=True, callback=_codes,
-              help="Statuses used for --fail-rate.")
-@click.option("--error-rate", default=0.0, show_default=True, type=float, callback=_rate,
-              help="Share of batch requests whose result is 'errored'.")
-@click.option("--expire-rate", default=0.0, show_default=True, type=float, callback=_rate,
-              help="Share of batch requests whose result is 'expired'.")
-@click.option("--malformed-rate", default=0.0, show_default=True, type=float, callback=_rate,
-              help="Share of answers damaged (fences, truncation, missing lines, prose, …).")
-@click.option("--seed", default=0, show_default=True, type=int,
-              help="Seed for all fault injection (same seed, same faults).")
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help="Keep batches here as JSON, so a restarted simulator still knows them.")
-def api_sim(host: str, port: int, replay: str | None, delay: float, fail_rate: float,
-            fail_codes: tuple[int, ...], error_rate: float, expire_rate: float,
-            malformed_rate: float, seed: int, data_dir: str | None) -> None:
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=int,
+    help="Port to listen on (0 = any free port; the URL is printed).",
+)
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Recorded results (JSONL, as the results endpoint returns them): a request "
+    "whose custom_id is in it (and whose window has as many lines as the "
+    "recorded answer) gets that answer.",
+)
+@click.option(
+    "--delay",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds a batch stays in_progress before it ends.",
+)
+@click.option(
+    "--fail-rate",
+    default=0.0,
+    show_default=True,
+    type=float,
+    callback=_rate,
+    help="Share of HTTP calls answered with an error status (the SDK retries).",
+)
+@click.option(
+    "--fail-codes",
+    default="429,500,529",
+    show_default=True,
+    callback=_codes,
+    help="Statuses used for --fail-rate.",
+)
+@click.option(
+    "--error-rate",
+    default=0.0,
+    show_default=True,
+    type=float,
+    callback=_rate,
+    help="Share of batch requests whose result is 'errored'.",
+)
+@click.option(
+    "--expire-rate",
+    default=0.0,
+    show_default=True,
+    type=float,
+    callback=_rate,
+    help="Share of batch requests whose result is 'expired'.",
+)
+@click.option(
+    "--malformed-rate",
+    default=0.0,
+    show_default=True,
+    type=float,
+    callback=_rate,
+    help="Share of answers damaged (fences, truncation, missing lines, prose, …).",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed for all fault injection (same seed, same faults).",
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Keep batches here as JSON, so a restarted simulator still knows them.",
+)
+def api_sim(
+    host: str,
+    port: int,
+    replay: str | None,
+    delay: float,
+    fail_rate: float,
+    fail_codes: tuple[int, ...],
+    error_rate: float,
+    expire_rate: float,
+    malformed_rate: float,
+    seed: int,
+    data_dir: str | None,
+) -> None:
     """Run a local stand-in for the Anthropic Message Batches API.
 
     It serves create, retrieve, list, results (JSONL) and cancel for message
@@ -67,9 +129,17 @@ def api_sim(host: str, port: int, replay: str | None, delay: float, fail_rate: f
     """
     from lookskip.apisim.server import SimOptions, serve_forever
 
-    options = SimOptions(replay=replay, delay=delay, fail_rate=fail_rate, fail_codes=fail_codes,
-                         error_rate=error_rate, expire_rate=expire_rate,
-                         malformed_rate=malformed_rate, seed=seed, data_dir=data_dir)
+    options = SimOptions(
+        replay=replay,
+        delay=delay,
+        fail_rate=fail_rate,
+        fail_codes=fail_codes,
+        error_rate=error_rate,
+        expire_rate=expire_rate,
+        malformed_rate=malformed_rate,
+        seed=seed,
+        data_dir=data_dir,
+    )
 
     def ready(url: str, sim) -> None:
         out.print(f"listening on {url}")

@@ -13,48 +13,124 @@ from cli.common import console, fail, user_errors
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--model", "model_path", default=None, metavar="PATH",
-              help="Exported model file. Default: <data_dir>/models/look_skip_model.json.gz "
-                   "(or LOOKSKIP_MODEL_PATH).")
-@click.option("--threshold", type=float, default=None,
-              help="LOOK iff p_look >= this. Default: the model's tuned threshold.")
-@click.option("--max-look", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Keep at most N LOOK lines per file (all are still counted).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl",
-              show_default=True,
-              help="How LOOK lines are printed when there is no --output: jsonl = the "
-                   "rows --output writes ({file,line,prob,text}; --bert adds prob_tfidf), "
-                   "text = file:line:prob:text (prob to 4 decimals).")
-@click.option("--output", "output_dir", default=None, metavar="DIR",
-              help="Write <file>.look.jsonl per input and summary.json to DIR instead of "
-                   "printing LOOK lines.")
-@click.option("--threads", type=click.IntRange(min=0), default=None,
-              help="Scoring threads; 0 = all cores. Default: LOOKSKIP_THREADS (0).")
-@click.option("--max-line-bytes", type=click.IntRange(min=1), default=64 * 1024,
-              show_default=True, help="Score only the first N bytes of longer lines "
-                                      "(counted as truncated).")
-@click.option("--include", multiple=True, metavar="GLOB",
-              help="In directories and archives, only files matching GLOB (path or name; "
-                   "repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Skip files matching GLOB (repeatable).")
-@click.option("--chunk-mib", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Read plain files in units of this size (the same units workers get).")
-@click.option("--report/--no-report", default=True, show_default=True,
-              help="With --output, also write report.html (LOOK density, top patterns).")
-@click.option("--bert", is_flag=True,
-              help="Cascade: TF-IDF at --tfidf-threshold, then the BERT classifier re-scores "
-                   "only TF-IDF's LOOK lines (files only; see `lookskip train-transformer`).")
-@click.option("--bert-model", default=None, metavar="DIR",
-              help="BERT export dir. Default: <data_dir>/models/transformer/export.")
-@click.option("--tfidf-threshold", type=float, default=0.2, show_default=True,
-              help="With --bert: TF-IDF's (low, high-recall) threshold for BERT candidates.")
-@click.option("--bert-threshold", type=float, default=None,
-              help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.")
+@click.option(
+    "--model",
+    "model_path",
+    default=None,
+    metavar="PATH",
+    help="Exported model file. Default: <data_dir>/models/look_skip_model.json.gz "
+    "(or LOOKSKIP_MODEL_PATH).",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="LOOK iff p_look >= this. Default: the model's tuned threshold.",
+)
+@click.option(
+    "--max-look",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Keep at most N LOOK lines per file (all are still counted).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "text"]),
+    default="jsonl",
+    show_default=True,
+    help="How LOOK lines are printed when there is no --output: jsonl = the "
+    "rows --output writes ({file,line,prob,text}; --bert adds prob_tfidf), "
+    "text = file:line:prob:text (prob to 4 decimals).",
+)
+@click.option(
+    "--output",
+    "output_dir",
+    default=None,
+    metavar="DIR",
+    help="Write <file>.look.jsonl per input and summary.json to DIR instead of "
+    "printing LOOK lines.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Scoring threads; 0 = all cores. Default: LOOKSKIP_THREADS (0).",
+)
+@click.option(
+    "--max-line-bytes",
+    type=click.IntRange(min=1),
+    default=64 * 1024,
+    show_default=True,
+    help="Score only the first N bytes of longer lines (counted as truncated).",
+)
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="GLOB",
+    help="In directories and archives, only files matching GLOB (path or name; repeatable).",
+)
+@click.option(
+    "--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable)."
+)
+@click.option(
+    "--chunk-mib",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Read plain files in units of this size (the same units workers get).",
+)
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="With --output, also write report.html (LOOK density, top patterns).",
+)
+@click.option(
+    "--bert",
+    is_flag=True,
+    help="Cascade: TF-IDF at --tfidf-threshold, then the BERT classifier re-scores "
+    "only TF-IDF's LOOK lines (files only; see `lookskip train-transformer`).",
+)
+@click.option(
+    "--bert-model",
+    default=None,
+    metavar="DIR",
+    help="BERT export dir. Default: <data_dir>/models/transformer/export.",
+)
+@click.option(
+    "--tfidf-threshold",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="With --bert: TF-IDF's (low, high-recall) threshold for BERT candidates.",
+)
+@click.option(
+    "--bert-threshold",
+    type=float,
+    default=None,
+    help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.",
+)
 @user_errors(RuntimeError)
-def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
-             max_line_bytes, include, exclude, chunk_mib, report, bert=False, bert_model=None,
-             tfidf_threshold=0.2, bert_threshold=None) -> None:
+def classify(
+    files,
+    model_path,
+    threshold,
+    max_look,
+    fmt,
+    output_dir,
+    threads,
+    max_line_bytes,
+    include,
+    exclude,
+    chunk_mib,
+    report,
+    bert=False,
+    bert_model=None,
+    tfidf_threshold=0.2,
+    bert_threshold=None,
+) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
     INPUT may be plain text or gzip (detected by content), `-` (stdin), a directory
@@ -81,17 +157,35 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
     if bert:
         from cli.transformer import run_cascade
 
-        run_cascade(files, model_path=model_path, bert_model=bert_model,
-                    tfidf_threshold=tfidf_threshold, bert_threshold=bert_threshold,
-                    max_look=max_look, threads=threads, max_line_bytes=max_line_bytes, fmt=fmt)
+        run_cascade(
+            files,
+            model_path=model_path,
+            bert_model=bert_model,
+            tfidf_threshold=tfidf_threshold,
+            bert_threshold=bert_threshold,
+            max_look=max_look,
+            threads=threads,
+            max_line_bytes=max_line_bytes,
+            fmt=fmt,
+        )
         return
     from lookskip.bulk.inputs import is_simple_file, simple_file_names
 
     if output_dir is not None or include or exclude or not all(map(is_simple_file, files)):
-        _classify_bulk(files, output_dir, model_path=model_path, threads=threads,
-                       threshold=threshold, max_look=max_look, include=include,
-                       exclude=exclude, chunk_bytes=chunk_mib << 20,
-                       max_line_bytes=max_line_bytes, report=report, fmt=fmt)
+        _classify_bulk(
+            files,
+            output_dir,
+            model_path=model_path,
+            threads=threads,
+            threshold=threshold,
+            max_look=max_look,
+            include=include,
+            exclude=exclude,
+            chunk_bytes=chunk_mib << 20,
+            max_line_bytes=max_line_bytes,
+            report=report,
+            fmt=fmt,
+        )
         return
     from lookskip.classify.local import (
         LocalClassifier,
@@ -103,11 +197,14 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
     from lookskip.settings import get_settings
 
     threads = get_settings().threads if threads is None else threads
-    clf = LocalClassifier(model_path or default_model_path(), threads=threads,
-                          max_line_bytes=max_line_bytes)
+    clf = LocalClassifier(
+        model_path or default_model_path(), threads=threads, max_line_bytes=max_line_bytes
+    )
     if clf.backend != "rust":
-        console.print(f"[yellow]warning:[/] Rust extension lookskip_rs {clf.fallback_reason}: "
-                      "using the numpy reference scorer (same results, much slower)")
+        console.print(
+            f"[yellow]warning:[/] Rust extension lookskip_rs {clf.fallback_reason}: "
+            "using the numpy reference scorer (same results, much slower)"
+        )
 
     names = iter(simple_file_names(files))  # rows name files as the bulk path does
 
@@ -119,18 +216,27 @@ def classify(files, model_path, threshold, max_look, fmt, output_dir, threads,
         if output_dir is None:
             write_rows(sys.stdout, name, res.look_lines, fmt)
             sys.stdout.flush()
-        console.print(f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
-                      + (f", {res.truncated:,} truncated" if res.truncated else "")
-                      + f" ({res.seconds:.2f}s)")
+        console.print(
+            f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
+            + (f", {res.truncated:,} truncated" if res.truncated else "")
+            + f" ({res.seconds:.2f}s)"
+        )
 
-    results = classify_paths(clf, files, threshold=threshold, max_look=max_look,
-                             output_dir=output_dir, on_file=report)
+    results = classify_paths(
+        clf, files, threshold=threshold, max_look=max_look, output_dir=output_dir, on_file=report
+    )
     summary = summarize(clf, results, threshold, max_look)
     t = summary["totals"]
     if len(results) > 1 or output_dir:
         table = Table("files", "failed", "lines", "LOOK", "truncated", "seconds")
-        table.add_row(str(t["files"]), str(t["failed"]), f"{t['lines']:,}", f"{t['look']:,}",
-                      f"{t['truncated']:,}", f"{t['seconds']:.2f}")
+        table.add_row(
+            str(t["files"]),
+            str(t["failed"]),
+            f"{t['lines']:,}",
+            f"{t['look']:,}",
+            f"{t['truncated']:,}",
+            f"{t['seconds']:.2f}",
+        )
         console.print(table)
     if output_dir:
         console.print(f"wrote {escape(output_dir)}/summary.json")
@@ -146,18 +252,25 @@ def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
 
     from lookskip.bulk.run import classify_inputs
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total} files"),
-                        TextColumn("{task.fields[mib]:,.0f} MiB · {task.fields[lines]:,} lines"),
-                        TimeElapsedColumn(), console=console, transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"),
+        TextColumn("{task.fields[mib]:,.0f} MiB · {task.fields[lines]:,} lines"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     task = progress.add_task("classifying", total=None, mib=0.0, lines=0)
     done = {"bytes": 0, "lines": 0}
 
     def on_start(loaded, exp) -> None:
         if loaded.kind != "rust":
-            console.print(f"[yellow]warning:[/] Rust extension lookskip_rs "
-                          f"{loaded.fallback_reason}: using the numpy reference scorer "
-                          "(same results, much slower)")
+            console.print(
+                f"[yellow]warning:[/] Rust extension lookskip_rs "
+                f"{loaded.fallback_reason}: using the numpy reference scorer "
+                "(same results, much slower)"
+            )
         progress.update(task, total=len(exp.sources))
         for e in exp.errors:
             console.print(f"[bold red]error:[/] {escape(e.error)}")
@@ -177,19 +290,34 @@ def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
         with progress:
-            summary = classify_inputs(files, out, report=report, on_start=on_start,
-                                      on_progress=on_progress, on_file=on_file, **options)
+            summary = classify_inputs(
+                files,
+                out,
+                report=report,
+                on_start=on_start,
+                on_progress=on_progress,
+                on_file=on_file,
+                **options,
+            )
         if output_dir is None:
             _print_bulk_rows(summary, out, fmt)
     t = summary["totals"]
     table = Table("files", "failed", "lines", "LOOK", "share", "truncated", "seconds", "lines/s")
-    table.add_row(str(t["files"]), str(t["failed"]), f"{t['lines']:,}", f"{t['look']:,}",
-                  f"{t['look_share']:.2%}", f"{t['truncated']:,}", f"{t['seconds']:.2f}",
-                  f"{t['lines_per_s']:,.0f}")
+    table.add_row(
+        str(t["files"]),
+        str(t["failed"]),
+        f"{t['lines']:,}",
+        f"{t['look']:,}",
+        f"{t['look_share']:.2%}",
+        f"{t['truncated']:,}",
+        f"{t['seconds']:.2f}",
+        f"{t['lines_per_s']:,.0f}",
+    )
     console.print(table)
     if output_dir:
-        console.print(f"wrote {escape(output_dir)}/summary.json"
-                      + (" and report.html" if report else ""))
+        console.print(
+            f"wrote {escape(output_dir)}/summary.json" + (" and report.html" if report else "")
+        )
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
 

@@ -25,16 +25,22 @@ def list_() -> None:
     for d in ds.load_registry(settings).values():
         sample = storage.exists(storage.join(settings.loghub_dir, d.sample_name))
         labels = storage.exists(storage.join(settings.labels_dir, f"{d.name}.jsonl"))
-        table.add_row(d.name, d.source, "yes" if d.ground_truth else "",
-                      "yes" if sample else "-", "yes" if labels else "-")
+        table.add_row(
+            d.name,
+            d.source,
+            "yes" if d.ground_truth else "",
+            "yes" if sample else "-",
+            "yes" if labels else "-",
+        )
     out.print(table)
 
 
 @datasets.command("add")
 @click.argument("name")
 @click.argument("path")
-@click.option("--lines", default=2000, show_default=True,
-              help="Take the first N lines of PATH as the sample.")
+@click.option(
+    "--lines", default=2000, show_default=True, help="Take the first N lines of PATH as the sample."
+)
 @user_errors(ds.DatasetError)
 def add(name: str, path: str, lines: int) -> None:
     """Register the log at PATH (plain or .gz) as dataset NAME.

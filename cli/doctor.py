@@ -12,8 +12,9 @@ from cli.common import out
 
 
 @click.command()
-@click.option("--timeout", default=2.0, show_default=True,
-              help="Seconds to wait for workers to answer.")
+@click.option(
+    "--timeout", default=2.0, show_default=True, help="Seconds to wait for workers to answer."
+)
 def doctor(timeout: float) -> None:
     """Check the broker, result backend, workers per queue, Rust extension, data dir
     and API key (its presence only: it is never printed).
@@ -49,12 +50,22 @@ def doctor(timeout: float) -> None:
     try:
         import lookskip_rs
 
-        rows.append(("rust extension", "ok",
-                     f"lookskip_rs {getattr(lookskip_rs, '__version__', '')}".strip()))
+        rows.append(
+            (
+                "rust extension",
+                "ok",
+                f"lookskip_rs {getattr(lookskip_rs, '__version__', '')}".strip(),
+            )
+        )
     except ImportError as exc:
-        rows.append(("rust extension", "warn",
-                     f"import lookskip_rs failed ({exc}); classify workers need it "
-                     "(maturin develop --release -m rust/Cargo.toml)"))
+        rows.append(
+            (
+                "rust extension",
+                "warn",
+                f"import lookskip_rs failed ({exc}); classify workers need it "
+                "(maturin develop --release -m rust/Cargo.toml)",
+            )
+        )
 
     probe = storage.join(s.data_dir, f".doctor-{uuid.uuid4().hex}")
     try:

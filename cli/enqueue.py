@@ -52,9 +52,12 @@ ADAPT: dict[str, Any] = {"classify": _classify_params}
 # pipeline exports the model it has just trained (export's --model).
 PIPELINE_EXCLUDED = {"force", "model_path"}
 
-WAIT = click.Option(["--wait"], is_flag=True,
-                    help="Follow it with a live progress bar until it ends; exit status 1 "
-                         "on failure, naming the failing task and its error.")
+WAIT = click.Option(
+    ["--wait"],
+    is_flag=True,
+    help="Follow it with a live progress bar until it ends; exit status 1 "
+    "on failure, naming the failing task and its error.",
+)
 
 
 def _local(stage: str) -> click.Command:
@@ -94,10 +97,12 @@ def _stage_command(stage: str) -> click.Command:
         send(stage, ADAPT.get(stage, dict)(params), wait)
 
     return click.Command(
-        stage, params=[*_params(stage), WAIT], callback=callback,
+        stage,
+        params=[*_params(stage), WAIT],
+        callback=callback,
         short_help=f"Send `lookskip {stage}` to the workers.",
         help=f"Send `lookskip {stage}` to the workers (same options; see below).\n\n"
-             + inspect.cleandoc(local.help or ""),
+        + inspect.cleandoc(local.help or ""),
     )
 
 
@@ -110,20 +115,26 @@ def _pipeline_command() -> click.Command:
                 continue
             params[p.name] = p
             flags.update(p.opts)
-    from_opt = click.Option(["--from", "from_stage"], type=click.Choice(list(PIPELINE)),
-                            default=PIPELINE[0], show_default=True,
-                            help="Start at this stage (the earlier ones' outputs are reused).")
+    from_opt = click.Option(
+        ["--from", "from_stage"],
+        type=click.Choice(list(PIPELINE)),
+        default=PIPELINE[0],
+        show_default=True,
+        help="Start at this stage (the earlier ones' outputs are reused).",
+    )
 
     def callback(wait: bool, from_stage: str, **p: Any) -> None:
         send("pipeline", {"from": from_stage, **p}, wait)
 
     return click.Command(
-        "pipeline", params=[from_opt, *params.values(), WAIT], callback=callback,
+        "pipeline",
+        params=[from_opt, *params.values(), WAIT],
+        callback=callback,
         short_help="Send the whole pipeline (" + " → ".join(PIPELINE) + ") to the workers.",
         help="Send the whole pipeline (" + " → ".join(PIPELINE) + ") to the workers as one "
-             "chain; each stage starts when the previous one has finished. --from STAGE "
-             "resumes from a stage. Options are those of the stage commands (see their "
-             "--help), except --force.",
+        "chain; each stage starts when the previous one has finished. --from STAGE "
+        "resumes from a stage. Options are those of the stage commands (see their "
+        "--help), except --force.",
     )
 
 

@@ -12,10 +12,21 @@ from lookskip.training.labels import LabelError
 
 
 @click.command()
-@click.option("--model", "model_path", required=True, metavar="PATH",
-              help="A joblib model from `lookskip train` or an exported .json(.gz) file.")
-@click.option("--labels", "labels", required=True, multiple=True, metavar="FILE.jsonl",
-              help="Labeled lines ({system, line_number, raw_line, label, reason}); repeatable.")
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    metavar="PATH",
+    help="A joblib model from `lookskip train` or an exported .json(.gz) file.",
+)
+@click.option(
+    "--labels",
+    "labels",
+    required=True,
+    multiple=True,
+    metavar="FILE.jsonl",
+    help="Labeled lines ({system, line_number, raw_line, label, reason}); repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @user_errors(LabelError)
 def evaluate(model_path: str, labels: tuple[str, ...], as_json: bool) -> None:
@@ -30,10 +41,23 @@ def evaluate(model_path: str, labels: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         out.print(json.dumps(result, indent=2), markup=False)
         return
-    table = Table("dataset", "n", "accuracy", "precision", "recall", "F1",
-                  title=f"{model_path} (threshold {result['threshold']:.4f})")
+    table = Table(
+        "dataset",
+        "n",
+        "accuracy",
+        "precision",
+        "recall",
+        "F1",
+        title=f"{model_path} (threshold {result['threshold']:.4f})",
+    )
     rows = [*result["per_dataset"].items(), ("overall", result["overall"])]
     for name, m in rows:
-        table.add_row(name, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['look_precision']:.3f}",
-                      f"{m['look_recall']:.3f}", f"{m['look_f1']:.3f}")
+        table.add_row(
+            name,
+            str(m["n"]),
+            f"{m['accuracy']:.3f}",
+            f"{m['look_precision']:.3f}",
+            f"{m['look_recall']:.3f}",
+            f"{m['look_f1']:.3f}",
+        )
     out.print(table)

@@ -9,17 +9,37 @@ from lookskip.training.labels import LabelError
 
 
 @click.command()
-@click.option("--model", "model_path", default=None, metavar="PATH",
-              help="Joblib model to export. Default: <data_dir>/models/look_skip_model.joblib.")
-@click.option("--output", default=None, metavar="PATH",
-              help="Model file (.json or .json.gz). "
-                   "Default: <data_dir>/models/look_skip_model.json.gz.")
-@click.option("--labels-dir", default=None, metavar="DIR",
-              help="Labeled lines to write reference outputs for. Default: <data_dir>/labels.")
-@click.option("--reference/--no-reference", default=True, show_default=True,
-              help="Also write reference_outputs.jsonl.gz (lines + sklearn p_look) beside it.")
-@click.option("--check/--no-check", default=True, show_default=True,
-              help="Verify the numpy reference scorer reproduces sklearn within 1e-9.")
+@click.option(
+    "--model",
+    "model_path",
+    default=None,
+    metavar="PATH",
+    help="Joblib model to export. Default: <data_dir>/models/look_skip_model.joblib.",
+)
+@click.option(
+    "--output",
+    default=None,
+    metavar="PATH",
+    help="Model file (.json or .json.gz). Default: <data_dir>/models/look_skip_model.json.gz.",
+)
+@click.option(
+    "--labels-dir",
+    default=None,
+    metavar="DIR",
+    help="Labeled lines to write reference outputs for. Default: <data_dir>/labels.",
+)
+@click.option(
+    "--reference/--no-reference",
+    default=True,
+    show_default=True,
+    help="Also write reference_outputs.jsonl.gz (lines + sklearn p_look) beside it.",
+)
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Verify the numpy reference scorer reproduces sklearn within 1e-9.",
+)
 @user_errors(LabelError)
 def export(model_path, output, labels_dir, reference, check) -> None:
     """Export the trained model as docs/model-format.md describes.
@@ -60,5 +80,6 @@ def export(model_path, output, labels_dir, reference, check) -> None:
         out.print(f"wrote {ref_path} ({n} lines)")
     if check:
         diff = check_parity(model, output, data.lines)
-        out.print(f"numpy reference matches sklearn: max |Δp| = {diff:.2e} "
-                  f"on {len(data.lines)} lines")
+        out.print(
+            f"numpy reference matches sklearn: max |Δp| = {diff:.2e} on {len(data.lines)} lines"
+        )

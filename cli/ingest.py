@@ -16,16 +16,25 @@ _STYLE = {"failed": "bold red", "missing": "yellow", "unchanged": "dim"}
 
 
 @click.command("ingest")
-@click.option("--source", default=None, metavar="SOURCE",
-              help="loghub | synthetic | a directory | a file:// or http(s):// base URL. "
-                   "Default: each dataset's registry source.")
+@click.option(
+    "--source",
+    default=None,
+    metavar="SOURCE",
+    help="loghub | synthetic | a directory | a file:// or http(s):// base URL. "
+    "Default: each dataset's registry source.",
+)
 @datasets_option
 @click.option("--force", is_flag=True, help="Fetch and rewrite even samples that are intact.")
-@click.option("--seed", type=int, default=None,
-              help="Seed of the synthetic generator (default: lookskip's fixed seed).")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed of the synthetic generator (default: lookskip's fixed seed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def ingest(source: str | None, datasets: str | None, force: bool, seed: int | None,
-           as_json: bool) -> None:
+def ingest(
+    source: str | None, datasets: str | None, force: bool, seed: int | None, as_json: bool
+) -> None:
     """Fetch, copy or generate the 2K-line samples into <data_dir>/loghub/.
 
     \b
@@ -53,8 +62,9 @@ def ingest(source: str | None, datasets: str | None, force: bool, seed: int | No
 
 
 @user_errors(ds.DatasetError)
-def _ingest(source: str | None, datasets: str | None, force: bool, seed: int | None,
-            as_json: bool) -> None:
+def _ingest(
+    source: str | None, datasets: str | None, force: bool, seed: int | None, as_json: bool
+) -> None:
     from lookskip import ingest as ing
     from lookskip import synthetic
 
@@ -64,9 +74,14 @@ def _ingest(source: str | None, datasets: str | None, force: bool, seed: int | N
     except ing.SourceError as exc:
         fail(str(exc))
     kwargs = {"force": force, "seed": synthetic.DEFAULT_SEED if seed is None else seed}
-    with Progress(TextColumn("[bold]ingest[/] {task.description}"), BarColumn(),
-                  MofNCompleteColumn(), console=console, transient=True,
-                  disable=as_json) as bar:
+    with Progress(
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
         task = bar.add_task("", total=len(todo))
 
         def progress(name: str, result: ing.IngestResult | None) -> None:
@@ -81,16 +96,18 @@ def _ingest(source: str | None, datasets: str | None, force: bool, seed: int | N
             fail(str(exc))
 
     if as_json:
-        out.print_json(json.dumps({"results": [r.to_dict() for r in results],
-                                   "summary": ing.summary(results)}))
+        out.print_json(
+            json.dumps({"results": [r.to_dict() for r in results], "summary": ing.summary(results)})
+        )
     else:
         out.print(_table(results))
         for r in results:
             if r.error:
                 out.print(f"[{_STYLE[r.status]}]{r.dataset} {r.status}:[/] {r.error}")
         counts = ing.summary(results)["by_status"]
-        out.print(", ".join(f"{n} {status}" for status, n in counts.items())
-                  + f" → {settings.loghub_dir}")
+        out.print(
+            ", ".join(f"{n} {status}" for status, n in counts.items()) + f" → {settings.loghub_dir}"
+        )
     failed = [r.dataset for r in results if r.status == "failed"]
     if failed:
         fail(f"{len(failed)} dataset(s) failed: {', '.join(failed)}")
@@ -100,6 +117,12 @@ def _table(results: list) -> Table:
     table = Table("dataset", "status", "lines", "bytes", "sha256", "truth")
     for r in results:
         style = _STYLE.get(r.status, "green")
-        table.add_row(r.dataset, f"[{style}]{r.status}[/]", f"{r.lines:,}" if r.lines else "",
-                      f"{r.bytes:,}" if r.bytes else "", (r.sha256 or "")[:12], r.truth or "")
+        table.add_row(
+            r.dataset,
+            f"[{style}]{r.status}[/]",
+            f"{r.lines:,}" if r.lines else "",
+            f"{r.bytes:,}" if r.bytes else "",
+            (r.sha256 or "")[:12],
+            r.truth or "",
+        )
     return table

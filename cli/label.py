@@ -21,15 +21,31 @@ def _money(x: float | None) -> str:
 @click.command("label")
 @datasets_option
 @click.option("--new-only", is_flag=True, help="Only datasets that have no labels file yet.")
-@click.option("--dry-run", is_flag=True,
-              help="Print request count, token and cost estimates; send nothing (no key needed).")
-@click.option("--window-size", type=click.IntRange(1, 500), default=None,
-              help="Lines per request (default: settings, 50).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print request count, token and cost estimates; send nothing (no key needed).",
+)
+@click.option(
+    "--window-size",
+    type=click.IntRange(1, 500),
+    default=None,
+    help="Lines per request (default: settings, 50).",
+)
 @click.option("--model", default=None, help="Model id (default: settings, claude-haiku-4-5).")
-@click.option("--force", is_flag=True,
-              help="Ask again even for windows whose identical request was already answered.")
-def label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int | None,
-          model: str | None, force: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ask again even for windows whose identical request was already answered.",
+)
+def label(
+    datasets: str | None,
+    new_only: bool,
+    dry_run: bool,
+    window_size: int | None,
+    model: str | None,
+    force: bool,
+) -> None:
     """Label the samples' lines LOOK or SKIP with Claude through the Message Batches API.
 
     Each window of --window-size lines is one request (custom_id
@@ -48,8 +64,14 @@ def label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int 
 
 
 @user_errors(ds.DatasetError, LabelingError)
-def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int | None,
-           model: str | None, force: bool) -> None:
+def _label(
+    datasets: str | None,
+    new_only: bool,
+    dry_run: bool,
+    window_size: int | None,
+    model: str | None,
+    force: bool,
+) -> None:
     from lookskip.labeling import batches, merge, pipeline
 
     settings = get_settings()
@@ -60,8 +82,9 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
     if datasets is None:  # "all": those ingested; a named dataset without a sample is an error
         from lookskip import storage
 
-        present = [d for d in chosen
-                   if storage.exists(storage.join(settings.loghub_dir, d.sample_name))]
+        present = [
+            d for d in chosen if storage.exists(storage.join(settings.loghub_dir, d.sample_name))
+        ]
         if not present:
             fail(f"no samples in {settings.loghub_dir}: run `lookskip ingest` first")
         if len(present) < len(chosen):
@@ -79,8 +102,10 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
         for name, why in p.errors.items():
             console.print(f"[yellow]skipped {name}:[/] {why}")
         out.print(f"model {settings.label_model}, window {settings.window_size} lines")
-        out.print(f"requests: {p.requests} in {len(p.batches)} batch(es) covering {p.lines} lines"
-                  f" ({p.reused} window(s) already answered or in flight, not sent again)")
+        out.print(
+            f"requests: {p.requests} in {len(p.batches)} batch(es) covering {p.lines} lines"
+            f" ({p.reused} window(s) already answered or in flight, not sent again)"
+        )
         out.print(f"input tokens (estimate): {p.input_tokens_estimate:,}")
         out.print(f"output tokens (estimate): {p.output_tokens_estimate:,}")
         out.print(f"cost estimate (Batch pricing): {_money(p.cost_estimate_usd)}")
@@ -88,26 +113,42 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
             raise SystemExit(1)
         return
     if settings.anthropic_api_key is None and (
-            batches.prepare(chosen, settings, force=force, dry_run=True).requests
-            or batches.unfinished_batches(settings)):
-        fail("ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at "
-             "`lookskip api-sim` with any key), or use --dry-run")
+        batches.prepare(chosen, settings, force=force, dry_run=True).requests
+        or batches.unfinished_batches(settings)
+    ):
+        fail(
+            "ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at "
+            "`lookskip api-sim` with any key), or use --dry-run"
+        )
 
-    with Progress(TextColumn("[bold]batches"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[requests]} · {task.fields[status]}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]batches"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[requests]} · {task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("label", total=None, requests="", status="preparing")
 
         def show(pr: pipeline.Progress) -> None:
-            bar.update(task, total=pr.batches_total, completed=pr.batches_done,
-                       requests=f"{pr.requests_done}/{pr.requests_total} requests",
-                       status=pr.status)
+            bar.update(
+                task,
+                total=pr.batches_total,
+                completed=pr.batches_done,
+                requests=f"{pr.requests_done}/{pr.requests_total} requests",
+                status=pr.status,
+            )
 
         try:
             run = pipeline.run_label(chosen, settings, force=force, on_progress=show)
         except KeyboardInterrupt:
-            fail("interrupted: submitted batches are kept in batches/manifest.json; run the "
-                 "same command again to resume (nothing is submitted twice)", code=130)
+            fail(
+                "interrupted: submitted batches are kept in batches/manifest.json; run the "
+                "same command again to resume (nothing is submitted twice)",
+                code=130,
+            )
 
     table = Table("dataset", "labeled", "LOOK", "unlabeled", "note")
     for m in run.merged:
@@ -121,17 +162,23 @@ def _label(datasets: str | None, new_only: bool, dry_run: bool, window_size: int
         console.print(f"[red]{name}:[/] {why}")
     if run.resubmitted:
         kinds = Counter(why.split(":")[0] for why in run.resubmitted.values())
-        out.print(f"resubmitted {len(run.resubmitted)} request(s) "
-                  f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}): "
-                  + ", ".join(sorted(run.resubmitted)[:8])
-                  + (" …" if len(run.resubmitted) > 8 else ""))
+        out.print(
+            f"resubmitted {len(run.resubmitted)} request(s) "
+            f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}): "
+            + ", ".join(sorted(run.resubmitted)[:8])
+            + (" …" if len(run.resubmitted) > 8 else "")
+        )
     if run.gave_up:
-        out.print(f"[yellow]gave up on {len(run.gave_up)} request(s)[/]; their lines are in "
-                  "labels/unlabeled.jsonl with the reason")
+        out.print(
+            f"[yellow]gave up on {len(run.gave_up)} request(s)[/]; their lines are in "
+            "labels/unlabeled.jsonl with the reason"
+        )
     u = run.usage
-    out.print(f"tokens this run: {u.get('input_tokens', 0):,} in, "
-              f"{u.get('output_tokens', 0):,} out;"
-              f" cost {_money(run.cost_usd)} (Batch pricing); all runs so far "
-              f"{_money(run.total_cost_usd)} (batches/manifest.json)")
+    out.print(
+        f"tokens this run: {u.get('input_tokens', 0):,} in, "
+        f"{u.get('output_tokens', 0):,} out;"
+        f" cost {_money(run.cost_usd)} (Batch pricing); all runs so far "
+        f"{_money(run.total_cost_usd)} (batches/manifest.json)"
+    )
     if run.errors:
         raise SystemExit(1)

@@ -43,8 +43,10 @@ def print_view(view: Any) -> None:
     """Human rendering of a ``lookskip.jobs.JobView``."""
     from lookskip.jobs import progress_text
 
-    out.print(f"workflow [bold]{view.id}[/]  stage {view.stage}  "
-              f"[{_style(view.state)}]{view.state}[/]  created {_ago(view.created)}")
+    out.print(
+        f"workflow [bold]{view.id}[/]  stage {view.stage}  "
+        f"[{_style(view.state)}]{view.state}[/]  created {_ago(view.created)}"
+    )
     if progress_text(view.parts):
         out.print(f"  progress: {progress_text(view.parts)}")
     if view.label and not view.done:
@@ -52,8 +54,12 @@ def print_view(view: Any) -> None:
     for f in view.failures:
         out.print(f"  [red]failed[/] {f['task']} [{f['item']}]: {f['error']}")
     if view.result is not None:
-        out.print("  result: " + json.dumps(view.result.get("result"), indent=2,
-                                              ensure_ascii=False).replace("\n", "\n  "))
+        out.print(
+            "  result: "
+            + json.dumps(view.result.get("result"), indent=2, ensure_ascii=False).replace(
+                "\n", "\n  "
+            )
+        )
 
 
 def wait_with_progress(wf: str) -> Any:
@@ -61,19 +67,26 @@ def wait_with_progress(wf: str) -> Any:
     from worker.client import wait
 
     bars: dict[str, Any] = {}
-    with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[label]}"), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[label]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
 
         def update(view: Any) -> None:
             for p in view.parts:
                 if p["name"] not in bars:
                     bars[p["name"]] = progress.add_task(p["name"], total=None, label="")
-                progress.update(bars[p["name"]], completed=p["done"],
-                                total=p["total"] or None)
+                progress.update(bars[p["name"]], completed=p["done"], total=p["total"] or None)
             if bars and view.label:
-                last = next((p["name"] for p in reversed(view.parts) if p["done"] or p["total"]),
-                            view.parts[0]["name"] if view.parts else None)
+                last = next(
+                    (p["name"] for p in reversed(view.parts) if p["done"] or p["total"]),
+                    view.parts[0]["name"] if view.parts else None,
+                )
                 if last in bars:
                     progress.update(bars[last], label=view.label)
 
@@ -136,7 +149,12 @@ def jobs(limit: int, as_json: bool) -> None:
     if not views:
         out.print("no workflows yet (send one with `lookskip enqueue`)")
     for v in views:  # one line each: ids stay whole for copy-paste into `lookskip status`
-        err = f"  [red]{v.failures[0]['item']}: {v.failures[0]['error'][:80]}[/]" \
-            if v.failures else ""
-        out.print(f"{v.id}  {v.stage:<8} [{_style(v.state)}]{v.state:<8}[/] "
-                  f"{_ago(v.created):>8}  {progress_text(v.parts)}{err}")
+        err = (
+            f"  [red]{v.failures[0]['item']}: {v.failures[0]['error'][:80]}[/]"
+            if v.failures
+            else ""
+        )
+        out.print(
+            f"{v.id}  {v.stage:<8} [{_style(v.state)}]{v.state:<8}[/] "
+            f"{_ago(v.created):>8}  {progress_text(v.parts)}{err}"
+        )

@@ -17,20 +17,51 @@ def _split(value: str | None) -> list[str]:
 
 
 @click.command()
-@click.option("--labels-dir", default=None, metavar="DIR",
-              help="Labels to train on (<DIR>/<Dataset>.jsonl). Default: <data_dir>/labels.")
-@click.option("--grid", type=click.Choice(sorted(GRIDS)), default="default", show_default=True,
-              help="Hyper-parameter grid: 'default' (32 combinations) or 'quick' (a small one).")
-@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, None),
-              help="GroupKFold folds; each dataset is one group.")
-@click.option("--holdout", default=None, metavar="A,B",
-              help="Datasets kept out of training entirely and scored separately.")
-@click.option("--datasets", default=None, metavar="A,B",
-              help="Only these datasets' labels (default: every labels file).")
-@click.option("--n-jobs", default=-1, show_default=True, type=int,
-              help="Local worker processes for the fit jobs (-1 = all cores).")
-@click.option("--models-dir", default=None, metavar="DIR",
-              help="Where the model and eval_report.json go. Default: <data_dir>/models.")
+@click.option(
+    "--labels-dir",
+    default=None,
+    metavar="DIR",
+    help="Labels to train on (<DIR>/<Dataset>.jsonl). Default: <data_dir>/labels.",
+)
+@click.option(
+    "--grid",
+    type=click.Choice(sorted(GRIDS)),
+    default="default",
+    show_default=True,
+    help="Hyper-parameter grid: 'default' (32 combinations) or 'quick' (a small one).",
+)
+@click.option(
+    "--folds",
+    default=5,
+    show_default=True,
+    type=click.IntRange(2, None),
+    help="GroupKFold folds; each dataset is one group.",
+)
+@click.option(
+    "--holdout",
+    default=None,
+    metavar="A,B",
+    help="Datasets kept out of training entirely and scored separately.",
+)
+@click.option(
+    "--datasets",
+    default=None,
+    metavar="A,B",
+    help="Only these datasets' labels (default: every labels file).",
+)
+@click.option(
+    "--n-jobs",
+    default=-1,
+    show_default=True,
+    type=int,
+    help="Local worker processes for the fit jobs (-1 = all cores).",
+)
+@click.option(
+    "--models-dir",
+    default=None,
+    metavar="DIR",
+    help="Where the model and eval_report.json go. Default: <data_dir>/models.",
+)
 @user_errors(LabelError)
 def train(labels_dir, grid, folds, holdout, datasets, n_jobs, models_dir) -> None:
     """Train the LOOK/SKIP model: TF-IDF + LogisticRegression, grid-searched by dataset.
@@ -46,8 +77,14 @@ def train(labels_dir, grid, folds, holdout, datasets, n_jobs, models_dir) -> Non
     from lookskip.training.run import train_local
 
     settings = get_settings()
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -55,9 +92,17 @@ def train(labels_dir, grid, folds, holdout, datasets, n_jobs, models_dir) -> Non
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        report = train_local(labels_dir or settings.labels_dir, grid, folds, _split(holdout),
-                             n_jobs, settings, models_dir, progress,
-                             datasets=_split(datasets) or None)
+        report = train_local(
+            labels_dir or settings.labels_dir,
+            grid,
+            folds,
+            _split(holdout),
+            n_jobs,
+            settings,
+            models_dir,
+            progress,
+            datasets=_split(datasets) or None,
+        )
     _print_summary(report)
 
 
@@ -65,9 +110,14 @@ def _print_summary(report: dict) -> None:
     table = Table("dataset", "n", "LOOK share", "precision", "recall", "F1", title="out-of-fold")
     balance = report["class_balance"]["per_dataset"]
     for name, m in report["per_dataset"].items():
-        table.add_row(name, str(m["n"]), f"{balance[name]['look_share']:.2f}",
-                      f"{m['look_precision']:.3f}", f"{m['look_recall']:.3f}",
-                      f"{m['look_f1']:.3f}")
+        table.add_row(
+            name,
+            str(m["n"]),
+            f"{balance[name]['look_share']:.2f}",
+            f"{m['look_precision']:.3f}",
+            f"{m['look_recall']:.3f}",
+            f"{m['look_f1']:.3f}",
+        )
     out.print(table)
     t = report["threshold"]
     out.print(f"best params: {report['best_params']}")
@@ -77,6 +127,8 @@ def _print_summary(report: dict) -> None:
         h = report["holdout"]["tuned_threshold"]["overall"]
         out.print(f"holdout LOOK F1: {h['look_f1']:.4f} on {h['n']} lines")
     tm = report["timings"]
-    out.print(f"grid search {tm['grid_search_seconds']:.1f}s, refit {tm['refit_seconds']:.1f}s, "
-              f"total {tm['total_seconds']:.1f}s")
+    out.print(
+        f"grid search {tm['grid_search_seconds']:.1f}s, refit {tm['refit_seconds']:.1f}s, "
+        f"total {tm['total_seconds']:.1f}s"
+    )
     out.print(f"model: {report['model_path']}")

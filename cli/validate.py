@@ -14,14 +14,24 @@ from lookskip.settings import get_settings
 
 @click.command("validate")
 @datasets_option
-@click.option("--labels-dir", default=None, metavar="DIR",
-              help="Where <Dataset>.jsonl labels are (default: <data_dir>/labels).")
-@click.option("--truth", "truth_dir", default=None, metavar="DIR",
-              help="Where <Name>_2k.log_structured.csv is (searched first; then "
-                   "<data_dir>/loghub and the directory the sample was ingested from).")
+@click.option(
+    "--labels-dir",
+    default=None,
+    metavar="DIR",
+    help="Where <Dataset>.jsonl labels are (default: <data_dir>/labels).",
+)
+@click.option(
+    "--truth",
+    "truth_dir",
+    default=None,
+    metavar="DIR",
+    help="Where <Name>_2k.log_structured.csv is (searched first; then "
+    "<data_dir>/loghub and the directory the sample was ingested from).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def validate(datasets: str | None, labels_dir: str | None, truth_dir: str | None,
-             as_json: bool) -> None:
+def validate(
+    datasets: str | None, labels_dir: str | None, truth_dir: str | None, as_json: bool
+) -> None:
     """Check LOOK/SKIP labels against ground truth (default: BGL and Thunderbird).
 
     The Label column of <Name>_2k.log_structured.csv marks alert lines ("-" is
@@ -39,8 +49,9 @@ def _pct(part: int, whole: int) -> str:
 
 
 @user_errors(ds.DatasetError)
-def _validate(datasets: str | None, labels_dir: str | None, truth_dir: str | None,
-              as_json: bool) -> None:
+def _validate(
+    datasets: str | None, labels_dir: str | None, truth_dir: str | None, as_json: bool
+) -> None:
     from lookskip import validate as v
 
     report = v.validate(datasets, get_settings(), labels_dir=labels_dir, truth_dir=truth_dir)
@@ -52,17 +63,23 @@ def _validate(datasets: str | None, labels_dir: str | None, truth_dir: str | Non
             if r["error"]:
                 summary.add_row(r["dataset"], "[red]error[/]", "", "", "")
                 continue
-            summary.add_row(r["dataset"], f"{r['lines']:,}",
-                            _pct(r["matrix"]["alert"]["LOOK"], r["alerts"]),
-                            _pct(r["matrix"]["normal"]["LOOK"], r["normals"]),
-                            f"{r['unlabeled']:,}")
+            summary.add_row(
+                r["dataset"],
+                f"{r['lines']:,}",
+                _pct(r["matrix"]["alert"]["LOOK"], r["alerts"]),
+                _pct(r["matrix"]["normal"]["LOOK"], r["normals"]),
+                f"{r['unlabeled']:,}",
+            )
         out.print(summary)
         for r in report["datasets"]:
             if not r["error"]:
                 out.print(_matrix(r))
         for r in report["datasets"]:
-            notes = [f"{r[k]} {k.replace('_', ' ')}" for k in
-                     ("extra_labels", "duplicate_labels", "raw_line_mismatches") if r.get(k)]
+            notes = [
+                f"{r[k]} {k.replace('_', ' ')}"
+                for k in ("extra_labels", "duplicate_labels", "raw_line_mismatches")
+                if r.get(k)
+            ]
             if notes:
                 out.print(f"[yellow]{r['dataset']}:[/] " + ", ".join(notes))
             if r["error"]:
@@ -79,6 +96,5 @@ def _matrix(r: dict) -> Table:
     rows += [(f"  {cat}", row, "dim") for cat, row in r["by_category"].items()]
     rows.append(("normal", r["matrix"]["normal"], None))
     for name, row, style in rows:
-        table.add_row(name, *(f"{row[k]:,}" for k in KINDS), f"{sum(row.values()):,}",
-                      style=style)
+        table.add_row(name, *(f"{row[k]:,}" for k in KINDS), f"{sum(row.values()):,}", style=style)
     return table

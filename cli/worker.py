@@ -25,26 +25,53 @@ def _parse_queues(value: str) -> list[str]:
     queues = [q.strip() for q in value.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(QUEUES))
     if unknown or not queues:
-        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown) or '(none)'}; "
-                                 f"choose from {', '.join(QUEUES)}")
+        raise click.BadParameter(
+            f"unknown queue(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(QUEUES)}"
+        )
     return queues
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("-Q", "--queues", default="ingest,label,train,classify,transformer",
-              show_default=True, help="Comma-separated queues (roles) this worker serves.")
-@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: number of CPUs).")
-@click.option("-l", "--loglevel", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-@click.option("--pool", default="prefork", show_default=True,
-              type=click.Choice(["prefork", "solo", "threads"]),
-              help="prefork enforces hard time limits and survives a killed task process.")
-@click.option("-n", "--name", default=None,
-              help="Node name prefix (a unique suffix and @host are added).")
+@click.option(
+    "-Q",
+    "--queues",
+    default="ingest,label,train,classify,transformer",
+    show_default=True,
+    help="Comma-separated queues (roles) this worker serves.",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: number of CPUs).",
+)
+@click.option(
+    "-l",
+    "--loglevel",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.option(
+    "--pool",
+    default="prefork",
+    show_default=True,
+    type=click.Choice(["prefork", "solo", "threads"]),
+    help="prefork enforces hard time limits and survives a killed task process.",
+)
+@click.option(
+    "-n", "--name", default=None, help="Node name prefix (a unique suffix and @host are added)."
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-def worker(queues: str, concurrency: int | None, loglevel: str, pool: str, name: str | None,
-           celery_args: tuple[str, ...]) -> None:
+def worker(
+    queues: str,
+    concurrency: int | None,
+    loglevel: str,
+    pool: str,
+    name: str | None,
+    celery_args: tuple[str, ...],
+) -> None:
     """Run a Celery worker that takes tasks only from the given queues.
 
     \b
@@ -67,8 +94,12 @@ def worker(queues: str, concurrency: int | None, loglevel: str, pool: str, name:
 
 @click.command()
 @click.option("--port", default=5555, show_default=True, help="HTTP port.")
-@click.option("--address", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0 to serve other hosts).")
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 to serve other hosts).",
+)
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
 def flower(port: int, address: str, flower_args: tuple[str, ...]) -> None:
     """Start Flower (web monitor of workers, queues and tasks) with basic auth.
@@ -81,8 +112,10 @@ def flower(port: int, address: str, flower_args: tuple[str, ...]) -> None:
 
     s = get_settings()
     if s.flower_password is None or not s.flower_password.get_secret_value():
-        fail("set LOOKSKIP_FLOWER_PASSWORD (and optionally LOOKSKIP_FLOWER_USER): "
-             "Flower is only started with basic auth")
+        fail(
+            "set LOOKSKIP_FLOWER_PASSWORD (and optionally LOOKSKIP_FLOWER_USER): "
+            "Flower is only started with basic auth"
+        )
     _require_broker()
     os.environ["FLOWER_BASIC_AUTH"] = f"{s.flower_user}:{s.flower_password.get_secret_value()}"
     from worker.app import app

@@ -62,8 +62,9 @@ def load_registry(settings: Settings | None = None) -> dict[str, Dataset]:
     return out
 
 
-def select(names: str | list[str] | None, settings: Settings | None = None,
-           source: str | None = None) -> list[Dataset]:
+def select(
+    names: str | list[str] | None, settings: Settings | None = None, source: str | None = None
+) -> list[Dataset]:
     """Datasets named in ``names`` (comma-separated or a list), or all; optionally one source.
 
     Unknown names raise a ``DatasetError`` listing the known ones, so a typo in
@@ -93,8 +94,9 @@ def _toml_entry(d: Dataset) -> str:
     return "\n".join(lines)
 
 
-def add_dataset(name: str, path: str, lines: int = 2000,
-                settings: Settings | None = None) -> tuple[Dataset, int]:
+def add_dataset(
+    name: str, path: str, lines: int = 2000, settings: Settings | None = None
+) -> tuple[Dataset, int]:
     """Register a user's log as dataset ``name``: its first ``lines`` lines become the sample.
 
     Returns the dataset and the number of lines written. Re-adding the same name
@@ -107,8 +109,10 @@ def add_dataset(name: str, path: str, lines: int = 2000,
         raise DatasetError(f"{path}: no such file")
     sample = storage.join(settings.loghub_dir, f"{name}{SAMPLE_SUFFIX}")
     taken = 0
-    with storage.open_file(path, "rb", compression="infer") as src, \
-            storage.atomic_writer(sample, "wb") as dst:
+    with (
+        storage.open_file(path, "rb", compression="infer") as src,
+        storage.atomic_writer(sample, "wb") as dst,
+    ):
         for raw in src:
             dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
             taken += 1

@@ -18,8 +18,12 @@ def counts(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, int]:
     """Confusion counts with LOOK (1) as the positive class."""
     t = np.asarray(y_true, dtype=bool)
     p = np.asarray(y_pred, dtype=bool)
-    return {"tp": int(np.sum(t & p)), "fp": int(np.sum(~t & p)),
-            "fn": int(np.sum(t & ~p)), "tn": int(np.sum(~t & ~p))}
+    return {
+        "tp": int(np.sum(t & p)),
+        "fp": int(np.sum(~t & p)),
+        "fn": int(np.sum(t & ~p)),
+        "tn": int(np.sum(~t & ~p)),
+    }
 
 
 def from_counts(c: dict[str, int]) -> dict[str, Any]:
@@ -29,9 +33,18 @@ def from_counts(c: dict[str, int]) -> dict[str, Any]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": n, "accuracy": (tp + tn) / n if n else 0.0, "look_precision": precision,
-            "look_recall": recall, "look_f1": f1, "n_look": tp + fn,
-            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    return {
+        "n": n,
+        "accuracy": (tp + tn) / n if n else 0.0,
+        "look_precision": precision,
+        "look_recall": recall,
+        "look_f1": f1,
+        "n_look": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
 
 
 def add_counts(items: Sequence[dict[str, int]]) -> dict[str, int]:
@@ -47,9 +60,7 @@ def grouped_metrics(
 ) -> dict[str, Any]:
     """``{"overall": …, "per_dataset": {name: …}}``, overall pooled over all lines."""
     groups = np.asarray(groups)
-    per = {
-        str(g): metrics(y_true[groups == g], y_pred[groups == g]) for g in sorted(set(groups))
-    }
+    per = {str(g): metrics(y_true[groups == g], y_pred[groups == g]) for g in sorted(set(groups))}
     return {"overall": metrics(y_true, y_pred), "per_dataset": per}
 
 
@@ -85,5 +96,9 @@ def evaluate_model(model_path: str, label_paths: Sequence[str]) -> dict[str, Any
     p = model.predict_proba_look(data.lines)
     pred = p >= model.threshold
     out = grouped_metrics(data.y, pred, data.systems)
-    return {"model": model_path, "threshold": float(model.threshold),
-            "files": sorted(data.files), **out}
+    return {
+        "model": model_path,
+        "threshold": float(model.threshold),
+        "files": sorted(data.files),
+        **out,
+    }

@@ -192,15 +192,21 @@ def _read_dir(base: str, name: str, file: str) -> tuple[bytes, str]:
 class Downloader:
     """An httpx client that retries transient failures with exponential backoff."""
 
-    def __init__(self, retries: int = DEFAULT_RETRIES, backoff_s: float = DEFAULT_BACKOFF_S,
-                 timeout_s: float = 30.0, client: httpx.Client | None = None):
+    def __init__(
+        self,
+        retries: int = DEFAULT_RETRIES,
+        backoff_s: float = DEFAULT_BACKOFF_S,
+        timeout_s: float = 30.0,
+        client: httpx.Client | None = None,
+    ):
         self.retries = retries
         self.backoff_s = backoff_s
         # Hosts that could not be reached at all after every retry: the next files
         # from the same host fail at once instead of waiting through the backoff again.
         self.unreachable: dict[str, str] = {}
         self.client = client or httpx.Client(
-            timeout=timeout_s, follow_redirects=True,
+            timeout=timeout_s,
+            follow_redirects=True,
             headers={"User-Agent": "lookskip-ingest"},
         )
 
@@ -290,10 +296,16 @@ def _write_record(settings: Settings, file: str, source: str, sha: str, size: in
     old = read_record(settings, file)
     if old and old.get("source") == source and old.get("sha256") == sha:
         return
-    storage.write_json(_record_path(settings, file), {
-        "file": file, "source": source, "sha256": sha, "bytes": size,
-        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
+    storage.write_json(
+        _record_path(settings, file),
+        {
+            "file": file,
+            "source": source,
+            "sha256": sha,
+            "bytes": size,
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
 
 
 def _local_sha(path: str) -> str | None:
@@ -313,8 +325,9 @@ class _FileOutcome:
     sha: str
 
 
-def _put(settings: Settings, file: str, data: bytes, source: str, fresh: str,
-         force: bool) -> _FileOutcome:
+def _put(
+    settings: Settings, file: str, data: bytes, source: str, fresh: str, force: bool
+) -> _FileOutcome:
     """Check ``data`` and write it as ``<loghub_dir>/<file>`` unless identical already."""
     lines = check_text(data)
     target = storage.join(settings.loghub_dir, file)
@@ -326,8 +339,9 @@ def _put(settings: Settings, file: str, data: bytes, source: str, fresh: str,
     return _FileOutcome(status, source, target, lines, len(data), sha)
 
 
-def _ingest_file(settings: Settings, src: Source, name: str, file: str, *, force: bool,
-                 dl: Downloader | None) -> _FileOutcome:
+def _ingest_file(
+    settings: Settings, src: Source, name: str, file: str, *, force: bool, dl: Downloader | None
+) -> _FileOutcome:
     """Fetch one file of dataset ``name`` from a mirror (``http`` or ``dir``)."""
     if src.kind == "dir":
         data, origin = _read_dir(src.location, name, file)
@@ -339,8 +353,9 @@ def _ingest_file(settings: Settings, src: Source, name: str, file: str, *, force
         sha = storage.sha256(target)
         if sha == record.get("sha256"):  # re-verified: the local copy is what was downloaded
             data = storage.read_bytes(target)
-            return _FileOutcome("unchanged", record["source"], target, check_text(data),
-                                len(data), sha)
+            return _FileOutcome(
+                "unchanged", record["source"], target, check_text(data), len(data), sha
+            )
     assert dl is not None
     data, origin = _download(dl, src.location, name, file)
     return _put(settings, file, data, origin, "downloaded", force)
@@ -357,19 +372,29 @@ def _effective_source(d: ds.Dataset, src: Source, settings: Settings) -> Source:
         return Source(d.source, d.path)
     if src.kind == "loghub":
         if d.source != "loghub":
-            raise IngestError(f"{d.name} is a {d.source} dataset, not on loghub "
-                              f"(use --source {'synthetic' if d.source == 'synthetic' else 'DIR'})")
+            raise IngestError(
+                f"{d.name} is a {d.source} dataset, not on loghub "
+                f"(use --source {'synthetic' if d.source == 'synthetic' else 'DIR'})"
+            )
         return _location(src.location)
     if src.kind == "synthetic" and d.name not in synthetic.GENERATORS:
-        raise IngestError(f"{d.name} is not a synthetic dataset "
-                          f"(synthetic ones: {', '.join(synthetic.GENERATORS)})")
+        raise IngestError(
+            f"{d.name} is not a synthetic dataset "
+            f"(synthetic ones: {', '.join(synthetic.GENERATORS)})"
+        )
     return src
 
 
-def ingest_dataset(dataset: ds.Dataset | str, source: str | Source | None = None,
-                   settings: Settings | None = None, *, force: bool = False,
-                   seed: int = synthetic.DEFAULT_SEED, required: bool = True,
-                   downloader: Downloader | None = None) -> IngestResult:
+def ingest_dataset(
+    dataset: ds.Dataset | str,
+    source: str | Source | None = None,
+    settings: Settings | None = None,
+    *,
+    force: bool = False,
+    seed: int = synthetic.DEFAULT_SEED,
+    required: bool = True,
+    downloader: Downloader | None = None,
+) -> IngestResult:
     """Ingest one dataset and report what happened; never raises for a bad item.
 
     ``required=False`` (a dataset the user did not name) turns "the mirror does not
@@ -387,8 +412,14 @@ def ingest_dataset(dataset: ds.Dataset | str, source: str | Source | None = None
         origin = eff.location or eff.kind
         if eff.kind == "synthetic":
             text = synthetic.generate(d.name, seed)
-            out = _put(settings, d.sample_name, text.encode("utf-8"),
-                       f"synthetic:seed={seed}", "generated", force)
+            out = _put(
+                settings,
+                d.sample_name,
+                text.encode("utf-8"),
+                f"synthetic:seed={seed}",
+                "generated",
+                force,
+            )
             return _result(d, out)
         if eff.kind == "file":
             return _user_file(d, settings)
@@ -426,20 +457,29 @@ def _verified(settings: Settings, d: ds.Dataset) -> IngestResult | None:
     sha = sha256_bytes(data)
     if sha != record.get("sha256"):
         return None
-    result = IngestResult(d.name, "unchanged", source=record.get("source"), path=target,
-                          lines=check_text(data), bytes=len(data), sha256=sha)
+    result = IngestResult(
+        d.name,
+        "unchanged",
+        source=record.get("source"),
+        path=target,
+        lines=check_text(data),
+        bytes=len(data),
+        sha256=sha,
+    )
     if d.ground_truth:
         truth = storage.join(settings.loghub_dir, d.sample_name + TRUTH_SUFFIX)
         result.truth = "unchanged" if storage.exists(truth) else "missing"
     return result
 
 
-def _truth(settings: Settings, src: Source, d: ds.Dataset, *, force: bool,
-           dl: Downloader | None) -> str:
+def _truth(
+    settings: Settings, src: Source, d: ds.Dataset, *, force: bool, dl: Downloader | None
+) -> str:
     """Bring the ground-truth CSV along; its absence does not fail the dataset."""
     try:
-        return _ingest_file(settings, src, d.name, d.sample_name + TRUTH_SUFFIX,
-                            force=force, dl=dl).status
+        return _ingest_file(
+            settings, src, d.name, d.sample_name + TRUTH_SUFFIX, force=force, dl=dl
+        ).status
     except NotFound:
         return "missing"
     except (IngestError, OSError, httpx.HTTPError) as exc:
@@ -450,16 +490,32 @@ def _user_file(d: ds.Dataset, settings: Settings) -> IngestResult:
     """A ``datasets add`` sample is already in place; check it rather than re-take it."""
     target = storage.join(settings.loghub_dir, d.sample_name)
     if not storage.exists(target):
-        raise IngestError(f"sample {d.sample_name} is missing; run "
-                          f"`lookskip datasets add {d.name} {d.path or 'PATH'}` again")
+        raise IngestError(
+            f"sample {d.sample_name} is missing; run "
+            f"`lookskip datasets add {d.name} {d.path or 'PATH'}` again"
+        )
     data = storage.read_bytes(target)
-    return IngestResult(d.name, "unchanged", source=d.path, path=target,
-                        lines=check_text(data), bytes=len(data), sha256=sha256_bytes(data))
+    return IngestResult(
+        d.name,
+        "unchanged",
+        source=d.path,
+        path=target,
+        lines=check_text(data),
+        bytes=len(data),
+        sha256=sha256_bytes(data),
+    )
 
 
 def _result(d: ds.Dataset, out: _FileOutcome) -> IngestResult:
-    return IngestResult(d.name, out.status, source=out.source, path=out.path, lines=out.lines,
-                        bytes=out.size, sha256=out.sha)
+    return IngestResult(
+        d.name,
+        out.status,
+        source=out.source,
+        path=out.path,
+        lines=out.lines,
+        bytes=out.size,
+        sha256=out.sha,
+    )
 
 
 def _describe(source: str | Source | None) -> str | None:
@@ -476,8 +532,9 @@ def _one_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- many
 
 
-def plan(names: str | Iterable[str] | None, source: str | None,
-         settings: Settings | None = None) -> tuple[Source, list[tuple[ds.Dataset, bool]]]:
+def plan(
+    names: str | Iterable[str] | None, source: str | None, settings: Settings | None = None
+) -> tuple[Source, list[tuple[ds.Dataset, bool]]]:
     """The source and the datasets to ingest, each with whether the user named it.
 
     Unnamed datasets follow the source: ``loghub`` → the loghub ones, ``synthetic`` →
@@ -497,12 +554,17 @@ def plan(names: str | Iterable[str] | None, source: str | None,
     return src, [(d, False) for d in chosen]
 
 
-def ingest(names: str | Iterable[str] | None = None, source: str | None = None,
-           settings: Settings | None = None, *, force: bool = False,
-           seed: int = synthetic.DEFAULT_SEED,
-           progress: Callable[[str, IngestResult | None], None] | None = None,
-           retries: int = DEFAULT_RETRIES, backoff_s: float = DEFAULT_BACKOFF_S,
-           ) -> list[IngestResult]:
+def ingest(
+    names: str | Iterable[str] | None = None,
+    source: str | None = None,
+    settings: Settings | None = None,
+    *,
+    force: bool = False,
+    seed: int = synthetic.DEFAULT_SEED,
+    progress: Callable[[str, IngestResult | None], None] | None = None,
+    retries: int = DEFAULT_RETRIES,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+) -> list[IngestResult]:
     """Ingest a selection of datasets, one after the other; one result each.
 
     ``progress(name, None)`` is called when a dataset starts and
@@ -517,14 +579,17 @@ def ingest(names: str | Iterable[str] | None = None, source: str | None = None,
         for d, named in todo:
             if progress:
                 progress(d.name, None)
-            r = ingest_dataset(d, src, settings, force=force, seed=seed, required=named,
-                               downloader=dl)
+            r = ingest_dataset(
+                d, src, settings, force=force, seed=seed, required=named, downloader=dl
+            )
             results.append(r)
             if progress:
                 progress(d.name, r)
     if src.is_mirror and todo and all(r.status == "missing" for r in results):
-        raise SourceError(f"source {src.location} has none of the datasets "
-                          f"(expected <Name>_2k.log or <Name>/<Name>_2k.log)")
+        raise SourceError(
+            f"source {src.location} has none of the datasets "
+            f"(expected <Name>_2k.log or <Name>/<Name>_2k.log)"
+        )
     return results
 
 

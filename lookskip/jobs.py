@@ -90,9 +90,15 @@ class JobView:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "stage": self.stage, "state": self.state,
-            "created": self.created, "finished": self.finished, "params": self.params,
-            "progress": self.parts, "label": self.label, "failures": self.failures,
+            "id": self.id,
+            "stage": self.stage,
+            "state": self.state,
+            "created": self.created,
+            "finished": self.finished,
+            "params": self.params,
+            "progress": self.parts,
+            "label": self.label,
+            "failures": self.failures,
             "result": self.result,
         }
 
@@ -164,8 +170,9 @@ class JobStore:
 
     def finish(self, wf: str, result: Any) -> None:
         key = self._key(wf)
-        self.r.hset(key, mapping={"result": json.dumps(result), "state": "SUCCESS",
-                                  "finished": time.time()})
+        self.r.hset(
+            key, mapping={"result": json.dumps(result), "state": "SUCCESS", "finished": time.time()}
+        )
 
     # --- read by `lookskip status` / `lookskip jobs` ---------------------------
     def get(self, wf: str) -> JobView | None:
@@ -186,8 +193,13 @@ class JobStore:
         if state != "SUCCESS" and failures:
             state = "FAILURE"
         return JobView(
-            id=wf, stage=meta["stage"], state=state, created=meta["created"],
-            params=meta.get("params", {}), parts=parts, label=raw.get("label", ""),
+            id=wf,
+            stage=meta["stage"],
+            state=state,
+            created=meta["created"],
+            params=meta.get("params", {}),
+            parts=parts,
+            label=raw.get("label", ""),
             failures=failures,
             result=json.loads(raw["result"]) if "result" in raw else None,
             finished=float(raw["finished"]) if "finished" in raw else None,

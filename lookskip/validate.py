@@ -58,8 +58,10 @@ def find_truth(name: str, settings: Settings, truth_dir: str | None = None) -> s
         for path in (storage.join(d, file), storage.join(d, name, file)):
             if storage.exists(path):
                 return path
-    raise ValidateError(f"ground truth {file} not found in {', '.join(dirs)} "
-                        "(ingest it from a source that has it, or pass --truth DIR)")
+    raise ValidateError(
+        f"ground truth {file} not found in {', '.join(dirs)} "
+        "(ingest it from a source that has it, or pass --truth DIR)"
+    )
 
 
 def load_truth(path: str) -> dict[int, str]:
@@ -83,8 +85,9 @@ def load_truth(path: str) -> dict[int, str]:
 def load_labels(path: str) -> tuple[dict[int, dict], int]:
     """Line number → label row (the last one wins), and how many rows repeated a line."""
     if not storage.exists(path):
-        raise ValidateError(f"labels {path} not found (run `lookskip label` first, "
-                            "or pass --labels-dir)")
+        raise ValidateError(
+            f"labels {path} not found (run `lookskip label` first, or pass --labels-dir)"
+        )
     rows: dict[int, dict] = {}
     duplicates = 0
     text = storage.read_bytes(path).decode("utf-8", errors="replace")
@@ -117,8 +120,13 @@ def _sample_lines(name: str, settings: Settings) -> list[str] | None:
     return storage.read_bytes(path).decode("utf-8", errors="replace").split("\n")
 
 
-def validate_dataset(name: str, settings: Settings | None = None, *,
-                     labels_dir: str | None = None, truth_dir: str | None = None) -> dict:
+def validate_dataset(
+    name: str,
+    settings: Settings | None = None,
+    *,
+    labels_dir: str | None = None,
+    truth_dir: str | None = None,
+) -> dict:
     """Figures for one dataset; ``error`` is set (and figures absent) if an input is missing."""
     settings = settings or get_settings()
     labels_path = storage.join(labels_dir or settings.labels_dir, f"{name}.jsonl")
@@ -144,24 +152,28 @@ def validate_dataset(name: str, settings: Settings | None = None, *,
     mismatches = None
     if sample is not None:
         mismatches = sum(
-            1 for line, row in labels.items()
-            if "raw_line" in row and 1 <= line <= len(sample)
+            1
+            for line, row in labels.items()
+            if "raw_line" in row
+            and 1 <= line <= len(sample)
             and str(row["raw_line"]).strip() != sample[line - 1].strip()
         )
     alerts, normals = sum(matrix["alert"].values()), sum(matrix["normal"].values())
-    out.update({
-        "lines": len(truth),
-        "alerts": alerts,
-        "normals": normals,
-        "matrix": matrix,
-        "recall": _ratio(matrix["alert"]["LOOK"], alerts),
-        "normal_look_share": _ratio(matrix["normal"]["LOOK"], normals),
-        "unlabeled": matrix["alert"]["unlabeled"] + matrix["normal"]["unlabeled"],
-        "by_category": dict(sorted(by_category.items())),
-        "extra_labels": sum(1 for line in labels if line not in truth),
-        "duplicate_labels": duplicates,
-        "raw_line_mismatches": mismatches,
-    })
+    out.update(
+        {
+            "lines": len(truth),
+            "alerts": alerts,
+            "normals": normals,
+            "matrix": matrix,
+            "recall": _ratio(matrix["alert"]["LOOK"], alerts),
+            "normal_look_share": _ratio(matrix["normal"]["LOOK"], normals),
+            "unlabeled": matrix["alert"]["unlabeled"] + matrix["normal"]["unlabeled"],
+            "by_category": dict(sorted(by_category.items())),
+            "extra_labels": sum(1 for line in labels if line not in truth),
+            "duplicate_labels": duplicates,
+            "raw_line_mismatches": mismatches,
+        }
+    )
     return out
 
 
@@ -169,14 +181,19 @@ def default_datasets(settings: Settings) -> list[str]:
     return [d.name for d in ds.load_registry(settings).values() if d.ground_truth]
 
 
-def validate(names: str | Iterable[str] | None = None, settings: Settings | None = None, *,
-             labels_dir: str | None = None, truth_dir: str | None = None) -> dict:
+def validate(
+    names: str | Iterable[str] | None = None,
+    settings: Settings | None = None,
+    *,
+    labels_dir: str | None = None,
+    truth_dir: str | None = None,
+) -> dict:
     """Validate the named datasets (default: those with ground truth in the registry)."""
     settings = settings or get_settings()
     if names is not None and not isinstance(names, str):
         names = list(names)
-    chosen = ([d.name for d in ds.select(names, settings)] if names
-              else default_datasets(settings))
-    results = [validate_dataset(n, settings, labels_dir=labels_dir, truth_dir=truth_dir)
-               for n in chosen]
+    chosen = [d.name for d in ds.select(names, settings)] if names else default_datasets(settings)
+    results = [
+        validate_dataset(n, settings, labels_dir=labels_dir, truth_dir=truth_dir) for n in chosen
+    ]
     return {"datasets": results, "errors": sum(1 for r in results if r["error"])}

@@ -49,7 +49,9 @@ def local_redis_image() -> str | None:
     try:
         out = subprocess.run(
             ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-            capture_output=True, text=True, timeout=10,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -113,11 +115,27 @@ class RedisService:
     def start(self) -> None:
         if self.kind == "local":
             self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--dir", str(self.workdir), "--appendonly", "yes",
-                 "--appendfsync", "always", "--save", "", "--protected-mode", "no",
-                 "--logfile", str(self.workdir / "redis.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self.workdir),
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                    "--protected-mode",
+                    "no",
+                    "--logfile",
+                    str(self.workdir / "redis.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         else:
             # No Ryuk reaper: it is an image to pull, and the fixture stops the container.
@@ -128,8 +146,9 @@ class RedisService:
             c.ports = {"6379/tcp": ("127.0.0.1", self.port)}  # with_bind_ports has no host IP
             # (protected mode off: the port is published on 127.0.0.1 only, and docker's
             # forwarding makes every client look non-local to the server)
-            c = c.with_command("redis-server --appendonly yes --appendfsync always --save '' "
-                               "--protected-mode no")
+            c = c.with_command(
+                "redis-server --appendonly yes --appendfsync always --save '' --protected-mode no"
+            )
             self.container = c.start()
         try:
             wait_for_redis(self.url)
@@ -171,8 +190,9 @@ def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
     kind, image = redis_backend_choice()
     if kind == "local" and not shutil.which("redis-server"):
         pytest.fail("redis-server not found: run scripts/setup (it installs it)")
-    svc = RedisService(kind=kind, port=free_port(), image=image,
-                       workdir=tmp_path_factory.mktemp("redis"))
+    svc = RedisService(
+        kind=kind, port=free_port(), image=image, workdir=tmp_path_factory.mktemp("redis")
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -191,11 +211,31 @@ class Workers:
     def start(self, name: str, queues: str = ALL_QUEUES) -> None:
         log = self.log_dir / f"{name}.log"
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker",
-             "--pool=prefork", "--concurrency=1", "-Q", queues, "-n", f"{name}@%h",
-             "--loglevel=INFO", f"--logfile={log}", "-I", "worker_test_tasks",
-             "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "-Q",
+                queues,
+                "-n",
+                f"{name}@%h",
+                "--loglevel=INFO",
+                f"--logfile={log}",
+                "-I",
+                "worker_test_tasks",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, names: list[str] | None = None, timeout: float = 60.0) -> None:
@@ -235,22 +275,28 @@ class Workers:
 
 
 # Settings the workers and the local twin runs share (the simulator's URL is added).
-SIM_ENV = {"LOOKSKIP_POLL_INITIAL_S": "0.05", "LOOKSKIP_POLL_MAX_S": "0.3",
-           "LOOKSKIP_API_MAX_RETRIES": "10"}
+SIM_ENV = {
+    "LOOKSKIP_POLL_INITIAL_S": "0.05",
+    "LOOKSKIP_POLL_MAX_S": "0.3",
+    "LOOKSKIP_API_MAX_RETRIES": "10",
+}
 
 
 def service_env(redis_url: str, data_dir: Path, sim_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "LOOKSKIP_BROKER_URL": redis_url,
-        "LOOKSKIP_RESULT_BACKEND": redis_url,
-        "LOOKSKIP_DATA_DIR": str(data_dir),
-        "ANTHROPIC_API_KEY": FAKE_API_KEY,
-        "ANTHROPIC_BASE_URL": sim_url,
-        **SIM_ENV,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"),
-                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
+    env.update(
+        {
+            "LOOKSKIP_BROKER_URL": redis_url,
+            "LOOKSKIP_RESULT_BACKEND": redis_url,
+            "LOOKSKIP_DATA_DIR": str(data_dir),
+            "ANTHROPIC_API_KEY": FAKE_API_KEY,
+            "ANTHROPIC_BASE_URL": sim_url,
+            **SIM_ENV,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")]
+            ).rstrip(os.pathsep),
+        }
+    )
     return env
 
 
@@ -268,16 +314,26 @@ def batch_sim():
 
 
 @pytest.fixture(scope="session")
-def celery_workers(redis_service: RedisService, batch_sim,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+def celery_workers(
+    redis_service: RedisService, batch_sim, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workers]:
     """Two real workers on every queue; this process's settings point at the same Redis."""
     data_dir = tmp_path_factory.mktemp("workers-data")
     log_dir = tmp_path_factory.mktemp("worker-logs")
     env = service_env(redis_service.url, data_dir, batch_sim.url)
     # The client side (this process) must talk to the same Redis before worker.app loads.
     saved = {k: os.environ.get(k) for k in env}
-    os.environ.update({k: env[k] for k in ("LOOKSKIP_BROKER_URL", "LOOKSKIP_RESULT_BACKEND",
-                                           "LOOKSKIP_DATA_DIR", "ANTHROPIC_API_KEY")})
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "LOOKSKIP_BROKER_URL",
+                "LOOKSKIP_RESULT_BACKEND",
+                "LOOKSKIP_DATA_DIR",
+                "ANTHROPIC_API_KEY",
+            )
+        }
+    )
     if str(ROOT / "tests") not in sys.path:
         sys.path.insert(0, str(ROOT / "tests"))
     from lookskip.settings import get_settings

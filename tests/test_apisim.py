@@ -90,12 +90,16 @@ def test_replay_answers_recorded_custom_ids_verbatim(api_sim, shared_data):
     reqs = requests_for(apache, dataset="Apache") + requests_for(LINES, dataset="Unknown")
     batch = client.messages.batches.create(requests=reqs)
     wait_ended(client, batch.id)
-    got = {r.custom_id: r.result.to_dict(mode="json")
-           for r in client.messages.batches.results(batch.id)}
+    got = {
+        r.custom_id: r.result.to_dict(mode="json")
+        for r in client.messages.batches.results(batch.id)
+    }
     for cid in ("Apache_1", "Apache_51"):
         assert answer_text(got[cid]["message"]) == answer_text(recorded[cid]["message"])
-        assert got[cid]["message"]["usage"]["input_tokens"] == \
-            recorded[cid]["message"]["usage"]["input_tokens"]
+        assert (
+            got[cid]["message"]["usage"]["input_tokens"]
+            == recorded[cid]["message"]["usage"]["input_tokens"]
+        )
     # not recorded: the built-in heuristic answers
     parsed = parse_answer(answer_text(got["Unknown_1"]["message"]), len(LINES))
     assert [parsed.labels[i][0] for i in range(1, 7)] == EXPECTED
@@ -122,8 +126,11 @@ def test_http_faults_are_typed_and_retried_by_the_sdk(api_sim):
             no_retry.messages.batches.list()
         except anthropic.APIStatusError as exc:
             seen[type(exc)] += 1
-    assert {anthropic.RateLimitError, anthropic.InternalServerError,
-            anthropic.OverloadedError} <= set(seen)
+    assert {
+        anthropic.RateLimitError,
+        anthropic.InternalServerError,
+        anthropic.OverloadedError,
+    } <= set(seen)
     retrying = client_for(sim.url, retries=10)
     batch = retrying.messages.batches.create(requests=requests_for(LINES))
     wait_ended(retrying, batch.id)
@@ -141,11 +148,14 @@ def test_result_faults_are_seeded_and_shaped_like_the_api(api_sim):
         client = client_for(sim.url)
         batch = client.messages.batches.create(requests=requests_for(lines, size=10))
         counts = wait_ended(client, batch.id).request_counts
-        out = {r.custom_id: r.result.to_dict(mode="json")
-               for r in client.messages.batches.results(batch.id)}
+        out = {
+            r.custom_id: r.result.to_dict(mode="json")
+            for r in client.messages.batches.results(batch.id)
+        }
         kinds = Counter(r["type"] for r in out.values())
-        assert kinds == Counter({"succeeded": counts.succeeded, "errored": counts.errored,
-                                 "expired": counts.expired})
+        assert kinds == Counter(
+            {"succeeded": counts.succeeded, "errored": counts.errored, "expired": counts.expired}
+        )
         sim.stop()
         return out
 
@@ -155,8 +165,11 @@ def test_result_faults_are_seeded_and_shaped_like_the_api(api_sim):
     assert kinds["errored"] and kinds["expired"] and kinds["succeeded"]
     err = next(r for r in first.values() if r["type"] == "errored")
     assert err["error"]["type"] == "error" and err["error"]["error"]["type"] == "api_error"
-    damaged = [r for r in first.values() if r["type"] == "succeeded"
-               and not parse_answer(answer_text(r["message"]), 10).complete]
+    damaged = [
+        r
+        for r in first.values()
+        if r["type"] == "succeeded" and not parse_answer(answer_text(r["message"]), 10).complete
+    ]
     assert damaged, "malformed answers were injected"
 
 
@@ -230,11 +243,13 @@ def test_raw_responses_validate_against_the_sdk_types(api_sim):
     batch = MessageBatch.model_validate(ended)
     assert batch.processing_status == "ended"
     lines = httpx.get(batch.results_url, headers=headers).text.splitlines()
-    kinds = Counter(MessageBatchIndividualResponse.model_validate_json(x).result.type
-                    for x in lines)
+    kinds = Counter(
+        MessageBatchIndividualResponse.model_validate_json(x).result.type for x in lines
+    )
     assert sum(kinds.values()) == 10 and len(kinds) == 3
-    msg = httpx.post(f"{sim.url}/v1/messages", json=body["requests"][0]["params"],
-                     headers=headers).json()
+    msg = httpx.post(
+        f"{sim.url}/v1/messages", json=body["requests"][0]["params"], headers=headers
+    ).json()
     Message.model_validate(msg)
     missing = httpx.get(f"{sim.url}/v1/messages/batches/nope", headers=headers)
     assert missing.status_code == 404

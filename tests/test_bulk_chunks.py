@@ -20,7 +20,7 @@ def reference_lines(data: bytes, cap: int = 1 << 30) -> list[bytes]:
     rest = data
     while rest:
         i = rest.find(b"\n")
-        line, rest, terminated = (rest, b"", False) if i < 0 else (rest[:i], rest[i + 1:], True)
+        line, rest, terminated = (rest, b"", False) if i < 0 else (rest[:i], rest[i + 1 :], True)
         if len(line) > cap:
             line = line[:cap]
         elif terminated and line.endswith(b"\r"):
@@ -29,8 +29,9 @@ def reference_lines(data: bytes, cap: int = 1 << 30) -> list[bytes]:
     return out
 
 
-def chunked_lines(data: bytes, chunk: int, block: int = 7, cap: int = 1 << 30
-                  ) -> tuple[list[bytes], list[int]]:
+def chunked_lines(
+    data: bytes, chunk: int, block: int = 7, cap: int = 1 << 30
+) -> tuple[list[bytes], list[int]]:
     src = Source(name="x", url="x", kind="plain", size=len(data))
     lines: list[bytes] = []
     counts = []
@@ -80,8 +81,10 @@ def test_boundary_at_every_byte_of_a_file() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"\r", b"\xff", b"\xe2\x82\xac", b" "]),
-             max_size=60).map(b"".join),
+    st.lists(
+        st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"\r", b"\xff", b"\xe2\x82\xac", b" "]),
+        max_size=60,
+    ).map(b"".join),
     st.integers(1, 40),
     st.integers(1, 16),
 )
@@ -92,8 +95,9 @@ def test_property_chunks_partition_the_lines(data: bytes, chunk: int, block: int
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from([b"a", b"bcd", b"\n", b"\r\n", b"\r", b"\xe2\x82\xac"]),
-             max_size=40).map(b"".join),
+    st.lists(
+        st.sampled_from([b"a", b"bcd", b"\n", b"\r\n", b"\r", b"\xe2\x82\xac"]), max_size=40
+    ).map(b"".join),
     st.integers(1, 6),
 )
 def test_property_long_lines_are_cut_like_the_rust_reader(data: bytes, cap: int) -> None:
@@ -163,14 +167,16 @@ def test_scored_units_number_every_line_once(tmp_path, scorer, name):
     path.write_bytes(data)
     want = [ln.decode("utf-8", "replace") for ln in reference_lines(data, 64 << 10)]
     src = Source(name=path.name, url=str(path), kind="plain", size=len(data))
-    for chunk in ((1 << 20, 3 << 20, 64 << 20) if len(data) > 1 << 20 else (3, 7, 64, 64 << 20)):
+    for chunk in (1 << 20, 3 << 20, 64 << 20) if len(data) > 1 << 20 else (3, 7, 64, 64 << 20):
         units = plan_units(src, chunk)
         parts = tmp_path / f"parts-{chunk}"
         for u in units:
             assert run_unit(u, str(parts), scorer.scorer, 0.0).error is None
         fr = merge_units(units, str(parts), str(tmp_path / f"out-{chunk}"))
-        rows = [json.loads(r) for r in
-                (tmp_path / f"out-{chunk}" / f"{name}.log.look.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(r)
+            for r in (tmp_path / f"out-{chunk}" / f"{name}.log.look.jsonl").read_text().splitlines()
+        ]
         assert fr.lines == len(want) and not fr.errors
         assert [r["line"] for r in rows] == list(range(1, len(want) + 1)), chunk
         assert [r["text"] for r in rows] == want, chunk

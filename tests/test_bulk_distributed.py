@@ -38,8 +38,12 @@ def scorer():
 def _enqueue(inputs: list[Path], output: Path, **extra) -> str:
     from worker.workflows import enqueue
 
-    params = {"inputs": [str(p) for p in inputs], "output": str(output),
-              "model_path": str(MODEL), **extra}
+    params = {
+        "inputs": [str(p) for p in inputs],
+        "output": str(output),
+        "model_path": str(MODEL),
+        **extra,
+    }
     return enqueue("classify", params)
 
 
@@ -48,8 +52,10 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 
 def _by_file(summary: dict) -> dict[str, tuple]:
-    return {f["file"]: (f["lines"], f["look"], f["written"], f["errors"], f["output"])
-            for f in summary["files"]}
+    return {
+        f["file"]: (f["lines"], f["look"], f["written"], f["errors"], f["output"])
+        for f in summary["files"]
+    }
 
 
 def test_distributed_equals_local(celery_workers, tmp_path, sample_lines, scorer):
@@ -58,8 +64,9 @@ def test_distributed_equals_local(celery_workers, tmp_path, sample_lines, scorer
     big.write_bytes(b"\n".join(sample_lines["HDFS"] + sample_lines["BGL"]) + b"\r\nlast")
     inputs = [d, tmp_path / "bad", big, tmp_path / "missing.log"]
     exp = expand_inputs([str(p) for p in inputs])
-    local = run_local(exp.sources, exp.errors, str(tmp_path / "local"), scorer.scorer,
-                      scorer.threshold)
+    local = run_local(
+        exp.sources, exp.errors, str(tmp_path / "local"), scorer.scorer, scorer.threshold
+    )
     wf = _enqueue(inputs, tmp_path / "dist", chunk_bytes=2048)
     view = wait_workflow(wf, timeout=240)
     assert view.state == "SUCCESS", view
@@ -96,8 +103,9 @@ def _holder_of(path_glob: str, parts: Path, pids: list[int]) -> tuple[int, Path]
     return None
 
 
-def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_path,
-                                                            sample_lines, scorer):
+def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(
+    celery_workers, tmp_path, sample_lines, scorer
+):
     # Enough lines that a chunk takes a while on one core, whichever scorer runs.
     lines = sample_lines["HDFS"] + sample_lines["BGL"] + sample_lines["Linux"]
     block = b"\n".join(lines)
@@ -115,8 +123,9 @@ def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_
     exp = expand_inputs([str(big)])
     local = run_local(exp.sources, [], str(tmp_path / "local"), scorer.scorer, scorer.threshold)
 
-    children = [c.pid for p in celery_workers.procs.values()
-                for c in psutil.Process(p.pid).children()]
+    children = [
+        c.pid for p in celery_workers.procs.values() for c in psutil.Process(p.pid).children()
+    ]
     out = tmp_path / "dist"
     wf = _enqueue([big], out, chunk_bytes=chunk)
     deadline = time.monotonic() + 120
@@ -144,8 +153,10 @@ def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(celery_workers, tmp_
     r = job_store().r
     counts = [int(r.get(k)) for k in r.scan_iter("lookskip:deliveries:*")]
     assert max(counts) >= 2
-    assert not psutil.pid_exists(victim[0]) or \
-        psutil.Process(victim[0]).status() == psutil.STATUS_ZOMBIE
+    assert (
+        not psutil.pid_exists(victim[0])
+        or psutil.Process(victim[0]).status() == psutil.STATUS_ZOMBIE
+    )
 
 
 def test_enqueue_classify_cli_waits_and_writes_outputs(celery_workers, tmp_path, sample_lines):
@@ -155,17 +166,38 @@ def test_enqueue_classify_cli_waits_and_writes_outputs(celery_workers, tmp_path,
     d = write_tree(tmp_path, sample_lines)
     out = tmp_path / "out"
     r = subprocess.run(
-        [sys.executable, "-m", "cli.main", "enqueue", "classify", str(d / "bundle.tar.gz"),
-         str(d / "hdfs.log"), "--output", str(out), "--model", str(MODEL), "--chunk-mib", "1",
-         "--max-look", "5", "--wait"],
-        cwd=MODEL.parent.parent.parent, env=celery_workers.env, capture_output=True,
-        timeout=240)
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "enqueue",
+            "classify",
+            str(d / "bundle.tar.gz"),
+            str(d / "hdfs.log"),
+            "--output",
+            str(out),
+            "--model",
+            str(MODEL),
+            "--chunk-mib",
+            "1",
+            "--max-look",
+            "5",
+            "--wait",
+        ],
+        cwd=MODEL.parent.parent.parent,
+        env=celery_workers.env,
+        capture_output=True,
+        timeout=240,
+    )
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     wf = r.stdout.decode().split()[0]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["workflow"] == wf and summary["mode"] == "distributed"
     assert sorted(f["file"] for f in summary["files"]) == [
-        "bundle.tar.gz!var/log/hdfs.log", "bundle.tar.gz!var/log/linux.log", "hdfs.log"]
+        "bundle.tar.gz!var/log/hdfs.log",
+        "bundle.tar.gz!var/log/linux.log",
+        "hdfs.log",
+    ]
     for f in summary["files"]:
         assert not f["errors"] and f["written"] == min(5, f["look"])
         assert len((out / f["output"]).read_text().splitlines()) == f["written"]

@@ -56,8 +56,10 @@ def write_tree(root: Path, lines: dict[str, list[bytes]]) -> Path:
     (d / "sub" / "bgl.log.gz").write_bytes(gzip.compress(b"\n".join(lines["BGL"]) + b"\n"))
     (d / "notes.txt").write_bytes(b"not a log\n")
     with tarfile.open(d / "bundle.tar.gz", "w:gz") as tf:
-        for name, data in (("var/log/hdfs.log", b"\n".join(lines["HDFS"][:50]) + b"\n"),
-                           ("var/log/linux.log", b"\n".join(lines["Linux"]) + b"\n")):
+        for name, data in (
+            ("var/log/hdfs.log", b"\n".join(lines["HDFS"][:50]) + b"\n"),
+            ("var/log/linux.log", b"\n".join(lines["Linux"]) + b"\n"),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
@@ -125,8 +127,9 @@ def test_local_run_outputs_every_look_line_in_order(tmp_path, sample_lines, scor
     # CRLF: same lines and numbers as the LF file with the same content; gz too
     crlf = _rows(out / files["logs/bgl_crlf.log"]["output"])
     gz = _rows(out / files["logs/sub/bgl.log.gz"]["output"])
-    assert [(r["line"], r["prob"], r["text"]) for r in crlf] == \
-           [(r["line"], r["prob"], r["text"]) for r in gz]
+    assert [(r["line"], r["prob"], r["text"]) for r in crlf] == [
+        (r["line"], r["prob"], r["text"]) for r in gz
+    ]
     assert files["logs/bgl_crlf.log"]["lines"] == 90
     assert not any(r["text"].endswith("\r") for r in crlf)
     # no final newline: the last line counts
@@ -139,8 +142,9 @@ def test_local_run_outputs_every_look_line_in_order(tmp_path, sample_lines, scor
     member = files["logs/bundle.tar.gz!var/log/linux.log"]
     assert member["lines"] == 60
     assert member["output"] == "logs/bundle.tar.gz!/var/log/linux.log.look.jsonl"
-    assert [r["line"] for r in _rows(out / member["output"])] == \
-           [r["line"] for r in _rows(out / files["logs/sub/linux_nonl.log"]["output"])]
+    assert [r["line"] for r in _rows(out / member["output"])] == [
+        r["line"] for r in _rows(out / files["logs/sub/linux_nonl.log"]["output"])
+    ]
     assert files["logs/z.zip!app/one.log"]["lines"] == 30
     t = summary["totals"]
     assert t["files_failed"] == 1 and t["lines"] == sum(f["lines"] for f in files.values())
@@ -181,8 +185,9 @@ def test_chunked_units_merge_to_the_one_pass_output(tmp_path, sample_lines, scor
             run_unit(u, str(tmp_path / "parts"), scorer.scorer, scorer.threshold)
         fr = merge_units(units, str(tmp_path / "parts"), str(tmp_path / "dist"))
         assert fr.lines == local["files"][0]["lines"] == 211
-        assert (tmp_path / "dist" / "big.log.look.jsonl").read_bytes() == \
-               (tmp_path / "local" / "big.log.look.jsonl").read_bytes()
+        assert (tmp_path / "dist" / "big.log.look.jsonl").read_bytes() == (
+            tmp_path / "local" / "big.log.look.jsonl"
+        ).read_bytes()
         # density: LOOK share per 1/100 of the file (16-line resolution): the mass is exact
         width = fr.lines / len(fr.density)
         assert sum(fr.density) * width == pytest.approx(fr.look)
@@ -206,8 +211,13 @@ def test_rerun_overwrites_and_max_look(tmp_path, sample_lines, scorer):
     assert capped["files"][0]["written"] == 3
     # the file turns bad: its old output is removed, the summary says why
     (tmp_path / "a.log").write_bytes(b"\x00\x01binary")
-    third = run_local(expand_inputs([str(tmp_path / "a.log")]).sources, [], str(out),
-                      scorer.scorer, scorer.threshold)
+    third = run_local(
+        expand_inputs([str(tmp_path / "a.log")]).sources,
+        [],
+        str(out),
+        scorer.scorer,
+        scorer.threshold,
+    )
     assert third["files"][0]["errors"] and not (out / "a.log.look.jsonl").exists()
 
 
@@ -242,8 +252,9 @@ def test_object_store_urls_in_and_out(sample_lines):
     fs.pipe("/bulk-in/a.log", b"\n".join(sample_lines["HDFS"]) + b"\n")
     fs.pipe("/bulk-in/sub/b.log.gz", gzip.compress(b"\n".join(sample_lines["BGL"]) + b"\n"))
     try:
-        s = classify_inputs(["memory://bulk-in"], "memory://bulk-out", model_path=str(MODEL),
-                            threads=1)
+        s = classify_inputs(
+            ["memory://bulk-in"], "memory://bulk-out", model_path=str(MODEL), threads=1
+        )
         files = {f["file"]: f for f in s["files"]}
         assert files["bulk-in/a.log"]["lines"] == 120 and not files["bulk-in/a.log"]["errors"]
         assert files["bulk-in/sub/b.log.gz"]["lines"] == 90

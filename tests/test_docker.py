@@ -41,9 +41,24 @@ def compose_cmd() -> list[str]:
 
 def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*compose_cmd(), "--env-file", str(env_file), "-f", str(ROOT / "compose.yaml"),
-         "--profile", "dev", "--profile", "transformer", "--profile", "cli", "config"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        [
+            *compose_cmd(),
+            "--env-file",
+            str(env_file),
+            "-f",
+            str(ROOT / "compose.yaml"),
+            "--profile",
+            "dev",
+            "--profile",
+            "transformer",
+            "--profile",
+            "cli",
+            "config",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
         env={"PATH": "/usr/local/bin:/usr/bin:/bin"},  # no LOOKSKIP_*/REDIS_* from the caller
     )
 
@@ -126,7 +141,8 @@ def test_dockerfiles_pass_hadolint():
         pytest.skip("hadolint not installed (uv sync --group dev)")
     proc = subprocess.run(
         [str(hadolint), "--config", str(DOCKER / "hadolint.yaml"), *map(str, DOCKERFILES)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -159,8 +175,11 @@ def test_compose_services_and_profiles(config: dict):
     assert s["cli"]["profiles"] == ["cli"]
     for name in ("redis", "worker", "classifier", "flower"):
         assert not s[name].get("profiles"), f"{name} must start with a plain `up`"
-    for name, queues in (("worker", "ingest,label,train"), ("classifier", "classify"),
-                         ("transformer", "transformer")):
+    for name, queues in (
+        ("worker", "ingest,label,train"),
+        ("classifier", "classify"),
+        ("transformer", "transformer"),
+    ):
         cmd = s[name]["command"]
         assert cmd[:2] == ["lookskip", "worker"]
         assert cmd[cmd.index("--queues") + 1] == queues
@@ -312,7 +331,13 @@ def test_build_context_allow_list_covers_every_copied_path():
                         rel = f.relative_to(ROOT).as_posix()
                         if "__pycache__" not in rel:
                             assert dockerignore_included(rel), rel
-    for excluded in (".git", ".venv/bin/python", "rust/target/release/x.so", ".env",
-                     "data/loghub/HDFS_2k.log", "tests/test_docker.py",
-                     "worker/__pycache__/app.cpython-311.pyc"):
+    for excluded in (
+        ".git",
+        ".venv/bin/python",
+        "rust/target/release/x.so",
+        ".env",
+        "data/loghub/HDFS_2k.log",
+        "tests/test_docker.py",
+        "worker/__pycache__/app.cpython-311.pyc",
+    ):
         assert not dockerignore_included(excluded), excluded

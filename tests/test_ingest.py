@@ -20,8 +20,24 @@ from lookskip import ingest as ing
 from lookskip import synthetic
 from lookskip.settings import get_settings
 
-LOGHUB = ["Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "Mac",
-          "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper"]
+LOGHUB = [
+    "Android",
+    "Apache",
+    "BGL",
+    "HDFS",
+    "HPC",
+    "Hadoop",
+    "HealthApp",
+    "Linux",
+    "Mac",
+    "OpenSSH",
+    "OpenStack",
+    "Proxifier",
+    "Spark",
+    "Thunderbird",
+    "Windows",
+    "Zookeeper",
+]
 
 
 def sha(path: Path) -> str:
@@ -68,14 +84,18 @@ def test_rerun_reports_unchanged_and_rewrites_nothing(shared_data, data_dir):
     before = {p: p.stat().st_mtime_ns for p in files if p.is_file()}
     results = ing.ingest("HDFS,BGL,JavaApp", mirror)
     assert [(r.status, r.truth) for r in results] == [
-        ("unchanged", None), ("unchanged", "unchanged"), ("unchanged", None)]
+        ("unchanged", None),
+        ("unchanged", "unchanged"),
+        ("unchanged", None),
+    ]
     after = {p: p.stat().st_mtime_ns for p in files if p.is_file()}
     assert after == before  # neither samples nor their records were written again
     assert not list((data_dir / "loghub").glob(".tmp-*"))
     forced = ing.ingest("HDFS", mirror, force=True)
     assert forced[0].status == "copied"
     assert (data_dir / "loghub" / "HDFS_2k.log").stat().st_mtime_ns >= before[
-        data_dir / "loghub" / "HDFS_2k.log"]
+        data_dir / "loghub" / "HDFS_2k.log"
+    ]
 
 
 def test_corrupted_local_copy_is_fetched_again(shared_data, data_dir):
@@ -88,18 +108,25 @@ def test_corrupted_local_copy_is_fetched_again(shared_data, data_dir):
 
 
 def test_registry_default_keeps_intact_samples_and_refetches_corrupted(
-        shared_data, data_dir, monkeypatch):
+    shared_data, data_dir, monkeypatch
+):
     # the loghub URL may itself be a local mirror: no network needed
     monkeypatch.setenv("LOOKSKIP_LOGHUB_URL", str(shared_data / "loghub"))
     get_settings.cache_clear()
     first = by_name(ing.ingest("HDFS,BGL,WebServer"))
     assert [first[n].status for n in ("HDFS", "BGL", "WebServer")] == [
-        "copied", "copied", "generated"]
+        "copied",
+        "copied",
+        "generated",
+    ]
     assert first["WebServer"].source == f"synthetic:seed={synthetic.DEFAULT_SEED}"
     (data_dir / "loghub" / "HDFS_2k.log").write_text("garbage\n")
     again = by_name(ing.ingest("HDFS,BGL,WebServer"))
     assert [again[n].status for n in ("HDFS", "BGL", "WebServer")] == [
-        "copied", "unchanged", "unchanged"]
+        "copied",
+        "unchanged",
+        "unchanged",
+    ]
     assert sha(data_dir / "loghub" / "HDFS_2k.log") == sha(shared_data / "loghub" / "HDFS_2k.log")
 
 
@@ -134,12 +161,18 @@ def test_unusable_sources_are_one_clear_error(tmp_path, data_dir):
 
 BAD = {
     "Apache": (b"", "empty file"),
-    "Android": (b"03-17 16:13:38.811  1702  2395 D WindowManager: ok\n\x00\x01\x02\x03binary",
-                "binary file (NUL byte at byte 51)"),
-    "BGL": (b"- 1117838570 ok line\n- 1117838571 caf\xe9 latin-1\n",
-            "not UTF-8 text at byte 37 (line 2)"),
-    "Hadoop": (b"first line\n" + b"x" * (10 * 1024 * 1024) + b"\nlast\n",
-               "line 2 is 10,485,760 bytes long (limit 1,048,576)"),
+    "Android": (
+        b"03-17 16:13:38.811  1702  2395 D WindowManager: ok\n\x00\x01\x02\x03binary",
+        "binary file (NUL byte at byte 51)",
+    ),
+    "BGL": (
+        b"- 1117838570 ok line\n- 1117838571 caf\xe9 latin-1\n",
+        "not UTF-8 text at byte 37 (line 2)",
+    ),
+    "Hadoop": (
+        b"first line\n" + b"x" * (10 * 1024 * 1024) + b"\nlast\n",
+        "line 2 is 10,485,760 bytes long (limit 1,048,576)",
+    ),
 }
 
 
@@ -245,13 +278,15 @@ def test_http_download_retries_404s_and_records(http_mirror, shared_data, data_d
     for name in ("HDFS", "BGL", "Spark", "Zookeeper"):
         assert results[name].status == "downloaded", results[name].error
         assert sha(data_dir / "loghub" / f"{name}_2k.log") == sha(
-            shared_data / "loghub" / f"{name}_2k.log")
+            shared_data / "loghub" / f"{name}_2k.log"
+        )
     assert http_mirror.requests["/Spark/Spark_2k.log"] == 3
     assert results["BGL"].truth == "downloaded"
     assert results["Zookeeper"].source == f"{http_mirror.url}/Zookeeper_2k.log"  # flat fallback
     assert results["Apache"].status == "failed"
-    assert results["Apache"].error == (f"HTTP 404 for {http_mirror.url}/Apache/Apache_2k.log "
-                                       f"and {http_mirror.url}/Apache_2k.log")
+    assert results["Apache"].error == (
+        f"HTTP 404 for {http_mirror.url}/Apache/Apache_2k.log and {http_mirror.url}/Apache_2k.log"
+    )
     record = json.loads((data_dir / "loghub" / ".ingest" / "HDFS_2k.log.json").read_text())
     assert record["source"] == f"{http_mirror.url}/HDFS/HDFS_2k.log"
     assert record["sha256"] == results["HDFS"].sha256
@@ -274,8 +309,9 @@ def test_http_gives_up_after_bounded_retries(http_mirror, data_dir):
     http_mirror.fail_first["/HDFS/HDFS_2k.log"] = (99, 503)
     results = by_name(ing.ingest("HDFS,BGL", http_mirror.url, retries=2, backoff_s=0.01))
     assert results["HDFS"].status == "failed"
-    assert results["HDFS"].error == (f"{http_mirror.url}/HDFS/HDFS_2k.log: HTTP 503 "
-                                     "(gave up after 3 attempts)")
+    assert results["HDFS"].error == (
+        f"{http_mirror.url}/HDFS/HDFS_2k.log: HTTP 503 (gave up after 3 attempts)"
+    )
     assert http_mirror.requests["/HDFS/HDFS_2k.log"] == 3
     assert results["BGL"].status == "downloaded"  # the others go on
 
@@ -299,13 +335,15 @@ def test_synthetic_source_generates_and_is_idempotent(data_dir):
     assert {r.status for r in results} == {"generated"}
     for r in results:
         assert (data_dir / "loghub" / f"{r.dataset}_2k.log").read_text() == synthetic.generate(
-            r.dataset)
+            r.dataset
+        )
     assert {r.status for r in ing.ingest(None, "synthetic")} == {"unchanged"}
     other_seed = ing.ingest("JavaApp", "synthetic", seed=7)[0]
     assert other_seed.status == "generated" and other_seed.source == "synthetic:seed=7"
     wrong = by_name(ing.ingest("BGL,WebServer", "synthetic"))
-    assert wrong["BGL"].status == "failed" and "BGL is not a synthetic dataset" in wrong[
-        "BGL"].error
+    assert (
+        wrong["BGL"].status == "failed" and "BGL is not a synthetic dataset" in wrong["BGL"].error
+    )
     assert wrong["WebServer"].status == "unchanged"
     loghub_only = ing.ingest_dataset("JavaApp", "loghub")
     assert loghub_only.status == "failed" and "not on loghub" in loghub_only.error
@@ -335,9 +373,19 @@ def test_cli_reports_per_dataset_and_exit_status(shared_data, data_dir, tmp_path
 
 def test_installed_command_runs(shared_data, data_dir):
     exe = Path(sys.executable).with_name("lookskip")
-    proc = subprocess.run([str(exe), "ingest", "--source", str(shared_data / "loghub"),
-                           "--datasets", "HDFS,Thunderbird"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [
+            str(exe),
+            "ingest",
+            "--source",
+            str(shared_data / "loghub"),
+            "--datasets",
+            "HDFS,Thunderbird",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2 copied" in proc.stdout
     assert (data_dir / "loghub" / "Thunderbird_2k.log_structured.csv").exists()

@@ -21,8 +21,10 @@ from lookskip.labeling.prompt import (
 
 
 def items(n: int, look: set[int] = frozenset()) -> list[dict]:
-    return [{"line": i, "label": "LOOK" if i in look else "SKIP", "reason": f"r{i}"}
-            for i in range(1, n + 1)]
+    return [
+        {"line": i, "label": "LOOK" if i in look else "SKIP", "reason": f"r{i}"}
+        for i in range(1, n + 1)
+    ]
 
 
 def fenced(objs: list[dict]) -> str:
@@ -32,13 +34,21 @@ def fenced(objs: list[dict]) -> str:
 def test_clean_fenced_answer_labels_every_line():
     p = parse_answer(fenced(items(5, {2, 4})), 5)
     assert p.complete and not p.problems
-    assert p.labels == {1: ("SKIP", "r1"), 2: ("LOOK", "r2"), 3: ("SKIP", "r3"),
-                        4: ("LOOK", "r4"), 5: ("SKIP", "r5")}
+    assert p.labels == {
+        1: ("SKIP", "r1"),
+        2: ("LOOK", "r2"),
+        3: ("SKIP", "r3"),
+        4: ("LOOK", "r4"),
+        5: ("SKIP", "r5"),
+    }
 
 
 def test_prose_around_a_bare_array():
-    text = ("Sure! Here are the labels [as requested]:\n" + json.dumps(items(3, {1}))
-            + "\nLet me know if you need anything else.")
+    text = (
+        "Sure! Here are the labels [as requested]:\n"
+        + json.dumps(items(3, {1}))
+        + "\nLet me know if you need anything else."
+    )
     p = parse_answer(text, 3)
     assert p.complete
     assert p.labels[1][0] == "LOOK"
@@ -62,8 +72,11 @@ def test_labels_in_other_case_are_normalised():
 
 
 def test_duplicates_same_label_kept_conflicting_left_unlabeled():
-    objs = [*items(4), {"line": 2, "label": "SKIP", "reason": "again"},
-            {"line": 3, "label": "LOOK", "reason": "changed its mind"}]
+    objs = [
+        *items(4),
+        {"line": 2, "label": "SKIP", "reason": "again"},
+        {"line": 3, "label": "LOOK", "reason": "changed its mind"},
+    ]
     p = parse_answer(fenced(objs), 4)
     assert p.labels[2] == ("SKIP", "r2")  # first statement wins when they agree
     assert 3 not in p.labels and p.unlabeled[3] == "conflicting labels in the answer"
@@ -72,8 +85,10 @@ def test_duplicates_same_label_kept_conflicting_left_unlabeled():
 
 def test_missing_and_out_of_range_lines():
     objs = [o for o in items(5) if o["line"] != 4]
-    objs += [{"line": 0, "label": "LOOK", "reason": "x"},
-             {"line": 9, "label": "LOOK", "reason": "x"}]
+    objs += [
+        {"line": 0, "label": "LOOK", "reason": "x"},
+        {"line": 9, "label": "LOOK", "reason": "x"},
+    ]
     p = parse_answer(fenced(objs), 5)
     assert sorted(p.labels) == [1, 2, 3, 5]
     assert p.unlabeled == {4: "no label in the answer"}
@@ -81,9 +96,13 @@ def test_missing_and_out_of_range_lines():
 
 
 def test_bad_labels_and_line_numbers_are_not_guessed():
-    objs = [{"line": 1, "label": "MAYBE", "reason": "x"}, {"line": "2", "label": "LOOK"},
-            {"line": True, "label": "LOOK", "reason": "bool is not a line"},
-            {"label": "SKIP", "reason": "no line"}, {"line": 3.0, "label": "SKIP", "reason": "ok"}]
+    objs = [
+        {"line": 1, "label": "MAYBE", "reason": "x"},
+        {"line": "2", "label": "LOOK"},
+        {"line": True, "label": "LOOK", "reason": "bool is not a line"},
+        {"label": "SKIP", "reason": "no line"},
+        {"line": 3.0, "label": "SKIP", "reason": "ok"},
+    ]
     p = parse_answer(fenced(objs), 3)
     assert p.labels == {2: ("LOOK", "(no reason given)"), 3: ("SKIP", "ok")}
     assert list(p.unlabeled) == [1]
@@ -107,7 +126,10 @@ def test_windows_cover_the_sample_without_overlap():
     lines = [f"line {i}" for i in range(1, 121)]
     ws = windows("Demo", lines, 50)
     assert [(w.custom_id, w.start, w.end) for w in ws] == [
-        ("Demo_1", 1, 50), ("Demo_51", 51, 100), ("Demo_101", 101, 120)]
+        ("Demo_1", 1, 50),
+        ("Demo_51", 51, 100),
+        ("Demo_101", 101, 120),
+    ]
     assert split_custom_id("Demo_101") == ("Demo", 101)
     msg = ws[1].user_message()
     assert msg.startswith("System: Demo\nLines 51-100 (of 120):\n\n1: line 51\n2: line 52\n")
@@ -130,8 +152,12 @@ def test_read_sample_errors_are_clear(tmp_path):
     (tmp_path / "bin.log").write_bytes(b"\x00\x01\x02binary\n")
     (tmp_path / "latin.log").write_bytes(b"ok\ncaf\xe9\n")
     (tmp_path / "crlf.log").write_bytes(b"a\r\nb\x0cc\nlast")
-    for name, why in [("missing.log", "not found"), ("empty.log", "empty"),
-                      ("bin.log", "binary"), ("latin.log", "not valid UTF-8")]:
+    for name, why in [
+        ("missing.log", "not found"),
+        ("empty.log", "empty"),
+        ("bin.log", "binary"),
+        ("latin.log", "not valid UTF-8"),
+    ]:
         with pytest.raises(SampleError, match=why):
             read_sample(str(tmp_path / name))
     assert read_sample(str(tmp_path / "crlf.log")) == ["a", "b\x0cc", "last"]
@@ -148,8 +174,12 @@ def test_pricing_batch_is_half_of_list_price():
 
 
 @settings(max_examples=150, deadline=None)
-@given(n=st.integers(1, 60), look=st.sets(st.integers(1, 60)), cut=st.floats(0, 1),
-       noise=st.text(max_size=40))
+@given(
+    n=st.integers(1, 60),
+    look=st.sets(st.integers(1, 60)),
+    cut=st.floats(0, 1),
+    noise=st.text(max_size=40),
+)
 def test_any_prefix_of_an_answer_never_yields_a_wrong_label(n, look, cut, noise):
     """Truncated anywhere, with junk after: labels given are exactly the original ones."""
     original = items(n, look)

@@ -67,8 +67,10 @@ def test_replay_of_recorded_results_reproduces_the_real_labels(data_dir, shared_
     got = {(r["system"], r["line_number"]): r for r in combined}
     agree = sum(1 for k, r in ref.items() if k in got and got[k]["label"] == r["label"])
     identical = sum(1 for k, r in ref.items() if got.get(k) == r)
-    print(f"\nreplay agreement: {agree}/{len(ref)} lines = {agree / len(ref):.4%} "
-          f"(rows identical incl. reason and raw_line: {identical})")
+    print(
+        f"\nreplay agreement: {agree}/{len(ref)} lines = {agree / len(ref):.4%} "
+        f"(rows identical incl. reason and raw_line: {identical})"
+    )
     assert agree / len(ref) >= 0.999
     assert len(got) == len(ref)
     assert sim.stats["replayed"] == 620 and sim.stats["batches_created"] == 1
@@ -86,16 +88,25 @@ def test_replay_of_recorded_results_reproduces_the_real_labels(data_dir, shared_
     assert f"${expected:,.4f}" in result.output
     for path in data_dir.rglob("*"):  # the API key is never written anywhere
         assert not path.is_file() or b"sim-test-key" not in path.read_bytes()
-    print(f"replay cost at Batch pricing: ${expected:.4f} for {usage.input_tokens:,} in / "
-          f"{usage.output_tokens:,} out tokens")
+    print(
+        f"replay cost at Batch pricing: ${expected:.4f} for {usage.input_tokens:,} in / "
+        f"{usage.output_tokens:,} out tokens"
+    )
 
 
-def test_faults_recoverable_lines_labeled_and_the_rest_reported(data_dir, shared_data, api_sim,
-                                                                monkeypatch):
+def test_faults_recoverable_lines_labeled_and_the_rest_reported(
+    data_dir, shared_data, api_sim, monkeypatch
+):
     names = ["Apache", "JavaApp", "KernelErrors", "Microservices"]
     copy_samples(shared_data, data_dir, names)
-    sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"), fail_rate=0.15,
-                  error_rate=0.15, expire_rate=0.1, malformed_rate=0.35, seed=7)
+    sim = api_sim(
+        replay=str(shared_data / "batches" / "batch_results.jsonl"),
+        fail_rate=0.15,
+        error_rate=0.15,
+        expire_rate=0.1,
+        malformed_rate=0.35,
+        seed=7,
+    )
     monkeypatch.setenv("LOOKSKIP_MAX_RESUBMITS", "3")
     get_settings.cache_clear()
     settings = get_settings()
@@ -113,10 +124,13 @@ def test_faults_recoverable_lines_labeled_and_the_rest_reported(data_dir, shared
     assert all(r["why"] for r in unlabeled)
     print("\nunlabeled, why:", dict(Counter(r["why"] for r in unlabeled)))
     faults = {k: v for k, v in sim.stats.items() if k.startswith(("fault:", "malformed:"))}
-    print(f"\nfaults injected: {faults}; resubmitted {len(run.resubmitted)} requests, "
-          f"gave up on {len(run.gave_up)}; labeled {len(labeled)}, unlabeled {len(unlabeled)}")
-    assert any(k.startswith("fault:") for k in faults) and any(k.startswith("malformed:")
-                                                                for k in faults)
+    print(
+        f"\nfaults injected: {faults}; resubmitted {len(run.resubmitted)} requests, "
+        f"gave up on {len(run.gave_up)}; labeled {len(labeled)}, unlabeled {len(unlabeled)}"
+    )
+    assert any(k.startswith("fault:") for k in faults) and any(
+        k.startswith("malformed:") for k in faults
+    )
     assert run.resubmitted, "errored/expired/malformed requests were resubmitted"
     assert len(labeled) >= 0.95 * len(ref)
     # each unlabeled line belongs to a window the run gave up on, and says why
@@ -132,10 +146,20 @@ def test_faults_recoverable_lines_labeled_and_the_rest_reported(data_dir, shared
 def test_interrupted_run_resumes_without_submitting_twice(data_dir, shared_data, api_sim):
     copy_samples(shared_data, data_dir, ["JavaApp", "KernelErrors"])
     sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"), delay=5.0)
-    env = {**os.environ, "LOOKSKIP_DATA_DIR": str(data_dir), "ANTHROPIC_BASE_URL": sim.url,
-           "ANTHROPIC_API_KEY": "sim-test-key", "LOOKSKIP_BATCH_MAX_REQUESTS": "10"}
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "label"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "LOOKSKIP_DATA_DIR": str(data_dir),
+        "ANTHROPIC_BASE_URL": sim.url,
+        "ANTHROPIC_API_KEY": "sim-test-key",
+        "LOOKSKIP_BATCH_MAX_REQUESTS": "10",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "label"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     manifest = data_dir / "batches" / "manifest.json"
     deadline = time.monotonic() + 60
     try:
@@ -160,8 +184,9 @@ def test_interrupted_run_resumes_without_submitting_twice(data_dir, shared_data,
     assert result.exit_code == 0, result.output
     assert sim.stats["batches_created"] == 3  # polled, not created again
     after = json.loads(manifest.read_text())
-    assert {k: b["api_id"] for k, b in after["batches"].items()} == \
-        {k: b["api_id"] for k, b in before["batches"].items()}
+    assert {k: b["api_id"] for k, b in after["batches"].items()} == {
+        k: b["api_id"] for k, b in before["batches"].items()
+    }
     ref = reference(shared_data, ["JavaApp", "KernelErrors"])
     got = rows(data_dir / "labels" / "all_labeled.jsonl")
     assert len(got) == len(ref)
@@ -211,9 +236,11 @@ def test_dry_run_prints_figures_and_sends_nothing(data_dir, shared_data):
         if r["custom_id"].rsplit("_", 1)[0] in names:
             real_in += r["result"]["message"]["usage"]["input_tokens"]
             real_out += r["result"]["message"]["usage"]["output_tokens"]
-    print(f"\ndry run: input estimate {p.input_tokens_estimate:,} vs real {real_in:,}; "
-          f"output estimate {p.output_tokens_estimate:,} vs real {real_out:,}; "
-          f"cost estimate ${p.cost_estimate_usd:.4f}")
+    print(
+        f"\ndry run: input estimate {p.input_tokens_estimate:,} vs real {real_in:,}; "
+        f"output estimate {p.output_tokens_estimate:,} vs real {real_out:,}; "
+        f"cost estimate ${p.cost_estimate_usd:.4f}"
+    )
     assert abs(p.input_tokens_estimate / real_in - 1) < 0.15
     assert abs(p.output_tokens_estimate / real_out - 1) < 0.15
     assert f"input tokens (estimate): {p.input_tokens_estimate:,}" in result.output
@@ -239,15 +266,21 @@ def test_missing_api_key_is_one_clear_line(data_dir, shared_data):
     assert "Traceback" not in result.output
 
 
-def test_new_only_window_size_model_and_batch_limits(data_dir, shared_data, api_sim,
-                                                      monkeypatch):
+def test_new_only_window_size_model_and_batch_limits(data_dir, shared_data, api_sim, monkeypatch):
     copy_samples(shared_data, data_dir, ["JavaApp", "KernelErrors"])
     sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"))
     assert label("--datasets", "JavaApp").exit_code == 0
 
     monkeypatch.setenv("LOOKSKIP_BATCH_MAX_BYTES", "30000")  # 2-3 requests of 100 lines
-    result = label("--new-only", "--datasets", "JavaApp,KernelErrors", "--window-size", "100",
-                   "--model", "claude-sonnet-4-5")
+    result = label(
+        "--new-only",
+        "--datasets",
+        "JavaApp,KernelErrors",
+        "--window-size",
+        "100",
+        "--model",
+        "claude-sonnet-4-5",
+    )
     assert result.exit_code == 0, result.output
     m = json.loads((data_dir / "batches" / "manifest.json").read_text())
     new = [b for b in m["batches"].values() if b["key"] != "b0001"]
@@ -262,8 +295,9 @@ def test_new_only_window_size_model_and_batch_limits(data_dir, shared_data, api_
     assert len(rows(data_dir / "labels" / "KernelErrors.jsonl")) == 562
     # sonnet is priced at 3x haiku: the stored cost follows the batch's model
     sonnet = new[0]
-    assert sonnet["cost_usd"] == pricing.cost_usd("claude-sonnet-4-5",
-                                                  pricing.Usage(**sonnet["usage"]))
+    assert sonnet["cost_usd"] == pricing.cost_usd(
+        "claude-sonnet-4-5", pricing.Usage(**sonnet["usage"])
+    )
 
 
 def test_steps_run_separately_like_celery_tasks(data_dir, shared_data, api_sim):
@@ -299,8 +333,9 @@ class Killed(BaseException):
     """Stands for the process dying (SIGKILL) at an exact point."""
 
 
-def test_death_between_create_and_saving_the_id_adopts_the_batch(data_dir, shared_data, api_sim,
-                                                                monkeypatch):
+def test_death_between_create_and_saving_the_id_adopts_the_batch(
+    data_dir, shared_data, api_sim, monkeypatch
+):
     copy_samples(shared_data, data_dir, ["Microservices"])
     sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"))
     settings = get_settings()
@@ -323,8 +358,9 @@ def test_death_between_create_and_saving_the_id_adopts_the_batch(data_dir, share
     assert [(m.labeled, m.unlabeled) for m in run.merged] == [(386, 0)]
 
 
-def test_api_down_is_one_clear_line_and_the_next_run_finishes(data_dir, shared_data, api_sim,
-                                                              monkeypatch):
+def test_api_down_is_one_clear_line_and_the_next_run_finishes(
+    data_dir, shared_data, api_sim, monkeypatch
+):
     copy_samples(shared_data, data_dir, ["WebServer"])
     down = api_sim(fail_rate=1.0, fail_codes=(529,))
     monkeypatch.setenv("LOOKSKIP_API_MAX_RETRIES", "1")

@@ -13,8 +13,7 @@ from lookskip.model.pipeline import TrainedModel, build_pipeline, load_model, sa
 from lookskip.model.reference import ReferenceModel
 from lookskip.training.labels import load_labels
 
-QUICK = {"C": 4.0, "class_weight": "balanced", "word_max_features": 3000,
-         "char_max_features": 8000}
+QUICK = {"C": 4.0, "class_weight": "balanced", "word_max_features": 3000, "char_max_features": 8000}
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,14 @@ def clf():
     return lookskip_rs.Classifier(trained()[0], threads=2, max_line_bytes=64)
 
 
-RAW = (b"2024-01-01 INFO started worker 17\r\n"
-       b"\n"
-       b"ERROR disk \xff\xfe failed at 0x1f: permission denied\n"
-       b"\ttab\tseparated\tline\n"
-       + b"W" * 100 + b" very long line\r\n"
-       b"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac timeout!!\n"
-       b"no newline at end")
+RAW = (
+    b"2024-01-01 INFO started worker 17\r\n"
+    b"\n"
+    b"ERROR disk \xff\xfe failed at 0x1f: permission denied\n"
+    b"\ttab\tseparated\tline\n" + b"W" * 100 + b" very long line\r\n"
+    b"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac timeout!!\n"
+    b"no newline at end"
+)
 
 
 def expected_lines(raw: bytes, cap: int) -> tuple[list[str], int]:
@@ -53,7 +54,11 @@ def check_file(c, path, raw, cap=64):
     res = c.classify_file(str(path), threshold=0.0)
     lines, cut = expected_lines(raw, cap)
     assert (res["lines"], res["look"], res["bytes"], res["truncated"]) == (
-        len(lines), len(lines), len(raw), cut)
+        len(lines),
+        len(lines),
+        len(raw),
+        cut,
+    )
     got = res["look_lines"]
     assert [n for n, _, _ in got] == list(range(1, len(lines) + 1))
     assert [t for _, _, t in got] == lines
@@ -91,8 +96,7 @@ def test_threshold_max_look_and_output(tmp_path):
     rows = [json.loads(r) for r in out.read_text(encoding="utf-8").splitlines()]
     assert res["look_lines"] == [] and res["look_kept"] == 7
     assert [(r["line"], r["prob"], r["text"]) for r in rows] == full["look_lines"][:7]
-    assert all(list(r) == ["file", "line", "prob", "text"] and r["file"] == str(path)
-               for r in rows)
+    assert all(list(r) == ["file", "line", "prob", "text"] and r["file"] == str(path) for r in rows)
     assert sorted(os.listdir(tmp_path)) == ["big.log", "big.log.look.jsonl"]  # no temp left
 
 
@@ -113,10 +117,16 @@ def test_bad_inputs_give_clear_errors(clf, tmp_path):
     assert not out.exists()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(lines=st.lists(st.binary(max_size=120).map(lambda b: b.replace(b"\n", b" ")),
-                      min_size=1, max_size=10))
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    lines=st.lists(
+        st.binary(max_size=120).map(lambda b: b.replace(b"\n", b" ")), min_size=1, max_size=10
+    )
+)
 def test_property_invalid_utf8_files_match_reference(clf, tmp_path, lines):
     raw = b"\n".join(lines) + b"\n"
     path = tmp_path / "bytes.log"
@@ -140,35 +150,43 @@ def test_numpy_fallback_gives_the_same_results(tmp_path, monkeypatch):
     b = slow.classify_file(str(path), threshold=0.0)
     assert (a.lines, a.look, a.bytes, a.truncated) == (b.lines, b.look, b.bytes, b.truncated)
     assert [(n, t) for n, _, t in a.look_lines] == [(n, t) for n, _, t in b.look_lines]
-    assert np.allclose([p for _, p, _ in a.look_lines], [p for _, p, _ in b.look_lines],
-                       rtol=0, atol=1e-6)
+    assert np.allclose(
+        [p for _, p, _ in a.look_lines], [p for _, p, _ in b.look_lines], rtol=0, atol=1e-6
+    )
     out_a, out_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     rust.classify_file(str(path), max_look=4, output=str(out_a))
     slow.classify_file(str(path), max_look=4, output=str(out_b))
     rows_a = [json.loads(r) for r in out_a.read_text().splitlines()]
     rows_b = [json.loads(r) for r in out_b.read_text().splitlines()]
-    assert [{**r, "prob": round(r["prob"], 6)} for r in rows_a] == \
-           [{**r, "prob": round(r["prob"], 6)} for r in rows_b]
+    assert [{**r, "prob": round(r["prob"], 6)} for r in rows_a] == [
+        {**r, "prob": round(r["prob"], 6)} for r in rows_b
+    ]
     assert rows_a and all(list(r) == ["file", "line", "prob", "text"] for r in rows_b)
 
 
 def run_cli(*args, env=None, stdin=None):
     e = {**os.environ, "LOOKSKIP_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cli.main", "classify", *args], cwd=ROOT,
-                          env=e, input=stdin, capture_output=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "classify", *args],
+        cwd=ROOT,
+        env=e,
+        input=stdin,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("no_rust", ["", "1"])
 def test_cli_prints_look_lines(tmp_path, no_rust):
     path = tmp_path / "app.log"
     path.write_bytes(RAW)
-    r = run_cli("--model", trained()[0], "--threshold", "0", str(path),
-                env={"LOOKSKIP_NO_RUST": no_rust})
+    r = run_cli(
+        "--model", trained()[0], "--threshold", "0", str(path), env={"LOOKSKIP_NO_RUST": no_rust}
+    )
     assert r.returncode == 0, r.stderr.decode()
     rows = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert [x["line"] for x in rows] == list(range(1, 8))
-    assert all(list(x) == ["file", "line", "prob", "text"] and x["file"] == "app.log"
-               for x in rows)
+    assert all(list(x) == ["file", "line", "prob", "text"] and x["file"] == "app.log" for x in rows)
     assert rows[2]["text"].startswith("ERROR disk \ufffd\ufffd failed")
     warned = b"numpy reference" in r.stderr
     assert warned == bool(no_rust)
@@ -178,8 +196,18 @@ def test_cli_output_dir_stdin_and_a_bad_file(tmp_path):
     a = tmp_path / "a.log"
     a.write_text("\n".join(parity_lines()[:500]) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    r = run_cli("--model", trained()[0], "--output", str(out), "--max-look", "3", str(a),
-                str(tmp_path / "missing.log"), "-", stdin=gzip.compress(RAW))
+    r = run_cli(
+        "--model",
+        trained()[0],
+        "--output",
+        str(out),
+        "--max-look",
+        "3",
+        str(a),
+        str(tmp_path / "missing.log"),
+        "-",
+        stdin=gzip.compress(RAW),
+    )
     assert r.returncode == 1
     assert b"missing.log" in r.stderr and b"1 of 3 file(s)" in r.stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -188,8 +216,7 @@ def test_cli_output_dir_stdin_and_a_bad_file(tmp_path):
     assert files["-"]["lines"] == 7 and files["-"]["truncated"] == 0
     assert "missing.log" in files[str(tmp_path / "missing.log")]["error"]
     assert summary["totals"]["failed"] == 1 and summary["backend"] == "rust"
-    assert len((out / "a.log.look.jsonl").read_text().splitlines()) == min(
-        3, files[str(a)]["look"])
+    assert len((out / "a.log.look.jsonl").read_text().splitlines()) == min(3, files[str(a)]["look"])
     assert (out / "stdin.look.jsonl").exists()
 
 
@@ -224,8 +251,10 @@ def test_cli_stdout_matches_output_dir(tmp_path, fmt):
         assert direct.stdout.decode() == look
     else:
         assert direct.stdout.decode() == "".join(
-            f"{r['file']}:{r['line']}:{r['prob']:.4f}:{r['text']}\n" for r in rows)
+            f"{r['file']}:{r['line']}:{r['prob']:.4f}:{r['text']}\n" for r in rows
+        )
         bulk = run_cli("--model", model, "--format", "text", str(logs))
         assert bulk.returncode == 0, bulk.stderr.decode()
-        assert [x.split(":", 1)[1] for x in bulk.stdout.decode().splitlines()] == \
-               [x.split(":", 1)[1] for x in direct.stdout.decode().splitlines()]
+        assert [x.split(":", 1)[1] for x in bulk.stdout.decode().splitlines()] == [
+            x.split(":", 1)[1] for x in direct.stdout.decode().splitlines()
+        ]

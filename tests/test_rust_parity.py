@@ -28,7 +28,8 @@ def assert_close(lines, got, want, what):
     assert not len(diff) or diff[worst] <= TOL, (
         f"{what}: |Δp| = {diff[worst]:.3g} on line {lines[worst]!r} "
         f"(rust {got[worst]!r}, expected {want[worst]!r}); "
-        f"{int((diff > TOL).sum())} lines over {TOL}")
+        f"{int((diff > TOL).sum())} lines over {TOL}"
+    )
 
 
 @pytest.mark.slow
@@ -56,10 +57,20 @@ def test_bytes_are_decoded_lossily(clf):
 
 def test_special_lines_match_reference(clf):
     ref = reference()
-    lines = ["", "\t", " " * 7, "0" * 50, "x" * 100_000 + " ERROR", "é" * 3000,
-             "\r", "a\x00b", "ERROR\tfailed\tto open /var/log/x.log: permission denied"]
-    assert_close(lines, clf.predict_proba(lines), ref.predict_proba_look(lines),
-                 "rust vs reference")
+    lines = [
+        "",
+        "\t",
+        " " * 7,
+        "0" * 50,
+        "x" * 100_000 + " ERROR",
+        "é" * 3000,
+        "\r",
+        "a\x00b",
+        "ERROR\tfailed\tto open /var/log/x.log: permission denied",
+    ]
+    assert_close(
+        lines, clf.predict_proba(lines), ref.predict_proba_look(lines), "rust vs reference"
+    )
 
 
 def _log_lines() -> list[str]:
@@ -71,18 +82,26 @@ adversarial = st.one_of(
     st.text(alphabet="0123456789 .:-x", max_size=80),
     st.text(alphabet=st.characters(max_codepoint=127), max_size=200),
     st.sampled_from(["", "\t\t", "   leading", "0", "ERROR!!! ***", "a=b c=d", "<NUM> <ip>"]),
-    st.builds(lambda line, extra, at: line[:at] + extra + line[at:],
-              st.sampled_from(_log_lines()), st.text(max_size=40), st.integers(0, 200)),
-    st.builds(lambda c, n: c * n, st.sampled_from(["é", "\t", "9", "!", "ab", "日本"]),
-              st.integers(1, 3000)),
+    st.builds(
+        lambda line, extra, at: line[:at] + extra + line[at:],
+        st.sampled_from(_log_lines()),
+        st.text(max_size=40),
+        st.integers(0, 200),
+    ),
+    st.builds(
+        lambda c, n: c * n,
+        st.sampled_from(["é", "\t", "9", "!", "ab", "日本"]),
+        st.integers(1, 3000),
+    ),
 )
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(adversarial, min_size=1, max_size=12))
 def test_property_adversarial_lines_match_reference(clf, lines):
-    assert_close(lines, clf.predict_proba(lines), reference().predict_proba_look(lines),
-                 "rust vs reference")
+    assert_close(
+        lines, clf.predict_proba(lines), reference().predict_proba_look(lines), "rust vs reference"
+    )
 
 
 @pytest.mark.skipif(not COMMITTED_MODEL.exists(), reason="no committed model yet")
@@ -93,8 +112,12 @@ def test_committed_model_matches_reference():
     ref = ReferenceModel.load(str(COMMITTED_MODEL))
     lines = list(parity_lines()[::13])
     assert rust.threshold == ref.threshold
-    assert_close(lines, rust.predict_proba(lines), ref.predict_proba_look(lines),
-                 "committed model: rust vs reference")
+    assert_close(
+        lines,
+        rust.predict_proba(lines),
+        ref.predict_proba_look(lines),
+        "committed model: rust vs reference",
+    )
 
 
 def test_model_errors_are_clear(tmp_path):

@@ -66,8 +66,10 @@ def test_feature_matches_python(name):
     j = features.FEATURE_NAMES.index(name)
     r, p = rust_features()[:, j], python_features()[:, j]
     bad = np.flatnonzero(np.abs(r - p) > 1e-12)
-    assert bad.size == 0, (f"{name}: {bad.size} lines differ, first {parity_lines()[bad[0]]!r}: "
-                           f"rust {r[bad[0]]!r} python {p[bad[0]]!r}")
+    assert bad.size == 0, (
+        f"{name}: {bad.size} lines differ, first {parity_lines()[bad[0]]!r}: "
+        f"rust {r[bad[0]]!r} python {p[bad[0]]!r}"
+    )
 
 
 text = st.one_of(
@@ -84,16 +86,24 @@ def test_property_transforms_match_python(line):
     assert c.normalize(line) == normalize.normalize(line)
     assert c.word_ngrams(line) == analyzers.word_ngrams(line)
     assert c.char_ngrams(line) == analyzers.char_ngrams(line)
-    for name, r, p in zip(features.FEATURE_NAMES, c.line_features(line),
-                          features.line_features(line), strict=True):
+    for name, r, p in zip(
+        features.FEATURE_NAMES, c.line_features(line), features.line_features(line), strict=True
+    ):
         assert abs(r - p) <= 1e-12, f"{name}: rust {r!r} python {p!r} on {line!r}"
 
 
-@pytest.mark.parametrize("line,expected", [
-    ("blk_-6952295868487656571 from 10.250.19.102:54106 took 0.5s",
-     "blk_-<NUM> from <IP> took <NUM>s"),
-    ("id 123e4567-e89b-12d3-a456-426614174000 at 0x7FFF fe80::1 e1000 deadbeef",
-     "id <UUID> at <HEX> <IP> <HEX> deadbeef"),
-])
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        (
+            "blk_-6952295868487656571 from 10.250.19.102:54106 took 0.5s",
+            "blk_-<NUM> from <IP> took <NUM>s",
+        ),
+        (
+            "id 123e4567-e89b-12d3-a456-426614174000 at 0x7FFF fe80::1 e1000 deadbeef",
+            "id <UUID> at <HEX> <IP> <HEX> deadbeef",
+        ),
+    ],
+)
 def test_normalization_examples(line, expected):
     assert clf().normalize(line) == normalize.normalize(line) == expected

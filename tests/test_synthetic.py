@@ -19,29 +19,29 @@ NAMES = list(synthetic.GENERATORS)
 ROUTINE = {
     "JavaApp": r"\s(INFO|DEBUG) .* : ",
     "KernelErrors": r"systemd\[1\]: (Started|Starting)|CRON\[|chronyd|NIC Link is Up|mounted "
-                    r"filesystem|entered forwarding|apparmor|systemd-logind|ADDRCONF|Deactivated",
+    r"filesystem|entered forwarding|apparmor|systemd-logind|ADDRCONF|Deactivated",
     "DatabaseErrors": r"LOG:  (connection (received|authorized)|disconnection|checkpoint "
-                      r"(starting|complete)|automatic (vacuum|analyze)|duration: \d{1,2}\.\d+ ms)",
+    r"(starting|complete)|automatic (vacuum|analyze)|duration: \d{1,2}\.\d+ ms)",
     "WebServer": r'" (200|201|301|304) \d+ ',
     "Microservices": r"level=(info|debug)",
     "SecurityEvents": r"Accepted publickey|session (opened|closed)|COMMAND=/usr/bin/"
-                      r"(systemctl|apt-get|journalctl|docker)|Connection closed by|Received "
-                      r"disconnect",
+    r"(systemctl|apt-get|journalctl|docker)|Connection closed by|Received "
+    r"disconnect",
 }
 QUIET_INCIDENTS = {  # failures whose line does not contain the word ERROR
     "JavaApp": r"OutOfMemoryError|Pause Full|Slow request|CircuitBreaker .* OPEN|Retry '|"
-               r"NullPointerException: Cannot|Caused by:",
+    r"NullPointerException: Cannot|Caused by:",
     "KernelErrors": r"oom-killer|Out of memory|segfault at|BUG: |Oops|blocked for more than|"
-                    r"I/O error|soft lockup|Hardware Error|temperature above|timed out|table full",
+    r"I/O error|soft lockup|Hardware Error|temperature above|timed out|table full",
     "DatabaseErrors": r"FATAL:|PANIC:|deadlock|duration: \d{4,}\.\d+ ms|no more connections|"
-                      r"terminated by signal|Connection reset by peer|too frequently",
+    r"terminated by signal|Connection reset by peer|too frequently",
     "WebServer": r'" 5\d\d \d+ |\[(crit|alert)\]|upstream timed out|no live upstreams|'
-                 r"rt=([89]|\d{2})\.",
+    r"rt=([89]|\d{2})\.",
     "Microservices": r"level=warn|DeadlineExceeded|circuit breaker|reason=(BackOff|OOMKilling|"
-                     r"Unhealthy)|Traceback|KeyError|ConnectionError",
+    r"Unhealthy)|Traceback|KeyError|ConnectionError",
     "SecurityEvents": r"Failed password|Invalid user|authentication failure|NOT in sudoers|"
-                      r"incorrect password|Ban |UFW BLOCK|res=failed|new user: name=\w+, UID=0|"
-                      r"maximum authentication attempts",
+    r"incorrect password|Ban |UFW BLOCK|res=failed|new user: name=\w+, UID=0|"
+    r"maximum authentication attempts",
 }
 
 
@@ -59,13 +59,21 @@ def test_same_seed_gives_byte_identical_output_and_other_seeds_differ():
 
 def test_output_does_not_depend_on_the_machine():
     """Time zone, locale and hash seed must not leak in (a worker elsewhere gets the same file)."""
-    code = ("import hashlib; from lookskip import synthetic as s; "
-            "print(hashlib.sha256(''.join(s.generate(n) for n in s.GENERATORS).encode())"
-            ".hexdigest())")
+    code = (
+        "import hashlib; from lookskip import synthetic as s; "
+        "print(hashlib.sha256(''.join(s.generate(n) for n in s.GENERATORS).encode())"
+        ".hexdigest())"
+    )
     here = hashlib.sha256("".join(synthetic.generate(n) for n in NAMES).encode()).hexdigest()
     env = {**os.environ, "TZ": "Asia/Kolkata", "PYTHONHASHSEED": "12345", "LC_ALL": "C.UTF-8"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert out.stdout.strip() == here
 
 
@@ -122,9 +130,13 @@ def test_python_tracebacks_and_trace_ids_in_microservices():
 
 def test_kernel_oops_oom_and_segfault():
     text = synthetic.generate("KernelErrors", seed=3)
-    for pattern in [r"invoked oom-killer", r"Out of memory: Killed process \d+ \(\w+\)",
-                    r"segfault at \w+ ip [0-9a-f]+ sp [0-9a-f]+ error \d", r"Call Trace:",
-                    r"^\S+ \d+ [\d:]+ [\w-]+ kernel: \[\s*\d+\.\d{6}\] "]:
+    for pattern in [
+        r"invoked oom-killer",
+        r"Out of memory: Killed process \d+ \(\w+\)",
+        r"segfault at \w+ ip [0-9a-f]+ sp [0-9a-f]+ error \d",
+        r"Call Trace:",
+        r"^\S+ \d+ [\d:]+ [\w-]+ kernel: \[\s*\d+\.\d{6}\] ",
+    ]:
         assert re.search(pattern, text, re.M), pattern
 
 

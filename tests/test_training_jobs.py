@@ -18,14 +18,21 @@ from lookskip.training.cache import fold_rows
 from lookskip.training.jobs import fit_and_score
 from lookskip.training.plan import GRIDS, expand_grid, load_plan, plan_training
 
-SMALL = ["DatabaseErrors", "JavaApp", "KernelErrors", "Microservices", "SecurityEvents",
-         "WebServer"]
+SMALL = [
+    "DatabaseErrors",
+    "JavaApp",
+    "KernelErrors",
+    "Microservices",
+    "SecurityEvents",
+    "WebServer",
+]
 
 
 def _plan(shared_data, tmp_path, name, **kw):
     settings = Settings(data_dir=str(tmp_path / name))
-    return plan_training(str(shared_data / "labels"), "quick", 3, settings=settings,
-                         datasets=SMALL, **kw)
+    return plan_training(
+        str(shared_data / "labels"), "quick", 3, settings=settings, datasets=SMALL, **kw
+    )
 
 
 def test_default_grid_has_32_combinations_and_quick_is_small():
@@ -58,8 +65,9 @@ def test_jobs_are_independent_of_order_and_worker(shared_data, tmp_path):
     again = fit_and_score(a["plan_path"], ids[0])
     drop = ("load_seconds", "fit_seconds")
     for i in ids:
-        assert {k: v for k, v in ra[i].items() if k not in drop} == \
-               {k: v for k, v in rb[i].items() if k not in drop}
+        assert {k: v for k, v in ra[i].items() if k not in drop} == {
+            k: v for k, v in rb[i].items() if k not in drop
+        }
         assert json.loads(json.dumps(ra[i])) == ra[i]  # JSON-serialisable
     assert again["tp"] == ra[ids[0]]["tp"] and again["fp"] == ra[ids[0]]["fp"]
     pa = np.load(f"{a['run_dir']}/preds/{ids[0]}.npy")
@@ -70,14 +78,39 @@ def test_jobs_are_independent_of_order_and_worker(shared_data, tmp_path):
 def test_train_evaluate_export_end_to_end(shared_data, data_dir):
     labels = str(shared_data / "labels")
     runner = CliRunner()
-    res = runner.invoke(cli, ["train", "--labels-dir", labels, "--grid", "quick", "--folds", "3",
-                              "--datasets", ",".join(SMALL), "--holdout", "WebServer",
-                              "--n-jobs", "2"])
+    res = runner.invoke(
+        cli,
+        [
+            "train",
+            "--labels-dir",
+            labels,
+            "--grid",
+            "quick",
+            "--folds",
+            "3",
+            "--datasets",
+            ",".join(SMALL),
+            "--holdout",
+            "WebServer",
+            "--n-jobs",
+            "2",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "pooled CV LOOK F1" in res.output
     report = json.loads((data_dir / "models" / "eval_report.json").read_text())
-    for key in ("best_params", "best_cv_look_f1", "train_size", "overall", "per_dataset",
-                "threshold", "class_balance", "timings", "git_revision", "data_hashes"):
+    for key in (
+        "best_params",
+        "best_cv_look_f1",
+        "train_size",
+        "overall",
+        "per_dataset",
+        "threshold",
+        "class_balance",
+        "timings",
+        "git_revision",
+        "data_hashes",
+    ):
         assert key in report
     assert set(report["per_dataset"]) == set(SMALL) - {"WebServer"}
     for m in [report["overall"], *report["per_dataset"].values()]:
@@ -102,12 +135,21 @@ def test_train_evaluate_export_end_to_end(shared_data, data_dir):
         outs.append(json.loads(res.output))
     assert outs[0]["overall"] == outs[1]["overall"]
     assert outs[0]["overall"]["look_f1"] == pytest.approx(
-        report["holdout"]["tuned_threshold"]["overall"]["look_f1"])
+        report["holdout"]["tuned_threshold"]["overall"]["look_f1"]
+    )
     assert list(outs[0]["per_dataset"]) == ["WebServer"]
 
 
 def test_evaluate_reports_a_missing_model(shared_data, data_dir):
-    res = CliRunner().invoke(cli, ["evaluate", "--model", str(data_dir / "nope.joblib"),
-                                   "--labels", str(shared_data / "labels" / "JavaApp.jsonl")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--model",
+            str(data_dir / "nope.joblib"),
+            "--labels",
+            str(shared_data / "labels" / "JavaApp.jsonl"),
+        ],
+    )
     assert res.exit_code == 1
     assert "model not found" in res.output

@@ -11,8 +11,13 @@ from click.testing import CliRunner
 from cli.main import cli
 from lookskip.training.labels import LabelError, load_labels
 
-ROW = {"system": "Demo", "line_number": 1, "raw_line": "ERROR disk full", "label": "LOOK",
-       "reason": "error"}
+ROW = {
+    "system": "Demo",
+    "line_number": 1,
+    "raw_line": "ERROR disk full",
+    "label": "LOOK",
+    "reason": "error",
+}
 
 
 def _write(path: Path, rows: list) -> Path:
@@ -33,8 +38,10 @@ def test_loads_rows_in_file_order_and_skips_the_aggregate_file(tmp_path):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([ROW, {k: v for k, v in ROW.items() if k != "label"}],
-         r"Bad\.jsonl:2: missing field\(s\) label"),
+        (
+            [ROW, {k: v for k, v in ROW.items() if k != "label"}],
+            r"Bad\.jsonl:2: missing field\(s\) label",
+        ),
         ([{**ROW, "label": "MAYBE"}], r"Bad\.jsonl:1: unknown label 'MAYBE'"),
         ([], r"Bad\.jsonl: empty labels file"),
         ([ROW, "{not json"], r"Bad\.jsonl:2: not valid JSON"),
@@ -68,7 +75,17 @@ def test_train_command_reports_a_bad_file_in_one_line(tmp_path, data_dir):
 
 
 def test_train_rejects_unknown_holdout(shared_data, data_dir):
-    result = CliRunner().invoke(cli, ["train", "--labels-dir", str(shared_data / "labels"),
-                                      "--holdout", "NoSuchSystem", "--grid", "quick"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--labels-dir",
+            str(shared_data / "labels"),
+            "--holdout",
+            "NoSuchSystem",
+            "--grid",
+            "quick",
+        ],
+    )
     assert result.exit_code == 1
     assert "--holdout: no labels for NoSuchSystem" in result.output

@@ -39,10 +39,26 @@ def trained(tmp_path_factory, shared_data) -> Path:
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        res = runner.invoke(cli, [
-            "train-transformer", "--base-model", "tiny", "--epochs", "2", "--max-length", "48",
-            "--batch-size", "32", "--datasets", ",".join([*TRAIN_SETS, HELD_OUT]),
-            "--holdout", HELD_OUT, "--device", "cpu"])
+        res = runner.invoke(
+            cli,
+            [
+                "train-transformer",
+                "--base-model",
+                "tiny",
+                "--epochs",
+                "2",
+                "--max-length",
+                "48",
+                "--batch-size",
+                "32",
+                "--datasets",
+                ",".join([*TRAIN_SETS, HELD_OUT]),
+                "--holdout",
+                HELD_OUT,
+                "--device",
+                "cpu",
+            ],
+        )
         assert res.exit_code == 0, res.output
         assert "best epoch" in res.output
         res = runner.invoke(cli, ["export-transformer", "--reference-lines", "8"])
@@ -68,7 +84,8 @@ def test_training_writes_model_and_report(trained):
     report = json.loads((trained / "models" / "eval_transformer.json").read_text())
     assert report["held_out_datasets"] == [HELD_OUT]
     assert report["train_size"] == sum(
-        1 for s in TRAIN_SETS for _ in (trained / "labels" / f"{s}.jsonl").open())
+        1 for s in TRAIN_SETS for _ in (trained / "labels" / f"{s}.jsonl").open()
+    )
     assert report["epochs_run"] == 2 and len(report["history"]) == 2
     assert 1 <= report["best_epoch"] <= 2
     overall = report["overall"]
@@ -94,10 +111,15 @@ def test_export_has_candle_names(trained):
     assert dtypes == {"float32"}
     assert all(n.startswith(("bert.", "classifier.")) for n in names)
     assert not any(n.endswith((".gamma", ".beta", "position_ids")) for n in names)
-    for n in ("bert.embeddings.word_embeddings.weight", "bert.embeddings.LayerNorm.weight",
-              "bert.encoder.layer.1.attention.self.query.weight",
-              "bert.encoder.layer.1.output.LayerNorm.bias", "bert.pooler.dense.weight",
-              "classifier.weight", "classifier.bias"):
+    for n in (
+        "bert.embeddings.word_embeddings.weight",
+        "bert.embeddings.LayerNorm.weight",
+        "bert.encoder.layer.1.attention.self.query.weight",
+        "bert.encoder.layer.1.output.LayerNorm.bias",
+        "bert.pooler.dense.weight",
+        "classifier.weight",
+        "classifier.bias",
+    ):
         assert n in names, n
     config = json.loads((exp / "config.json").read_text())
     assert config["model_type"] == "bert" and config["max_length"] == 48
@@ -180,14 +202,39 @@ def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkey
     log = tmp_path / "a.log.gz"
     _write_log(log, shared_data, 200)
     tfidf_model = Path(__file__).resolve().parent.parent / "data/models/look_skip_model.json.gz"
-    res = CliRunner().invoke(cli, ["classify", "--bert", "--model", str(tfidf_model),
-                                   "--tfidf-threshold", "0.1", str(log), str(tmp_path / "no")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "classify",
+            "--bert",
+            "--model",
+            str(tfidf_model),
+            "--tfidf-threshold",
+            "0.1",
+            str(log),
+            str(tmp_path / "no"),
+        ],
+    )
     get_settings.cache_clear()
     assert res.exit_code == 1, res.output  # the missing file fails, the other goes on
     assert "BERT saw" in res.output and "demoted" in res.output
     rows = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
-    assert all(list(r) == ["file", "line", "prob", "prob_tfidf", "text"] and r["prob"] >= 0.5
-               and r["prob_tfidf"] >= 0.1 for r in rows)
-    res = CliRunner().invoke(cli, ["classify", "--bert", "--bert-model", str(tmp_path),
-                                   "--model", str(tfidf_model), str(log)])
+    assert all(
+        list(r) == ["file", "line", "prob", "prob_tfidf", "text"]
+        and r["prob"] >= 0.5
+        and r["prob_tfidf"] >= 0.1
+        for r in rows
+    )
+    res = CliRunner().invoke(
+        cli,
+        [
+            "classify",
+            "--bert",
+            "--bert-model",
+            str(tmp_path),
+            "--model",
+            str(tfidf_model),
+            str(log),
+        ],
+    )
     assert res.exit_code == 1 and "no BERT export" in res.output

@@ -47,8 +47,9 @@ def test_look_metrics():
 
 
 def test_split_never_puts_a_dataset_on_both_sides(shared_data):
-    ex = data.load_examples(str(shared_data / "labels"),
-                            ["Apache", "WebServer", "Microservices", "SecurityEvents"])
+    ex = data.load_examples(
+        str(shared_data / "labels"), ["Apache", "WebServer", "Microservices", "SecurityEvents"]
+    )
     held = data.holdout_fold(ex, n_folds=4, fold=1)
     train, test = data.split(ex, held)
     assert held and {e.system for e in test} == set(held)
@@ -84,13 +85,19 @@ def test_bad_labels_are_clear_errors(tmp_path):
         data.load_examples(str(tmp_path / "empty"))
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("bert.embeddings.LayerNorm.gamma", "bert.embeddings.LayerNorm.weight"),
-    ("bert.encoder.layer.0.output.LayerNorm.beta", "bert.encoder.layer.0.output.LayerNorm.bias"),
-    ("embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"),
-    ("classifier.weight", "classifier.weight"),
-    ("bert.pooler.dense.bias", "bert.pooler.dense.bias"),
-    ("bert.embeddings.position_ids", None),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("bert.embeddings.LayerNorm.gamma", "bert.embeddings.LayerNorm.weight"),
+        (
+            "bert.encoder.layer.0.output.LayerNorm.beta",
+            "bert.encoder.layer.0.output.LayerNorm.bias",
+        ),
+        ("embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"),
+        ("classifier.weight", "classifier.weight"),
+        ("bert.pooler.dense.bias", "bert.pooler.dense.bias"),
+        ("bert.embeddings.position_ids", None),
+    ],
+)
 def test_candle_names(name, expected):
     assert candle_name(name) == expected

@@ -24,8 +24,18 @@ def write_labels(path: Path, name: str, rows: list[tuple[int, str]], raw: list[s
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
         for line, label in rows:
-            f.write(json.dumps({"system": name, "line_number": line, "raw_line": raw[line - 1],
-                                "label": label, "reason": "test"}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "system": name,
+                        "line_number": line,
+                        "raw_line": raw[line - 1],
+                        "label": label,
+                        "reason": "test",
+                    }
+                )
+                + "\n"
+            )
 
 
 @pytest.fixture
@@ -73,8 +83,9 @@ def test_figures_on_a_constructed_case(bgl, data_dir):
     assert r["normal_look_share"] == pytest.approx(464 / 1857)
     assert r["unlabeled"] == 9
     assert sum(sum(c.values()) for c in r["by_category"].values()) == 143
-    assert r["by_category"]["KERNDTLB"]["LOOK"] + r["by_category"]["KERNDTLB"]["SKIP"] + \
-        r["by_category"]["KERNDTLB"]["unlabeled"] == sum(1 for _, lab in rows if lab == "KERNDTLB")
+    assert r["by_category"]["KERNDTLB"]["LOOK"] + r["by_category"]["KERNDTLB"]["SKIP"] + r[
+        "by_category"
+    ]["KERNDTLB"]["unlabeled"] == sum(1 for _, lab in rows if lab == "KERNDTLB")
     assert (r["extra_labels"], r["duplicate_labels"], r["raw_line_mismatches"]) == (0, 0, 0)
     json.dumps(r)
 
@@ -84,15 +95,23 @@ def test_perfect_labels_and_thunderbird_without_alerts(shared_data, data_dir):
     for name in ("BGL", "Thunderbird"):
         rows = truth_rows(shared_data, name)
         raw = (data_dir / "loghub" / f"{name}_2k.log").read_text().split("\n")
-        write_labels(data_dir / "labels" / f"{name}.jsonl", name,
-                     [(n, "SKIP" if lab == "-" else "LOOK") for n, lab in rows], raw)
+        write_labels(
+            data_dir / "labels" / f"{name}.jsonl",
+            name,
+            [(n, "SKIP" if lab == "-" else "LOOK") for n, lab in rows],
+            raw,
+        )
     report = v.validate()  # default: the registry's ground-truth datasets
     assert report["errors"] == 0
     bgl, tb = report["datasets"]
     assert (bgl["dataset"], bgl["recall"], bgl["normal_look_share"]) == ("BGL", 1.0, 0.0)
     # this 2K sample of Thunderbird has no alert line: recall is undefined, not 0 or 1
     assert (tb["dataset"], tb["alerts"], tb["recall"], tb["normal_look_share"]) == (
-        "Thunderbird", 0, None, 0.0)
+        "Thunderbird",
+        0,
+        None,
+        0.0,
+    )
 
 
 def test_oddities_are_counted_not_fatal(bgl, data_dir):
@@ -106,8 +125,7 @@ def test_oddities_are_counted_not_fatal(bgl, data_dir):
     assert r["matrix"]["normal"]["LOOK"] == (1 if dict(rows)[5] == "-" else 0)
 
 
-def test_truth_found_in_ingest_source_and_with_truth_option(bgl, shared_data, data_dir,
-                                                            tmp_path):
+def test_truth_found_in_ingest_source_and_with_truth_option(bgl, shared_data, data_dir, tmp_path):
     rows, raw = bgl
     write_labels(data_dir / "labels" / "BGL.jsonl", "BGL", [(n, "LOOK") for n, _ in rows], raw)
     (data_dir / "loghub" / "BGL_2k.log_structured.csv").unlink()

@@ -45,11 +45,17 @@ def test_visibility_timeout_is_consistent_and_above_every_task_limit(app):
     assert vt > MAX_COUNTDOWN_S
 
 
-@pytest.mark.parametrize(("name", "queue"), [
-    ("lookskip.ingest.dataset", "ingest"), ("lookskip.label.poll", "label"),
-    ("lookskip.train.fit", "train"), ("lookskip.export.parity", "train"),
-    ("lookskip.classify.unit", "classify"), ("lookskip.transformer.fit", "transformer"),
-])
+@pytest.mark.parametrize(
+    ("name", "queue"),
+    [
+        ("lookskip.ingest.dataset", "ingest"),
+        ("lookskip.label.poll", "label"),
+        ("lookskip.train.fit", "train"),
+        ("lookskip.export.parity", "train"),
+        ("lookskip.classify.unit", "classify"),
+        ("lookskip.transformer.fit", "transformer"),
+    ],
+)
 def test_tasks_are_routed_by_name_to_their_role_queue(app, name, queue):
     assert app.amqp.router.route({}, name)["queue"].name == queue
 
@@ -58,9 +64,9 @@ def test_every_stage_task_is_routed_to_a_role_queue(app):
     from worker.config import QUEUES
 
     for name in app.tasks:
-        if name.startswith("lookskip.") and not name.startswith(("lookskip.diag.",
-                                                                  "lookskip.workflow.",
-                                                                  "lookskip.test.")):
+        if name.startswith("lookskip.") and not name.startswith(
+            ("lookskip.diag.", "lookskip.workflow.", "lookskip.test.")
+        ):
             assert app.amqp.router.route({}, name)["queue"].name in QUEUES, name
 
 
@@ -72,8 +78,12 @@ def test_urls_are_masked_and_secrets_redacted():
     assert host_port("redis://localhost") == "localhost:6379"
     assert redact("key sk-ant-123456 leaked", ["sk-ant-123456"]) == "key *** leaked"
     assert short_error(ValueError("a\n  b")) == "ValueError: a b"
-    assert progress_text([{"name": "fits", "done": 57, "total": 160},
-                          {"name": "x", "done": 0, "total": 0}]) == "fits 57/160"
+    assert (
+        progress_text(
+            [{"name": "fits", "done": 57, "total": 160}, {"name": "x", "done": 0, "total": 0}]
+        )
+        == "fits 57/160"
+    )
 
 
 def test_enqueue_commands_reuse_the_local_options():
@@ -81,11 +91,13 @@ def test_enqueue_commands_reuse_the_local_options():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # click warns about duplicated options
-        for stage, flags in {"ingest": ["--source", "--datasets", "--force", "--seed"],
-                             "label": ["--new-only", "--window-size", "--model", "--force"],
-                             "train": ["--grid", "--folds", "--holdout", "--models-dir"],
-                             "export": ["--output", "--check / --no-check"],
-                             "pipeline": ["--from", "--source", "--grid", "--window-size"]}.items():
+        for stage, flags in {
+            "ingest": ["--source", "--datasets", "--force", "--seed"],
+            "label": ["--new-only", "--window-size", "--model", "--force"],
+            "train": ["--grid", "--folds", "--holdout", "--models-dir"],
+            "export": ["--output", "--check / --no-check"],
+            "pipeline": ["--from", "--source", "--grid", "--window-size"],
+        }.items():
             res = CliRunner().invoke(cli, ["enqueue", stage, "--help"])
             assert res.exit_code == 0, res.output
             for flag in [*flags, "--wait"]:

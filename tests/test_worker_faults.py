@@ -31,8 +31,10 @@ def _gated_workflow(gate: Path, items: list[str]) -> str:
     from worker.workflows import send, task_sig
 
     wf = uuid()
-    header = group(task_sig("lookskip.test.gated", f"item={i}", gate_dir=str(gate), item=i, wf=wf)
-                   for i in items)
+    header = group(
+        task_sig("lookskip.test.gated", f"item={i}", gate_dir=str(gate), item=i, wf=wf)
+        for i in items
+    )
     body = chord(header, _collect(wf))
     from worker.app import job_store
 
@@ -52,8 +54,10 @@ def test_kill9_of_the_process_running_a_task_loses_and_duplicates_nothing(celery
     items = ["a", "b", "c", "d"]
     wf = _gated_workflow(gate, items)
     # Two tasks are provably running (one per worker, prefetch 1): kill one of them.
-    pids = wait_for(lambda: list((gate / "pids").glob("*.*")) if (gate / "pids").exists()
-                     else [], what="a running task")
+    pids = wait_for(
+        lambda: list((gate / "pids").glob("*.*")) if (gate / "pids").exists() else [],
+        what="a running task",
+    )
     victim = pids[0]
     os.kill(int(victim.read_text()), signal.SIGKILL)
     time.sleep(0.5)
@@ -73,8 +77,10 @@ def test_redis_restart_mid_workflow_completes(celery_workers, redis_service, tmp
     gate = tmp_path / "gate"
     items = ["r1", "r2", "r3", "r4", "r5"]
     wf = _gated_workflow(gate, items)
-    wait_for(lambda: (gate / "pids").exists() and len(list((gate / "pids").iterdir())) >= 2,
-              what="two running tasks")
+    wait_for(
+        lambda: (gate / "pids").exists() and len(list((gate / "pids").iterdir())) >= 2,
+        what="two running tasks",
+    )
     redis_service.restart(down_s=1.0)  # SIGKILL + start again from the AOF file
     (gate / "open").touch()
     view = wait_workflow(wf, timeout=120)
@@ -92,8 +98,10 @@ def test_bad_input_fails_clearly_and_the_rest_of_the_group_goes_on(celery_worker
     items = ["ok1", "bad-utf8", "ok2", "ok3"]
     wf = _gated_workflow(gate, items)
     (gate / "open").touch()
-    wait_for(lambda: (gate / "runs.log").exists()
-              and len((gate / "runs.log").read_text().split()) == 3, what="the good items")
+    wait_for(
+        lambda: (gate / "runs.log").exists() and len((gate / "runs.log").read_text().split()) == 3,
+        what="the good items",
+    )
     assert sorted(p.stem for p in (gate / "out").glob("*.json")) == ["ok1", "ok2", "ok3"]
     view = wait_workflow(wf)
     assert view.state == "FAILURE"

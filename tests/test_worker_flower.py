@@ -22,21 +22,60 @@ def secured(tmp_path):
     """A Redis with requirepass, one worker and Flower, all from `lookskip` commands."""
     port, web = free_port(), free_port()
     redis_proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--requirepass", REDIS_PASSWORD, "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--requirepass",
+            REDIS_PASSWORD,
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
     wait_for_redis(url)
-    env = dict(os.environ, LOOKSKIP_BROKER_URL=url, LOOKSKIP_RESULT_BACKEND=url,
-               LOOKSKIP_DATA_DIR=str(tmp_path / "data"), ANTHROPIC_API_KEY=FAKE_API_KEY,
-               LOOKSKIP_FLOWER_USER="ops", LOOKSKIP_FLOWER_PASSWORD=FLOWER_PASSWORD)
+    env = dict(
+        os.environ,
+        LOOKSKIP_BROKER_URL=url,
+        LOOKSKIP_RESULT_BACKEND=url,
+        LOOKSKIP_DATA_DIR=str(tmp_path / "data"),
+        ANTHROPIC_API_KEY=FAKE_API_KEY,
+        LOOKSKIP_FLOWER_USER="ops",
+        LOOKSKIP_FLOWER_PASSWORD=FLOWER_PASSWORD,
+    )
     logs = {n: open(tmp_path / f"{n}.log", "w") for n in ("worker", "flower")}  # noqa: SIM115
     procs = [
-        subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--queues", "ingest",
-                          "--pool", "solo", "--name", "fl"], cwd=ROOT, env=env,
-                         stdout=logs["worker"], stderr=subprocess.STDOUT),
-        subprocess.Popen([sys.executable, "-m", "cli.main", "flower", "--port", str(web)],
-                         cwd=ROOT, env=env, stdout=logs["flower"], stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "worker",
+                "--queues",
+                "ingest",
+                "--pool",
+                "solo",
+                "--name",
+                "fl",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=logs["worker"],
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "flower", "--port", str(web)],
+            cwd=ROOT,
+            env=env,
+            stdout=logs["flower"],
+            stderr=subprocess.STDOUT,
+        ),
     ]
     base = f"http://127.0.0.1:{web}"
     try:
@@ -91,9 +130,17 @@ def test_flower_needs_auth_and_shows_no_secret(secured):
 
     workers = httpx.get(base + "/api/workers?refresh=1", auth=auth, timeout=20).json()
     assert workers, "the worker is visible"
-    pages = [httpx.get(base + p, auth=auth, timeout=20).text
-             for p in ("/workers", "/broker", "/tasks", "/api/workers?refresh=1",
-                       "/api/tasks", *(f"/worker/{w}" for w in workers))]
+    pages = [
+        httpx.get(base + p, auth=auth, timeout=20).text
+        for p in (
+            "/workers",
+            "/broker",
+            "/tasks",
+            "/api/workers?refresh=1",
+            "/api/tasks",
+            *(f"/worker/{w}" for w in workers),
+        )
+    ]
     text = "\n".join(pages)
     assert "ingest" in text
     logs = (tmp / "worker.log").read_text() + (tmp / "flower.log").read_text()

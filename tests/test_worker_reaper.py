@@ -28,11 +28,31 @@ FAST = {"LOOKSKIP_REAPER_INTERVAL_S": "1", "LOOKSKIP_REAPER_GRACE_S": "4"}
 def _start(name: str, env: dict[str, str], log_dir: Path, concurrency: int) -> subprocess.Popen:
     """A worker in its own process group, so the test can kill it with its pool at once."""
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=prefork",
-         f"--concurrency={concurrency}", "-Q", QUEUE, "-n", f"{name}@%h", "--loglevel=INFO",
-         f"--logfile={log_dir / f'{name}.log'}", "-I", "worker_test_tasks",
-         "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.app",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "-Q",
+            QUEUE,
+            "-n",
+            f"{name}@%h",
+            "--loglevel=INFO",
+            f"--logfile={log_dir / f'{name}.log'}",
+            "-I",
+            "worker_test_tasks",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -50,12 +70,14 @@ def _starts(gate: Path, item: str) -> list[Path]:
 def _send(gate: Path, item: str):
     from celery import signature
 
-    return signature("lookskip.test.gated", kwargs={"gate_dir": str(gate), "item": item}
-                     ).apply_async(queue=QUEUE)
+    return signature(
+        "lookskip.test.gated", kwargs={"gate_dir": str(gate), "item": item}
+    ).apply_async(queue=QUEUE)
 
 
-def test_a_task_held_by_a_worker_killed_hard_is_redone_once(celery_workers, redis_service,
-                                                            tmp_path):
+def test_a_task_held_by_a_worker_killed_hard_is_redone_once(
+    celery_workers, redis_service, tmp_path
+):
     import redis
 
     from worker.reaper import ALIVE_PREFIX
@@ -85,8 +107,11 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(celery_workers, redi
         t0 = time.monotonic()
         os.killpg(victim.pid, signal.SIGKILL)  # main process and pool child, no goodbye
         victim.wait(10)
-        wait_for(lambda: len(_starts(gate, "dead")) == 2, timeout=120,
-                  what="the dead worker's task to start again elsewhere")
+        wait_for(
+            lambda: len(_starts(gate, "dead")) == 2,
+            timeout=120,
+            what="the dead worker's task to start again elsewhere",
+        )
         recovery_s = time.monotonic() - t0
         print(f"reaper recovery: task restarted {recovery_s:.1f} s after the worker was killed")
 
@@ -97,14 +122,23 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(celery_workers, redi
         assert len(_starts(gate, "live")) == 1, "a live worker's task was never handed back"
         logs = (tmp_path / "reaper-survivor.log").read_text(errors="replace")
         logs += celery_workers.all_logs()  # (their reapers may do the round too)
-        handed = [line for line in logs.splitlines()
-                  if "reaper: handed back task" in line and (dead.id in line or live.id in line)]
+        handed = [
+            line
+            for line in logs.splitlines()
+            if "reaper: handed back task" in line and (dead.id in line or live.id in line)
+        ]
         assert len(handed) == 1 and dead.id in handed[0], handed
         assert recovery_s < 120
         # nothing of ours is left unacked (the ack follows the stored result closely)
-        wait_for(lambda: not [v for v in r.hvals("unacked")
-                               if dead.id.encode() in v or live.id.encode() in v],
-                  timeout=10, what="both messages to be acked")
+        wait_for(
+            lambda: (
+                not [
+                    v for v in r.hvals("unacked") if dead.id.encode() in v or live.id.encode() in v
+                ]
+            ),
+            timeout=10,
+            what="both messages to be acked",
+        )
     finally:
         for p in procs.values():
             if p.poll() is None:

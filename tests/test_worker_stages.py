@@ -34,16 +34,24 @@ def _run(*args: str):
 
 
 def _wf_id(output: str) -> str:
-    return next(line.strip() for line in output.splitlines()
-                if len(line.strip()) == 36 and line.count("-") == 4)
+    return next(
+        line.strip()
+        for line in output.splitlines()
+        if len(line.strip()) == 36 and line.count("-") == 4
+    )
 
 
 def _local_settings(tmp: Path, sim_url: str):
     from lookskip.settings import Settings
 
-    return Settings(data_dir=str(tmp), anthropic_base_url=sim_url,
-                    anthropic_api_key="sim-key", poll_initial_s=0.02, poll_max_s=0.2,
-                    api_max_retries=10)
+    return Settings(
+        data_dir=str(tmp),
+        anthropic_base_url=sim_url,
+        anthropic_api_key="sim-key",
+        poll_initial_s=0.02,
+        poll_max_s=0.2,
+        api_max_retries=10,
+    )
 
 
 def _kill_a_running_fit(wf: str, timeout: float = 300) -> list[str]:
@@ -63,8 +71,12 @@ def _kill_a_running_fit(wf: str, timeout: float = 300) -> list[str]:
         if view.done:
             return []
         active = app.control.inspect(timeout=0.5).active() or {}
-        fits = [t for ts in active.values() for t in ts
-                if t["name"] == "lookskip.train.fit" and t["id"] not in tried]
+        fits = [
+            t
+            for ts in active.values()
+            for t in ts
+            if t["name"] == "lookskip.train.fit" and t["id"] not in tried
+        ]
         if not fits:
             continue
         t = fits[0]
@@ -84,12 +96,24 @@ def _kill_a_running_fit(wf: str, timeout: float = 300) -> list[str]:
 
 
 def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
-        celery_workers, batch_sim, shared_data, tmp_path):
+    celery_workers, batch_sim, shared_data, tmp_path
+):
     """ingest → label → train → export on the workers; a fit job's process is SIGKILLed."""
     models = celery_workers.data_dir / "models-pipeline"
-    res = _run("enqueue", "pipeline", "--source", str(shared_data / "loghub"),
-               "--datasets", DATASETS, "--grid", "quick", "--folds", "2",
-               "--models-dir", str(models))
+    res = _run(
+        "enqueue",
+        "pipeline",
+        "--source",
+        str(shared_data / "loghub"),
+        "--datasets",
+        DATASETS,
+        "--grid",
+        "quick",
+        "--folds",
+        "2",
+        "--models-dir",
+        str(models),
+    )
     assert res.exit_code == 0, res.output
     wf = _wf_id(res.output)
     killed = _kill_a_running_fit(wf)
@@ -97,8 +121,9 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
     assert res.exit_code == 0, res.output
     if not killed:  # on an idle machine the quick grid's fits can all end between polls;
         # the kill-mid-task recovery itself is also covered by test_worker_faults
-        warnings.warn("no fit job was caught mid-run: the kill part was not exercised",
-                      stacklevel=1)
+        warnings.warn(
+            "no fit job was caught mid-run: the kill part was not exercised", stacklevel=1
+        )
     st = json.loads(_run("status", wf, "--json").stdout)
     assert st["state"] == "SUCCESS"
     parts = {p["name"]: (p["done"], p["total"]) for p in st["progress"]}
@@ -110,10 +135,12 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
     for artifact in exported["artifacts"]:
         assert Path(artifact).exists(), artifact
     report = json.loads((models / "eval_report.json").read_text())
-    results = json.loads((celery_workers.data_dir / "runs" / report["run_id"]
-                          / "results.json").read_text())
-    assert sorted(r["job_id"] for r in results) == [f"c{c:03d}-f{f}" for c in range(4)
-                                                    for f in range(2)]
+    results = json.loads(
+        (celery_workers.data_dir / "runs" / report["run_id"] / "results.json").read_text()
+    )
+    assert sorted(r["job_id"] for r in results) == [
+        f"c{c:03d}-f{f}" for c in range(4) for f in range(2)
+    ]
 
     # the local twin: same functions in this process, own data dir, same simulator
     from lookskip import datasets as ds
@@ -127,22 +154,32 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
     assert not pipeline.run_label(ds.select(DATASETS, local), local).errors
     remote = celery_workers.data_dir
     for name in DATASETS.split(","):
-        assert (remote / "loghub" / f"{name}_2k.log").read_bytes() == \
-            (tmp_path / "local" / "loghub" / f"{name}_2k.log").read_bytes()
-        assert (remote / "labels" / f"{name}.jsonl").read_bytes() == \
-            (tmp_path / "local" / "labels" / f"{name}.jsonl").read_bytes()
+        assert (remote / "loghub" / f"{name}_2k.log").read_bytes() == (
+            tmp_path / "local" / "loghub" / f"{name}_2k.log"
+        ).read_bytes()
+        assert (remote / "labels" / f"{name}.jsonl").read_bytes() == (
+            tmp_path / "local" / "labels" / f"{name}.jsonl"
+        ).read_bytes()
         rows = (remote / "labels" / f"{name}.jsonl").read_text().splitlines()
         assert len({json.loads(r)["line_number"] for r in rows}) == len(rows) == 2000
-    local_report = train_local(local.labels_dir, grid="quick", folds=2, n_jobs=2,
-                               settings=local, models_dir=str(tmp_path / "local-models"))
+    local_report = train_local(
+        local.labels_dir,
+        grid="quick",
+        folds=2,
+        n_jobs=2,
+        settings=local,
+        models_dir=str(tmp_path / "local-models"),
+    )
     assert report["best_params"] == local_report["best_params"]
     assert report["per_dataset"] == local_report["per_dataset"]
-    assert report["threshold"]["value"] == pytest.approx(local_report["threshold"]["value"],
-                                                         abs=1e-12)
+    assert report["threshold"]["value"] == pytest.approx(
+        local_report["threshold"]["value"], abs=1e-12
+    )
     lines = [json.loads(x)["raw_line"] for x in rows[:300]]
     p_remote = load_model(str(models / "look_skip_model.json.gz")).predict_proba_look(lines)
-    p_local = load_model(str(tmp_path / "local-models" / "look_skip_model.joblib")
-                         ).predict_proba_look(lines)
+    p_local = load_model(
+        str(tmp_path / "local-models" / "look_skip_model.joblib")
+    ).predict_proba_look(lines)
     assert max(abs(a - b) for a, b in zip(p_remote, p_local, strict=True)) <= 1e-9
 
     # re-running the label stage pays nothing and changes nothing
@@ -155,11 +192,13 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
 
 
 def test_label_survives_a_worker_restart_between_submit_and_collect(
-        celery_workers, batch_sim, shared_data):
+    celery_workers, batch_sim, shared_data
+):
     """Both workers restart while the batch is in flight: it is polled, never paid twice."""
     name = "Proxifier"
-    res = _run("enqueue", "ingest", "--source", str(shared_data / "loghub"), "--datasets", name,
-               "--wait")
+    res = _run(
+        "enqueue", "ingest", "--source", str(shared_data / "loghub"), "--datasets", name, "--wait"
+    )
     assert res.exit_code == 0, res.output
     opts = batch_sim.simulator.options
     opts.delay, saved = 6.0, opts.delay
@@ -173,8 +212,11 @@ def test_label_survives_a_worker_restart_between_submit_and_collect(
             if not manifest.exists():
                 return False
             m = json.loads(manifest.read_text())
-            return any(b["api_id"] for b in m["batches"].values()
-                       if any(c.startswith(f"{name}_") for c in b["custom_ids"]))
+            return any(
+                b["api_id"]
+                for b in m["batches"].values()
+                if any(c.startswith(f"{name}_") for c in b["custom_ids"])
+            )
 
         deadline = time.monotonic() + 60
         while not submitted():
@@ -189,21 +231,24 @@ def test_label_survives_a_worker_restart_between_submit_and_collect(
         opts.delay = saved
     res = _run("status", wf, "--wait")
     assert res.exit_code == 0, res.output
-    created = [b for b in batch_sim.simulator.batches.values()
-               if any(r["custom_id"].startswith(f"{name}_") for r in b.requests)]
+    created = [
+        b
+        for b in batch_sim.simulator.batches.values()
+        if any(r["custom_id"].startswith(f"{name}_") for r in b.requests)
+    ]
     assert len(created) == 1, "the batch was created once, then polled"
     rows = (celery_workers.data_dir / "labels" / f"{name}.jsonl").read_text().splitlines()
     assert len(rows) == len({json.loads(r)["line_number"] for r in rows}) == 2000
 
 
 def test_enqueue_ingest_bad_dataset_fails_clearly_and_the_others_are_done(
-        celery_workers, shared_data, tmp_path):
+    celery_workers, shared_data, tmp_path
+):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "Apache_2k.log").write_bytes((shared_data / "loghub" / "Apache_2k.log").read_bytes())
     (mirror / "Linux_2k.log").write_bytes(b"\x7fELF\x00\x00binary\x00" * 100)
-    res = _run("enqueue", "ingest", "--source", str(mirror), "--datasets", "Apache,Linux",
-               "--wait")
+    res = _run("enqueue", "ingest", "--source", str(mirror), "--datasets", "Apache,Linux", "--wait")
     assert res.exit_code == 1
     assert "lookskip.ingest.dataset [Linux]" in res.output
     assert "Traceback" not in res.output
@@ -214,8 +259,9 @@ def test_enqueue_ingest_bad_dataset_fails_clearly_and_the_others_are_done(
     while json.loads(_run("status", wf, "--json").stdout)["progress"][0]["done"] < 1:
         assert time.monotonic() < deadline, "the good dataset was not ingested"
         time.sleep(0.2)
-    assert (celery_workers.data_dir / "loghub" / "Apache_2k.log").read_bytes() == \
-        (shared_data / "loghub" / "Apache_2k.log").read_bytes()
+    assert (celery_workers.data_dir / "loghub" / "Apache_2k.log").read_bytes() == (
+        shared_data / "loghub" / "Apache_2k.log"
+    ).read_bytes()
     assert not (celery_workers.data_dir / "loghub" / "Linux_2k.log").exists()
     listing = _run("jobs")
     assert wf in listing.output and "FAILURE" in listing.output
@@ -224,8 +270,18 @@ def test_enqueue_ingest_bad_dataset_fails_clearly_and_the_others_are_done(
 def test_enqueue_classify_takes_the_local_options(celery_workers, shared_data, tmp_path):
     model = ROOT / "data" / "models" / "look_skip_model.json.gz"
     log = shared_data / "loghub" / "HDFS_2k.log"
-    res = _run("enqueue", "classify", str(log), "--model", str(model), "--max-look", "5",
-               "--output", str(tmp_path / "out"), "--wait")
+    res = _run(
+        "enqueue",
+        "classify",
+        str(log),
+        "--model",
+        str(model),
+        "--max-look",
+        "5",
+        "--output",
+        str(tmp_path / "out"),
+        "--wait",
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["totals"]["lines"] == 2000 and summary["totals"]["files_failed"] == 0
@@ -246,12 +302,21 @@ def test_unreachable_broker_is_one_clear_line(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    env = dict(os.environ, LOOKSKIP_BROKER_URL=f"redis://:s3cret-pw@127.0.0.1:{port}/0",
-               LOOKSKIP_RESULT_BACKEND=f"redis://:s3cret-pw@127.0.0.1:{port}/0",
-               LOOKSKIP_DATA_DIR=str(tmp_path))
+    env = dict(
+        os.environ,
+        LOOKSKIP_BROKER_URL=f"redis://:s3cret-pw@127.0.0.1:{port}/0",
+        LOOKSKIP_RESULT_BACKEND=f"redis://:s3cret-pw@127.0.0.1:{port}/0",
+        LOOKSKIP_DATA_DIR=str(tmp_path),
+    )
     for args in (["enqueue", "ingest"], ["status", "x"], ["jobs"], ["worker"]):
-        p = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60)
+        p = subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert p.returncode == 1, (args, p.stderr)
         assert f"127.0.0.1:{port}" in p.stderr
         assert "s3cret-pw" not in p.stderr + p.stdout

@@ -30,14 +30,34 @@ def test_enqueue_train_transformer_trains_and_exports_on_a_worker(celery_workers
     for name in (TRAIN_SET, HELD_OUT):
         shutil.copyfile(shared_data / "labels" / f"{name}.jsonl", labels / f"{name}.jsonl")
 
-    res = CliRunner().invoke(cli, [
-        "enqueue", "train-transformer", "--base-model", "tiny", "--epochs", "1",
-        "--max-length", "32", "--batch-size", "64", "--device", "cpu",
-        "--datasets", f"{TRAIN_SET},{HELD_OUT}", "--holdout", HELD_OUT],
-        catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "enqueue",
+            "train-transformer",
+            "--base-model",
+            "tiny",
+            "--epochs",
+            "1",
+            "--max-length",
+            "32",
+            "--batch-size",
+            "64",
+            "--device",
+            "cpu",
+            "--datasets",
+            f"{TRAIN_SET},{HELD_OUT}",
+            "--holdout",
+            HELD_OUT,
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
-    wf = next(line.strip() for line in res.output.splitlines()
-              if len(line.strip()) == 36 and line.count("-") == 4)
+    wf = next(
+        line.strip()
+        for line in res.output.splitlines()
+        if len(line.strip()) == 36 and line.count("-") == 4
+    )
 
     final = app.AsyncResult(wf).get(timeout=120)
     assert final["stage"] == "train-transformer"
@@ -62,5 +82,6 @@ def test_enqueue_train_transformer_trains_and_exports_on_a_worker(celery_workers
     view = job_store().get(wf)
     assert view.state == "SUCCESS"
     assert {"name": "epochs", "done": 1, "total": 1} in [
-        {k: p[k] for k in ("name", "done", "total")} for p in view.parts]
+        {k: p[k] for k in ("name", "done", "total")} for p in view.parts
+    ]
     assert view.result["result"]["artifacts"] == result["artifacts"]

@@ -113,8 +113,7 @@ class LookskipTask(Task):
     def progress(self, wf: str | None, done: int, total: int, label: str) -> None:
         """Report progress of this task (Celery state) and of its workflow (registry)."""
         if self.request.id and not self.request.called_directly:
-            self.update_state(state="PROGRESS",
-                              meta={"done": done, "total": total, "label": label})
+            self.update_state(state="PROGRESS", meta={"done": done, "total": total, "label": label})
         if wf:
             job_store().mark_started(wf, label)
 

@@ -57,8 +57,9 @@ def check_broker() -> None:
         _check_redis(backend, "result backend")
 
 
-def wait(wf: str, on_update: Callable[[JobView], None], poll_s: float = 0.5,
-         timeout: float | None = None) -> JobView:
+def wait(
+    wf: str, on_update: Callable[[JobView], None], poll_s: float = 0.5, timeout: float | None = None
+) -> JobView:
     """Poll the registry until workflow ``wf`` ends; ``on_update`` sees each snapshot."""
     from worker.app import job_store
 

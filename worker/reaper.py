@@ -61,8 +61,9 @@ def alive_ttl_s(interval_s: float) -> int:
     return int(3 * interval_s + 3 * INSPECT_TIMEOUT_S) + 1
 
 
-def held_task_ids(app: Any, must_answer: set[str],
-                  timeout: float = INSPECT_TIMEOUT_S) -> set[str] | None:
+def held_task_ids(
+    app: Any, must_answer: set[str], timeout: float = INSPECT_TIMEOUT_S
+) -> set[str] | None:
     """Ids of the tasks the live workers hold, or None if a node in ``must_answer`` is silent."""
     held: set[str] = set()
     insp = app.control.inspect(timeout=timeout)
@@ -70,8 +71,11 @@ def held_task_ids(app: Any, must_answer: set[str],
         replies = getattr(insp, method)() or {}
         silent = must_answer - set(replies)
         if silent:
-            logger.info("reaper: %s did not answer %s; nothing handed back this round",
-                        ", ".join(sorted(silent)), method)
+            logger.info(
+                "reaper: %s did not answer %s; nothing handed back this round",
+                ", ".join(sorted(silent)),
+                method,
+            )
             return None
         for entries in replies.values():
             for entry in entries or []:
@@ -107,7 +111,7 @@ def reap_once(app: Any, grace_s: float, timeout: float = INSPECT_TIMEOUT_S) -> l
                     candidates[tag] = (task_id, delivered_at)
         if not candidates:
             return []
-        known = {k.decode()[len(ALIVE_PREFIX):] for k in client.scan_iter(f"{ALIVE_PREFIX}*")}
+        known = {k.decode()[len(ALIVE_PREFIX) :] for k in client.scan_iter(f"{ALIVE_PREFIX}*")}
         held = held_task_ids(app, known, timeout)
         if held is None:
             return []
@@ -118,8 +122,11 @@ def reap_once(app: Any, grace_s: float, timeout: float = INSPECT_TIMEOUT_S) -> l
             if client.hexists(channel.unacked_key, tag):
                 channel.qos.restore_by_tag(tag, client)
                 restored.append(task_id)
-                logger.warning("reaper: handed back task %s, delivered %.0f s ago and held by "
-                               "no live worker", task_id, time.time() - delivered_at)
+                logger.warning(
+                    "reaper: handed back task %s, delivered %.0f s ago and held by no live worker",
+                    task_id,
+                    time.time() - delivered_at,
+                )
         return restored
 
 
@@ -140,8 +147,9 @@ def _round_lock(app: Any):
     harmlessly (each restore is a transaction that finds an already restored tag gone).
     """
     with app.connection_for_write() as conn:
-        lock = conn.default_channel.client.lock(ROUND_KEY, timeout=4 * INSPECT_TIMEOUT_S + 5,
-                                                blocking=False)
+        lock = conn.default_channel.client.lock(
+            ROUND_KEY, timeout=4 * INSPECT_TIMEOUT_S + 5, blocking=False
+        )
         got = lock.acquire()
         try:
             yield got
@@ -167,7 +175,9 @@ class ReaperStep(bootsteps.StartStopStep):
         if s.reaper_interval_s <= 0:
             return
         self._thread = threading.Thread(
-            target=self._run, name="lookskip-reaper", daemon=True,
+            target=self._run,
+            name="lookskip-reaper",
+            daemon=True,
             args=(worker.app, worker.hostname, s.reaper_interval_s, s.reaper_grace_s),
         )
         self._thread.start()

@@ -60,8 +60,14 @@ def enqueue(stage_name: str, params: dict[str, Any]) -> str:
     return send(wf, stage_name, params, PARTS[stage_name], body, LAST_QUEUE[stage_name])
 
 
-def send(wf: str, stage_name: str, params: dict[str, Any], parts: list[str],
-         body: Signature, last_queue: str) -> str:
+def send(
+    wf: str,
+    stage_name: str,
+    params: dict[str, Any],
+    parts: list[str],
+    body: Signature,
+    last_queue: str,
+) -> str:
     """Register workflow ``wf`` and send ``body`` followed by the finish task."""
     job_store().create(wf, stage_name, params, parts)
     finish = signature("lookskip.workflow.finish", kwargs={"wf": wf, "stage": stage_name})
@@ -90,8 +96,15 @@ def build_label(wf: str, p: dict[str, Any]) -> Signature:
     ov = _label_overrides(p)
     label = f"datasets={p.get('datasets') or 'all'}"
     return chain(
-        task_sig("lookskip.label.prepare", label, wf=wf, datasets=p.get("datasets"),
-                 new_only=bool(p.get("new_only")), force=bool(p.get("force")), overrides=ov),
+        task_sig(
+            "lookskip.label.prepare",
+            label,
+            wf=wf,
+            datasets=p.get("datasets"),
+            new_only=bool(p.get("new_only")),
+            force=bool(p.get("force")),
+            overrides=ov,
+        ),
         task_sig("lookskip.label.validate", "validate", takes_result=True, wf=wf, overrides=ov),
     )
 
@@ -106,7 +119,7 @@ def build_pipeline(wf: str, p: dict[str, Any]) -> Signature:
     start = p.get("from") or order[0]
     if start not in order:
         raise ValueError(f"--from {start}: choose one of {', '.join(order)}")
-    stages = order[order.index(start):]
+    stages = order[order.index(start) :]
     params = {k: v for k, v in p.items() if k not in ("from", "force")}
     # `train` alone ends with export; in the pipeline export is its own stage
     builders = {**BUILDERS, "train": build_train_only}
@@ -130,11 +143,17 @@ def _csv(value: Any) -> list[str] | None:
 
 def build_train_only(wf: str, p: dict[str, Any]) -> Signature:
     """plan → feature waves → chord of fit jobs → select best + refit (no export)."""
-    kw = {"labels_dir": p.get("labels_dir"), "grid": p.get("grid") or "default",
-          "folds": int(p.get("folds") or 5), "holdout": _csv(p.get("holdout")),
-          "datasets": _csv(p.get("datasets")), "models_dir": p.get("models_dir")}
+    kw = {
+        "labels_dir": p.get("labels_dir"),
+        "grid": p.get("grid") or "default",
+        "folds": int(p.get("folds") or 5),
+        "holdout": _csv(p.get("holdout")),
+        "datasets": _csv(p.get("datasets")),
+        "models_dir": p.get("models_dir"),
+    }
     label = f"grid={kw['grid']} folds={kw['folds']}" + (
-        f" holdout={','.join(kw['holdout'])}" if kw["holdout"] else "")
+        f" holdout={','.join(kw['holdout'])}" if kw["holdout"] else ""
+    )
     return task_sig("lookskip.train.plan", label, wf=wf, **kw)
 
 
@@ -142,13 +161,28 @@ def build_train_only(wf: str, p: dict[str, Any]) -> Signature:
 def build_export(wf: str, p: dict[str, Any]) -> Signature:
     """export the model file (+ reference outputs) → parity check (unless --no-check)."""
     kw = {"labels_dir": p.get("labels_dir"), "models_dir": p.get("models_dir")}
-    export = task_sig("lookskip.export.model", "export", takes_result=True, wf=wf,
-                      model_path=p.get("model_path"), output=p.get("output"),
-                      reference=p.get("reference", True) is not False, **kw)
+    export = task_sig(
+        "lookskip.export.model",
+        "export",
+        takes_result=True,
+        wf=wf,
+        model_path=p.get("model_path"),
+        output=p.get("output"),
+        reference=p.get("reference", True) is not False,
+        **kw,
+    )
     if p.get("check", True) is False:
         return export
-    return chain(export, task_sig("lookskip.export.parity", "parity", takes_result=True, wf=wf,
-                                  labels_dir=kw["labels_dir"]))
+    return chain(
+        export,
+        task_sig(
+            "lookskip.export.parity",
+            "parity",
+            takes_result=True,
+            wf=wf,
+            labels_dir=kw["labels_dir"],
+        ),
+    )
 
 
 @stage("train", parts=["features", "fits"], last_queue="train")

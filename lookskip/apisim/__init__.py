@@ -22,14 +22,24 @@ from lookskip.apisim.server import RunningSim, SimOptions, Simulator, serve_in_t
 __all__ = ["RunningSim", "SimOptions", "Simulator", "serve_in_thread", "start_subprocess"]
 
 
-def start_subprocess(args: list[str] | None = None, timeout: float = 30.0,
-                     **popen_kwargs) -> tuple[str, subprocess.Popen]:
+def start_subprocess(
+    args: list[str] | None = None, timeout: float = 30.0, **popen_kwargs
+) -> tuple[str, subprocess.Popen]:
     """Run ``lookskip api-sim --port 0 ARGS`` in a child process; returns (url, process).
 
     The command prints ``listening on URL`` once bound; this waits for that line.
     """
-    cmd = [sys.executable, "-m", "cli.main", "api-sim", "--host", "127.0.0.1", "--port", "0",
-           *(args or [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "api-sim",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *(args or []),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, **popen_kwargs)
     box: dict[str, str] = {}
     ready = threading.Event()

@@ -18,24 +18,41 @@ from dataclasses import dataclass
 
 # (pattern, reason) — first match wins; order from most to least specific.
 _LOOK_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p, re.I), why) for p, why in [
-        (r"traceback|^\s+at [\w$.<>]+\(|^caused by|exception\b|\w+Error\b",
-         "exception or stack trace"),
-        (r"\b(fatal|panic|critical|crit|emerg|alert|segfault|core dump|oops)\b",
-         "fatal or critical event"),
+    (re.compile(p, re.I), why)
+    for p, why in [
+        (
+            r"traceback|^\s+at [\w$.<>]+\(|^caused by|exception\b|\w+Error\b",
+            "exception or stack trace",
+        ),
+        (
+            r"\b(fatal|panic|critical|crit|emerg|alert|segfault|core dump|oops)\b",
+            "fatal or critical event",
+        ),
         (r"\b(error|err|errno|fail(ed|ure|s)?|faulty|corrupt\w*)\b", "error or failure"),
         (r"\b(warn(ing)?|deprecated)\b", "warning"),
-        (r"\b(denied|refused|unauthori[sz]ed|forbidden|invalid user|authentication failure"
-         r"|break-in|illegal|rejected|blocked|intrusion|brute)\b", "security event"),
-        (r"\b(timed? ?out|timeout|unreachable|lost|dropp(ed|ing)|retry(ing)?|retries"
-         r"|unable|cannot|can't|could not|not found|no such|missing)\b",
-         "operation did not succeed"),
-        (r"\b(out of memory|oom|exhausted|no space|disk full|overload\w*|throttl\w*)\b",
-         "resource exhaustion"),
-        (r"\b(shut ?down|restart\w*|reboot\w*|terminat\w*|killed|abort\w*|crash\w*|"
-         r"stopp(ed|ing)|started|starting|failover|down|offline)\b", "state transition"),
-        (r"\b(interrupt\w*|exit(ed)? with|non-zero|unexpected|anomal\w*|mismatch)\b",
-         "unexpected condition"),
+        (
+            r"\b(denied|refused|unauthori[sz]ed|forbidden|invalid user|authentication failure"
+            r"|break-in|illegal|rejected|blocked|intrusion|brute)\b",
+            "security event",
+        ),
+        (
+            r"\b(timed? ?out|timeout|unreachable|lost|dropp(ed|ing)|retry(ing)?|retries"
+            r"|unable|cannot|can't|could not|not found|no such|missing)\b",
+            "operation did not succeed",
+        ),
+        (
+            r"\b(out of memory|oom|exhausted|no space|disk full|overload\w*|throttl\w*)\b",
+            "resource exhaustion",
+        ),
+        (
+            r"\b(shut ?down|restart\w*|reboot\w*|terminat\w*|killed|abort\w*|crash\w*|"
+            r"stopp(ed|ing)|started|starting|failover|down|offline)\b",
+            "state transition",
+        ),
+        (
+            r"\b(interrupt\w*|exit(ed)? with|non-zero|unexpected|anomal\w*|mismatch)\b",
+            "unexpected condition",
+        ),
     ]
 ]
 _NUMBERED = re.compile(r"^(\d+): ?(.*)$")
@@ -70,9 +87,11 @@ def numbered_lines(text: str) -> list[tuple[int, str]]:
 
 
 def heuristic_items(params: dict) -> list[dict]:
-    return [{"line": n, "label": lab, "reason": why}
-            for n, line in numbered_lines(user_text(params))
-            for lab, why in [label_line(line)]]
+    return [
+        {"line": n, "label": lab, "reason": why}
+        for n, line in numbered_lines(user_text(params))
+        for lab, why in [label_line(line)]
+    ]
 
 
 def render(items: list[dict]) -> str:
@@ -85,8 +104,9 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 2.5))
 
 
-def message(params: dict, text: str, stop_reason: str = "end_turn",
-            msg_id: str | None = None) -> dict:
+def message(
+    params: dict, text: str, stop_reason: str = "end_turn", msg_id: str | None = None
+) -> dict:
     """A Messages API ``message`` object, shaped as the SDK's ``Message`` type."""
     prompt = (params.get("system") or "") if isinstance(params.get("system"), str) else ""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
@@ -121,11 +141,14 @@ def malform(items: list[dict], kind: str, rnd: random.Random) -> tuple[str, str]
         return render(keep), "end_turn"
     if kind == "prose":
         body = json.dumps(items, ensure_ascii=False)
-        return f"Here are the labels for the lines:\n{body}\nLet me know if you need more.", \
-            "end_turn"
+        return (
+            f"Here are the labels for the lines:\n{body}\nLet me know if you need more.",
+            "end_turn",
+        )
     if kind == "label_case":
-        fixed = [{**i, "label": rnd.choice([i["label"].lower(), i["label"].title()])}
-                 for i in items]
+        fixed = [
+            {**i, "label": rnd.choice([i["label"].lower(), i["label"].title()])} for i in items
+        ]
         return render(fixed), "end_turn"
     if kind == "duplicates":
         extra = [dict(i) for i in items[: max(1, len(items) // 5)]]
@@ -153,8 +176,14 @@ class Draw:
     malformation: str | None = None
 
 
-def draw(seed: int, custom_id: str, attempt: int, error_rate: float, expire_rate: float,
-         malformed_rate: float) -> tuple[Draw, random.Random]:
+def draw(
+    seed: int,
+    custom_id: str,
+    attempt: int,
+    error_rate: float,
+    expire_rate: float,
+    malformed_rate: float,
+) -> tuple[Draw, random.Random]:
     rnd = random.Random(f"{seed}:{custom_id}:{attempt}")
     x = rnd.random()
     if x < error_rate:

@@ -30,9 +30,15 @@ from aiohttp import web
 from lookskip.apisim import responder as R
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-                500: "api_error", 529: "overloaded_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
 MAX_REQUESTS = 100_000
 _REQUIRED = {"model", "max_tokens", "messages"}
 
@@ -79,9 +85,15 @@ class _Batch:
         return end if _now() >= end else None
 
     def to_json(self) -> dict:
-        return {"id": self.id, "created": self.created, "requests": self.requests,
-                "results": self.results, "canceled_at": self.canceled_at, "order": self.order,
-                "ends": self.ends}
+        return {
+            "id": self.id,
+            "created": self.created,
+            "requests": self.requests,
+            "results": self.results,
+            "canceled_at": self.canceled_at,
+            "order": self.order,
+            "ends": self.ends,
+        }
 
 
 @dataclass
@@ -116,19 +128,31 @@ class Simulator:
         with self.lock:
             attempt = self.seen[key]
             self.seen[key] += 1
-        fate, rnd = R.draw(o.seed, key, attempt, o.error_rate if custom_id else 0.0,
-                           o.expire_rate if custom_id else 0.0, o.malformed_rate)
+        fate, rnd = R.draw(
+            o.seed,
+            key,
+            attempt,
+            o.error_rate if custom_id else 0.0,
+            o.expire_rate if custom_id else 0.0,
+            o.malformed_rate,
+        )
         if fate.outcome == "errored":
-            return {"type": "errored", "error": {
-                "type": "error", "request_id": None,
-                "error": {"type": "api_error", "message": "Internal server error (simulated)"}}}
+            return {
+                "type": "errored",
+                "error": {
+                    "type": "error",
+                    "request_id": None,
+                    "error": {"type": "api_error", "message": "Internal server error (simulated)"},
+                },
+            }
         if fate.outcome == "expired":
             return {"type": "expired"}
         recorded = self.replay.get(custom_id) if custom_id else None
         recorded_items = R.recorded_items(recorded) if recorded else None
         if recorded is not None and (
-                recorded_items is None
-                or len(recorded_items) != len(R.numbered_lines(R.user_text(params)))):
+            recorded_items is None
+            or len(recorded_items) != len(R.numbered_lines(R.user_text(params)))
+        ):
             # same custom_id, different window (e.g. another --window-size): not this answer
             self.stats["replay_mismatch"] += 1
             recorded = recorded_items = None
@@ -157,9 +181,13 @@ class Simulator:
             for r in b.results:
                 counts[r["result"]["type"]] += 1
         return {
-            "id": b.id, "type": "message_batch", "processing_status": status,
-            "request_counts": counts, "created_at": _ts(b.created),
-            "expires_at": _ts(b.created + 86400), "ended_at": _ts(ended) if ended else None,
+            "id": b.id,
+            "type": "message_batch",
+            "processing_status": status,
+            "request_counts": counts,
+            "created_at": _ts(b.created),
+            "expires_at": _ts(b.created + 86400),
+            "ended_at": _ts(ended) if ended else None,
             "archived_at": None,
             "cancel_initiated_at": _ts(b.canceled_at) if b.canceled_at else None,
             "results_url": f"{base_url}/v1/messages/batches/{b.id}/results" if ended else None,
@@ -175,23 +203,26 @@ class Simulator:
     # ------------------------------------------------------------------ HTTP
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=256 * 1024 * 1024,
-                              middlewares=[self._middleware])
-        app.add_routes([
-            web.post("/v1/messages/batches", self.create),
-            web.get("/v1/messages/batches", self.list_batches),
-            web.get("/v1/messages/batches/{id}", self.retrieve),
-            web.get("/v1/messages/batches/{id}/results", self.results),
-            web.post("/v1/messages/batches/{id}/cancel", self.cancel),
-            web.post("/v1/messages", self.messages),
-            web.get("/_sim/stats", self.get_stats),
-        ])
+        app = web.Application(client_max_size=256 * 1024 * 1024, middlewares=[self._middleware])
+        app.add_routes(
+            [
+                web.post("/v1/messages/batches", self.create),
+                web.get("/v1/messages/batches", self.list_batches),
+                web.get("/v1/messages/batches/{id}", self.retrieve),
+                web.get("/v1/messages/batches/{id}/results", self.results),
+                web.post("/v1/messages/batches/{id}/cancel", self.cancel),
+                web.post("/v1/messages", self.messages),
+                web.get("/_sim/stats", self.get_stats),
+            ]
+        )
         return app
 
     @staticmethod
     def error(status: int, message: str, headers: dict | None = None) -> web.Response:
-        body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"),
-                                           "message": message}}
+        body = {
+            "type": "error",
+            "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": message},
+        }
         return web.json_response(body, status=status, headers=headers)
 
     @web.middleware
@@ -200,7 +231,8 @@ class Simulator:
         if request.path.startswith("/v1/"):
             self.stats["calls"] += 1
             if self.options.require_key and not (
-                    request.headers.get("x-api-key") or request.headers.get("authorization")):
+                request.headers.get("x-api-key") or request.headers.get("authorization")
+            ):
                 resp = self.error(401, "x-api-key header is required")
                 resp.headers["request-id"] = rid
                 return resp
@@ -209,9 +241,14 @@ class Simulator:
                 code = self._rng.choice(self.options.fail_codes) if fault else 0
             if fault:
                 self.stats[f"fault:{code}"] += 1
-                resp = self.error(code, f"simulated HTTP {code}", headers={
-                    "retry-after-ms": str(self.options.retry_after_ms),
-                    "x-should-retry": "true"})
+                resp = self.error(
+                    code,
+                    f"simulated HTTP {code}",
+                    headers={
+                        "retry-after-ms": str(self.options.retry_after_ms),
+                        "x-should-retry": "true",
+                    },
+                )
                 resp.headers["request-id"] = rid
                 return resp
         resp = await handler(request)
@@ -245,12 +282,20 @@ class Simulator:
             ids.add(cid)
             if not isinstance(params, dict) or not params.keys() >= _REQUIRED:
                 return self.error(400, f"{cid}: params need model, max_tokens and messages")
-        results = [{"custom_id": r["custom_id"], "result": self.answer(r["custom_id"], r["params"])}
-                   for r in reqs]
+        results = [
+            {"custom_id": r["custom_id"], "result": self.answer(r["custom_id"], r["params"])}
+            for r in reqs
+        ]
         with self.lock:
             now = _now()
-            b = _Batch(f"msgbatch_sim_{uuid.uuid4().hex[:20]}", now, reqs, results,
-                       order=len(self.batches), ends=now + self.options.delay)
+            b = _Batch(
+                f"msgbatch_sim_{uuid.uuid4().hex[:20]}",
+                now,
+                reqs,
+                results,
+                order=len(self.batches),
+                ends=now + self.options.delay,
+            )
             self.batches[b.id] = b
             self.stats["batches_created"] += 1
         self._save(b)
@@ -268,7 +313,7 @@ class Simulator:
         q = request.query
         limit = min(max(int(q.get("limit", 20)), 1), 1000)
         if "after_id" in q and q["after_id"] in ids:
-            chosen = newest_first[ids.index(q["after_id"]) + 1:]
+            chosen = newest_first[ids.index(q["after_id"]) + 1 :]
         elif "before_id" in q and q["before_id"] in ids:
             chosen = newest_first[: ids.index(q["before_id"])][-limit:]
         else:
@@ -276,9 +321,14 @@ class Simulator:
         has_more = len(chosen) > limit
         page = chosen[:limit]
         data = [self.batch_json(b, self._base(request)) for b in page]
-        return web.json_response({"data": data, "has_more": has_more,
-                                  "first_id": data[0]["id"] if data else None,
-                                  "last_id": data[-1]["id"] if data else None})
+        return web.json_response(
+            {
+                "data": data,
+                "has_more": has_more,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
 
     async def results(self, request: web.Request) -> web.StreamResponse:
         b = self._get(request)
@@ -299,8 +349,9 @@ class Simulator:
             return self.error(404, f"batch {request.match_info['id']} not found")
         if b.ended_at(self.options.delay) is None and b.canceled_at is None:
             b.canceled_at = _now()
-            b.results = [{"custom_id": r["custom_id"], "result": {"type": "canceled"}}
-                         for r in b.results]
+            b.results = [
+                {"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in b.results
+            ]
             self._save(b)
         return web.json_response(self.batch_json(b, self._base(request)))
 
@@ -326,8 +377,13 @@ class Simulator:
 class RunningSim:
     """A simulator serving from a background thread; unpacks as ``(url, stop)``."""
 
-    def __init__(self, simulator: Simulator, url: str, loop: asyncio.AbstractEventLoop,
-                 thread: threading.Thread) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        url: str,
+        loop: asyncio.AbstractEventLoop,
+        thread: threading.Thread,
+    ) -> None:
         self.simulator, self.url, self._loop, self._thread = simulator, url, loop, thread
 
     def stop(self) -> None:
@@ -343,8 +399,9 @@ class RunningSim:
         return self.simulator.stats
 
 
-def serve_in_thread(options: SimOptions | None = None, host: str = "127.0.0.1",
-                    port: int = 0) -> RunningSim:
+def serve_in_thread(
+    options: SimOptions | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningSim:
     """Start a simulator on ``host:port`` (0 = a free port) in a daemon thread."""
     sim = Simulator(options or SimOptions())
     loop = asyncio.new_event_loop()

@@ -43,13 +43,21 @@ class Unit:
         return f"{self.index:06d}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source.to_dict(), "index": self.index,
-                "start": self.start, "end": self.end}
+        return {
+            "source": self.source.to_dict(),
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Unit:
-        return cls(Source.from_dict(d["source"]), int(d["index"]), int(d["start"]),
-                   None if d["end"] is None else int(d["end"]))
+        return cls(
+            Source.from_dict(d["source"]),
+            int(d["index"]),
+            int(d["start"]),
+            None if d["end"] is None else int(d["end"]),
+        )
 
 
 def plan_units(source: Source, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[Unit]:
@@ -60,14 +68,19 @@ def plan_units(source: Source, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[U
         return [Unit(source, 0, 0, None)]
     starts = range(0, source.size, chunk_bytes)
     return [
-        Unit(source, i, s, min(s + chunk_bytes, source.size) if s + chunk_bytes < source.size
-             else None)
+        Unit(
+            source,
+            i,
+            s,
+            min(s + chunk_bytes, source.size) if s + chunk_bytes < source.size else None,
+        )
         for i, s in enumerate(starts)
     ]
 
 
-def owned_blocks(f: IO[bytes], start: int = 0, end: int | None = None,
-                 block: int = READ_BLOCK) -> Iterator[bytes]:
+def owned_blocks(
+    f: IO[bytes], start: int = 0, end: int | None = None, block: int = READ_BLOCK
+) -> Iterator[bytes]:
     """Blocks of whole lines whose first byte lies in ``[start, end)``.
 
     Every block but the very last of a stream ends with ``\\n``; the last may lack it
@@ -90,7 +103,7 @@ def owned_blocks(f: IO[bytes], start: int = 0, end: int | None = None,
                 i = buf.find(b"\n")
                 if i >= 0:
                     pos += i + 1
-                    pending = buf[i + 1:]
+                    pending = buf[i + 1 :]
                     break
                 pos += len(buf)
     if end is not None and pos >= end:
@@ -111,7 +124,7 @@ def owned_blocks(f: IO[bytes], start: int = 0, end: int | None = None,
             cut = buf.rfind(b"\n")
             if cut >= 0:
                 yield buf[: cut + 1]
-                carry = buf[cut + 1:]
+                carry = buf[cut + 1 :]
             else:
                 carry = buf
         if left == 0:

@@ -116,9 +116,10 @@ def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
     compression = "gz" if url.lower().endswith((".gz", ".tgz")) else None
     members: list[Source] = []
     try:
-        with storage.open_file(url, "rb") as raw, tarfile.open(
-            fileobj=raw, mode="r:gz" if compression else "r:"
-        ) as tf:
+        with (
+            storage.open_file(url, "rb") as raw,
+            tarfile.open(fileobj=raw, mode="r:gz" if compression else "r:") as tf,
+        ):
             while True:
                 info = tf.next()
                 if info is None:
@@ -126,10 +127,17 @@ def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
                 if not info.isfile():
                     continue
                 member = _safe_member(info.name)
-                members.append(Source(
-                    name=f"{name}!{member}", url=url, kind="tar", size=int(info.size),
-                    member=info.name, offset=int(info.offset_data), compression=compression,
-                ))
+                members.append(
+                    Source(
+                        name=f"{name}!{member}",
+                        url=url,
+                        kind="tar",
+                        size=int(info.size),
+                        member=info.name,
+                        offset=int(info.offset_data),
+                        compression=compression,
+                    )
+                )
     except (tarfile.TarError, EOFError, OSError) as exc:
         what = "truncated or corrupt archive" if members else "cannot read archive"
         return members, InputError(name, f"{what}: {type(exc).__name__}: {exc}".rstrip(": "))
@@ -140,9 +148,15 @@ def list_zip(url: str, name: str) -> tuple[list[Source], InputError | None]:
     try:
         with storage.open_file(url, "rb") as raw, zipfile.ZipFile(raw) as zf:
             return [
-                Source(name=f"{name}!{_safe_member(i.filename)}", url=url, kind="zip",
-                       size=int(i.file_size), member=i.filename)
-                for i in zf.infolist() if not i.is_dir()
+                Source(
+                    name=f"{name}!{_safe_member(i.filename)}",
+                    url=url,
+                    kind="zip",
+                    size=int(i.file_size),
+                    member=i.filename,
+                )
+                for i in zf.infolist()
+                if not i.is_dir()
             ], None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         return [], InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")
@@ -239,16 +253,19 @@ def _unique_names(names: Iterable[str]) -> list[str]:
 
 def _unique(sources: list[Source]) -> list[Source]:
     names = _unique_names(s.name for s in sources)
-    return [s if s.name == n else Source(**{**s.to_dict(), "name": n})
-            for s, n in zip(sources, names, strict=True)]
+    return [
+        s if s.name == n else Source(**{**s.to_dict(), "name": n})
+        for s, n in zip(sources, names, strict=True)
+    ]
 
 
 def simple_file_names(inputs: Sequence[str]) -> list[str]:
     """The ``file`` each simple input (see :func:`is_simple_file`) gets in output rows,
     as :func:`expand_inputs` names it, so every path of ``lookskip classify`` prints the
     same names."""
-    return _unique_names("stdin" if raw == STDIN else posixpath.basename(raw.rstrip("/"))
-                         for raw in inputs)
+    return _unique_names(
+        "stdin" if raw == STDIN else posixpath.basename(raw.rstrip("/")) for raw in inputs
+    )
 
 
 def is_simple_file(name: str) -> bool:

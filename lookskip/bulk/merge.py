@@ -53,10 +53,15 @@ class FileResult:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
     @classmethod
-    def collect(cls, source: Source, results: Iterable[UnitResult], output: str | None
-                ) -> FileResult:
-        fr = cls(file=source.name, path=source.url if source.member is None
-                 else f"{source.url}!{source.member}", kind=source.kind, size=source.size)
+    def collect(
+        cls, source: Source, results: Iterable[UnitResult], output: str | None
+    ) -> FileResult:
+        fr = cls(
+            file=source.name,
+            path=source.url if source.member is None else f"{source.url}!{source.member}",
+            kind=source.kind,
+            size=source.size,
+        )
         fr.chunks = 0
         results = list(results)
         for r in results:
@@ -131,16 +136,19 @@ def remove_output(url: str) -> None:
         fs.rm(path)
 
 
-def merge_units(units: list[Unit], parts_dir: str, output_dir: str,
-                max_look: int | None = None) -> FileResult:
+def merge_units(
+    units: list[Unit], parts_dir: str, output_dir: str, max_look: int | None = None
+) -> FileResult:
     """Write one source's output from its units' parts and return its summary line."""
     source = units[0].source
     rel = output_relpath(source.name)
     out_url = storage.join(output_dir, rel)
     metas = [read_meta(parts_dir, u) for u in units]
     missing = [u.index for u, m in zip(units, metas, strict=True) if m is None]
-    results = [m or UnitResult(error=f"part {u.key} missing (its task never finished)")
-               for u, m in zip(units, metas, strict=True)]
+    results = [
+        m or UnitResult(error=f"part {u.key} missing (its task never finished)")
+        for u, m in zip(units, metas, strict=True)
+    ]
     fr = FileResult.collect(source, results, rel)
     if fr.errors or missing:
         remove_output(out_url)  # never leave an earlier run's output looking current
@@ -153,8 +161,9 @@ def merge_units(units: list[Unit], parts_dir: str, output_dir: str,
             rows_url, _ = part_urls(parts_dir, u)
             if r.written and (max_look is None or written < max_look):
                 with storage.open_file(rows_url, "rb") as f:
-                    written += _copy_rows(f, out, prefix, offset,
-                                          None if max_look is None else max_look - written)
+                    written += _copy_rows(
+                        f, out, prefix, offset, None if max_look is None else max_look - written
+                    )
             offset += r.lines
     fr.written = written
     return fr

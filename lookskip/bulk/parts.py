@@ -67,8 +67,9 @@ def local_target(url: str) -> Iterator[str]:
             os.unlink(tmp)
 
 
-def run_unit(unit: Unit, parts_dir: str, scorer: Scorer, threshold: float,
-             max_look: int | None = None) -> UnitResult:
+def run_unit(
+    unit: Unit, parts_dir: str, scorer: Scorer, threshold: float, max_look: int | None = None
+) -> UnitResult:
     """Scan a unit into its part files (idempotent: a rerun overwrites them)."""
     rows_url, meta_url = part_urls(parts_dir, unit)
     with local_target(rows_url) as tmp:

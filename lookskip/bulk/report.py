@@ -35,8 +35,9 @@ def _rows(url: str, step: int = 1) -> Any:
                 yield json.loads(raw)
 
 
-def top_patterns(url: str, written: int, top: int = TOP_PATTERNS,
-                 sample: int = PATTERN_SAMPLE) -> tuple[list[dict[str, Any]], int]:
+def top_patterns(
+    url: str, written: int, top: int = TOP_PATTERNS, sample: int = PATTERN_SAMPLE
+) -> tuple[list[dict[str, Any]], int]:
     """Most frequent normalized LOOK lines of an output file, and the sampling step."""
     step = max(1, -(-written // sample))
     counts: Counter[str] = Counter()
@@ -45,8 +46,10 @@ def top_patterns(url: str, written: int, top: int = TOP_PATTERNS,
         key = normalize(row["text"])
         counts[key] += 1
         examples.setdefault(key, row["text"])
-    return [{"pattern": k, "count": c * step, "example": examples[k]}
-            for k, c in counts.most_common(top)], step
+    return [
+        {"pattern": k, "count": c * step, "example": examples[k]}
+        for k, c in counts.most_common(top)
+    ], step
 
 
 def density_svg(density: list[float], width: int = 640, height: int = 120) -> str:
@@ -62,7 +65,7 @@ def density_svg(density: list[float], width: int = 640, height: int = 120) -> st
         bars.append(
             f'<rect x="{i * bw:.2f}" y="{height - 15 - h:.2f}" width="{max(bw - 0.5, 0.5):.2f}" '
             f'height="{h:.2f}" fill="#c0392b"><title>{i * 100 / n:.0f}–{(i + 1) * 100 / n:.0f}% '
-            f'of the file: {v:.1%} LOOK</title></rect>'
+            f"of the file: {v:.1%} LOOK</title></rect>"
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -104,24 +107,32 @@ def render_report(summary: dict[str, Any], output_dir: str) -> str:
     for i, f in enumerate(summary["files"]):
         parts.append(f"<section id='f{i}'><h2>{esc(f['file'])}</h2>")
         if f["errors"]:
-            parts.append(f"<p class='err'>not classified: {esc('; '.join(f['errors']))}</p>"
-                         "</section>")
+            parts.append(
+                f"<p class='err'>not classified: {esc('; '.join(f['errors']))}</p></section>"
+            )
             continue
-        parts.append(f"<p>{f['lines']:,} lines · {f['look']:,} LOOK ({f['look_share']:.2%}) · "
-                     f"{f['bytes']:,} bytes · {f['lines_per_s']:,.0f} lines/s</p>")
+        parts.append(
+            f"<p>{f['lines']:,} lines · {f['look']:,} LOOK ({f['look_share']:.2%}) · "
+            f"{f['bytes']:,} bytes · {f['lines_per_s']:,.0f} lines/s</p>"
+        )
         parts.append("<h3>LOOK density along the file</h3>" + density_svg(f.get("density", [])))
         url = storage.join(output_dir, f["output"]) if f.get("output") else None
         if url and f["written"] and storage.exists(url):
             patterns, step = top_patterns(url, f["written"], sample=sample)
             approx = "≈" if step > 1 else ""
-            note = (f" (counted on every {step}th of {f['written']:,} LOOK lines)"
-                    if step > 1 else "")
-            parts.append(f"<h3>Most frequent LOOK patterns{note}</h3><table>"
-                         "<tr><th>count</th><th>pattern</th><th>example</th></tr>")
+            note = (
+                f" (counted on every {step}th of {f['written']:,} LOOK lines)" if step > 1 else ""
+            )
+            parts.append(
+                f"<h3>Most frequent LOOK patterns{note}</h3><table>"
+                "<tr><th>count</th><th>pattern</th><th>example</th></tr>"
+            )
             for p in patterns:
-                parts.append(f"<tr><td>{approx}{p['count']:,}</td><td><code>"
-                             f"{esc(p['pattern'][:EXAMPLE_CHARS])}</code></td>"
-                             f"<td><code>{esc(p['example'][:EXAMPLE_CHARS])}</code></td></tr>")
+                parts.append(
+                    f"<tr><td>{approx}{p['count']:,}</td><td><code>"
+                    f"{esc(p['pattern'][:EXAMPLE_CHARS])}</code></td>"
+                    f"<td><code>{esc(p['example'][:EXAMPLE_CHARS])}</code></td></tr>"
+                )
             parts.append("</table>")
         parts.append("</section>")
     parts.append("</body></html>\n")

@@ -25,9 +25,15 @@ from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
 
 
-def classify_source_local(source: Source, output_dir: str, scorer: Scorer, threshold: float,
-                          max_look: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                          on_progress: Callable[[int, int], Any] | None = None) -> FileResult:
+def classify_source_local(
+    source: Source,
+    output_dir: str,
+    scorer: Scorer,
+    threshold: float,
+    max_look: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    on_progress: Callable[[int, int], Any] | None = None,
+) -> FileResult:
     """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
 
     The units are those a distributed run would send to workers; here each one's line
@@ -43,8 +49,16 @@ def classify_source_local(source: Source, output_dir: str, scorer: Scorer, thres
             lines = written = 0
             for unit in plan_units(source, chunk_bytes):
                 room = None if max_look is None else max(0, max_look - written)
-                res = classify_unit_to(unit, scorer, threshold, tmp, prefix=prefix,
-                                       line_offset=lines, append=True, max_look=room)
+                res = classify_unit_to(
+                    unit,
+                    scorer,
+                    threshold,
+                    tmp,
+                    prefix=prefix,
+                    line_offset=lines,
+                    append=True,
+                    max_look=room,
+                )
                 results.append(res)
                 if res.error:
                     raise Discard
@@ -57,8 +71,14 @@ def classify_source_local(source: Source, output_dir: str, scorer: Scorer, thres
     return FileResult.collect(source, results, rel)
 
 
-def finish_run(files: list[FileResult], input_errors: Sequence[InputError], output_dir: str,
-               started: float, report: bool = True, **run: Any) -> dict[str, Any]:
+def finish_run(
+    files: list[FileResult],
+    input_errors: Sequence[InputError],
+    output_dir: str,
+    started: float,
+    report: bool = True,
+    **run: Any,
+) -> dict[str, Any]:
     """Write ``summary.json`` (and ``report.html``) for a finished run; returns the summary."""
     summary = build_summary(files, input_errors, time.time() - started, **run)
     write_summary(output_dir, summary)
@@ -67,23 +87,40 @@ def finish_run(files: list[FileResult], input_errors: Sequence[InputError], outp
     return summary
 
 
-def run_local(sources: Sequence[Source], input_errors: Sequence[InputError], output_dir: str,
-              scorer: Scorer, threshold: float, max_look: int | None = None,
-              chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-              on_progress: Callable[[int, int], Any] | None = None,
-              on_file: Callable[[FileResult], Any] | None = None,
-              report: bool = True, **run: Any) -> dict[str, Any]:
+def run_local(
+    sources: Sequence[Source],
+    input_errors: Sequence[InputError],
+    output_dir: str,
+    scorer: Scorer,
+    threshold: float,
+    max_look: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    on_progress: Callable[[int, int], Any] | None = None,
+    on_file: Callable[[FileResult], Any] | None = None,
+    report: bool = True,
+    **run: Any,
+) -> dict[str, Any]:
     started = time.time()
     storage.makedirs(output_dir)
     files = []
     for source in sources:
-        fr = classify_source_local(source, output_dir, scorer, threshold, max_look,
-                                   chunk_bytes, on_progress)
+        fr = classify_source_local(
+            source, output_dir, scorer, threshold, max_look, chunk_bytes, on_progress
+        )
         files.append(fr)
         if on_file:
             on_file(fr)
-    return finish_run(files, input_errors, output_dir, started, report=report, mode="local",
-                      threshold=threshold, max_look=max_look, **run)
+    return finish_run(
+        files,
+        input_errors,
+        output_dir,
+        started,
+        report=report,
+        mode="local",
+        threshold=threshold,
+        max_look=max_look,
+        **run,
+    )
 
 
 def plan(sources: Sequence[Source], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[list[Unit]]:
@@ -94,28 +131,55 @@ def plan(sources: Sequence[Source], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> l
     return [plan_units(s, chunk_bytes) for s in sources]
 
 
-def merge_all(units_by_source: Sequence[Sequence[Unit]], parts_dir: str, output_dir: str,
-              input_errors: Sequence[InputError], started: float,
-              max_look: int | None = None, report: bool = True, keep_parts: bool = False,
-              **run: Any) -> dict[str, Any]:
+def merge_all(
+    units_by_source: Sequence[Sequence[Unit]],
+    parts_dir: str,
+    output_dir: str,
+    input_errors: Sequence[InputError],
+    started: float,
+    max_look: int | None = None,
+    report: bool = True,
+    keep_parts: bool = False,
+    **run: Any,
+) -> dict[str, Any]:
     """Merge every source's parts into its output, then write the summary and report."""
-    files = [merge_units(list(units), parts_dir, output_dir, max_look)
-             for units in units_by_source if units]
-    summary = finish_run(files, input_errors, output_dir, started, report=report,
-                         mode="distributed", max_look=max_look, **run)
+    files = [
+        merge_units(list(units), parts_dir, output_dir, max_look)
+        for units in units_by_source
+        if units
+    ]
+    summary = finish_run(
+        files,
+        input_errors,
+        output_dir,
+        started,
+        report=report,
+        mode="distributed",
+        max_look=max_look,
+        **run,
+    )
     if not keep_parts:
         remove_parts(parts_dir)
     return summary
 
 
-def classify_inputs(inputs: Sequence[str], output_dir: str, *, model_path: str | None = None,
-                    threads: int | None = None, threshold: float | None = None,
-                    max_look: int | None = None, include: Sequence[str] = (),
-                    exclude: Sequence[str] = (), chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                    max_line_bytes: int = 64 << 10, report: bool = True,
-                    on_start: Callable[[Any, Any], Any] | None = None,
-                    on_progress: Callable[[int, int], Any] | None = None,
-                    on_file: Callable[[FileResult], Any] | None = None) -> dict[str, Any]:
+def classify_inputs(
+    inputs: Sequence[str],
+    output_dir: str,
+    *,
+    model_path: str | None = None,
+    threads: int | None = None,
+    threshold: float | None = None,
+    max_look: int | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_line_bytes: int = 64 << 10,
+    report: bool = True,
+    on_start: Callable[[Any, Any], Any] | None = None,
+    on_progress: Callable[[int, int], Any] | None = None,
+    on_file: Callable[[FileResult], Any] | None = None,
+) -> dict[str, Any]:
     """``lookskip classify``: expand the inputs, load the model, classify, summarize.
 
     ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars).
@@ -128,7 +192,19 @@ def classify_inputs(inputs: Sequence[str], output_dir: str, *, model_path: str |
     if on_start:
         on_start(loaded, exp)
     thr = loaded.threshold if threshold is None else float(threshold)
-    return run_local(exp.sources, exp.errors, output_dir, loaded.scorer, thr, max_look,
-                     chunk_bytes, on_progress, on_file, report, backend=loaded.kind,
-                     model=loaded.model_path, threads=getattr(loaded.scorer, "threads", 1),
-                     max_line_bytes=max_line_bytes)
+    return run_local(
+        exp.sources,
+        exp.errors,
+        output_dir,
+        loaded.scorer,
+        thr,
+        max_look,
+        chunk_bytes,
+        on_progress,
+        on_file,
+        report,
+        backend=loaded.kind,
+        model=loaded.model_path,
+        threads=getattr(loaded.scorer, "threads", 1),
+        max_line_bytes=max_line_bytes,
+    )

@@ -109,8 +109,11 @@ def open_stream(source: Source) -> Iterator[IO[bytes]]:
         elif source.kind == "gz":
             yield stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
         elif source.kind == "tar":
-            f = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) \
-                if source.compression == "gz" else raw
+            f = (
+                stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+                if source.compression == "gz"
+                else raw
+            )
             f.seek(source.offset)
             if f.tell() != source.offset:
                 raise UnreadableInput("truncated archive: member data missing")
@@ -182,8 +185,7 @@ def scan_unit(
                 if len(hits):
                     room = len(hits) if max_look is None else max(0, max_look - res.written)
                     out = []
-                    for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(),
-                                    strict=True):
+                    for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(), strict=True):
                         text = lines[i].decode("utf-8", "replace")
                         out.append(f"{line_offset + res.lines + i + 1}{sep}{row_rest(p, text)}\n")
                     if out:
@@ -198,8 +200,14 @@ def scan_unit(
                 res.bytes += len(block)
                 if on_progress:
                     on_progress(len(block), len(lines))
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError,
-            UnreadableInput) as exc:
+    except (
+        OSError,
+        EOFError,
+        zlib.error,
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        UnreadableInput,
+    ) as exc:
         res.error = describe_error(exc, unit.source)
     _add_density(res, np.zeros(0, dtype=np.int64), res.lines)
     res.seconds = time.perf_counter() - t0
@@ -228,14 +236,26 @@ def _rust_args(unit: Unit) -> dict[str, Any] | None:
     if src.kind == "gz":
         return {"kind": "gz", "path": path}
     if src.kind == "tar":
-        return {"kind": "tar", "path": path, "offset": src.offset, "size": src.size,
-                "gz": src.compression == "gz"}
+        return {
+            "kind": "tar",
+            "path": path,
+            "offset": src.offset,
+            "size": src.size,
+            "gz": src.compression == "gz",
+        }
     return None
 
 
-def classify_unit_to(unit: Unit, scorer: Scorer, threshold: float, path: str,
-                     prefix: bytes | None = None, line_offset: int = 0, append: bool = False,
-                     max_look: int | None = None) -> UnitResult:
+def classify_unit_to(
+    unit: Unit,
+    scorer: Scorer,
+    threshold: float,
+    path: str,
+    prefix: bytes | None = None,
+    line_offset: int = 0,
+    append: bool = False,
+    max_look: int | None = None,
+) -> UnitResult:
     """Score a unit into the local file ``path`` (rows as in :func:`scan_unit`).
 
     The Rust extension reads, scores and writes the unit in one call when it can, so
@@ -246,18 +266,41 @@ def classify_unit_to(unit: Unit, scorer: Scorer, threshold: float, path: str,
     args = _rust_args(unit) if fn else None
     if fn is None or args is None:
         with open(path, "ab" if append else "wb") as f:
-            return scan_unit(unit, scorer, threshold, f.write, max_look=max_look,
-                             prefix=prefix, line_offset=line_offset)
+            return scan_unit(
+                unit,
+                scorer,
+                threshold,
+                f.write,
+                max_look=max_look,
+                prefix=prefix,
+                line_offset=line_offset,
+            )
     try:
-        d = fn(scorer, rows_path=path, threshold=threshold, max_look=max_look, prefix=prefix,
-               line_offset=line_offset, append=append, **args)
+        d = fn(
+            scorer,
+            rows_path=path,
+            threshold=threshold,
+            max_look=max_look,
+            prefix=prefix,
+            line_offset=line_offset,
+            append=append,
+            **args,
+        )
     except OSError as exc:
-        return UnitResult(error=str(exc).strip().split("\n")[0] or type(exc).__name__,
-                          seconds=time.perf_counter() - t0)
+        return UnitResult(
+            error=str(exc).strip().split("\n")[0] or type(exc).__name__,
+            seconds=time.perf_counter() - t0,
+        )
     return UnitResult(
-        lines=d["lines"], look=d["look"], written=d["written"], bytes=d["bytes"],
-        truncated=d["truncated"], score_seconds=d["seconds"], density=list(d["density"]),
-        bucket=d["bucket"], seconds=time.perf_counter() - t0,
+        lines=d["lines"],
+        look=d["look"],
+        written=d["written"],
+        bytes=d["bytes"],
+        truncated=d["truncated"],
+        score_seconds=d["seconds"],
+        density=list(d["density"]),
+        bucket=d["bucket"],
+        seconds=time.perf_counter() - t0,
     )
 
 

@@ -30,7 +30,8 @@ class _Reference:
 
     def predict_proba(self, lines: list[bytes]) -> Any:
         return self.model.predict_proba_look(
-            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines])
+            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines]
+        )
 
 
 def default_model_path() -> str:
@@ -38,8 +39,12 @@ def default_model_path() -> str:
     return s.model_path or storage.join(s.models_dir, "look_skip_model.json.gz")
 
 
-def load_scorer(model_path: str | None = None, threads: int | None = None,
-                allow_reference: bool = True, max_line_bytes: int = 64 << 10) -> LoadedScorer:
+def load_scorer(
+    model_path: str | None = None,
+    threads: int | None = None,
+    allow_reference: bool = True,
+    max_line_bytes: int = 64 << 10,
+) -> LoadedScorer:
     """Load the model for scoring; ``threads`` 0/None means all cores.
 
     The Rust extension unless it is missing or ``LOOKSKIP_NO_RUST=1`` (the same switch
@@ -58,7 +63,6 @@ def load_scorer(model_path: str | None = None, threads: int | None = None,
         from lookskip.model.reference import ReferenceModel
 
         ref = ReferenceModel.load(path)
-        return LoadedScorer(_Reference(ref, max_line_bytes), ref.threshold, "reference", path,
-                            why)
+        return LoadedScorer(_Reference(ref, max_line_bytes), ref.threshold, "reference", path, why)
     clf = module.Classifier(path, threads=threads or 0, max_line_bytes=max_line_bytes)
     return LoadedScorer(clf, float(clf.threshold), "rust", path)

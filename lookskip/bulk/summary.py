@@ -18,12 +18,15 @@ from lookskip.bulk.merge import FileResult
 SUMMARY_NAME = "summary.json"
 
 
-def build_summary(files: Iterable[FileResult], input_errors: Iterable[InputError],
-                  wall_seconds: float, **run: Any) -> dict[str, Any]:
+def build_summary(
+    files: Iterable[FileResult], input_errors: Iterable[InputError], wall_seconds: float, **run: Any
+) -> dict[str, Any]:
     """Files (inputs that failed to expand included), totals, and the run's parameters."""
     entries = [f.to_dict() for f in files]
-    entries += [FileResult(file=e.name, path=e.name, kind="input", errors=[e.error]).to_dict()
-                for e in input_errors]
+    entries += [
+        FileResult(file=e.name, path=e.name, kind="input", errors=[e.error]).to_dict()
+        for e in input_errors
+    ]
     for e in entries:  # one-string form, as `lookskip classify FILE --output` always wrote it
         e["error"] = "; ".join(e["errors"]) or None
     ok = [e for e in entries if not e["errors"]]
@@ -49,8 +52,13 @@ def build_summary(files: Iterable[FileResult], input_errors: Iterable[InputError
         "outside_classifier_share": (seconds - score) / seconds if seconds > 0 else 0.0,
         "errors": sum(len(e["errors"]) for e in entries),
     }
-    return {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **run, "run": run,
-            "totals": totals, "files": entries}
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **run,
+        "run": run,
+        "totals": totals,
+        "files": entries,
+    }
 
 
 def write_summary(output_dir: str, summary: dict[str, Any]) -> str:

@@ -31,16 +31,20 @@ def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> Any:
     import os
 
     if not os.path.exists(os.path.join(export_dir, "model.safetensors")):
-        raise CascadeError(f"no BERT export in {export_dir}; run `lookskip train-transformer` "
-                           "and `lookskip export-transformer` (or pass --bert-model)")
+        raise CascadeError(
+            f"no BERT export in {export_dir}; run `lookskip train-transformer` "
+            "and `lookskip export-transformer` (or pass --bert-model)"
+        )
     try:
         import lookskip_rs
     except ImportError as exc:
-        raise CascadeError(f"the Rust extension lookskip_rs is not built ({exc}); "
-                           "run scripts/setup") from exc
+        raise CascadeError(
+            f"the Rust extension lookskip_rs is not built ({exc}); run scripts/setup"
+        ) from exc
     if not hasattr(lookskip_rs, "BertClassifier"):
-        raise CascadeError("lookskip_rs was built without BERT (cargo feature `bert`); "
-                           "rebuild with scripts/setup")
+        raise CascadeError(
+            "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup"
+        )
     return lookskip_rs.BertClassifier(export_dir, device=device, threads=threads)
 
 
@@ -51,8 +55,8 @@ class CascadeResult:
     path: str
     lines: int = 0
     tfidf_look: int = 0  # = lines BERT saw
-    look: int = 0        # LOOK after BERT
-    demoted: int = 0     # TF-IDF LOOK, BERT SKIP
+    look: int = 0  # LOOK after BERT
+    demoted: int = 0  # TF-IDF LOOK, BERT SKIP
     truncated: int = 0
     tfidf_seconds: float = 0.0
     bert_seconds: float = 0.0
@@ -64,36 +68,59 @@ class CascadeResult:
         return self.tfidf_look
 
     def totals(self) -> dict[str, Any]:
-        return {"path": self.path, "lines": self.lines, "tfidf_look": self.tfidf_look,
-                "bert_seen": self.bert_seen, "look": self.look, "demoted": self.demoted,
-                "truncated": self.truncated, "tfidf_seconds": self.tfidf_seconds,
-                "bert_seconds": self.bert_seconds, "error": self.error}
+        return {
+            "path": self.path,
+            "lines": self.lines,
+            "tfidf_look": self.tfidf_look,
+            "bert_seen": self.bert_seen,
+            "look": self.look,
+            "demoted": self.demoted,
+            "truncated": self.truncated,
+            "tfidf_seconds": self.tfidf_seconds,
+            "bert_seconds": self.bert_seconds,
+            "error": self.error,
+        }
 
 
-def rescore(bert: Any, candidates: Sequence[tuple[int, float, str]], bert_threshold: float,
-            batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[list[tuple[int, float, float, str]],
-                                                           np.ndarray]:
+def rescore(
+    bert: Any,
+    candidates: Sequence[tuple[int, float, str]],
+    bert_threshold: float,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> tuple[list[tuple[int, float, float, str]], np.ndarray]:
     """BERT P(LOOK) of TF-IDF's candidates; returns (kept rows, all BERT probabilities)."""
     if not candidates:
         return [], np.zeros(0)
     probs = np.asarray(bert.predict_proba([t for _, _, t in candidates], batch_size=batch_size))
-    kept = [(n, p, float(q), t) for (n, p, t), q in zip(candidates, probs, strict=True)
-            if q >= bert_threshold]
+    kept = [
+        (n, p, float(q), t)
+        for (n, p, t), q in zip(candidates, probs, strict=True)
+        if q >= bert_threshold
+    ]
     return kept, probs
 
 
-def cascade_file(tfidf: Any, bert: Any, path: str,
-                 tfidf_threshold: float = DEFAULT_TFIDF_THRESHOLD,
-                 bert_threshold: float | None = None, max_look: int | None = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> CascadeResult:
+def cascade_file(
+    tfidf: Any,
+    bert: Any,
+    path: str,
+    tfidf_threshold: float = DEFAULT_TFIDF_THRESHOLD,
+    bert_threshold: float | None = None,
+    max_look: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> CascadeResult:
     """Classify ``path``: TF-IDF (a ``LocalClassifier``) at ``tfidf_threshold``, BERT on
     its LOOK lines. TF-IDF's candidates are held in memory (a few percent of lines)."""
     thr = float(bert.threshold if bert_threshold is None else bert_threshold)
     started = time.perf_counter()
     first = tfidf.classify_file(path, threshold=tfidf_threshold, max_look=None)
-    res = CascadeResult(path=path, lines=first.lines, tfidf_look=first.look,
-                        truncated=first.truncated,
-                        tfidf_seconds=time.perf_counter() - started)
+    res = CascadeResult(
+        path=path,
+        lines=first.lines,
+        tfidf_look=first.look,
+        truncated=first.truncated,
+        tfidf_seconds=time.perf_counter() - started,
+    )
     t0 = time.perf_counter()
     kept, _ = rescore(bert, first.look_lines, thr, batch_size)
     res.bert_seconds = time.perf_counter() - t0
@@ -103,8 +130,9 @@ def cascade_file(tfidf: Any, bert: Any, path: str,
     return res
 
 
-def cascade_paths(tfidf: Any, bert: Any, paths: Sequence[str], on_file: Any = None,
-                  **options: Any) -> list[CascadeResult]:
+def cascade_paths(
+    tfidf: Any, bert: Any, paths: Sequence[str], on_file: Any = None, **options: Any
+) -> list[CascadeResult]:
     """Each path through the cascade; a file that fails gets ``error`` and the rest go on."""
     results = []
     for path in paths:
@@ -118,14 +146,16 @@ def cascade_paths(tfidf: Any, bert: Any, paths: Sequence[str], on_file: Any = No
     return results
 
 
-def summarize(results: Sequence[CascadeResult], tfidf_threshold: float,
-              bert_threshold: float) -> dict[str, Any]:
+def summarize(
+    results: Sequence[CascadeResult], tfidf_threshold: float, bert_threshold: float
+) -> dict[str, Any]:
     ok = [r for r in results if r.error is None]
     return {
         "tfidf_threshold": tfidf_threshold,
         "bert_threshold": bert_threshold,
         "totals": {
-            "files": len(results), "failed": len(results) - len(ok),
+            "files": len(results),
+            "failed": len(results) - len(ok),
             "lines": sum(r.lines for r in ok),
             "bert_seen": sum(r.bert_seen for r in ok),
             "look": sum(r.look for r in ok),

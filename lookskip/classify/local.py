@@ -74,11 +74,17 @@ class FileResult:
 class LocalClassifier:
     """One loaded model behind one interface, whichever backend scores it."""
 
-    def __init__(self, model_path: str, threads: int = 0,
-                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, allow_fallback: bool = True):
+    def __init__(
+        self,
+        model_path: str,
+        threads: int = 0,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        allow_fallback: bool = True,
+    ):
         if not storage.exists(model_path):
-            raise FileNotFoundError(f"model not found: {model_path} "
-                                    "(train and export one, or pass --model)")
+            raise FileNotFoundError(
+                f"model not found: {model_path} (train and export one, or pass --model)"
+            )
         self.model_path = model_path
         self.max_line_bytes = max_line_bytes
         module, why = rust_module()
@@ -86,8 +92,9 @@ class LocalClassifier:
         started = time.perf_counter()
         if module is not None:
             self.backend = "rust"
-            self._rust = module.Classifier(model_path, threads=threads,
-                                           max_line_bytes=max_line_bytes)
+            self._rust = module.Classifier(
+                model_path, threads=threads, max_line_bytes=max_line_bytes
+            )
             self.threshold = float(self._rust.threshold)
             self.threads = int(self._rust.threads)
         elif allow_fallback:
@@ -107,10 +114,16 @@ class LocalClassifier:
         if self._rust is not None:
             return self._rust.predict_proba(list(lines))
         return self._ref.predict_proba_look(
-            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines])
+            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines]
+        )
 
-    def classify_file(self, path: str, threshold: float | None = None,
-                      max_look: int | None = None, output: str | None = None) -> FileResult:
+    def classify_file(
+        self,
+        path: str,
+        threshold: float | None = None,
+        max_look: int | None = None,
+        output: str | None = None,
+    ) -> FileResult:
         """Classify one file, streaming. LOOK rows go to ``output`` when given (JSONL in
         the :mod:`~lookskip.classify.rows` format), else into ``look_lines``; either way
         at most ``max_look`` of them."""
@@ -118,14 +131,23 @@ class LocalClassifier:
         if self._rust is not None:
             d = self._rust.classify_file(path, threshold=thr, max_look=max_look, output=output)
             look_lines = [(int(n), float(p), t) for n, p, t in d["look_lines"]]
-            return FileResult(path=path, lines=d["lines"], look=d["look"], bytes=d["bytes"],
-                              truncated=d["truncated"], seconds=d["seconds"],
-                              look_kept=d["look_kept"], look_lines=look_lines, output=output)
+            return FileResult(
+                path=path,
+                lines=d["lines"],
+                look=d["look"],
+                bytes=d["bytes"],
+                truncated=d["truncated"],
+                seconds=d["seconds"],
+                look_kept=d["look_kept"],
+                look_lines=look_lines,
+                output=output,
+            )
         return self._classify_reference(path, thr, max_look, output)
 
     # --- the numpy fallback ---------------------------------------------------
-    def _classify_reference(self, path: str, thr: float, max_look: int | None,
-                            output: str | None) -> FileResult:
+    def _classify_reference(
+        self, path: str, thr: float, max_look: int | None, output: str | None
+    ) -> FileResult:
         started = time.perf_counter()
         res = FileResult(path=path, output=output)
         limit = sys.maxsize if max_look is None else max_look
@@ -138,8 +160,9 @@ class LocalClassifier:
         res.seconds = time.perf_counter() - started
         return res
 
-    def _scan(self, f: IO[bytes], res: FileResult, thr: float, limit: int,
-              out: IO[bytes] | None) -> None:
+    def _scan(
+        self, f: IO[bytes], res: FileResult, thr: float, limit: int, out: IO[bytes] | None
+    ) -> None:
         for first, batch in _batches(f, self.max_line_bytes, res):
             texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
             probs = self._ref.predict_proba_look(texts)
@@ -180,8 +203,9 @@ class _open_input:
             f.close()
 
 
-def _batches(f: IO[bytes], cap: int, res: FileResult
-             ) -> Iterator[tuple[int, list[tuple[bytes, bool]]]]:
+def _batches(
+    f: IO[bytes], cap: int, res: FileResult
+) -> Iterator[tuple[int, list[tuple[bytes, bool]]]]:
     """``(first line number, [(line bytes, truncated)])`` batches, counting into ``res``."""
     batch: list[tuple[bytes, bool]] = []
     first = 1
@@ -219,9 +243,14 @@ def output_name(path: str, taken: set[str]) -> str:
     return name
 
 
-def classify_paths(clf: LocalClassifier, paths: Sequence[str], threshold: float | None = None,
-                   max_look: int | None = None, output_dir: str | None = None,
-                   on_file: Any = None) -> list[FileResult]:
+def classify_paths(
+    clf: LocalClassifier,
+    paths: Sequence[str],
+    threshold: float | None = None,
+    max_look: int | None = None,
+    output_dir: str | None = None,
+    on_file: Any = None,
+) -> list[FileResult]:
     """Classify each path; a file that fails gets ``error`` set and the rest go on.
 
     With ``output_dir``, each file's LOOK rows go to ``<file>.look.jsonl`` there and
@@ -245,8 +274,12 @@ def classify_paths(clf: LocalClassifier, paths: Sequence[str], threshold: float 
     return results
 
 
-def summarize(clf: LocalClassifier, results: Sequence[FileResult], threshold: float | None,
-              max_look: int | None) -> dict[str, Any]:
+def summarize(
+    clf: LocalClassifier,
+    results: Sequence[FileResult],
+    threshold: float | None,
+    max_look: int | None,
+) -> dict[str, Any]:
     ok = [r for r in results if r.error is None]
     return {
         "model": clf.model_path,
@@ -268,8 +301,13 @@ def summarize(clf: LocalClassifier, results: Sequence[FileResult], threshold: fl
     }
 
 
-def write_summary(output_dir: str, clf: LocalClassifier, results: Sequence[FileResult],
-                  threshold: float | None, max_look: int | None) -> dict[str, Any]:
+def write_summary(
+    output_dir: str,
+    clf: LocalClassifier,
+    results: Sequence[FileResult],
+    threshold: float | None,
+    max_look: int | None,
+) -> dict[str, Any]:
     summary = summarize(clf, results, threshold, max_look)
     storage.write_json(storage.join(output_dir, "summary.json"), summary)
     return summary

@@ -44,8 +44,9 @@ def text_row(file: str, line: int, prob: float, text: str) -> str:
     return f"{file}:{int(line)}:{float(prob):.{PROB_DECIMALS}f}:{text}\n"
 
 
-def write_rows(stream: IO[str], file: str, rows: Iterable[tuple[int, float, str]],
-               fmt: str = "jsonl") -> int:
+def write_rows(
+    stream: IO[str], file: str, rows: Iterable[tuple[int, float, str]], fmt: str = "jsonl"
+) -> int:
     """Print ``(line, prob, text)`` rows of ``file`` as ``jsonl`` or ``text``; returns the count."""
     fn = json_row if fmt == "jsonl" else text_row
     n = 0

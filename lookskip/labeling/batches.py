@@ -71,8 +71,13 @@ def manifest_path(settings: Settings) -> str:
 
 
 def _empty_manifest() -> dict:
-    return {"version": MANIFEST_VERSION, "batches": {}, "windows": {}, "datasets": {},
-            "totals": {"usage": pricing.Usage().as_dict(), "cost_usd": 0.0}}
+    return {
+        "version": MANIFEST_VERSION,
+        "batches": {},
+        "windows": {},
+        "datasets": {},
+        "totals": {"usage": pricing.Usage().as_dict(), "cost_usd": 0.0},
+    }
 
 
 def load_manifest(settings: Settings) -> dict:
@@ -128,7 +133,8 @@ def make_client(settings: Settings):
     if settings.anthropic_api_key is None:
         raise LabelingError(
             "ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at "
-            "`lookskip api-sim` with any key), or use --dry-run to see what would be sent")
+            "`lookskip api-sim` with any key), or use --dry-run to see what would be sent"
+        )
     import anthropic
 
     return anthropic.Anthropic(
@@ -212,12 +218,24 @@ def _add_batches(settings: Settings, m: dict, requests: list[dict], round_: int)
         ids = [r["custom_id"] for r in group]
         nbytes = sum(_request_bytes(r) for r in group)
         m["batches"][key] = {
-            "key": key, "round": round_, "status": "prepared", "api_id": None,
-            "custom_ids": ids, "request_count": len(ids), "bytes": nbytes,
-            "requests_path": rel, "results_path": None, "parsed_path": None,
-            "model": group[0]["params"]["model"], "created_at": _now(),
-            "submitted_at": None, "ended_at": None, "collected_at": None,
-            "request_counts": None, "usage": None, "cost_usd": None,
+            "key": key,
+            "round": round_,
+            "status": "prepared",
+            "api_id": None,
+            "custom_ids": ids,
+            "request_count": len(ids),
+            "bytes": nbytes,
+            "requests_path": rel,
+            "results_path": None,
+            "parsed_path": None,
+            "model": group[0]["params"]["model"],
+            "created_at": _now(),
+            "submitted_at": None,
+            "ended_at": None,
+            "collected_at": None,
+            "request_counts": None,
+            "usage": None,
+            "cost_usd": None,
         }
         for cid in ids:
             m["windows"][cid]["batch"] = key
@@ -226,8 +244,9 @@ def _add_batches(settings: Settings, m: dict, requests: list[dict], round_: int)
     return specs
 
 
-def prepare(datasets: list[Dataset], settings: Settings, *, force: bool = False,
-            dry_run: bool = False) -> Prepared:
+def prepare(
+    datasets: list[Dataset], settings: Settings, *, force: bool = False, dry_run: bool = False
+) -> Prepared:
     """Plan the requests for ``datasets`` and write them as batches (unless ``dry_run``).
 
     A window whose identical request (same model, prompt, lines) was already answered
@@ -249,11 +268,15 @@ def prepare(datasets: list[Dataset], settings: Settings, *, force: bool = False,
             wins = windows(d.name, lines, settings.window_size)
             if not dry_run:
                 m["datasets"][d.name] = {
-                    "custom_ids": [w.custom_id for w in wins], "lines": len(lines),
-                    "sample_sha256": storage.sha256(sample), "prepared_at": _now()}
+                    "custom_ids": [w.custom_id for w in wins],
+                    "lines": len(lines),
+                    "sample_sha256": storage.sha256(sample),
+                    "prepared_at": _now(),
+                }
             for w in wins:
-                req = build_request(w, settings.label_model, settings.max_tokens,
-                                    settings.system_prompt)
+                req = build_request(
+                    w, settings.label_model, settings.max_tokens, settings.system_prompt
+                )
                 h = request_hash(req)
                 rec = m["windows"].get(w.custom_id)
                 if rec and rec["hash"] == h and not force:
@@ -266,17 +289,28 @@ def prepare(datasets: list[Dataset], settings: Settings, *, force: bool = False,
                 new_requests.append(req)
                 if not dry_run:
                     m["windows"][w.custom_id] = {
-                        "dataset": d.name, "start": w.start, "n": len(w.lines), "hash": h,
-                        "batch": None, "state": "queued", "attempts": [], "missing": None,
-                        "why": None}
+                        "dataset": d.name,
+                        "start": w.start,
+                        "n": len(w.lines),
+                        "hash": h,
+                        "batch": None,
+                        "state": "queued",
+                        "attempts": [],
+                        "missing": None,
+                        "why": None,
+                    }
         out.cost_estimate_usd = pricing.cost_usd(
             settings.label_model,
-            pricing.Usage(out.input_tokens_estimate, out.output_tokens_estimate))
+            pricing.Usage(out.input_tokens_estimate, out.output_tokens_estimate),
+        )
         if dry_run:
             groups = _split(new_requests, settings.batch_max_requests, settings.batch_max_bytes)
-            out.batches = [BatchSpec(f"(new {i + 1})", [r["custom_id"] for r in g],
-                                     sum(_request_bytes(r) for r in g))
-                           for i, g in enumerate(groups)]
+            out.batches = [
+                BatchSpec(
+                    f"(new {i + 1})", [r["custom_id"] for r in g], sum(_request_bytes(r) for r in g)
+                )
+                for i, g in enumerate(groups)
+            ]
         elif new_requests:
             out.batches = _add_batches(settings, m, new_requests, 0)
     return out
@@ -331,8 +365,11 @@ def submit_batch(key: str, settings: Settings, client: Any = None) -> dict:
         if b["api_id"] or b["status"] == "collected":
             return dict(b)
         path = storage.join(settings.batches_dir, b["requests_path"])
-        requests = [r for r in storage.read_jsonl(path)
-                    if m["windows"].get(r["custom_id"], {}).get("batch") == key]
+        requests = [
+            r
+            for r in storage.read_jsonl(path)
+            if m["windows"].get(r["custom_id"], {}).get("batch") == key
+        ]
         if not requests:  # every window was re-planned elsewhere (e.g. --force)
             b["status"] = "collected"
             b["collected_at"] = _now()
@@ -359,8 +396,7 @@ def _orphan(client: Any, m: dict, b: dict) -> Any:
     """The API batch a previous submit of ``b`` created but could not record, if exactly
     one fits: created since that submit started (less ``ADOPT_WINDOW_S`` for clock skew),
     with the same number of requests, and not known to the manifest."""
-    since = dt.datetime.fromisoformat(b["submit_started_at"]) - dt.timedelta(
-        seconds=ADOPT_WINDOW_S)
+    since = dt.datetime.fromisoformat(b["submit_started_at"]) - dt.timedelta(seconds=ADOPT_WINDOW_S)
     known = {x["api_id"] for x in m["batches"].values() if x.get("api_id")}
     found = []
     for api_batch in client.messages.batches.list(limit=100):  # newest first
@@ -411,8 +447,9 @@ def _error_detail(result: dict) -> tuple[str, str]:
     return kind, f"{kind}: {err.get('message') or 'no message'}"
 
 
-def _judge(rec: dict, outcome: str, detail: str, missing: list[int], settings: Settings,
-           retryable: bool) -> None:
+def _judge(
+    rec: dict, outcome: str, detail: str, missing: list[int], settings: Settings, retryable: bool
+) -> None:
     """Set a window's state after an attempt, by the retry policy in the module doc."""
     rec["missing"] = missing
     if not missing:
@@ -461,20 +498,24 @@ def collect_batch(key: str, settings: Settings, client: Any = None) -> Collected
             rec = m["windows"].get(cid)
             if rec is None or rec["batch"] != key:
                 continue  # window re-planned since (e.g. --force); its answer is not used
-            prior = set(rec["missing"]) if rec["missing"] is not None else set(
-                range(1, rec["n"] + 1))
+            prior = (
+                set(rec["missing"]) if rec["missing"] is not None else set(range(1, rec["n"] + 1))
+            )
             result = (by_id.get(cid) or {}).get("result") or {"type": "missing"}
             kind = result.get("type")
             retryable = True
             if kind == "succeeded":
                 message = result["message"]
                 parsed = parse_answer(answer_text(message), rec["n"])
-                parsed_rows.append({
-                    "custom_id": cid,
-                    "labels": {str(k): list(v) for k, v in parsed.labels.items()},
-                    "unlabeled": {str(k): v for k, v in parsed.unlabeled.items()},
-                    "problems": parsed.problems[:20],
-                    "stop_reason": message.get("stop_reason")})
+                parsed_rows.append(
+                    {
+                        "custom_id": cid,
+                        "labels": {str(k): list(v) for k, v in parsed.labels.items()},
+                        "unlabeled": {str(k): v for k, v in parsed.unlabeled.items()},
+                        "problems": parsed.problems[:20],
+                        "stop_reason": message.get("stop_reason"),
+                    }
+                )
                 missing = sorted(prior - set(parsed.labels))
                 if parsed.complete:
                     outcome, detail = "ok", "ok"
@@ -492,8 +533,11 @@ def collect_batch(key: str, settings: Settings, client: Any = None) -> Collected
             elif kind in ("expired", "canceled"):
                 outcome, detail, missing = kind, f"request {kind}", sorted(prior)
             else:
-                outcome, detail, missing = "missing", "no result returned for the request", sorted(
-                    prior)
+                outcome, detail, missing = (
+                    "missing",
+                    "no result returned for the request",
+                    sorted(prior),
+                )
             rec["attempts"].append({"batch": key, "outcome": outcome, "detail": detail})
             _judge(rec, outcome, detail, missing, settings, retryable)
             if outcome != "ok":

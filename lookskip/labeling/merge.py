@@ -38,13 +38,20 @@ class Merged:
 def _parsed(settings: Settings, m: dict, key: str, cache: dict[str, dict]) -> dict:
     if key not in cache:
         path = m["batches"][key].get("parsed_path")
-        cache[key] = ({r["custom_id"]: r for r in storage.read_jsonl(
-            storage.join(settings.batches_dir, path))} if path else {})
+        cache[key] = (
+            {
+                r["custom_id"]: r
+                for r in storage.read_jsonl(storage.join(settings.batches_dir, path))
+            }
+            if path
+            else {}
+        )
     return cache[key]
 
 
-def merge_dataset(name: str, settings: Settings, m: dict,
-                  cache: dict[str, dict]) -> tuple[Merged, list[dict]]:
+def merge_dataset(
+    name: str, settings: Settings, m: dict, cache: dict[str, dict]
+) -> tuple[Merged, list[dict]]:
     """Write ``labels/<name>.jsonl``; returns the report and the unlabeled rows."""
     report = Merged(name)
     info = m["datasets"].get(name)
@@ -62,8 +69,9 @@ def merge_dataset(name: str, settings: Settings, m: dict,
         report.error = str(exc)
         return report, []
     if storage.sha256(sample) != info["sample_sha256"]:
-        report.error = ("the sample changed since it was sent for labeling; "
-                        "run `lookskip label` again")
+        report.error = (
+            "the sample changed since it was sent for labeling; run `lookskip label` again"
+        )
         return report, []
     rows, unlabeled = [], []
     for cid, rec in zip(info["custom_ids"], recs, strict=True):
@@ -82,16 +90,24 @@ def merge_dataset(name: str, settings: Settings, m: dict,
             raw = lines[number - 1] if number <= len(lines) else ""
             if rel in got:
                 label, reason = got[rel]
-                rows.append({"system": name, "line_number": number, "raw_line": raw,
-                             "label": label, "reason": reason})
+                rows.append(
+                    {
+                        "system": name,
+                        "line_number": number,
+                        "raw_line": raw,
+                        "label": label,
+                        "reason": reason,
+                    }
+                )
                 report.look += label == "LOOK"
             else:
                 why = rec.get("why") or "no answer"
                 detail = last_why.get(rel)
                 if detail and detail not in why:
                     why = f"{why}; {detail}"
-                unlabeled.append({"system": name, "line_number": number, "raw_line": raw,
-                                  "why": why})
+                unlabeled.append(
+                    {"system": name, "line_number": number, "raw_line": raw, "why": why}
+                )
                 short = why.split(" (after")[0]
                 report.unlabeled_why[short] = report.unlabeled_why.get(short, 0) + 1
     report.labeled, report.unlabeled = len(rows), len(unlabeled)
@@ -133,8 +149,11 @@ def merge_labels(names: list[str], settings: Settings) -> list[Merged]:
             written.add(name)
             new_unlabeled.extend(unlabeled)
     unl_path = storage.join(settings.labels_dir, UNLABELED)
-    kept = [r for r in storage.read_jsonl(unl_path) if r["system"] not in written] \
-        if storage.exists(unl_path) else []
+    kept = (
+        [r for r in storage.read_jsonl(unl_path) if r["system"] not in written]
+        if storage.exists(unl_path)
+        else []
+    )
     all_unlabeled = sorted([*kept, *new_unlabeled], key=lambda r: (r["system"], r["line_number"]))
     if all_unlabeled or storage.exists(unl_path):
         storage.write_jsonl(unl_path, all_unlabeled)
@@ -144,5 +163,4 @@ def merge_labels(names: list[str], settings: Settings) -> list[Merged]:
 
 def datasets_without_labels(names: list[str], settings: Settings) -> list[str]:
     """For ``--new-only``: the names that have no ``labels/<name>.jsonl`` yet."""
-    return [n for n in names
-            if not storage.exists(storage.join(settings.labels_dir, f"{n}.jsonl"))]
+    return [n for n in names if not storage.exists(storage.join(settings.labels_dir, f"{n}.jsonl"))]

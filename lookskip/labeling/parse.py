@@ -73,8 +73,9 @@ def extract_items(text: str) -> tuple[list[dict], list[str]]:
     for candidate in _candidates(text):
         objs = [o for o in _objects_from(candidate, 0) if "label" in o]
         if objs:
-            return objs, ["answer is not one complete JSON array; recovered "
-                          f"{len(objs)} complete object(s)"]
+            return objs, [
+                f"answer is not one complete JSON array; recovered {len(objs)} complete object(s)"
+            ]
     return [], ["answer contains no JSON label objects"]
 
 
@@ -132,12 +133,16 @@ def parse_answer(text: str, n_lines: int) -> ParsedWindow:
         elif line in seen:
             out.labels[line] = seen[line]
         else:
-            out.unlabeled[line] = ("no label in the answer" if items
-                                   else (notes[0] if notes else "empty answer"))
+            out.unlabeled[line] = (
+                "no label in the answer" if items else (notes[0] if notes else "empty answer")
+            )
     return out
 
 
 def answer_text(message: dict) -> str:
     """The text of a Messages API message (its text blocks joined)."""
-    return "".join(block.get("text", "") for block in message.get("content") or []
-                   if block.get("type", "text") == "text")
+    return "".join(
+        block.get("text", "")
+        for block in message.get("content") or []
+        if block.get("type", "text") == "text"
+    )

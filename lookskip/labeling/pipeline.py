@@ -52,13 +52,24 @@ def _progress(settings: Settings, keys: list[str]) -> Progress:
     bs = [m["batches"][k] for k in keys]
     done = [b for b in bs if b["status"] in ("ended", "collected")]
     status = ", ".join(sorted({b["status"] for b in bs})) or "idle"
-    return Progress(len(bs), len(done), sum(b["request_count"] for b in bs),
-                    sum(b["request_count"] for b in done), status)
+    return Progress(
+        len(bs),
+        len(done),
+        sum(b["request_count"] for b in bs),
+        sum(b["request_count"] for b in done),
+        status,
+    )
 
 
-def run_label(datasets: list[Dataset], settings: Settings, *, force: bool = False,
-              client: Any = None, on_progress: Callable[[Progress], None] | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> LabelRun:
+def run_label(
+    datasets: list[Dataset],
+    settings: Settings,
+    *,
+    force: bool = False,
+    client: Any = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> LabelRun:
     """Label ``datasets`` end to end; returns what happened (cost, retries, per dataset)."""
     prepared = B.prepare(datasets, settings, force=force)
     run = LabelRun(prepared)
@@ -78,14 +89,20 @@ def run_label(datasets: list[Dataset], settings: Settings, *, force: bool = Fals
         seen_keys.extend(k for k in keys if k not in seen_keys)
         m = B.load_manifest(settings)
         for k in keys:
-            touched.update(m["windows"][c]["dataset"] for c in m["batches"][k]["custom_ids"]
-                           if c in m["windows"])
+            touched.update(
+                m["windows"][c]["dataset"]
+                for c in m["batches"][k]["custom_ids"]
+                if c in m["windows"]
+            )
             B.submit_batch(k, settings, client)
         delay = settings.poll_initial_s
         waiting = list(keys)
         while waiting:
-            waiting = [k for k in waiting
-                       if B.poll_batch(k, settings, client) not in ("ended", "collected")]
+            waiting = [
+                k
+                for k in waiting
+                if B.poll_batch(k, settings, client) not in ("ended", "collected")
+            ]
             if on_progress:
                 on_progress(_progress(settings, seen_keys))
             if waiting:

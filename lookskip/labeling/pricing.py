@@ -70,8 +70,12 @@ class Usage:
     def add(self, usage: dict | None) -> None:
         if not usage:
             return
-        for name in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
-                     "cache_read_input_tokens"):
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ):
             setattr(self, name, getattr(self, name) + int(usage.get(name) or 0))
 
     def as_dict(self) -> dict[str, int]:
@@ -84,8 +88,10 @@ def cost_usd(model: str, usage: Usage, batch: bool = True) -> float | None:
     if p is None:
         return None
     inp, outp = p
-    total = (usage.input_tokens * inp
-             + usage.cache_creation_input_tokens * inp * CACHE_WRITE_FACTOR
-             + usage.cache_read_input_tokens * inp * CACHE_READ_FACTOR
-             + usage.output_tokens * outp) / 1_000_000
+    total = (
+        usage.input_tokens * inp
+        + usage.cache_creation_input_tokens * inp * CACHE_WRITE_FACTOR
+        + usage.cache_read_input_tokens * inp * CACHE_READ_FACTOR
+        + usage.output_tokens * outp
+    ) / 1_000_000
     return round(total * (BATCH_DISCOUNT if batch else 1.0), 6)

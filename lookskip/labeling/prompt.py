@@ -81,8 +81,7 @@ class Window:
 
     def user_message(self) -> str:
         body = "\n".join(f"{i}: {_clip(line)}" for i, line in enumerate(self.lines, 1))
-        return (f"System: {self.dataset}\n"
-                f"Lines {self.start}-{self.end} (of {self.total}):\n\n{body}")
+        return f"System: {self.dataset}\nLines {self.start}-{self.end} (of {self.total}):\n\n{body}"
 
 
 def _clip(line: str) -> str:
@@ -103,12 +102,12 @@ def split_custom_id(cid: str) -> tuple[str, int]:
 def windows(dataset: str, lines: list[str], size: int) -> list[Window]:
     """Non-overlapping windows of ``size`` lines covering the whole sample."""
     total = len(lines)
-    return [Window(dataset, i + 1, tuple(lines[i:i + size]), total)
-            for i in range(0, total, size)]
+    return [
+        Window(dataset, i + 1, tuple(lines[i : i + size]), total) for i in range(0, total, size)
+    ]
 
 
-def build_request(window: Window, model: str, max_tokens: int,
-                  system: str | None = None) -> dict:
+def build_request(window: Window, model: str, max_tokens: int, system: str | None = None) -> dict:
     """One Message Batches request (``custom_id`` + Messages API ``params``)."""
     return {
         "custom_id": window.custom_id,

@@ -142,8 +142,11 @@ def write_reference_outputs(
     p = model.predict_proba_look(lines)
     rows = []
     for i, (line, pv) in enumerate(zip(lines, p, strict=True)):
-        row: dict[str, Any] = {"line": line, "p_look": float(pv),
-                               "label": POSITIVE if pv >= model.threshold else "SKIP"}
+        row: dict[str, Any] = {
+            "line": line,
+            "p_look": float(pv),
+            "label": POSITIVE if pv >= model.threshold else "SKIP",
+        }
         if systems is not None:
             row["system"] = systems[i]
         rows.append(row)
@@ -179,8 +182,9 @@ def reference_outputs_path(model_file: str) -> str:
     return storage.join(folder, "reference_outputs.jsonl.gz")
 
 
-def check_parity(model: TrainedModel, model_file: str, lines: Sequence[str],
-                 tolerance: float = PARITY_TOLERANCE) -> float:
+def check_parity(
+    model: TrainedModel, model_file: str, lines: Sequence[str], tolerance: float = PARITY_TOLERANCE
+) -> float:
     """Max |p_reference − p_sklearn| over ``lines``; raises ParityError above ``tolerance``.
 
     Why: the numpy reference reads only the exported file, so agreement proves the file
@@ -193,6 +197,8 @@ def check_parity(model: TrainedModel, model_file: str, lines: Sequence[str],
     p_ref = ReferenceModel.load(model_file).predict_proba_look(lines)
     diff = float(np.max(np.abs(p_ref - model.predict_proba_look(lines))))
     if diff > tolerance:
-        raise ParityError(f"numpy reference differs from sklearn by {diff:.3g} "
-                          f"(> {tolerance:g}) on {len(lines)} lines")
+        raise ParityError(
+            f"numpy reference differs from sklearn by {diff:.3g} "
+            f"(> {tolerance:g}) on {len(lines)} lines"
+        )
     return diff

@@ -57,9 +57,23 @@ FEATURE_PATTERNS: dict[str, str] = {
 STRUCT_PUNCT_CHARS = "[]{}()<>=:;|"
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "has_level", "has_stack", "has_negative", "n_negative", "has_path", "n_hex",
-    "has_repeated_punct", "n_kv", "uppercase_ratio", "digit_ratio", "struct_punct",
-    "word_count", "n_allcaps", "unique_ratio", "leading_ws", "n_emphasis", "length",
+    "has_level",
+    "has_stack",
+    "has_negative",
+    "n_negative",
+    "has_path",
+    "n_hex",
+    "has_repeated_punct",
+    "n_kv",
+    "uppercase_ratio",
+    "digit_ratio",
+    "struct_punct",
+    "word_count",
+    "n_allcaps",
+    "unique_ratio",
+    "leading_ws",
+    "n_emphasis",
+    "length",
 )
 N_FEATURES = len(FEATURE_NAMES)
 

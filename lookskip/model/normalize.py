@@ -16,19 +16,28 @@ import re
 
 # (name, placeholder, pattern). Order matters: earlier rules win at a position.
 NORMALIZATION_RULES: tuple[tuple[str, str, str], ...] = (
-    ("uuid", "<UUID>",
-     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
+    (
+        "uuid",
+        "<UUID>",
+        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+    ),
     # full IPv6 (3-7 colons between hex groups) and the compressed "::" form
-    ("ipv6", "<IP>",
-     r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"
-     r"|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}\b)?"),
+    (
+        "ipv6",
+        "<IP>",
+        r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"
+        r"|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}\b)?",
+    ),
     ("ipv4", "<IP>", r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?\b"),
     # 0x-prefixed, or a hex word holding at least one letter a-f AND one digit
     # (letter first, or digit first): ids like 7fff0a3c, e1000, a1b2c3
-    ("hex", "<HEX>",
-     r"\b0[xX][0-9a-fA-F]+\b"
-     r"|\b[0-9]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b"
-     r"|\b[0-9]+[a-fA-F][0-9a-fA-F]*\b"),
+    (
+        "hex",
+        "<HEX>",
+        r"\b0[xX][0-9a-fA-F]+\b"
+        r"|\b[0-9]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b"
+        r"|\b[0-9]+[a-fA-F][0-9a-fA-F]*\b",
+    ),
     ("num", "<NUM>", r"[0-9]+(?:\.[0-9]+)*"),
 )
 

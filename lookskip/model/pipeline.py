@@ -53,7 +53,10 @@ def make_vectorizer(block: str, max_features: int | None):
 
     analyzer = {"word": word_ngrams, "char": char_ngrams}[block]
     return TfidfVectorizer(
-        analyzer=analyzer, lowercase=False, max_features=max_features, dtype=np.float64,
+        analyzer=analyzer,
+        lowercase=False,
+        max_features=max_features,
+        dtype=np.float64,
         **TFIDF_OPTIONS,
     )
 
@@ -74,15 +77,19 @@ def build_pipeline(params: dict[str, Any] | None = None):
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     p = {**DEFAULT_PARAMS, **(params or {})}
-    hand = Pipeline([
-        ("extract", FunctionTransformer(features_matrix)),
-        ("scale", StandardScaler()),
-    ])
-    features = FeatureUnion([
-        ("word", make_vectorizer("word", p["word_max_features"])),
-        ("char", make_vectorizer("char", p["char_max_features"])),
-        ("hand", hand),
-    ])
+    hand = Pipeline(
+        [
+            ("extract", FunctionTransformer(features_matrix)),
+            ("scale", StandardScaler()),
+        ]
+    )
+    features = FeatureUnion(
+        [
+            ("word", make_vectorizer("word", p["word_max_features"])),
+            ("char", make_vectorizer("char", p["char_max_features"])),
+            ("hand", hand),
+        ]
+    )
     return Pipeline([("features", features), ("clf", make_logreg(p["C"], p["class_weight"]))])
 
 

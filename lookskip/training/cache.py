@@ -52,15 +52,17 @@ def transform_key() -> str:
     """Hash of everything that defines the features (not the data)."""
     import sklearn
 
-    return _sha({
-        "version": CACHE_VERSION,
-        "rules": NORMALIZATION_RULES,
-        "word": [WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN],
-        "char": CHAR_NGRAM_RANGE,
-        "features": [FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS],
-        "tfidf": TFIDF_OPTIONS,
-        "sklearn": sklearn.__version__,
-    })
+    return _sha(
+        {
+            "version": CACHE_VERSION,
+            "rules": NORMALIZATION_RULES,
+            "word": [WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN],
+            "char": CHAR_NGRAM_RANGE,
+            "features": [FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS],
+            "tfidf": TFIDF_OPTIONS,
+            "sklearn": sklearn.__version__,
+        }
+    )
 
 
 def corpus_key(plan: dict[str, Any]) -> str:
@@ -84,8 +86,12 @@ def _load_arrays(path: str) -> dict[str, np.ndarray]:
 
 
 def _pack(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
-    return {f"{prefix}_data": m.data, f"{prefix}_indices": m.indices,
-            f"{prefix}_indptr": m.indptr, f"{prefix}_shape": np.asarray(m.shape)}
+    return {
+        f"{prefix}_data": m.data,
+        f"{prefix}_indices": m.indices,
+        f"{prefix}_indptr": m.indptr,
+        f"{prefix}_shape": np.asarray(m.shape),
+    }
 
 
 def _unpack(prefix: str, z: dict[str, np.ndarray]) -> sp.csr_matrix:
@@ -173,8 +179,9 @@ def select_columns(train_counts: sp.csr_matrix, max_features: int | None) -> np.
     if max_features is None or present.size <= max_features:
         return present
     # scikit-learn: tfs = X.sum(axis=0) of its float64 counts; (-tfs[mask]).argsort()[:limit]
-    tfs = np.bincount(train_counts.indices, weights=train_counts.data.astype(np.float64),
-                      minlength=n_cols)[present]
+    tfs = np.bincount(
+        train_counts.indices, weights=train_counts.data.astype(np.float64), minlength=n_cols
+    )[present]
     keep = (-tfs).argsort()[:max_features]
     return present[np.sort(keep)]
 
@@ -214,8 +221,9 @@ def ensure_fold(plan: dict[str, Any], fold: int, part: str, max_features: int | 
 
         hand = _load_arrays(ensure_corpus(plan, "hand"))["hand"]
         scaler = StandardScaler().fit(hand[train_rows])
-        _save_arrays(path, train=scaler.transform(hand[train_rows]),
-                     test=scaler.transform(hand[test_rows]))
+        _save_arrays(
+            path, train=scaler.transform(hand[train_rows]), test=scaler.transform(hand[test_rows])
+        )
     elif part in BLOCKS:
         counts, _ = corpus_counts(plan, part)
         x_train, x_test, cols = tfidf_pair(counts, train_rows, test_rows, max_features)

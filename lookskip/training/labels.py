@@ -51,8 +51,10 @@ class LabeledData:
     def subset(self, mask: np.ndarray) -> LabeledData:
         idx = np.flatnonzero(mask)
         return LabeledData(
-            [self.lines[i] for i in idx], [self.labels[i] for i in idx],
-            [self.systems[i] for i in idx], dict(self.files),
+            [self.lines[i] for i in idx],
+            [self.labels[i] for i in idx],
+            [self.systems[i] for i in idx],
+            dict(self.files),
         )
 
     def data_hash(self) -> str:
@@ -102,8 +104,11 @@ def read_label_file(path: str) -> tuple[list[dict], str]:
 
 def label_files(labels_dir: str, datasets: Sequence[str] | None = None) -> list[str]:
     """The per-dataset labels files of ``labels_dir`` (optionally only ``datasets``)."""
-    files = [p for p in storage.listdir(labels_dir, "*.jsonl")
-             if not p.endswith("/" + AGGREGATE_FILE) and p != AGGREGATE_FILE]
+    files = [
+        p
+        for p in storage.listdir(labels_dir, "*.jsonl")
+        if not p.endswith("/" + AGGREGATE_FILE) and p != AGGREGATE_FILE
+    ]
     if datasets:
         wanted = set(datasets)
         by_name = {p.rsplit("/", 1)[-1].removesuffix(".jsonl"): p for p in files}

@@ -59,8 +59,11 @@ def resolve_grid(
     """``(name, values per parameter, combinations)`` of a grid name, a dict of value
     lists, or an explicit list of combinations."""
     if isinstance(grid, list):
-        values = {k: sorted({c[k] for c in grid if k in c}, key=str)
-                  for k in PARAM_ORDER if any(k in c for c in grid)}
+        values = {
+            k: sorted({c[k] for c in grid if k in c}, key=str)
+            for k in PARAM_ORDER
+            if any(k in c for c in grid)
+        }
         return "custom", values, [dict(c) for c in grid]
     if isinstance(grid, dict):
         values = {k: grid[k] for k in PARAM_ORDER if k in grid}
@@ -93,8 +96,12 @@ def make_folds(data: LabeledData, n_folds: int) -> list[dict[str, Any]]:
 def git_revision() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-            capture_output=True, text=True, timeout=10, check=True,
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
@@ -132,13 +139,18 @@ def plan_training(
     fold_list = make_folds(train, folds)
     jobs = [
         {"job_id": f"c{c:03d}-f{f['fold']}", "combination": c, "fold": f["fold"]}
-        for c in range(len(combos)) for f in fold_list
+        for c in range(len(combos))
+        for f in fold_list
     ]
     data_hash = data.data_hash()
     created = dt.datetime.now(dt.UTC)
-    run_id = created.strftime("%Y%m%dT%H%M%S") + "-" + hashlib.sha256(
-        json.dumps([data_hash, grid_values, folds, holdout], default=str).encode()
-    ).hexdigest()[:8]
+    run_id = (
+        created.strftime("%Y%m%dT%H%M%S")
+        + "-"
+        + hashlib.sha256(
+            json.dumps([data_hash, grid_values, folds, holdout], default=str).encode()
+        ).hexdigest()[:8]
+    )
     run_dir = run_dir or settings.path("runs", run_id)
     plan = {
         "run_id": run_id,

@@ -32,11 +32,15 @@ def class_balance(y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
 def combination_table(aggregated: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per grid combination, best first: params, pooled F1, per-fold F1."""
     rows = [
-        {"combination": a["combination"], "params": a["params"],
-         "cv_look_f1": a["pooled"]["look_f1"], "cv_look_precision": a["pooled"]["look_precision"],
-         "cv_look_recall": a["pooled"]["look_recall"],
-         "fold_look_f1": [f["look_f1"] for f in a["folds"]],
-         "fit_seconds": a["fit_seconds"]}
+        {
+            "combination": a["combination"],
+            "params": a["params"],
+            "cv_look_f1": a["pooled"]["look_f1"],
+            "cv_look_precision": a["pooled"]["look_precision"],
+            "cv_look_recall": a["pooled"]["look_recall"],
+            "fold_look_f1": [f["look_f1"] for f in a["folds"]],
+            "fit_seconds": a["fit_seconds"],
+        }
         for a in aggregated
     ]
     return sorted(rows, key=lambda r: (-r["cv_look_f1"], r["combination"]))

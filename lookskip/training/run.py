@@ -31,7 +31,8 @@ def _parallel(fn, args: list[tuple], n_jobs: int, stage: str, progress: Progress
         gen = (fn(*a) for a in args)
     else:
         gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(fn)(*a) for a in args)
+            delayed(fn)(*a) for a in args
+        )
     for result in gen:
         out.append(result)
         if progress:
@@ -61,25 +62,36 @@ def train_local(
     plan_path = plan["plan_path"]
     t1 = time.perf_counter()
     for wave, items in enumerate(cache_items(plan)):
-        _parallel(build_item, [(plan_path, it) for it in items], n_jobs,
-                  f"features {wave + 1}/2", progress)
+        _parallel(
+            build_item,
+            [(plan_path, it) for it in items],
+            n_jobs,
+            f"features {wave + 1}/2",
+            progress,
+        )
     t2 = time.perf_counter()
     # biggest fits first so the last wave does not leave one core idle
     jobs = sorted(plan["jobs"], key=lambda j: -plan["combinations"][j["combination"]]["C"])
-    results = _parallel(fit_and_score, [(plan_path, j["job_id"]) for j in jobs], n_jobs,
-                        "fit jobs", progress)
+    results = _parallel(
+        fit_and_score, [(plan_path, j["job_id"]) for j in jobs], n_jobs, "fit jobs", progress
+    )
     t3 = time.perf_counter()
     storage.write_json(storage.join(plan["run_dir"], "results.json"), results)
     if progress:
         progress("refit", 0, 1)
-    timings = {"plan_seconds": round(t1 - t0, 3), "features_seconds": round(t2 - t1, 3),
-               "jobs_seconds": round(t3 - t2, 3), "grid_search_seconds": round(t3 - t1, 3),
-               "n_jobs": n_jobs}
+    timings = {
+        "plan_seconds": round(t1 - t0, 3),
+        "features_seconds": round(t2 - t1, 3),
+        "jobs_seconds": round(t3 - t2, 3),
+        "grid_search_seconds": round(t3 - t1, 3),
+        "n_jobs": n_jobs,
+    }
     report = select_and_refit(plan_path, results, models_dir=models_dir, timings=timings)
     report["timings"]["total_seconds"] = round(time.perf_counter() - t0, 3)
     out_dir = models_dir or plan["models_dir"]
-    write_report(report, storage.join(out_dir, REPORT_NAME),
-                 storage.join(plan["run_dir"], REPORT_NAME))
+    write_report(
+        report, storage.join(out_dir, REPORT_NAME), storage.join(plan["run_dir"], REPORT_NAME)
+    )
     if progress:
         progress("refit", 1, 1)
     return report

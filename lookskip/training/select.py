@@ -35,14 +35,19 @@ def aggregate(plan: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[d
         raise ValueError(f"{len(missing)} job(s) have no result, e.g. {', '.join(missing[:5])}")
     out = []
     for c, params in enumerate(plan["combinations"]):
-        folds = sorted((r for r in by_id.values() if r["combination"] == c),
-                       key=lambda r: r["fold"])
+        folds = sorted(
+            (r for r in by_id.values() if r["combination"] == c), key=lambda r: r["fold"]
+        )
         pooled = from_counts(add_counts(folds))
-        out.append({
-            "combination": c, "params": params, "pooled": pooled,
-            "folds": [{"fold": r["fold"], **from_counts(r)} for r in folds],
-            "fit_seconds": round(sum(r["fit_seconds"] for r in folds), 3),
-        })
+        out.append(
+            {
+                "combination": c,
+                "params": params,
+                "pooled": pooled,
+                "folds": [{"fold": r["fold"], **from_counts(r)} for r in folds],
+                "fit_seconds": round(sum(r["fit_seconds"] for r in folds), 3),
+            }
+        )
     return out
 
 
@@ -103,7 +108,8 @@ def select_and_refit(
     train = fold_of >= 0
     threshold, tuned_f1 = best_threshold(y[train], p[train])
     nested, fold_thresholds, nested_pred = nested_threshold_counts(
-        y, p, fold_of, len(plan["folds"]))
+        y, p, fold_of, len(plan["folds"])
+    )
     oof_half = grouped_metrics(y[train], p[train] >= 0.5, groups[train])
     oof_tuned = grouped_metrics(y[train], nested_pred[train], groups[train])
     t1 = time.perf_counter()
@@ -112,11 +118,16 @@ def select_and_refit(
     holdout_mask = np.isin(groups, plan["holdout"])
     train_data = data.subset(~holdout_mask)
     pipeline = build_pipeline(best["params"]).fit(train_data.lines, train_data.y)
-    provenance = {"git_revision": plan["git_revision"], "data_hash": plan["data_hash"],
-                  "run_id": plan["run_id"], "train_size": len(train_data.lines),
-                  "datasets": plan["train_datasets"]}
-    model = TrainedModel(pipeline=pipeline, threshold=threshold, params=best["params"],
-                         trained=provenance)
+    provenance = {
+        "git_revision": plan["git_revision"],
+        "data_hash": plan["data_hash"],
+        "run_id": plan["run_id"],
+        "train_size": len(train_data.lines),
+        "datasets": plan["train_datasets"],
+    }
+    model = TrainedModel(
+        pipeline=pipeline, threshold=threshold, params=best["params"], trained=provenance
+    )
     save_joblib(model, storage.join(models_dir, MODEL_JOBLIB))
     t2 = time.perf_counter()
 
@@ -124,8 +135,10 @@ def select_and_refit(
     if plan["holdout"]:
         held = data.subset(holdout_mask)
         p_held = model.predict_proba_look(held.lines)
-        holdout = {"threshold_0.5": grouped_metrics(held.y, p_held >= 0.5, held.systems),
-                   "tuned_threshold": grouped_metrics(held.y, p_held >= threshold, held.systems)}
+        holdout = {
+            "threshold_0.5": grouped_metrics(held.y, p_held >= 0.5, held.systems),
+            "tuned_threshold": grouped_metrics(held.y, p_held >= threshold, held.systems),
+        }
 
     report = {
         "best_params": best["params"],
@@ -133,8 +146,9 @@ def select_and_refit(
         "train_size": len(train_data.lines),
         "overall": oof_half["overall"],
         "per_dataset": oof_half["per_dataset"],
-        "per_fold": [{**f, "test_datasets": plan["folds"][f["fold"]]["test"]}
-                     for f in best["folds"]],
+        "per_fold": [
+            {**f, "test_datasets": plan["folds"][f["fold"]]["test"]} for f in best["folds"]
+        ],
         "threshold": {
             "value": threshold,
             "oof_look_f1": tuned_f1,
@@ -143,14 +157,22 @@ def select_and_refit(
             "overall_nested": oof_tuned["overall"],
             "per_dataset_nested": oof_tuned["per_dataset"],
             "note": "value maximises out-of-fold LOOK F1 (optimistic: it saw the test folds); "
-                    "nested_* score each fold at the threshold tuned on the other folds",
+            "nested_* score each fold at the threshold tuned on the other folds",
         },
         "holdout": holdout,
         "class_balance": class_balance(y[~holdout_mask], groups[~holdout_mask]),
-        "cv": {"n_folds": plan["n_folds"], "folds": plan["folds"], "grid_name": plan["grid_name"],
-               "grid": plan["grid"], "combinations": combination_table(aggregated)},
-        "timings": {**(timings or {}), "select_seconds": round(t1 - t0, 3),
-                    "refit_seconds": round(t2 - t1, 3)},
+        "cv": {
+            "n_folds": plan["n_folds"],
+            "folds": plan["folds"],
+            "grid_name": plan["grid_name"],
+            "grid": plan["grid"],
+            "combinations": combination_table(aggregated),
+        },
+        "timings": {
+            **(timings or {}),
+            "select_seconds": round(t1 - t0, 3),
+            "refit_seconds": round(t2 - t1, 3),
+        },
         "git_revision": plan["git_revision"],
         "data_hash": plan["data_hash"],
         "data_hashes": {k.rsplit("/", 1)[-1]: v for k, v in plan["files"].items()},
@@ -158,6 +180,7 @@ def select_and_refit(
         "created": plan["created"],
         "model_path": storage.join(models_dir, MODEL_JOBLIB),
     }
-    write_report(report, storage.join(models_dir, REPORT_NAME),
-                 storage.join(plan["run_dir"], REPORT_NAME))
+    write_report(
+        report, storage.join(models_dir, REPORT_NAME), storage.join(plan["run_dir"], REPORT_NAME)
+    )
     return report

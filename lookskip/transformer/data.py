@@ -53,15 +53,17 @@ def read_labels(path: str) -> list[Example]:
 
 def load_examples(labels_dir: str, datasets: Iterable[str] | None = None) -> list[Example]:
     """All labeled lines under ``labels_dir`` (one file per dataset; the aggregate is skipped)."""
-    files = [p for p in storage.listdir(labels_dir, "*.jsonl")
-             if not p.endswith("/" + AGGREGATE_FILE)]
+    files = [
+        p for p in storage.listdir(labels_dir, "*.jsonl") if not p.endswith("/" + AGGREGATE_FILE)
+    ]
     if datasets is not None:
         wanted = set(datasets)
         files = [p for p in files if _stem(p) in wanted]
         missing = wanted - {_stem(p) for p in files}
         if missing:
-            raise LabelsError(f"no labels for dataset(s): {', '.join(sorted(missing))} "
-                              f"in {labels_dir}")
+            raise LabelsError(
+                f"no labels for dataset(s): {', '.join(sorted(missing))} in {labels_dir}"
+            )
     if not files:
         raise LabelsError(f"no labels files (*.jsonl) in {labels_dir}; run `lookskip label`")
     out: list[Example] = []
@@ -90,8 +92,9 @@ def holdout_fold(examples: Sequence[Example], n_folds: int = 5, fold: int = 0) -
     return sorted({groups[i] for i in test_idx})
 
 
-def split(examples: Sequence[Example], holdout: Iterable[str]
-          ) -> tuple[list[Example], list[Example]]:
+def split(
+    examples: Sequence[Example], holdout: Iterable[str]
+) -> tuple[list[Example], list[Example]]:
     """(train, held-out): no dataset on both sides."""
     held = set(holdout)
     known = {e.system for e in examples}

@@ -62,41 +62,62 @@ def candle_state_dict(state: dict[str, Any]) -> dict[str, Any]:
         if new in out:
             raise ValueError(f"two tensors map to {new!r}")
         out[new] = tensor.detach().to("cpu").float().contiguous()
-    required = ("bert.embeddings.word_embeddings.weight", "bert.pooler.dense.weight",
-                "classifier.weight")
+    required = (
+        "bert.embeddings.word_embeddings.weight",
+        "bert.pooler.dense.weight",
+        "classifier.weight",
+    )
     missing = [r for r in required if r not in out]
     if missing:
         raise ValueError(f"model lacks {', '.join(missing)}: not a BertForSequenceClassification")
     return out
 
 
-def export(model_dir: str, out_dir: str, sample_lines: Sequence[str],
-           batch_size: int = 32) -> dict[str, Any]:
+def export(
+    model_dir: str, out_dir: str, sample_lines: Sequence[str], batch_size: int = 32
+) -> dict[str, Any]:
     """Write the candle export of ``model_dir`` into ``out_dir``; returns a summary."""
     from safetensors.torch import save as save_safetensors
 
     model, tokenizer, info = load_trained(model_dir)
     tensors = candle_state_dict(model.state_dict())
     config = model.config.to_dict()
-    config.update({"model_type": "bert", "lookskip_format": FORMAT,
-                   "lookskip_format_version": FORMAT_VERSION,
-                   "max_length": int(info.get("max_length", 128)),
-                   "threshold": float(info.get("threshold", 0.5))})
+    config.update(
+        {
+            "model_type": "bert",
+            "lookskip_format": FORMAT,
+            "lookskip_format_version": FORMAT_VERSION,
+            "max_length": int(info.get("max_length", 128)),
+            "threshold": float(info.get("threshold", 0.5)),
+        }
+    )
     lines = list(dict.fromkeys([*sample_lines, *ADVERSARIAL_LINES]))
     probs = predict_proba_torch(model, tokenizer, lines, batch_size=batch_size)
     storage.makedirs(out_dir)
-    storage.write_bytes(storage.join(out_dir, "model.safetensors"),
-                        save_safetensors(tensors, metadata={"format": "pt"}))
+    storage.write_bytes(
+        storage.join(out_dir, "model.safetensors"),
+        save_safetensors(tensors, metadata={"format": "pt"}),
+    )
     storage.write_json(storage.join(out_dir, "config.json"), config)
     storage.write_text(storage.join(out_dir, "tokenizer.json"), tokenizer.to_str())
-    storage.write_json(storage.join(out_dir, "reference_outputs.json"), {
-        "positive_label": "LOOK", "batch_size": batch_size,
-        "max_length": config["max_length"], "lines": lines,
-        "probabilities": [float(p) for p in probs],
-    }, indent=None)
-    return {"out_dir": out_dir, "tensors": len(tensors), "reference_lines": len(lines),
-            "parameters": int(sum(t.numel() for t in tensors.values())),
-            "bytes": storage.size(storage.join(out_dir, "model.safetensors"))}
+    storage.write_json(
+        storage.join(out_dir, "reference_outputs.json"),
+        {
+            "positive_label": "LOOK",
+            "batch_size": batch_size,
+            "max_length": config["max_length"],
+            "lines": lines,
+            "probabilities": [float(p) for p in probs],
+        },
+        indent=None,
+    )
+    return {
+        "out_dir": out_dir,
+        "tensors": len(tensors),
+        "reference_lines": len(lines),
+        "parameters": int(sum(t.numel() for t in tensors.values())),
+        "bytes": storage.size(storage.join(out_dir, "model.safetensors")),
+    }
 
 
 def sample_lines_from_labels(labels_dir: str, per_dataset: int = 20) -> list[str]:

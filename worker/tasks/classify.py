@@ -66,67 +66,126 @@ def parts_dir_for(output: str, wf: str) -> str:
 @stage("classify", parts=["units"], last_queue="classify")
 def build_classify(wf: str, params: dict[str, Any]):
     """The workflow starts with the plan task; it replaces itself with the chord."""
-    return task_sig("lookskip.classify.plan", f"inputs={len(params['inputs'])}",
-                    params=params, wf=wf)
+    return task_sig(
+        "lookskip.classify.plan", f"inputs={len(params['inputs'])}", params=params, wf=wf
+    )
 
 
 @app.task(name="lookskip.classify.plan", bind=True, soft_time_limit=600, time_limit=660)
 def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     """Expand the inputs, cut them into units, and send one task per unit plus the merge."""
     if params.get("bert"):
-        raise ValueError("--bert (the BERT cascade) runs only locally for now: use "
-                         "`lookskip classify --bert`")
+        raise ValueError(
+            "--bert (the BERT cascade) runs only locally for now: use `lookskip classify --bert`"
+        )
     started = time.time()
-    exp = expand_inputs(params["inputs"], params.get("include") or (),
-                        params.get("exclude") or (), allow_stdin=False)
+    exp = expand_inputs(
+        params["inputs"],
+        params.get("include") or (),
+        params.get("exclude") or (),
+        allow_stdin=False,
+    )
     chunk = params.get("chunk_bytes") or (params.get("chunk_mib") or 0) << 20
     units = plan(exp.sources, int(chunk or DEFAULT_CHUNK_BYTES))
     output = params["output"]
     parts_dir = parts_dir_for(output, wf)
-    storage.write_json(storage.join(parts_dir, "plan.json"), {
-        "units": [[u.to_dict() for u in us] for us in units],
-        "input_errors": [e.to_dict() for e in exp.errors],
-        "started": started,
-    })
+    storage.write_json(
+        storage.join(parts_dir, "plan.json"),
+        {
+            "units": [[u.to_dict() for u in us] for us in units],
+            "input_errors": [e.to_dict() for e in exp.errors],
+            "started": started,
+        },
+    )
     # Longest units first: the last unit to start then is a short one (makespan).
     flat = sorted((u for us in units for u in us), key=_weight, reverse=True)
     self.set_total(wf, "units", len(flat))
     self.progress(wf, 0, len(flat), f"classifying {len(exp.sources)} files in {len(flat)} units")
-    common = {"parts_dir": parts_dir, "model_path": params.get("model_path"),
-              "threshold": params.get("threshold"), "max_look": params.get("max_look"),
-              "max_line_bytes": params.get("max_line_bytes"), "wf": wf}
+    common = {
+        "parts_dir": parts_dir,
+        "model_path": params.get("model_path"),
+        "threshold": params.get("threshold"),
+        "max_look": params.get("max_look"),
+        "max_line_bytes": params.get("max_line_bytes"),
+        "wf": wf,
+    }
     header = group(
-        task_sig("lookskip.classify.unit", f"{u.source.name}[{u.start}:{u.end or ''}]",
-                 unit=u.to_dict(), item=f"{i:06d}", **common)
+        task_sig(
+            "lookskip.classify.unit",
+            f"{u.source.name}[{u.start}:{u.end or ''}]",
+            unit=u.to_dict(),
+            item=f"{i:06d}",
+            **common,
+        )
         for i, u in enumerate(flat)
     )
-    callback = task_sig("lookskip.classify.merge", f"output={output}", parts_dir=parts_dir,
-                        output=output, max_look=params.get("max_look"),
-                        report=params.get("report", True), wf=wf)
+    callback = task_sig(
+        "lookskip.classify.merge",
+        f"output={output}",
+        parts_dir=parts_dir,
+        output=output,
+        max_look=params.get("max_look"),
+        report=params.get("report", True),
+        wf=wf,
+    )
     if not flat:  # nothing to classify: still write the summary (input errors)
         return self.replace(callback)
     return self.replace(chord(header, callback))
 
 
-@app.task(name="lookskip.classify.unit", bind=True, soft_time_limit=UNIT_LIMITS[0],
-          time_limit=UNIT_LIMITS[1])
-def unit_task(self, *, unit: dict[str, Any], parts_dir: str, model_path: str | None,
-              threshold: float | None, max_look: int | None, item: str,
-              max_line_bytes: int | None = None, wf: str | None = None) -> dict[str, Any]:
+@app.task(
+    name="lookskip.classify.unit",
+    bind=True,
+    soft_time_limit=UNIT_LIMITS[0],
+    time_limit=UNIT_LIMITS[1],
+)
+def unit_task(
+    self,
+    *,
+    unit: dict[str, Any],
+    parts_dir: str,
+    model_path: str | None,
+    threshold: float | None,
+    max_look: int | None,
+    item: str,
+    max_line_bytes: int | None = None,
+    wf: str | None = None,
+) -> dict[str, Any]:
     """Classify one unit into its part files; an unreadable input is a result, not a failure."""
     u = Unit.from_dict(unit)
     loaded = _scorer(model_path, max_line_bytes)
-    res = run_unit(u, parts_dir, loaded.scorer,
-                   loaded.threshold if threshold is None else float(threshold), max_look)
+    res = run_unit(
+        u,
+        parts_dir,
+        loaded.scorer,
+        loaded.threshold if threshold is None else float(threshold),
+        max_look,
+    )
     self.item_done(wf, "units", item)
-    return {"file": u.source.name, "unit": u.index, "lines": res.lines, "look": res.look,
-            "error": res.error}
+    return {
+        "file": u.source.name,
+        "unit": u.index,
+        "lines": res.lines,
+        "look": res.look,
+        "error": res.error,
+    }
 
 
-@app.task(name="lookskip.classify.merge", bind=True, soft_time_limit=MERGE_LIMITS[0],
-          time_limit=MERGE_LIMITS[1])
-def merge_task(self, *_header: Any, parts_dir: str, output: str, max_look: int | None,
-               report: bool = True, wf: str | None = None) -> dict[str, Any]:
+@app.task(
+    name="lookskip.classify.merge",
+    bind=True,
+    soft_time_limit=MERGE_LIMITS[0],
+    time_limit=MERGE_LIMITS[1],
+)
+def merge_task(
+    self,
+    *_header: Any,
+    parts_dir: str,
+    output: str,
+    max_look: int | None,
+    report: bool = True,
+    wf: str | None = None,
+) -> dict[str, Any]:
     """Write every output in order from the parts, then summary.json and report.html."""
     self.progress(wf, 0, 1, "merging")
     plan_url = storage.join(parts_dir, "plan.json")
@@ -138,6 +197,14 @@ def merge_task(self, *_header: Any, parts_dir: str, output: str, max_look: int |
     doc = storage.read_json(plan_url)
     units = [[Unit.from_dict(d) for d in us] for us in doc["units"]]
     errors = [InputError(**e) for e in doc["input_errors"]]
-    summary = merge_all(units, parts_dir, output, errors, float(doc["started"]),
-                        max_look=max_look, report=report, workflow=wf)
+    summary = merge_all(
+        units,
+        parts_dir,
+        output,
+        errors,
+        float(doc["started"]),
+        max_look=max_look,
+        report=report,
+        workflow=wf,
+    )
     return {"output": output, "summary": summary_url, "totals": summary["totals"]}

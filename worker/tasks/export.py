@@ -13,15 +13,18 @@ from worker.app import app, stage_settings
 __all__ = ["PARITY_TOLERANCE", "ParityError", "model", "parity"]
 
 
-def _paths(model_path: str | None, output: str | None, labels_dir: str | None,
-           models_dir: str | None) -> tuple[str, str, str]:
+def _paths(
+    model_path: str | None, output: str | None, labels_dir: str | None, models_dir: str | None
+) -> tuple[str, str, str]:
     from lookskip import storage
 
     s = stage_settings()
     base = models_dir or s.models_dir
-    return (model_path or storage.join(base, "look_skip_model.joblib"),
-            output or storage.join(base, "look_skip_model.json.gz"),
-            labels_dir or s.labels_dir)
+    return (
+        model_path or storage.join(base, "look_skip_model.joblib"),
+        output or storage.join(base, "look_skip_model.json.gz"),
+        labels_dir or s.labels_dir,
+    )
 
 
 def _labeled_lines(labels_dir: str):
@@ -31,9 +34,17 @@ def _labeled_lines(labels_dir: str):
 
 
 @app.task(name="lookskip.export.model", bind=True)
-def model(self, _previous: Any = None, *, wf: str | None = None, model_path: str | None = None,
-          output: str | None = None, labels_dir: str | None = None,
-          models_dir: str | None = None, reference: bool = True) -> dict[str, Any]:
+def model(
+    self,
+    _previous: Any = None,
+    *,
+    wf: str | None = None,
+    model_path: str | None = None,
+    output: str | None = None,
+    labels_dir: str | None = None,
+    models_dir: str | None = None,
+    reference: bool = True,
+) -> dict[str, Any]:
     """Write the model file (atomically) and, if asked, the reference outputs beside it."""
     from lookskip import storage
     from lookskip.model.export import (
@@ -47,23 +58,29 @@ def model(self, _previous: Any = None, *, wf: str | None = None, model_path: str
     self.progress(wf, 0, 1, f"exporting {model_path}")
     trained = load_trained(model_path)
     export_model(trained, output)
-    result: dict[str, Any] = {"model_path": model_path, "output": output,
-                              "bytes": storage.size(output), "artifacts": [output]}
+    result: dict[str, Any] = {
+        "model_path": model_path,
+        "output": output,
+        "bytes": storage.size(output),
+        "artifacts": [output],
+    }
     if isinstance(_previous, dict) and "best_params" in _previous:  # after train: keep its figures
         result["train"] = _previous
         result["artifacts"] = [*_previous.get("artifacts", []), *result["artifacts"]]
     if reference:
         data = _labeled_lines(labels_dir)
         ref_path = reference_outputs_path(output)
-        result["reference_lines"] = write_reference_outputs(trained, data.lines, ref_path,
-                                                            data.systems)
+        result["reference_lines"] = write_reference_outputs(
+            trained, data.lines, ref_path, data.systems
+        )
         result["artifacts"] = [*result["artifacts"], ref_path]
     return result
 
 
 @app.task(name="lookskip.export.parity", bind=True)
-def parity(self, exported: dict[str, Any], *, wf: str | None = None,
-           labels_dir: str | None = None) -> dict[str, Any]:
+def parity(
+    self, exported: dict[str, Any], *, wf: str | None = None, labels_dir: str | None = None
+) -> dict[str, Any]:
     """Score every labeled line with sklearn and with the exported file; fail above 1e-9."""
     from lookskip.model.export import check_parity, load_trained
 
@@ -71,5 +88,7 @@ def parity(self, exported: dict[str, Any], *, wf: str | None = None,
     self.progress(wf, 0, 1, "parity check: numpy reference vs sklearn")
     data = _labeled_lines(labels_dir)
     diff = check_parity(load_trained(exported["model_path"]), exported["output"], data.lines)
-    return {**exported, "parity": {"max_abs_diff": diff, "lines": len(data.lines),
-                                   "tolerance": PARITY_TOLERANCE}}
+    return {
+        **exported,
+        "parity": {"max_abs_diff": diff, "lines": len(data.lines), "tolerance": PARITY_TOLERANCE},
+    }

@@ -30,12 +30,30 @@ class LabelFailed(RuntimeError):
 def _batch_chains(wf: str | None, keys: list[str], overrides: dict[str, Any]) -> group:
     return group(
         chain(
-            task_sig("lookskip.label.submit", f"batch={k}", wf=wf, item=f"submit:{k}", key=k,
-                     overrides=overrides),
-            task_sig("lookskip.label.poll", f"batch={k}", wf=wf, item=f"poll:{k}", key=k,
-                     overrides=overrides),
-            task_sig("lookskip.label.collect", f"batch={k}", wf=wf, item=f"collect:{k}", key=k,
-                     overrides=overrides),
+            task_sig(
+                "lookskip.label.submit",
+                f"batch={k}",
+                wf=wf,
+                item=f"submit:{k}",
+                key=k,
+                overrides=overrides,
+            ),
+            task_sig(
+                "lookskip.label.poll",
+                f"batch={k}",
+                wf=wf,
+                item=f"poll:{k}",
+                key=k,
+                overrides=overrides,
+            ),
+            task_sig(
+                "lookskip.label.collect",
+                f"batch={k}",
+                wf=wf,
+                item=f"collect:{k}",
+                key=k,
+                overrides=overrides,
+            ),
         )
         for k in keys
     )
@@ -45,14 +63,24 @@ def _datasets_of(settings: Any, keys: list[str]) -> set[str]:
     from lookskip.labeling import batches as B
 
     m = B.load_manifest(settings)
-    return {m["windows"][c]["dataset"] for k in keys for c in m["batches"][k]["custom_ids"]
-            if c in m["windows"]}
+    return {
+        m["windows"][c]["dataset"]
+        for k in keys
+        for c in m["batches"][k]["custom_ids"]
+        if c in m["windows"]
+    }
 
 
 @app.task(name="lookskip.label.prepare", bind=True)
-def prepare(self, *, wf: str | None = None, datasets: str | None = None,
-            new_only: bool = False, force: bool = False,
-            overrides: dict[str, Any] | None = None) -> Any:
+def prepare(
+    self,
+    *,
+    wf: str | None = None,
+    datasets: str | None = None,
+    new_only: bool = False,
+    force: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> Any:
     """Plan the requests, write them as batches, and fan out one chain per batch."""
     from lookskip import datasets as ds
     from lookskip.labeling import batches as B
@@ -70,20 +98,38 @@ def prepare(self, *, wf: str | None = None, datasets: str | None = None,
     if keys and settings.anthropic_api_key is None:
         B.make_client(settings)  # raises the clear "ANTHROPIC_API_KEY is not set" error
     self.set_total(wf, PART, len(keys))
-    self.progress(wf, 0, len(keys), f"label: {prepared.requests} request(s) in "
-                                    f"{len(keys)} batch(es)")
-    state = {"touched": touched, "errors": prepared.errors, "round": 0,
-             "requests": prepared.requests, "reused": prepared.reused}
-    body = task_sig("lookskip.label.round", "round 0", takes_result=True, wf=wf,
-                    state=state, overrides=overrides)
+    self.progress(
+        wf, 0, len(keys), f"label: {prepared.requests} request(s) in {len(keys)} batch(es)"
+    )
+    state = {
+        "touched": touched,
+        "errors": prepared.errors,
+        "round": 0,
+        "requests": prepared.requests,
+        "reused": prepared.reused,
+    }
+    body = task_sig(
+        "lookskip.label.round",
+        "round 0",
+        takes_result=True,
+        wf=wf,
+        state=state,
+        overrides=overrides,
+    )
     if not keys:
         return self.replace(body.clone(args=([],)))
     return self.replace(chord(_batch_chains(wf, keys, overrides), body))
 
 
 @app.task(name="lookskip.label.submit", bind=True)
-def submit(self, *, wf: str | None = None, item: str = "", key: str,
-           overrides: dict[str, Any] | None = None) -> dict:
+def submit(
+    self,
+    *,
+    wf: str | None = None,
+    item: str = "",
+    key: str,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
     """Create the batch at the API unless the manifest already has its id."""
     from lookskip.labeling import batches as B
 
@@ -92,8 +138,14 @@ def submit(self, *, wf: str | None = None, item: str = "", key: str,
 
 
 @app.task(name="lookskip.label.poll", bind=True, max_retries=POLL_MAX_RETRIES)
-def poll(self, *, wf: str | None = None, item: str = "", key: str,
-         overrides: dict[str, Any] | None = None) -> dict:
+def poll(
+    self,
+    *,
+    wf: str | None = None,
+    item: str = "",
+    key: str,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
     """One status check; a batch still running re-schedules this task with backoff."""
     from lookskip.labeling import batches as B
 
@@ -101,7 +153,7 @@ def poll(self, *, wf: str | None = None, item: str = "", key: str,
     status = B.poll_batch(key, settings)
     if status not in ("ended", "collected"):
         n = self.request.retries or 0
-        countdown = min(settings.poll_initial_s * 1.5 ** n, settings.poll_max_s, MAX_COUNTDOWN_S)
+        countdown = min(settings.poll_initial_s * 1.5**n, settings.poll_max_s, MAX_COUNTDOWN_S)
         self.progress(wf, 0, 1, f"batch {key} {status}, next check in {countdown:.0f}s")
         raise self.retry(countdown=countdown)
     self.item_done(wf, PART, key)
@@ -110,20 +162,38 @@ def poll(self, *, wf: str | None = None, item: str = "", key: str,
 
 
 @app.task(name="lookskip.label.collect", bind=True)
-def collect(self, *, wf: str | None = None, item: str = "", key: str,
-            overrides: dict[str, Any] | None = None) -> dict:
+def collect(
+    self,
+    *,
+    wf: str | None = None,
+    item: str = "",
+    key: str,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
     """Download and parse an ended batch's results; decide retries; record cost."""
     from lookskip.labeling import batches as B
 
     got = B.collect_batch(key, stage_settings(overrides))
-    return {"key": key, "succeeded": got.succeeded, "retry": list(got.retry),
-            "gave_up": list(got.gave_up), "problems": dict(list(got.problems.items())[:50]),
-            "usage": got.usage, "cost_usd": got.cost_usd}
+    return {
+        "key": key,
+        "succeeded": got.succeeded,
+        "retry": list(got.retry),
+        "gave_up": list(got.gave_up),
+        "problems": dict(list(got.problems.items())[:50]),
+        "usage": got.usage,
+        "cost_usd": got.cost_usd,
+    }
 
 
 @app.task(name="lookskip.label.round", bind=True)
-def round_(self, collected: list[dict], *, wf: str | None = None, state: dict[str, Any],
-           overrides: dict[str, Any] | None = None) -> Any:
+def round_(
+    self,
+    collected: list[dict],
+    *,
+    wf: str | None = None,
+    state: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+) -> Any:
     """After a round of batches: resubmit what asked for it (another chord) or merge."""
     from lookskip.labeling import batches as B
 
@@ -134,18 +204,26 @@ def round_(self, collected: list[dict], *, wf: str | None = None, state: dict[st
         state["resubmitted"] = state.get("resubmitted", 0) + len(c.get("retry", []))
         state["gave_up"] = state.get("gave_up", 0) + len(c.get("gave_up", []))
         cost = c.get("cost_usd")
-        state["cost_usd"] = None if cost is None or state.get("cost_usd", 0.0) is None \
+        state["cost_usd"] = (
+            None
+            if cost is None or state.get("cost_usd", 0.0) is None
             else round(state.get("cost_usd", 0.0) + cost, 6)
+        )
     specs = B.prepare_resubmits(settings)
-    merge_sig = task_sig("lookskip.label.merge", "merge", wf=wf, state=state,
-                         overrides=overrides)
+    merge_sig = task_sig("lookskip.label.merge", "merge", wf=wf, state=state, overrides=overrides)
     if not specs:
         return self.replace(merge_sig)
     keys = [s.key for s in specs]
     state["round"] = state.get("round", 0) + 1
     self.set_total(wf, PART, _total(wf) + len(keys))
-    body = task_sig("lookskip.label.round", f"round {state['round']}", takes_result=True,
-                    wf=wf, state=state, overrides=overrides)
+    body = task_sig(
+        "lookskip.label.round",
+        f"round {state['round']}",
+        takes_result=True,
+        wf=wf,
+        state=state,
+        overrides=overrides,
+    )
     return self.replace(chord(_batch_chains(wf, keys, overrides), body))
 
 
@@ -159,8 +237,9 @@ def _total(wf: str | None) -> int:
 
 
 @app.task(name="lookskip.label.merge", bind=True)
-def merge(self, *, wf: str | None = None, state: dict[str, Any],
-          overrides: dict[str, Any] | None = None) -> dict:
+def merge(
+    self, *, wf: str | None = None, state: dict[str, Any], overrides: dict[str, Any] | None = None
+) -> dict:
     """Write labels/<Dataset>.jsonl for every fully answered dataset and the combined file."""
     from lookskip.labeling import batches as B
     from lookskip.labeling.merge import merge_labels
@@ -175,8 +254,9 @@ def merge(self, *, wf: str | None = None, state: dict[str, Any],
 
 
 @app.task(name="lookskip.label.validate", bind=True)
-def validate(self, state: dict[str, Any], *, wf: str | None = None,
-             overrides: dict[str, Any] | None = None) -> dict:
+def validate(
+    self, state: dict[str, Any], *, wf: str | None = None, overrides: dict[str, Any] | None = None
+) -> dict:
     """Check the new labels against ground truth where there is some; then the verdict."""
     from lookskip import storage
     from lookskip import validate as v
@@ -184,17 +264,28 @@ def validate(self, state: dict[str, Any], *, wf: str | None = None,
     settings = stage_settings(overrides)
     with_truth = [n for n in v.default_datasets(settings) if n in state["touched"]]
     report = v.validate(with_truth, settings) if with_truth else {"datasets": [], "errors": 0}
-    labels = [storage.join(settings.labels_dir, f"{m['dataset']}.jsonl")
-              for m in state["merged"] if not m["pending"] and not m["error"]]
+    labels = [
+        storage.join(settings.labels_dir, f"{m['dataset']}.jsonl")
+        for m in state["merged"]
+        if not m["pending"] and not m["error"]
+    ]
     result = {
-        "datasets": {m["dataset"]: {k: m[k] for k in ("labeled", "look", "unlabeled", "pending",
-                                                      "error")} for m in state["merged"]},
-        "requests": state.get("requests", 0), "reused_windows": state.get("reused", 0),
-        "resubmitted": state.get("resubmitted", 0), "gave_up": state.get("gave_up", 0),
-        "cost_usd": state.get("cost_usd", 0.0), "total_cost_usd": state.get("total_cost_usd"),
-        "validate": {r["dataset"]: {k: r.get(k) for k in ("recall", "normal_look_share",
-                                                          "unlabeled", "error")}
-                     for r in report["datasets"]},
+        "datasets": {
+            m["dataset"]: {k: m[k] for k in ("labeled", "look", "unlabeled", "pending", "error")}
+            for m in state["merged"]
+        },
+        "requests": state.get("requests", 0),
+        "reused_windows": state.get("reused", 0),
+        "resubmitted": state.get("resubmitted", 0),
+        "gave_up": state.get("gave_up", 0),
+        "cost_usd": state.get("cost_usd", 0.0),
+        "total_cost_usd": state.get("total_cost_usd"),
+        "validate": {
+            r["dataset"]: {
+                k: r.get(k) for k in ("recall", "normal_look_share", "unlabeled", "error")
+            }
+            for r in report["datasets"]
+        },
         "artifacts": [*labels, storage.join(settings.labels_dir, "all_labeled.jsonl")],
     }
     errors = dict(state.get("errors") or {})

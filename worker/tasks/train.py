@@ -30,36 +30,65 @@ def _item_name(item: dict[str, Any]) -> str:
 
 
 def _wave(wf: str | None, plan_path: str, items: list[dict[str, Any]]) -> group:
-    return group(task_sig("lookskip.train.features", _item_name(it), wf=wf,
-                          item=_item_name(it), plan_path=plan_path, spec=it) for it in items)
+    return group(
+        task_sig(
+            "lookskip.train.features",
+            _item_name(it),
+            wf=wf,
+            item=_item_name(it),
+            plan_path=plan_path,
+            spec=it,
+        )
+        for it in items
+    )
 
 
 @app.task(name="lookskip.train.plan", bind=True)
-def plan(self, *, wf: str | None = None, labels_dir: str | None = None,
-         grid: str = "default", folds: int = 5, holdout: list[str] | None = None,
-         datasets: list[str] | None = None, models_dir: str | None = None) -> Any:
+def plan(
+    self,
+    *,
+    wf: str | None = None,
+    labels_dir: str | None = None,
+    grid: str = "default",
+    folds: int = 5,
+    holdout: list[str] | None = None,
+    datasets: list[str] | None = None,
+    models_dir: str | None = None,
+) -> Any:
     """Validate the labels, write the plan (folds × combinations) and fan out."""
     from lookskip.training.cache import cache_items
     from lookskip.training.plan import plan_training
 
     started = time.time()
-    p = plan_training(labels_dir, grid, folds, holdout or (), stage_settings(),
-                      datasets=datasets or None)
+    p = plan_training(
+        labels_dir, grid, folds, holdout or (), stage_settings(), datasets=datasets or None
+    )
     waves = cache_items(p)
     self.set_total(wf, FEATURES, sum(len(w) for w in waves))
     self.set_total(wf, FITS, len(p["jobs"]))
-    self.progress(wf, 0, len(p["jobs"]), f"train: {len(p['combinations'])} combinations × "
-                                         f"{len(p['folds'])} folds = {len(p['jobs'])} fits")
-    run = {"plan_path": p["plan_path"], "models_dir": models_dir, "started": started,
-           "planned": time.time()}
-    nxt = task_sig("lookskip.train.fan_out", "fold features", takes_result=True, wf=wf,
-                   run=run, wave=1)
+    self.progress(
+        wf,
+        0,
+        len(p["jobs"]),
+        f"train: {len(p['combinations'])} combinations × "
+        f"{len(p['folds'])} folds = {len(p['jobs'])} fits",
+    )
+    run = {
+        "plan_path": p["plan_path"],
+        "models_dir": models_dir,
+        "started": started,
+        "planned": time.time(),
+    }
+    nxt = task_sig(
+        "lookskip.train.fan_out", "fold features", takes_result=True, wf=wf, run=run, wave=1
+    )
     return self.replace(chord(_wave(wf, p["plan_path"], waves[0]), nxt))
 
 
 @app.task(name="lookskip.train.features", bind=True)
-def features(self, *, wf: str | None = None, item: str, plan_path: str,
-             spec: dict[str, Any]) -> str:
+def features(
+    self, *, wf: str | None = None, item: str, plan_path: str, spec: dict[str, Any]
+) -> str:
     """Build one feature-cache entry (content-addressed; a redo finds it built)."""
     from lookskip.training.cache import build_item
 
@@ -69,24 +98,31 @@ def features(self, *, wf: str | None = None, item: str, plan_path: str,
 
 
 @app.task(name="lookskip.train.fan_out", bind=True)
-def fan_out(self, _previous: Any = None, *, wf: str | None = None, run: dict[str, Any],
-            wave: int) -> Any:
+def fan_out(
+    self, _previous: Any = None, *, wf: str | None = None, run: dict[str, Any], wave: int
+) -> Any:
     """After a features wave: the next wave, or the chord of fit jobs."""
     from lookskip.training.cache import cache_items
     from lookskip.training.plan import load_plan
 
     p = load_plan(run["plan_path"])
     if wave == 1:
-        nxt = task_sig("lookskip.train.fan_out", "fit jobs", takes_result=True, wf=wf,
-                       run=run, wave=2)
+        nxt = task_sig(
+            "lookskip.train.fan_out", "fit jobs", takes_result=True, wf=wf, run=run, wave=2
+        )
         return self.replace(chord(_wave(wf, run["plan_path"], cache_items(p)[1]), nxt))
     run = {**run, "features_done": time.time()}
     # biggest fits first, as the local run does, so the last wave leaves no core idle
     jobs = sorted(p["jobs"], key=lambda j: -p["combinations"][j["combination"]]["C"])
-    fits = group(task_sig("lookskip.train.fit", j["job_id"], wf=wf, item=j["job_id"],
-                          plan_path=run["plan_path"]) for j in jobs)
-    select = task_sig("lookskip.train.select", "select best, refit", takes_result=True,
-                      wf=wf, run=run)
+    fits = group(
+        task_sig(
+            "lookskip.train.fit", j["job_id"], wf=wf, item=j["job_id"], plan_path=run["plan_path"]
+        )
+        for j in jobs
+    )
+    select = task_sig(
+        "lookskip.train.select", "select best, refit", takes_result=True, wf=wf, run=run
+    )
     return self.replace(chord(fits, select))
 
 
@@ -101,8 +137,9 @@ def fit(self, *, wf: str | None = None, item: str, plan_path: str) -> dict[str, 
 
 
 @app.task(name="lookskip.train.select", bind=True)
-def select(self, results: list[dict[str, Any]], *, wf: str | None = None,
-           run: dict[str, Any]) -> dict[str, Any]:
+def select(
+    self, results: list[dict[str, Any]], *, wf: str | None = None, run: dict[str, Any]
+) -> dict[str, Any]:
     """Pick the best combination by LOOK F1, refit it on all training data, write the report."""
     from lookskip import storage
     from lookskip.training.plan import load_plan
@@ -114,13 +151,16 @@ def select(self, results: list[dict[str, Any]], *, wf: str | None = None,
     results = sorted(results, key=lambda r: r["job_id"])
     storage.write_json(storage.join(p["run_dir"], "results.json"), results)
     now = time.time()
-    timings = {"plan_seconds": round(run["planned"] - run["started"], 3),
-               "features_seconds": round(run["features_done"] - run["planned"], 3),
-               "jobs_seconds": round(now - run["features_done"], 3),
-               "grid_search_seconds": round(now - run["planned"], 3),
-               "executor": "celery"}
-    report = select_and_refit(run["plan_path"], results, models_dir=run.get("models_dir"),
-                              timings=timings)
+    timings = {
+        "plan_seconds": round(run["planned"] - run["started"], 3),
+        "features_seconds": round(run["features_done"] - run["planned"], 3),
+        "jobs_seconds": round(now - run["features_done"], 3),
+        "grid_search_seconds": round(now - run["planned"], 3),
+        "executor": "celery",
+    }
+    report = select_and_refit(
+        run["plan_path"], results, models_dir=run.get("models_dir"), timings=timings
+    )
     report["timings"]["total_seconds"] = round(time.time() - run["started"], 3)
     out_dir = run.get("models_dir") or p["models_dir"]
     report_path = storage.join(out_dir, REPORT_NAME)

@@ -26,26 +26,50 @@ def _csv(value: Any) -> list[str] | None:
 
 
 # `lookskip train-transformer` options that become TrainConfig fields
-CONFIG_KEYS = ("base_model", "max_length", "batch_size", "epochs", "patience",
-               "learning_rate", "seed", "device", "max_train_lines")
+CONFIG_KEYS = (
+    "base_model",
+    "max_length",
+    "batch_size",
+    "epochs",
+    "patience",
+    "learning_rate",
+    "seed",
+    "device",
+    "max_train_lines",
+)
 
 
 @stage("train-transformer", parts=[EPOCHS], last_queue="transformer")
 def build_train_transformer(wf: str, p: dict[str, Any]):
     config = {k: p[k] for k in CONFIG_KEYS if p.get(k) is not None}
     label = f"base_model={config.get('base_model', 'minilm')} epochs≤{config.get('epochs', 10)}"
-    return task_sig("lookskip.transformer.train", label, wf=wf, config=config,
-                    holdout=_csv(p.get("holdout")), fold=int(p.get("fold") or 0),
-                    datasets=_csv(p.get("datasets")), labels_dir=p.get("labels_dir"),
-                    models_dir=p.get("models_dir"),
-                    reference_lines=int(p.get("reference_lines") or 20))
+    return task_sig(
+        "lookskip.transformer.train",
+        label,
+        wf=wf,
+        config=config,
+        holdout=_csv(p.get("holdout")),
+        fold=int(p.get("fold") or 0),
+        datasets=_csv(p.get("datasets")),
+        labels_dir=p.get("labels_dir"),
+        models_dir=p.get("models_dir"),
+        reference_lines=int(p.get("reference_lines") or 20),
+    )
 
 
 @app.task(name="lookskip.transformer.train", bind=True)
-def train(self, *, wf: str | None = None, config: dict[str, Any],
-          holdout: list[str] | None = None, fold: int = 0, datasets: list[str] | None = None,
-          labels_dir: str | None = None, models_dir: str | None = None,
-          reference_lines: int = 20) -> dict[str, Any]:
+def train(
+    self,
+    *,
+    wf: str | None = None,
+    config: dict[str, Any],
+    holdout: list[str] | None = None,
+    fold: int = 0,
+    datasets: list[str] | None = None,
+    labels_dir: str | None = None,
+    models_dir: str | None = None,
+    reference_lines: int = 20,
+) -> dict[str, Any]:
     """Fine-tune (best epoch kept), then write the candle export beside the model."""
     from lookskip import storage
     from lookskip.transformer.export import EXPORT_SUBDIR, export, sample_lines_from_labels
@@ -60,12 +84,22 @@ def train(self, *, wf: str | None = None, config: dict[str, Any],
 
     def on_epoch(r: dict[str, Any]) -> None:
         self.item_done(wf, EPOCHS, f"epoch{r['epoch']:02d}")
-        self.progress(wf, r["epoch"], r["epochs"],
-                      f"epoch {r['epoch']}/{r['epochs']}: held-out LOOK F1 "
-                      f"{r['held_out_look_f1']:.3f}")
+        self.progress(
+            wf,
+            r["epoch"],
+            r["epochs"],
+            f"epoch {r['epoch']}/{r['epochs']}: held-out LOOK F1 {r['held_out_look_f1']:.3f}",
+        )
 
-    report = train_from_labels(cfg, labels_dir, models_dir, holdout=holdout, fold=fold,
-                               datasets=datasets, on_epoch=on_epoch)
+    report = train_from_labels(
+        cfg,
+        labels_dir,
+        models_dir,
+        holdout=holdout,
+        fold=fold,
+        datasets=datasets,
+        on_epoch=on_epoch,
+    )
     if report["epochs_run"] < cfg.epochs:  # early stop: the bar ends full
         self.set_total(wf, EPOCHS, report["epochs_run"])
     model_dir = report["model_dir"]
@@ -85,7 +119,9 @@ def train(self, *, wf: str | None = None, config: dict[str, Any],
         "train_seconds": report["train_seconds"],
         "device": report["device"],
         "export": summary,
-        "artifacts": [storage.join(model_dir, "model.safetensors"),
-                      storage.join(models_dir, EVAL_FILE),
-                      *(storage.join(out_dir, n) for n in names)],
+        "artifacts": [
+            storage.join(model_dir, "model.safetensors"),
+            storage.join(models_dir, EVAL_FILE),
+            *(storage.join(out_dir, n) for n in names),
+        ],
     }
