@@ -143,40 +143,17 @@ class Sampler(threading.Thread):
 
 
 def start_workers(n: int, env: dict[str, str], logdir: Path) -> dict[str, subprocess.Popen]:
+    from worker.launch import answering, spawn_worker
+
     procs = {}
     for i in range(n):
         name = f"bench{i + 1}"
-        procs[name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.app",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "-Q",
-                "classify",
-                "-n",
-                f"{name}@%h",
-                "--loglevel=WARNING",
-                f"--logfile={logdir / name}.log",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+        procs[name] = spawn_worker(
+            name, "classify", env=env, logfile=logdir / f"{name}.log", loglevel="WARNING"
         )
-    from worker.app import app
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        up = {k.split("@")[0] for r in (app.control.ping(timeout=0.5) or []) for k in r}
-        if set(procs) <= up:
+        if set(procs) <= answering():
             return procs
     raise RuntimeError("benchmark workers did not start")
 

@@ -78,41 +78,18 @@ def worker_env(url: str, data_dir: Path) -> dict[str, str]:
 
 
 def start_workers(n: int, env: dict[str, str], logdir: Path) -> list[subprocess.Popen]:
-    procs = []
-    for i in range(n):
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker.app",
-                    "worker",
-                    "--pool=prefork",
-                    "--concurrency=1",
-                    "-Q",
-                    "ingest,label,train",
-                    "-n",
-                    f"bench{i}@%h",
-                    "--loglevel=WARNING",
-                    f"--logfile={logdir / f'bench{i}.log'}",
-                    "--without-heartbeat",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
-            )
-        )
-    from worker.app import app
+    from worker.launch import answering, spawn_worker
 
+    names = [f"bench{i}" for i in range(n)]
+    procs = [
+        spawn_worker(
+            name, "ingest,label,train", env=env, logfile=logdir / f"{name}.log", loglevel="WARNING"
+        )
+        for name in names
+    ]
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        up = {k for r in (app.control.ping(timeout=0.5) or []) for k in r}
-        if len(up) >= n:
+        if set(names) <= answering():
             return procs
     raise RuntimeError("workers did not start")
 

@@ -209,46 +209,27 @@ class Workers:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, queues: str = ALL_QUEUES) -> None:
-        log = self.log_dir / f"{name}.log"
-        self.procs[name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.app",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "-Q",
-                queues,
-                "-n",
-                f"{name}@%h",
-                "--loglevel=INFO",
-                f"--logfile={log}",
-                "-I",
-                "worker_test_tasks",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
+        from worker.launch import spawn_worker
+
+        self.procs[name] = spawn_worker(
+            name,
+            queues,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+            logfile=self.log_dir / f"{name}.log",
+            imports=["worker_test_tasks"],
         )
 
     def wait_ready(self, names: list[str] | None = None, timeout: float = 60.0) -> None:
         from worker.app import app
+        from worker.launch import answering
 
         want = set(names or self.procs)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                replies = app.control.ping(timeout=0.5) or []
+                up = answering()
             except app.connection_for_write().connection_errors:
-                replies = []  # a stale connection after a Redis restart: kombu reconnects
-            up = {k.split("@")[0] for r in replies for k in r}
+                up = set()  # a stale connection after a Redis restart: kombu reconnects
             if want <= up:
                 return
             for n, p in self.procs.items():

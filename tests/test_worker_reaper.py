@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from fixtures_services import ROOT, wait_for
+from fixtures_services import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,40 +26,23 @@ FAST = {"LOOKSKIP_REAPER_INTERVAL_S": "1", "LOOKSKIP_REAPER_GRACE_S": "4"}
 
 def _start(name: str, env: dict[str, str], log_dir: Path, concurrency: int) -> subprocess.Popen:
     """A worker in its own process group, so the test can kill it with its pool at once."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker.app",
-            "worker",
-            "--pool=prefork",
-            f"--concurrency={concurrency}",
-            "-Q",
-            QUEUE,
-            "-n",
-            f"{name}@%h",
-            "--loglevel=INFO",
-            f"--logfile={log_dir / f'{name}.log'}",
-            "-I",
-            "worker_test_tasks",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
+    from worker.launch import spawn_worker
+
+    return spawn_worker(
+        name,
+        QUEUE,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        logfile=log_dir / f"{name}.log",
+        concurrency=concurrency,
+        imports=["worker_test_tasks"],
+        new_session=True,
     )
 
 
 def _answers(name: str) -> bool:
-    from worker.app import app
+    from worker.launch import answering
 
-    return any(k.split("@")[0] == name for r in app.control.ping(timeout=0.5) or [] for k in r)
+    return name in answering()
 
 
 def _starts(gate: Path, item: str) -> list[Path]:
