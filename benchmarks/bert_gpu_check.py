@@ -32,7 +32,6 @@ the Rust classifier), so it runs on a bare GPU machine with the repo checked out
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -49,22 +48,14 @@ sys.path.insert(0, str(ROOT))
 
 from lookskip.model.reference import ReferenceModel  # noqa: E402
 from lookskip.transformer import data  # noqa: E402
-from lookskip.transformer.model import (  # noqa: E402
-    collate,
-    encode,
-    load_for_training,
-    pick_device,
-    predict_proba_torch,
-    prepare_tokenizer,
-)
+from lookskip.transformer.model import pick_device, predict_proba_torch  # noqa: E402
 from lookskip.transformer.train import (  # noqa: E402
-    EarlyStopping,
     TrainConfig,
     best_threshold,
     evaluate,
+    fine_tune,
     look_metrics,
     save,
-    seed_everything,
 )
 
 # The held-out datasets of the figure bench_bert.py printed last
@@ -77,121 +68,15 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def fine_tune(train_ex, held_ex, cfg: TrainConfig, budget_s: float):
-    """train.py's loop with a wall-clock budget: (model, tokenizer, best held-out probs, info).
-
-    No epoch starts unless the last epoch's duration still fits the budget, and an
-    epoch that overruns it anyway stops mid-way and is evaluated as a partial epoch,
-    so the script always ends with a scored model. Everything else is train.py's:
-    class-weighted cross-entropy, AdamW with linear warm-up/decay over
-    ``cfg.epochs`` epochs, clipping at 1.0, batches padded to their longest line,
-    the best epoch by held-out LOOK F1 kept, patience ``cfg.patience``.
-    """
-    import torch
-
-    seed_everything(cfg.seed)
-    device = pick_device(cfg.device)
-    started = time.perf_counter()
-    model, tokenizer = load_for_training(cfg.base_model, [e.text for e in train_ex])
-    model.float()  # a checkpoint stored in half precision (to travel light) trains in f32
-    prepare_tokenizer(tokenizer, cfg.max_length)
-    model.to(device)
-    load_s = time.perf_counter() - started
-    train_ids = encode(tokenizer, [e.text for e in train_ex])
-    labels = torch.tensor([e.label for e in train_ex], dtype=torch.long)
-    weights = torch.tensor(data.class_weights(train_ex), dtype=torch.float, device=device)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-    lr = cfg.learning_rate or 5e-5
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-    n_batches = math.ceil(len(train_ex) / cfg.batch_size)
-    total_steps = n_batches * cfg.epochs
-    warmup = max(1, total_steps // 10)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))),
+def log_epoch(rec: dict) -> None:
+    train_s = max(rec["train_s"], 1e-9)
+    log(
+        f"epoch {rec['epoch']}{' (partial)' if rec['partial'] else ''}: loss {rec['loss']:.4f}  "
+        f"held-out LOOK F1 {rec['held_out_look_f1']:.3f} (P {rec['held_out_precision']:.3f} "
+        f"R {rec['held_out_recall']:.3f})  train {rec['train_s']:.1f}s "
+        f"({rec['lines'] / train_s:.0f} lines/s)  eval {rec['eval_s']:.1f}s"
+        f"{'  *' if rec['improved'] else ''}"
     )
-    gen = torch.Generator().manual_seed(cfg.seed)
-    stopper = EarlyStopping(cfg.patience)
-    best_state = best_probs = None
-    history = []
-    held_texts, held_y = [e.text for e in held_ex], [e.label for e in held_ex]
-    stop_reason = "max epochs"
-    t_train0 = time.perf_counter()
-    last_epoch_s = 0.0
-
-    for epoch in range(1, cfg.epochs + 1):
-        elapsed = time.perf_counter() - t_train0
-        if epoch > 1 and elapsed + last_epoch_s > budget_s:
-            stop_reason = f"budget ({budget_s:.0f}s): next epoch would end past it"
-            break
-        t0 = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(train_ex), generator=gen).tolist()
-        total_loss, seen, partial = 0.0, 0, False
-        for b in range(n_batches):
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            input_ids, mask = collate([train_ids[i] for i in idx])
-            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
-            loss = loss_fn(logits, labels[idx].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            total_loss += float(loss.detach()) * len(idx)  # syncs, as train.py does
-            seen += len(idx)
-            if time.perf_counter() - t_train0 > budget_s and b + 1 < n_batches:
-                partial = True
-                break
-        train_s = time.perf_counter() - t0
-        probs = predict_proba_torch(
-            model, tokenizer, held_texts, batch_size=128, device=device, sort_by_length=True
-        )
-        m = look_metrics(held_y, (probs >= cfg.threshold).astype(int))
-        improved = stopper.step(epoch, m["look_f1"])
-        if improved:
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-            best_probs = probs
-        last_epoch_s = time.perf_counter() - t0
-        rec = {
-            "epoch": epoch,
-            "loss": total_loss / max(seen, 1),
-            "lines": seen,
-            "partial": partial,
-            "held_out_look_f1": m["look_f1"],
-            "held_out_precision": m["look_precision"],
-            "held_out_recall": m["look_recall"],
-            "improved": improved,
-            "train_s": round(train_s, 2),
-            "eval_s": round(last_epoch_s - train_s, 2),
-        }
-        history.append(rec)
-        log(
-            f"epoch {epoch}{' (partial)' if partial else ''}: loss {rec['loss']:.4f}  "
-            f"held-out LOOK F1 {m['look_f1']:.3f} (P {m['look_precision']:.3f} "
-            f"R {m['look_recall']:.3f})  train {train_s:.1f}s ({seen / train_s:.0f} lines/s)"
-            f"  eval {rec['eval_s']:.1f}s{'  *' if improved else ''}"
-        )
-        if partial:
-            stop_reason = f"budget ({budget_s:.0f}s) reached mid-epoch"
-            break
-        if stopper.should_stop:
-            stop_reason = f"early stopping (patience {cfg.patience})"
-            break
-
-    model.load_state_dict(best_state)
-    info = {
-        "device": device,
-        "learning_rate": lr,
-        "load_s": round(load_s, 2),
-        "train_loop_s": round(time.perf_counter() - t_train0, 2),
-        "train_s_sum": round(sum(h["train_s"] for h in history), 2),
-        "epochs_run": len(history),
-        "best_epoch": stopper.best_epoch,
-        "stop_reason": stop_reason,
-        "history": history,
-    }
-    return model, tokenizer, best_probs, info
 
 
 def inference_speed(
@@ -271,6 +156,7 @@ def main() -> None:
         epochs=args.epochs,
         patience=args.patience,
         device=args.device,
+        time_budget_s=args.budget_s,
     )
     cfg.validate()
     device = pick_device(cfg.device)
@@ -300,8 +186,22 @@ def main() -> None:
     tfidf = ReferenceModel.load(args.tfidf_model)
     p_t = np.asarray(tfidf.predict_proba_look(held_texts))
 
-    model, tokenizer, p_b, info = fine_tune(train_ex, held_ex, cfg, args.budget_s)
+    # train.py's own loop (loss, optimiser, schedule, selection), bounded by the budget
+    model, tokenizer, p_b, report = fine_tune(train_ex, held_ex, cfg, on_epoch=log_epoch)
+    model.to(device)  # fine_tune hands the model back on the CPU
     p_b = np.asarray(p_b)
+    history = report["history"]
+    info = {
+        "device": report["device"],
+        "learning_rate": report["learning_rate"],
+        "load_s": report["load_seconds"],
+        "train_loop_s": report["train_loop_seconds"],
+        "train_s_sum": round(sum(h["train_s"] for h in history), 2),
+        "epochs_run": report["epochs_run"],
+        "best_epoch": report["best_epoch"],
+        "stop_reason": report["stop_reason"],
+        "history": history,
+    }
     thr, thr_f1 = best_threshold(y, p_b)
     rules = {
         f"TF-IDF alone (threshold {tfidf.threshold:.2f})": p_t >= tfidf.threshold,

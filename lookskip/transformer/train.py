@@ -57,6 +57,10 @@ class TrainConfig:
     tiny_hidden: int = 64
     tiny_layers: int = 2
     threshold: float = 0.5
+    # Wall-clock budget of the training loop (a leased GPU, say); None: no limit. No
+    # epoch starts that would end past it, and one that overruns stops mid-way and is
+    # evaluated as a partial epoch, so a run always ends with a scored model.
+    time_budget_s: float | None = None
 
     def validate(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -161,11 +165,26 @@ def train(
     ``tokenizer.json`` and ``training.json``. Returns the report (also in
     ``training.json``): per-epoch history, best epoch, held-out metrics.
     """
-    import torch
-
     cfg.validate()
     if not storage.is_local(out_dir):
         raise ValueError(f"{out_dir}: the transformer stage needs a local models directory")
+    model, tokenizer, _, report = fine_tune(train_ex, held_ex, cfg, on_epoch, on_batch)
+    save(model, tokenizer, report, out_dir)
+    return report
+
+
+def fine_tune(
+    train_ex: Sequence[data.Example],
+    held_ex: Sequence[data.Example],
+    cfg: TrainConfig,
+    on_epoch: EpochCallback | None = None,
+    on_batch: BatchCallback | None = None,
+) -> tuple[Any, Any, np.ndarray, dict[str, Any]]:
+    """``train`` without the saving: (model on the CPU, tokenizer, the best epoch's
+    held-out probabilities, report), for callers that score the model themselves."""
+    import torch
+
+    cfg.validate()
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     train_ex = list(train_ex)
@@ -176,8 +195,10 @@ def train(
     model, tokenizer = load_for_training(
         cfg.base_model, [e.text for e in train_ex], cfg.tiny_hidden, cfg.tiny_layers
     )
+    model.float()  # a checkpoint stored in half precision still trains in float32
     prepare_tokenizer(tokenizer, cfg.max_length)
     model.to(device)
+    load_seconds = time.time() - started
     train_ids = encode(tokenizer, [e.text for e in train_ex])
     labels = torch.tensor([e.label for e in train_ex], dtype=torch.long)
     weights = torch.tensor(data.class_weights(train_ex), dtype=torch.float, device=device)
@@ -198,12 +219,19 @@ def train(
     history: list[dict[str, Any]] = []
     held_texts = [e.text for e in held_ex]
     held_y = [e.label for e in held_ex]
+    budget = cfg.time_budget_s if cfg.time_budget_s is not None else math.inf
+    stop_reason = "max epochs"
+    loop_started = time.time()
+    last_epoch_s = 0.0
 
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.time()
+        if epoch > 1 and t0 - loop_started + last_epoch_s > budget:
+            stop_reason = f"time budget ({budget:.0f}s): the next epoch would end past it"
+            break
         model.train()
         order = torch.randperm(len(train_ex), generator=gen).tolist()
-        total_loss = 0.0
+        total_loss, seen, partial = 0.0, 0, False
         for b in range(n_batches):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             input_ids, mask = collate([train_ids[i] for i in idx])
@@ -215,8 +243,12 @@ def train(
             optimizer.step()
             scheduler.step()
             total_loss += float(loss.detach()) * len(idx)
+            seen += len(idx)
             if on_batch:
                 on_batch(b + 1, n_batches)
+            if time.time() - loop_started > budget and b + 1 < n_batches:
+                partial = True
+                break
         train_s = time.time() - t0
         probs = predict_proba_torch(
             model, tokenizer, held_texts, batch_size=128, device=device, sort_by_length=True
@@ -226,21 +258,28 @@ def train(
         if improved:
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             best_probs = probs
+        last_epoch_s = time.time() - t0
         record = {
             "epoch": epoch,
             "epochs": cfg.epochs,
-            "loss": total_loss / len(train_ex),
+            "loss": total_loss / max(seen, 1),
+            "lines": seen,
+            "partial": partial,
             "held_out_look_f1": m["look_f1"],
             "held_out_precision": m["look_precision"],
             "held_out_recall": m["look_recall"],
             "improved": improved,
             "train_s": round(train_s, 2),
-            "eval_s": round(time.time() - t0 - train_s, 2),
+            "eval_s": round(last_epoch_s - train_s, 2),
         }
         history.append(record)
         if on_epoch:
             on_epoch(record)
+        if partial:
+            stop_reason = f"time budget ({budget:.0f}s) reached mid-epoch"
+            break
         if stopper.should_stop:
+            stop_reason = f"early stopping (patience {cfg.patience})"
             break
 
     assert best_state is not None and best_probs is not None
@@ -260,16 +299,18 @@ def train(
         "epochs_run": len(history),
         "best_epoch": stopper.best_epoch,
         "stopped_early": stopper.should_stop,
+        "stop_reason": stop_reason,
         "history": history,
         "threshold": cfg.threshold,
         "tuned_threshold": thr,
         "tuned_threshold_look_f1": thr_f1,
         "train_seconds": round(time.time() - started, 1),
+        "load_seconds": round(load_seconds, 2),
+        "train_loop_seconds": round(time.time() - loop_started, 2),
         "parameters": sum(p.numel() for p in model.parameters()),
         **evaluate(held_ex, best_probs, cfg.threshold),
     }
-    save(model, tokenizer, report, out_dir)
-    return report
+    return model, tokenizer, best_probs, report
 
 
 def save(model, tokenizer, report: dict[str, Any], out_dir: str) -> None:
