@@ -53,7 +53,10 @@ fn main() {
             acc += f();
             best = best.min(t.elapsed().as_secs_f64());
         }
-        println!("{name:>16}: {:7.0} ns/line  (checksum {acc:.3})", best / n * 1e9);
+        println!(
+            "{name:>16}: {:7.0} ns/line  (checksum {acc:.3})",
+            best / n * 1e9
+        );
     };
     let mut out = Vec::new();
     time("normalize", &mut || {

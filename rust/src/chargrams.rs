@@ -216,17 +216,13 @@ impl CharBlock {
     /// `counts`. `padded` holds the line's `len` bytes and at least 8 more after them:
     /// the ASCII path reads 8 bytes at a time.
     pub fn count(&self, padded: &[u8], len: usize, counts: &mut LineCounts) {
-        counts.start(self.n_ids());
+        counts.start(self.terms.len());
         let line = &padded[..len];
         if line.is_ascii() && self.hi <= PACKED_CHARS {
             self.count_ascii(padded, len, counts);
         } else {
             self.count_utf8(line, counts);
         }
-    }
-
-    fn n_ids(&self) -> usize {
-        self.terms.len()
     }
 
     /// ASCII: code points are bytes, so the n-grams at `i` are the first `lo..=hi`
@@ -293,6 +289,7 @@ impl CharBlock {
             ss += v * v;
             dot += tf * cell.idf_coef;
         }
+        counts.pending = false; // every counter is back to zero
         if self.l2 && ss > 0.0 {
             dot / ss.sqrt()
         } else {
@@ -364,7 +361,6 @@ impl LineCounts {
     #[inline]
     fn take(&mut self, k: usize) -> Option<u32> {
         let c = std::mem::take(&mut self.counts[self.hits[k] as usize]);
-        self.pending = false;
         (c != 0).then_some(u32::from(c))
     }
 
@@ -387,7 +383,10 @@ mod tests {
         }
         assert_eq!(squeeze(word), want);
         assert_eq!(pack(b"abc"), key_of(squeeze(word), 3));
-        assert_eq!(pack(b"\x7f\x7f\x7f\x7f\x7f\x7f"), ((1 << 42) - 1) | (6 << 42));
+        assert_eq!(
+            pack(b"\x7f\x7f\x7f\x7f\x7f\x7f"),
+            ((1 << 42) - 1) | (6 << 42)
+        );
         // a NUL byte is a char: "ab" and "ab\0" differ by their length
         assert_ne!(pack(b"ab"), pack(b"ab\0"));
         assert_ne!(pack(b"\0"), pack(b"\0\0"));
@@ -422,7 +421,10 @@ mod tests {
         assert_eq!(counted(&b, "abcde abcde"), vec![(0, 2), (3, 2)]);
         assert_eq!(counted(&b, "xyz abcd"), vec![(1, 1)]);
         // the UTF-8 path: non-ASCII terms, and ASCII ones on a non-ASCII line
-        assert_eq!(counted(&b, "é€xyz abcde"), vec![(0, 1), (1, 1), (2, 1), (3, 1)]);
+        assert_eq!(
+            counted(&b, "é€xyz abcde"),
+            vec![(0, 1), (1, 1), (2, 1), (3, 1)]
+        );
     }
 
     #[test]

@@ -270,13 +270,7 @@ impl Features {
     /// The raw (unscaled) features of one valid UTF-8 line, in the model's column
     /// order, written to `out` (cleared first). `lowered` is the line with ASCII
     /// letters lowercased (the scorer has it already, for the char block).
-    pub fn compute(
-        &self,
-        s: &mut FeatureScratch,
-        line: &[u8],
-        lowered: &[u8],
-        out: &mut Vec<f64>,
-    ) {
+    pub fn compute(&self, s: &mut FeatureScratch, line: &[u8], lowered: &[u8], out: &mut Vec<f64>) {
         out.clear();
         let mut all = [f64::NAN; FEATURE_NAMES.len()];
         let n_code_points = count_chars(line);
@@ -324,7 +318,8 @@ impl Features {
                 9 => digits as f64 / n_chars,
                 10 => (structp as f64).ln_1p(),
                 11 | 13 => {
-                    let (n, distinct) = *tokens_cache.get_or_insert_with(|| self.tokens(s, line, lowered));
+                    let (n, distinct) =
+                        *tokens_cache.get_or_insert_with(|| self.tokens(s, line, lowered));
                     if f == 11 {
                         (n as f64).ln_1p()
                     } else {
@@ -435,7 +430,12 @@ mod tests {
                 allcaps: rx::count(&caps, &mut cc, line),
                 hex: rx::count(&hex, &mut hc, line),
             };
-            assert_eq!(WordRuns::of(line), want, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                WordRuns::of(line),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 }

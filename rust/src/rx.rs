@@ -55,15 +55,23 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
     Ok(())
 }
 
+/// The engine settings of the shared dialect: byte-oriented, Unicode off, and empty
+/// matches allowed inside a UTF-8 sequence (Python steps by code point, but every
+/// pattern here is ASCII-only, so no match can start inside one).
+fn builder() -> meta::Builder {
+    let mut b = meta::Builder::new();
+    b.configure(meta::Config::new().utf8_empty(false))
+        .syntax(syntax::Config::new().unicode(false).utf8(false));
+    b
+}
+
 /// Compile one or more patterns (several = one leftmost-first alternation whose
 /// match says which pattern matched, like Python's `(?P<name>…)|…` with `lastgroup`).
 pub fn compile_many(what: &str, patterns: &[&str]) -> Result<Regex> {
     for p in patterns {
         check_dialect(what, p)?;
     }
-    meta::Builder::new()
-        .configure(meta::Config::new().utf8_empty(false))
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
+    builder()
         .build_many(patterns)
         .map_err(|e| Error::Model(format!("{what}: invalid pattern ({e})")))
 }
@@ -134,18 +142,15 @@ impl Pattern {
             Some(body) => (body, true),
             None => (pattern, false),
         };
+        let invalid =
+            |e: &dyn std::fmt::Display| Error::Model(format!("{what}: invalid pattern ({e})"));
         let hir = regex_syntax::ParserBuilder::new()
             .unicode(false)
             .utf8(false)
             .build()
             .parse(body)
-            .map_err(|e| Error::Model(format!("{what}: invalid pattern ({e})")))?;
-        let build = |h: &Hir| {
-            meta::Builder::new()
-                .configure(meta::Config::new().utf8_empty(false))
-                .build_from_hir(h)
-                .map_err(|e| Error::Model(format!("{what}: invalid pattern ({e})")))
-        };
+            .map_err(|e| invalid(&e))?;
+        let build = |h: &Hir| builder().build_from_hir(h).map_err(|e| invalid(&e));
         if usage == Use::Match {
             if let HirKind::Alternation(branches) = hir.kind() {
                 let (anchored, free): (Vec<Hir>, Vec<Hir>) =
@@ -219,7 +224,12 @@ impl Pattern {
     }
 
     /// End of the match anchored at the start (`re.match(...).end()`), if any.
-    pub fn match_end(&self, cache: &mut PatternCache, line: &[u8], lowered: &[u8]) -> Option<usize> {
+    pub fn match_end(
+        &self,
+        cache: &mut PatternCache,
+        line: &[u8],
+        lowered: &[u8],
+    ) -> Option<usize> {
         match_end(&self.main, &mut cache.main, self.hay(line, lowered))
     }
 }
@@ -230,7 +240,9 @@ fn caseless_body(pattern: &str) -> Option<&str> {
     let body = pattern.strip_prefix("(?i)")?;
     let plain = !body.bytes().any(|b| b.is_ascii_uppercase())
         && !body.contains("\\x")
-        && body.match_indices("(?").all(|(i, _)| body[i..].starts_with("(?:"));
+        && body
+            .match_indices("(?")
+            .all(|(i, _)| body[i..].starts_with("(?:"));
     plain.then_some(body)
 }
 
@@ -290,9 +302,12 @@ mod tests {
         let cases = [
             (r"(?i)error|fatal|warn", Use::Match),
             (r"(?i)\b(?:cannot|timed out|can't)\b", Use::Count),
-            (r"Caused by:|^\s*at [A-Za-z_$][A-Za-z0-9_$.<>]*\(|Traceback", Use::Match),
-            (r"(?i)[A-Z]+rror", Use::Count),  // capitals in the body: not rewritten
-            (r"(?i)a(?-i)t", Use::Count),     // inline flags: not rewritten
+            (
+                r"Caused by:|^\s*at [A-Za-z_$][A-Za-z0-9_$.<>]*\(|Traceback",
+                Use::Match,
+            ),
+            (r"(?i)[A-Z]+rror", Use::Count), // capitals in the body: not rewritten
+            (r"(?i)a(?-i)t", Use::Count),    // inline flags: not rewritten
         ];
         for (pattern, usage) in cases {
             let plain = compile("t", pattern).unwrap();

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use regex_automata::meta::Cache;
 
+use crate::chargrams::{CharBlock, LineCounts};
 use crate::error::Result;
 use crate::features::{FeatureScratch, Features};
 use crate::model::ModelSpec;
-use crate::chargrams::{CharBlock, LineCounts};
 use crate::ngrams::{Counts, WordBlock};
 use crate::normalize::Normalizer;
 
@@ -148,8 +148,12 @@ impl Classifier {
         self.char.count(&s.lower, line.len(), &mut s.char_counts);
         let char = self.char.dot(&mut s.char_counts);
         // handcrafted
-        self.features
-            .compute(&mut s.features, line, &s.lower[..line.len()], &mut s.raw_features);
+        self.features.compute(
+            &mut s.features,
+            line,
+            &s.lower[..line.len()],
+            &mut s.raw_features,
+        );
         let mut hand = 0.0;
         for (i, x) in s.raw_features.iter().enumerate() {
             hand += self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);

@@ -94,7 +94,12 @@ impl Norm {
         })
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::layer_norm(x, &self.gamma, &self.beta, self.eps as f32)?)
+        Ok(candle_nn::ops::layer_norm(
+            x,
+            &self.gamma,
+            &self.beta,
+            self.eps as f32,
+        )?)
     }
     /// LayerNorm(x·Wᵀ + b + residual), in place on the CPU.
     fn residual(&self, y: Tensor, dense: &Dense, residual: &Tensor, cpu: bool) -> Result<Tensor> {
@@ -139,7 +144,10 @@ impl Encoder {
     /// Load from `vb` rooted at the BERT prefix (`bert.`).
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
         if cfg.hidden_act != "gelu" {
-            return err(format!("hidden_act {:?} not supported (gelu)", cfg.hidden_act));
+            return err(format!(
+                "hidden_act {:?} not supported (gelu)",
+                cfg.hidden_act
+            ));
         }
         if !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return err("hidden_size is not a multiple of num_attention_heads");
@@ -148,7 +156,9 @@ impl Encoder {
         let head_dim = h / cfg.num_attention_heads;
         let scale = 1.0 / (head_dim as f64).sqrt();
         let emb = vb.pp("embeddings");
-        let word = emb.pp("word_embeddings").get((cfg.vocab_size, h), "weight")?;
+        let word = emb
+            .pp("word_embeddings")
+            .get((cfg.vocab_size, h), "weight")?;
         let position = emb
             .pp("position_embeddings")
             .get((cfg.max_position_embeddings, h), "weight")?;
@@ -207,7 +217,10 @@ impl Encoder {
             }
             Some(Tensor::from_vec(m, (n, 1, 1, width), ids.device())?)
         };
-        let x = self.word.embedding(&ids.flatten_all()?)?.reshape((n, width, h))?;
+        let x = self
+            .word
+            .embedding(&ids.flatten_all()?)?
+            .reshape((n, width, h))?;
         let pos = self.position.narrow(0, 0, width)?;
         let x = x.broadcast_add(&pos)?.broadcast_add(&self.token_type0)?;
         let mut x = self.emb_norm.forward(&x.reshape((n * width, h))?)?;
@@ -220,19 +233,37 @@ impl Encoder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn layer(&self, l: &Layer, x: &Tensor, n: usize, width: usize, lengths: &[usize],
-             mask: Option<&Tensor>, cls_only: bool) -> Result<Tensor> {
+    fn layer(
+        &self,
+        l: &Layer,
+        x: &Tensor,
+        n: usize,
+        width: usize,
+        lengths: &[usize],
+        mask: Option<&Tensor>,
+        cls_only: bool,
+    ) -> Result<Tensor> {
         let (hd, nh, h) = (self.head_dim, self.heads, self.hidden);
         let qkv = l.qkv.forward(x)?; // (n·width, 3h)
-        let qkv = qkv.reshape((n, width, 3, nh, hd))?.permute((2, 0, 3, 1, 4))?.contiguous()?;
+        let qkv = qkv
+            .reshape((n, width, 3, nh, hd))?
+            .permute((2, 0, 3, 1, 4))?
+            .contiguous()?;
         let k = qkv.get(1)?; // (n, nh, width, hd)
         let v = qkv.get(2)?;
-        let q = if cls_only { qkv.get(0)?.narrow(2, 0, 1)? } else { qkv.get(0)? };
+        let q = if cls_only {
+            qkv.get(0)?.narrow(2, 0, 1)?
+        } else {
+            qkv.get(0)?
+        };
         let q_len = if cls_only { 1 } else { width };
         let scores = q.contiguous()?.matmul(&k.t()?)?; // (n, nh, q_len, width)
         let probs = if self.cpu {
             let s = scores.contiguous()?;
-            s.inplace_op1(&MaskedSoftmax { lengths, rows_per_item: nh * q_len })?;
+            s.inplace_op1(&MaskedSoftmax {
+                lengths,
+                rows_per_item: nh * q_len,
+            })?;
             s
         } else {
             let s = match mask {
@@ -248,7 +279,9 @@ impl Encoder {
         } else {
             x.clone()
         };
-        let a = l.attn_norm.residual(l.attn_out.matmul(&ctx)?, &l.attn_out, &residual, self.cpu)?;
+        let a = l
+            .attn_norm
+            .residual(l.attn_out.matmul(&ctx)?, &l.attn_out, &residual, self.cpu)?;
         let inter = l.inter.matmul(&a)?;
         let inter = if self.cpu {
             let t = inter.contiguous()?;
@@ -257,7 +290,8 @@ impl Encoder {
         } else {
             inter.broadcast_add(&l.inter.b)?.gelu_erf()?
         };
-        l.out_norm.residual(l.out.matmul(&inter)?, &l.out, &a, self.cpu)
+        l.out_norm
+            .residual(l.out.matmul(&inter)?, &l.out, &a, self.cpu)
     }
 }
 
@@ -279,6 +313,10 @@ impl Head {
         let pooled = self.pooler.forward(cls)?.tanh()?;
         let logits = self.classifier.forward(&pooled)?;
         let probs = candle_nn::ops::softmax(&logits, D::Minus1)?;
-        Ok(probs.narrow(1, 1, 1)?.squeeze(1)?.to_dtype(DType::F32)?.to_vec1()?)
+        Ok(probs
+            .narrow(1, 1, 1)?
+            .squeeze(1)?
+            .to_dtype(DType::F32)?
+            .to_vec1()?)
     }
 }

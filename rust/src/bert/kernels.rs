@@ -53,7 +53,11 @@ fn bias_gelu_impl(x: &mut [f32], bias: &[f32]) {
 #[inline(always)]
 fn softmax_impl(x: &mut [f32], width: usize, rows_per_item: usize, lengths: &[usize]) {
     for (r, row) in x.chunks_exact_mut(width).enumerate() {
-        let valid = lengths.get(r / rows_per_item).copied().unwrap_or(width).min(width);
+        let valid = lengths
+            .get(r / rows_per_item)
+            .copied()
+            .unwrap_or(width)
+            .min(width);
         let (live, dead) = row.split_at_mut(valid);
         let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0f32;
@@ -70,8 +74,14 @@ fn softmax_impl(x: &mut [f32], width: usize, rows_per_item: usize, lengths: &[us
 }
 
 #[inline(always)]
-fn residual_ln_impl(x: &mut [f32], res: &[f32], bias: &[f32], gamma: &[f32], beta: &[f32],
-                    eps: f32) {
+fn residual_ln_impl(
+    x: &mut [f32],
+    res: &[f32],
+    bias: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+) {
     let h = bias.len();
     for (row, rrow) in x.chunks_exact_mut(h).zip(res.chunks_exact(h)) {
         let mut sum = 0.0f32;
@@ -171,8 +181,13 @@ impl candle_core::InplaceOp2 for ResidualLayerNorm<'_> {
     fn name(&self) -> &'static str {
         "residual-layer-norm"
     }
-    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout)
-        -> Result<()> {
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
         let (start, end) = l2
             .contiguous_offsets()
             .ok_or_else(|| candle_core::Error::Msg("residual not contiguous".into()))?;

@@ -65,7 +65,9 @@ pub fn select_device(name: &str) -> Result<Device> {
         }
         "metal" => {
             if !candle_core::utils::metal_is_available() {
-                return err("device metal: this build has no Metal support (cargo feature `metal`)");
+                return err(
+                    "device metal: this build has no Metal support (cargo feature `metal`)",
+                );
             }
             Ok(Device::new_metal(0)?)
         }
@@ -130,7 +132,9 @@ impl BertClassifier {
             .map(|m| m.len())
             .unwrap_or(2);
         if n_labels != 2 {
-            return err(format!("config.json: {n_labels} labels, expected 2 (SKIP, LOOK)"));
+            return err(format!(
+                "config.json: {n_labels} labels, expected 2 (SKIP, LOOK)"
+            ));
         }
         let weights = dir.join("model.safetensors");
         if !weights.exists() {

@@ -48,13 +48,20 @@ impl PyBertClassifier {
         let inner = py
             .detach(|| BertClassifier::load(&export_dir, device_from_env(device)?, threads))
             .map_err(to_py)?;
-        Ok(Self { inner, export_dir: export_dir.display().to_string() })
+        Ok(Self {
+            inner,
+            export_dir: export_dir.display().to_string(),
+        })
     }
 
     /// P(LOOK) of each line as a float64 array, in input order.
     #[pyo3(signature = (lines, batch_size = 32))]
-    fn predict_proba<'py>(&self, py: Python<'py>, lines: Vec<LineArg>, batch_size: usize)
-        -> PyResult<Bound<'py, PyArray1<f64>>> {
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        lines: Vec<LineArg>,
+        batch_size: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts: Vec<Cow<'_, str>> = lines.iter().map(LineArg::text).collect();
         let probs = py
             .detach(|| {
@@ -62,7 +69,11 @@ impl PyBertClassifier {
                 self.inner.predict_proba(&refs, batch_size)
             })
             .map_err(to_py)?;
-        Ok(probs.into_iter().map(f64::from).collect::<Vec<f64>>().into_pyarray(py))
+        Ok(probs
+            .into_iter()
+            .map(f64::from)
+            .collect::<Vec<f64>>()
+            .into_pyarray(py))
     }
 
     #[getter]
