@@ -1,14 +1,16 @@
-"""Tokenisers for the two TF-IDF blocks, as plain module-level functions.
+"""Tokenisers for the two TF-IDF blocks, as plain module-level functions of a key.
 
-scikit-learn's built-in analyzers apply Unicode lowercasing and whitespace
-collapsing whose details are hard to mirror bit for bit in Rust. These are the
-whole definition instead, and they pickle by reference (no lambdas):
+Both take a line's template key (``lookskip.model.key.template_key``), never the
+raw line: the sklearn pipeline keys the lines first, so a line scores exactly as
+its key does. scikit-learn's built-in analyzers apply Unicode lowercasing whose
+details are hard to mirror bit for bit in Rust. These are the whole definition
+instead, and they pickle by reference (no lambdas):
 
-* ``word_ngrams``: normalize the line, lowercase ASCII letters only, take tokens
-  ``<[a-z]+>`` (a placeholder) or ``[a-z0-9_]+``, then all 1..3-grams joined by one
-  space — the same order scikit-learn's ``_word_ngrams`` produces.
-* ``char_ngrams``: the raw line, ASCII-lowercased, every run of code points of
-  length 3..6 (no whitespace collapsing), like scikit-learn's ``char`` analyzer.
+* ``word_ngrams``: the key, lowercase ASCII letters only, tokens ``<[a-z]+>`` (a
+  placeholder) or ``[a-z0-9_]+``, then all 1..3-grams joined by one space — the
+  same order scikit-learn's ``_word_ngrams`` produces.
+* ``char_ngrams``: the key, ASCII-lowercased, every run of code points of length
+  3..6, like scikit-learn's ``char`` analyzer.
 
 Only ASCII ``A-Z`` are lowercased, so Unicode-version differences between Python
 and Rust cannot change a feature.
@@ -17,8 +19,6 @@ and Rust cannot change a feature.
 from __future__ import annotations
 
 import re
-
-from lookskip.model.normalize import normalize
 
 WORD_NGRAM_RANGE = (1, 3)
 CHAR_NGRAM_RANGE = (3, 6)
@@ -31,8 +31,8 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
-def word_tokens(line: str) -> list[str]:
-    return _WORD_TOKEN.findall(ascii_lower(normalize(line)))
+def word_tokens(key: str) -> list[str]:
+    return _WORD_TOKEN.findall(ascii_lower(key))
 
 
 def _ngrams(items: list[str] | str, lo: int, hi: int, sep: str) -> list[str]:
@@ -44,13 +44,13 @@ def _ngrams(items: list[str] | str, lo: int, hi: int, sep: str) -> list[str]:
     return out
 
 
-def word_ngrams(line: str) -> list[str]:
-    """Word 1..3-grams of the normalized line (the ``analyzer`` of the word block)."""
+def word_ngrams(key: str) -> list[str]:
+    """Word 1..3-grams of a template key (the ``analyzer`` of the word block)."""
     lo, hi = WORD_NGRAM_RANGE
-    return _ngrams(word_tokens(line), lo, hi, " ")
+    return _ngrams(word_tokens(key), lo, hi, " ")
 
 
-def char_ngrams(line: str) -> list[str]:
-    """Character 3..6-grams of the raw line (the ``analyzer`` of the char block)."""
+def char_ngrams(key: str) -> list[str]:
+    """Character 3..6-grams of a template key (the ``analyzer`` of the char block)."""
     lo, hi = CHAR_NGRAM_RANGE
-    return _ngrams(ascii_lower(line), lo, hi, "")
+    return _ngrams(ascii_lower(key), lo, hi, "")

@@ -20,11 +20,17 @@ import numpy as np
 from lookskip import storage
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
-from lookskip.model.normalize import NORMALIZATION_RULES
+from lookskip.model.key import KEY_RULES, SQUEEZE_CHARS
 from lookskip.model.pipeline import POSITIVE, TrainedModel
 
 FORMAT = "lookskip-tfidf"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 scored raw lines (char n-grams and features of the line, words of its
+# normalized form); a line's score was not a function of its template key.
+OLD_FORMAT_HELP = (
+    "format_version 1 (scores raw lines, before template keys) is no longer read: "
+    "retrain and export (`lookskip train && lookskip export`) or use the shipped model"
+)
 
 
 def _floats(a: np.ndarray) -> list[float]:
@@ -65,7 +71,7 @@ def model_document(model: TrainedModel) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "positive_label": POSITIVE,
         "threshold": float(model.threshold),
-        "normalization": {"rules": [list(rule) for rule in NORMALIZATION_RULES]},
+        "key": {"rules": [list(rule) for rule in KEY_RULES], "squeeze_chars": SQUEEZE_CHARS},
         "word": _block(word, WORD_NGRAM_RANGE, token_pattern=WORD_TOKEN_PATTERN),
         "char": _block(char, CHAR_NGRAM_RANGE),
         "handcrafted": {
@@ -116,12 +122,19 @@ def read_document(path: str) -> dict[str, Any]:
         raise ValueError(f"{path}: not a JSON model file ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValueError(f"{path}: not a {FORMAT} model file")
+    check_version(doc, path)
+    return doc
+
+
+def check_version(doc: dict[str, Any], path: str) -> None:
+    """Refuse a model file of another format version, saying what to do."""
+    if doc.get("format_version") == 1:
+        raise ValueError(f"{path}: {OLD_FORMAT_HELP}")
     if doc.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path}: format_version {doc.get('format_version')} is not supported "
             f"(this version reads {FORMAT_VERSION})"
         )
-    return doc
 
 
 def export_model(model: TrainedModel, path: str) -> dict[str, Any]:

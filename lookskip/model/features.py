@@ -1,5 +1,9 @@
 """The 17 handcrafted features: cheap signals TF-IDF cannot see directly.
 
+Like every block of the model they are computed on a line's template key
+(``lookskip.model.key``), so ``n_hex`` and ``digit_ratio`` see what the key keeps
+(placeholders, status codes), not the raw ids.
+
 Each feature is a regex count, a character-class count or a ratio, defined by the
 table below (exported verbatim in the model file) so the Rust side computes the
 same numbers. Counts that can grow large pass through ``log1p`` before the

@@ -1,7 +1,9 @@
 """The scikit-learn pipeline of the LOOK/SKIP model, and loading a trained model.
 
-word TF-IDF (normalized line, 1..3-grams) ⊕ char TF-IDF (raw line, 3..6-grams)
-⊕ standardised handcrafted features → LogisticRegression. Every transform is a
+template key (``lookskip.model.key``) → word TF-IDF (1..3-grams) ⊕ char TF-IDF
+(3..6-grams) ⊕ standardised handcrafted features, all of the key → LogisticRegression.
+Keying is the pipeline's first step and is idempotent, so the pipeline takes raw
+lines or keys alike: training feeds it each distinct (key, label) once, weighted. Every transform is a
 module-level function of ``lookskip.model`` (picklable by reference, exportable
 by name), so the exported file can carry the whole model without pickles.
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from lookskip.model.analyzers import char_ngrams, word_ngrams
 from lookskip.model.features import features_matrix
+from lookskip.model.key import template_keys
 
 POSITIVE = "LOOK"
 NEGATIVE = "SKIP"
@@ -90,7 +93,13 @@ def build_pipeline(params: dict[str, Any] | None = None):
             ("hand", hand),
         ]
     )
-    return Pipeline([("features", features), ("clf", make_logreg(p["C"], p["class_weight"]))])
+    return Pipeline(
+        [
+            ("key", FunctionTransformer(template_keys)),
+            ("features", features),
+            ("clf", make_logreg(p["C"], p["class_weight"])),
+        ]
+    )
 
 
 SKLEARN_PARAM_NAMES = {

@@ -68,9 +68,11 @@ class ReferenceModel:
         self.doc = doc
         self.threshold = float(doc["threshold"])
         self.intercept = float(doc["intercept"])
-        rules = doc["normalization"]["rules"]
+        key = doc["key"]
+        rules = key["rules"]
         self._placeholders = {name: ph for name, ph, _ in rules}
-        self._normalizer = re.compile("|".join(f"(?P<{n}>{p})" for n, _, p in rules), re.ASCII)
+        self._keyer = re.compile("|".join(f"(?P<{n}>{p})" for n, _, p in rules), re.ASCII)
+        self._squeeze = re.compile(f"[{re.escape(key['squeeze_chars'])}]+")
         word = doc["word"]
         self._token = re.compile(word["token_pattern"], re.ASCII)
         self.word = _Block(word, doc["coef"]["word"])
@@ -94,16 +96,22 @@ class ReferenceModel:
             raise ValueError(f"{path}: not a readable model file ({exc})") from exc
         if not isinstance(doc, dict) or doc.get("format") != "lookskip-tfidf":
             raise ValueError(f"{path}: not a lookskip-tfidf model file")
-        if doc.get("format_version") != 1:
-            raise ValueError(f"{path}: unsupported format_version {doc.get('format_version')}")
+        from lookskip.model.export import check_version
+
+        check_version(doc, path)
         return cls(doc)
 
     # --- transforms ---------------------------------------------------------
-    def normalize(self, line: str) -> str:
-        return self._normalizer.sub(lambda m: self._placeholders[m.lastgroup], line)
+    def _replace(self, m: re.Match[str]) -> str:
+        placeholder = self._placeholders[m.lastgroup]
+        return m.group(0) if placeholder is None else placeholder
 
+    def template_key(self, line: str) -> str:
+        return self._squeeze.sub(" ", self._keyer.sub(self._replace, line))
+
+    # The blocks below take a key, never a raw line.
     def word_terms(self, line: str) -> list[str]:
-        tokens = self._token.findall(self.normalize(line).translate(_ASCII_LOWER))
+        tokens = self._token.findall(line.translate(_ASCII_LOWER))
         return _ngrams(tokens, self.word.lo, self.word.hi, " ")
 
     def char_terms(self, line: str) -> list[str]:
@@ -141,16 +149,23 @@ class ReferenceModel:
 
     # --- scoring ------------------------------------------------------------
     def decision(self, line: str) -> float:
-        hand = (self.line_features(line) - self.mean) / self.scale
+        """The decision value of a line: that of its template key."""
+        return self.key_decision(self.template_key(line))
+
+    def key_decision(self, key: str) -> float:
+        hand = (self.line_features(key) - self.mean) / self.scale
         return (
             self.intercept
-            + self.word.score(self.word_terms(line))
-            + self.char.score(self.char_terms(line))
+            + self.word.score(self.word_terms(key))
+            + self.char.score(self.char_terms(key))
             + float(np.dot(self.hand_coef, hand))
         )
 
     def predict_proba_look(self, lines: Sequence[str]) -> np.ndarray:
-        z = np.fromiter((self.decision(line) for line in lines), dtype=np.float64, count=len(lines))
+        """``p_look`` of each line; each distinct key is scored once."""
+        keys = [self.template_key(line) for line in lines]
+        z_of = {k: self.key_decision(k) for k in dict.fromkeys(keys)}
+        z = np.fromiter((z_of[k] for k in keys), dtype=np.float64, count=len(keys))
         return 1.0 / (1.0 + np.exp(-z))
 
     def predict(self, lines: Sequence[str]) -> list[str]:
