@@ -3,18 +3,21 @@
 What a (combination, fold) job needs does not depend on C or class_weight, and
 most of it not even on the fold:
 
-* corpus level (once per labels content): the term-count matrix of every labeled
-  line for each TF-IDF block, over the full sorted vocabulary, and the raw
-  handcrafted features. Analysing the lines is the slow part of training; it is
-  done once instead of once per fit.
+* corpus level (once per labels content): the labeled lines collapsed to distinct
+  (dataset, template key, label) rows with their line counts as weights
+  (``collapse_keys``: 30,811 lines → ~2,900 rows), the term-count matrix of every row
+  for each TF-IDF block over the full sorted vocabulary, and the raw handcrafted
+  features. Analysing the keys is the slow part of training; it is done once
+  instead of once per fit, and for each key once instead of for each line.
 * fold level (once per fold and block and max_features): the fold's TF-IDF train
   and test matrices. The fold vocabulary is the columns of the corpus vocabulary
   that occur in the fold's training rows (a subset of a sorted vocabulary is still
   sorted, so columns keep scikit-learn's order), limited to the ``max_features``
   most frequent ones with the very expression scikit-learn's ``_limit_features``
   uses (``(-tfs).argsort()[:limit]`` on the same float64 array), so ties break
-  the same way; ``tests/test_training_cache.py`` checks equality with
-  ``TfidfVectorizer``.
+  the same way. Term totals, document frequencies and the idf count each row
+  ``weight`` times, so the matrices equal ``TfidfVectorizer`` fitted on every line
+  (``tests/test_training_cache.py`` checks it).
 
 Keys hash the labels' content, the transform definitions (normalization rules,
 n-gram ranges, feature patterns, TF-IDF options) and the fold's datasets, so a
@@ -36,11 +39,11 @@ import scipy.sparse as sp
 from lookskip import storage
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
-from lookskip.model.normalize import NORMALIZATION_RULES
+from lookskip.model.key import KEY_RULES, SQUEEZE_CHARS
 from lookskip.model.pipeline import TFIDF_OPTIONS
-from lookskip.training.labels import LabelError, load_files
+from lookskip.training.labels import KeyedRows, LabelError, collapse_keys, load_files
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: rows are distinct template keys with weights
 BLOCKS = ("word", "char")
 
 
@@ -55,7 +58,7 @@ def transform_key() -> str:
     return _sha(
         {
             "version": CACHE_VERSION,
-            "rules": NORMALIZATION_RULES,
+            "key": [KEY_RULES, SQUEEZE_CHARS],
             "word": [WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN],
             "char": CHAR_NGRAM_RANGE,
             "features": [FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS],
@@ -113,6 +116,10 @@ def corpus_data(plan: dict[str, Any]):
     return data
 
 
+def _corpus_rows(plan: dict[str, Any]) -> KeyedRows:
+    return collapse_keys(corpus_data(plan))
+
+
 def _build_counts(lines: list[str], block: str) -> tuple[sp.csr_matrix, list[str]]:
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -133,25 +140,25 @@ def ensure_corpus(plan: dict[str, Any], part: str) -> str:
     path = storage.join(corpus_dir(plan), f"{part}.npz")
     if storage.exists(path):
         return path
-    data = corpus_data(plan)
+    rows = _corpus_rows(plan)
     if part == "meta":
-        _save_arrays(path, y=data.y, groups=np.asarray(data.systems, dtype=str))
+        _save_arrays(path, y=rows.y, groups=rows.groups, weight=rows.weight)
     elif part == "hand":
         from lookskip.model.features import features_matrix
 
-        _save_arrays(path, hand=features_matrix(data.lines))
+        _save_arrays(path, hand=features_matrix(rows.keys))
     elif part in BLOCKS:
-        counts, terms = _build_counts(data.lines, part)
+        counts, terms = _build_counts(rows.keys, part)
         _save_arrays(path, terms=np.asarray(terms, dtype=str), **_pack("counts", counts))
     else:
         raise ValueError(f"unknown corpus part {part!r}")
     return path
 
 
-def corpus_meta(plan: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """``(y, groups)`` of every labeled line of the plan."""
+def corpus_meta(plan: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y, groups, weight)`` of the plan's distinct key rows."""
     z = _load_arrays(ensure_corpus(plan, "meta"))
-    return z["y"], z["groups"]
+    return z["y"], z["groups"], z["weight"]
 
 
 def corpus_counts(plan: dict[str, Any], block: str) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -161,42 +168,78 @@ def corpus_counts(plan: dict[str, Any], block: str) -> tuple[sp.csr_matrix, np.n
 
 def fold_rows(plan: dict[str, Any], fold: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (ascending) of the fold's training and test datasets."""
-    _, groups = corpus_meta(plan)
+    _, groups, _ = corpus_meta(plan)
     spec = plan["folds"][fold]
     train = np.flatnonzero(np.isin(groups, spec["train"]))
     return train, np.flatnonzero(np.isin(groups, spec["test"]))
 
 
 # --- fold level ----------------------------------------------------------------
-def select_columns(train_counts: sp.csr_matrix, max_features: int | None) -> np.ndarray:
+def _row_weights(m: sp.csr_matrix, weight: np.ndarray | None) -> np.ndarray:
+    """The weight of each stored entry's row (1 without weights)."""
+    if weight is None:
+        return np.ones(m.nnz, dtype=np.float64)
+    return np.repeat(np.asarray(weight, dtype=np.float64), np.diff(m.indptr))
+
+
+def select_columns(
+    train_counts: sp.csr_matrix, max_features: int | None, weight: np.ndarray | None = None
+) -> np.ndarray:
     """Corpus columns of the fold vocabulary, exactly as ``CountVectorizer`` limits it.
 
-    ``train_counts`` holds the fold's training rows over the corpus vocabulary.
+    ``train_counts`` holds the fold's training rows over the corpus vocabulary; row
+    ``i`` stands for ``weight[i]`` identical lines.
     """
     n_cols = train_counts.shape[1]
     df = np.bincount(train_counts.indices, minlength=n_cols)
     present = np.flatnonzero(df > 0)
     if max_features is None or present.size <= max_features:
         return present
-    # scikit-learn: tfs = X.sum(axis=0) of its float64 counts; (-tfs[mask]).argsort()[:limit]
+    # scikit-learn: tfs = X.sum(axis=0) of its float64 counts; (-tfs[mask]).argsort()[:limit].
+    # Weighted sums of integers are exact in float64, so the ties are the same too.
+    entry_w = _row_weights(train_counts, weight)
     tfs = np.bincount(
-        train_counts.indices, weights=train_counts.data.astype(np.float64), minlength=n_cols
+        train_counts.indices,
+        weights=train_counts.data.astype(np.float64) * entry_w,
+        minlength=n_cols,
     )[present]
     keep = (-tfs).argsort()[:max_features]
     return present[np.sort(keep)]
 
 
+def weighted_idf(c_train: sp.csr_matrix, weight: np.ndarray | None) -> np.ndarray:
+    """scikit-learn's smooth idf, ``ln((1 + n) / (1 + df)) + 1``, counting each row ``weight`` times."""
+    n = float(c_train.shape[0] if weight is None else np.sum(weight))
+    df = np.bincount(
+        c_train.indices, weights=_row_weights(c_train, weight), minlength=c_train.shape[1]
+    )
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0
+
+
 def tfidf_pair(
-    counts: sp.csr_matrix, train_rows: np.ndarray, test_rows: np.ndarray, max_features: int | None
+    counts: sp.csr_matrix,
+    train_rows: np.ndarray,
+    test_rows: np.ndarray,
+    max_features: int | None,
+    weight: np.ndarray | None = None,
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """TF-IDF train/test matrices and the selected corpus columns."""
+    """TF-IDF train/test matrices and the selected corpus columns.
+
+    ``weight`` (one per corpus row) makes the vocabulary limit and the idf those of a
+    fit on every line: ``TfidfTransformer`` has no sample weights, so its idf is
+    replaced by the weighted one (tf and the l2 norm are per row and need none).
+    """
     from sklearn.feature_extraction.text import TfidfTransformer
 
+    if TFIDF_OPTIONS.get("smooth_idf") is not True:
+        raise ValueError("weighted_idf implements smooth_idf=True only")
+    w_train = None if weight is None else weight[train_rows]
     train_counts = counts[train_rows]
-    cols = select_columns(train_counts, max_features)
+    cols = select_columns(train_counts, max_features, w_train)
     c_train = train_counts[:, cols].astype(np.float64)
     c_test = counts[test_rows][:, cols].astype(np.float64)
     tfidf = TfidfTransformer(**TFIDF_OPTIONS).fit(c_train)
+    tfidf.idf_ = weighted_idf(c_train.tocsr(), w_train)
     return tfidf.transform(c_train).tocsr(), tfidf.transform(c_test).tocsr(), cols
 
 
@@ -220,13 +263,15 @@ def ensure_fold(plan: dict[str, Any], fold: int, part: str, max_features: int | 
         from sklearn.preprocessing import StandardScaler
 
         hand = _load_arrays(ensure_corpus(plan, "hand"))["hand"]
-        scaler = StandardScaler().fit(hand[train_rows])
+        _, _, weight = corpus_meta(plan)
+        scaler = StandardScaler().fit(hand[train_rows], sample_weight=weight[train_rows])
         _save_arrays(
             path, train=scaler.transform(hand[train_rows]), test=scaler.transform(hand[test_rows])
         )
     elif part in BLOCKS:
         counts, _ = corpus_counts(plan, part)
-        x_train, x_test, cols = tfidf_pair(counts, train_rows, test_rows, max_features)
+        _, _, weight = corpus_meta(plan)
+        x_train, x_test, cols = tfidf_pair(counts, train_rows, test_rows, max_features, weight)
         _save_arrays(path, cols=cols, **_pack("train", x_train), **_pack("test", x_test))
     else:
         raise ValueError(f"unknown fold part {part!r}")

@@ -136,3 +136,40 @@ def load_files(paths: Iterable[str]) -> LabeledData:
 def load_labels(labels_dir: str, datasets: Sequence[str] | None = None) -> LabeledData:
     """All labeled lines under ``labels_dir`` (sorted by file name, rows in file order)."""
     return load_files(label_files(labels_dir, datasets))
+
+
+@dataclass
+class KeyedRows:
+    """Labeled lines collapsed to distinct (dataset, template key, label) rows.
+
+    ``weight`` is how many lines each row stands for. A key labeled both ways keeps
+    both rows with their counts, and a key seen in two datasets stays two rows (the
+    dataset is the CV group). Fitting on these rows with ``sample_weight=weight``
+    minimises the same loss as fitting on every line, on ~10% of the rows.
+    """
+
+    keys: list[str]
+    y: np.ndarray  # int8, 1 = LOOK
+    groups: np.ndarray  # dataset of each row (str)
+    weight: np.ndarray  # int64 lines per row
+
+
+def collapse_keys(data: LabeledData) -> KeyedRows:
+    """Distinct (dataset, key, label) rows of ``data``, in first-seen order."""
+    from lookskip.model.key import template_key
+
+    index: dict[tuple[str, str, str], int] = {}
+    weight: list[int] = []
+    for line, label, system in zip(data.lines, data.labels, data.systems, strict=True):
+        k = (system, template_key(line), label)
+        i = index.setdefault(k, len(index))
+        if i == len(weight):
+            weight.append(0)
+        weight[i] += 1
+    rows = list(index)
+    return KeyedRows(
+        keys=[k for _, k, _ in rows],
+        y=encode_labels([lab for _, _, lab in rows]),
+        groups=np.asarray([s for s, _, _ in rows], dtype=str),
+        weight=np.asarray(weight, dtype=np.int64),
+    )

@@ -30,11 +30,12 @@ def class_balance(y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
 
 
 def combination_table(aggregated: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per grid combination, best first: params, pooled F1, per-fold F1."""
+    """One row per grid combination, best first: params, macro and pooled F1, per-fold F1."""
     rows = [
         {
             "combination": a["combination"],
             "params": a["params"],
+            "cv_macro_look_f1": a["macro"]["look_f1"],
             "cv_look_f1": a["pooled"]["look_f1"],
             "cv_look_precision": a["pooled"]["look_precision"],
             "cv_look_recall": a["pooled"]["look_recall"],
@@ -43,7 +44,9 @@ def combination_table(aggregated: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for a in aggregated
     ]
-    return sorted(rows, key=lambda r: (-r["cv_look_f1"], r["combination"]))
+    return sorted(
+        rows, key=lambda r: (-r["cv_macro_look_f1"], -r["cv_look_f1"], r["combination"])
+    )
 
 
 def write_report(report: dict[str, Any], *paths: str) -> None:
