@@ -119,7 +119,7 @@ def _print_summary(report: dict) -> None:
         "precision",
         "recall",
         "F1",
-        title="unseen systems (each scored by a model that never saw it; nested threshold)",
+        title="unseen systems (each scored by a model that never saw it)",
     )
     balance = report["class_balance"]["per_dataset"]
     for name, m in unseen["per_dataset"].items():
@@ -148,10 +148,10 @@ def _print_summary(report: dict) -> None:
     out.print(f"best params: {report['best_params']} (selected by {report['selected_by']})")
     out.print(
         f"unseen-system macro LOOK F1 {mac['look_f1']:.4f}, pooled "
-        f"{unseen['overall']['look_f1']:.4f} (nested threshold); at 0.5: macro "
-        f"{unseen['threshold_0.5']['macro']['look_f1']:.4f}, pooled {report['best_cv_look_f1']:.4f}"
+        f"{unseen['overall']['look_f1']:.4f}, at threshold {t['value']:.2f} ({t['choice']}); "
+        f"a tuned threshold ({t['tuned_value']:.2f}) scored macro "
+        f"{t['nested_macro_look_f1']:.4f} nested"
     )
-    out.print(f"threshold {t['value']:.2f} (tuned for macro LOOK F1 on all folds)")
     if report.get("holdout"):
         h = report["holdout"]["tuned_threshold"]["overall"]
         out.print(f"holdout LOOK F1: {h['look_f1']:.4f} on {h['n']} lines")

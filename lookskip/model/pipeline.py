@@ -3,9 +3,9 @@
 template key (``lookskip.model.key``) → word TF-IDF (1..3-grams) ⊕ char TF-IDF
 (3..6-grams) ⊕ standardised handcrafted features, all of the key → LogisticRegression.
 Keying is the pipeline's first step and is idempotent, so the pipeline takes raw
-lines or keys alike: training feeds it each distinct (key, label) once, weighted. Every transform is a
-module-level function of ``lookskip.model`` (picklable by reference, exportable
-by name), so the exported file can carry the whole model without pickles.
+lines or keys alike: training feeds it each distinct (key, label) once, weighted.
+Every transform is a module-level function of ``lookskip.model`` (picklable by reference,
+exportable by name), so the exported file can carry the whole model without pickles.
 
 Labels are encoded as ``1 = LOOK`` and ``0 = SKIP``: LogisticRegression's
 positive class is ``classes_[1]``, so its coefficients and ``predict_proba[:, 1]``

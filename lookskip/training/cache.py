@@ -208,7 +208,7 @@ def select_columns(
 
 
 def weighted_idf(c_train: sp.csr_matrix, weight: np.ndarray | None) -> np.ndarray:
-    """scikit-learn's smooth idf, ``ln((1 + n) / (1 + df)) + 1``, counting each row ``weight`` times."""
+    """scikit-learn's smooth idf, ``ln((1 + n) / (1 + df)) + 1``, rows counted ``weight`` times."""
     n = float(c_train.shape[0] if weight is None else np.sum(weight))
     df = np.bincount(
         c_train.indices, weights=_row_weights(c_train, weight), minlength=c_train.shape[1]

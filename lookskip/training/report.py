@@ -44,9 +44,7 @@ def combination_table(aggregated: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for a in aggregated
     ]
-    return sorted(
-        rows, key=lambda r: (-r["cv_macro_look_f1"], -r["cv_look_f1"], r["combination"])
-    )
+    return sorted(rows, key=lambda r: (-r["cv_macro_look_f1"], -r["cv_look_f1"], r["combination"]))
 
 
 def write_report(report: dict[str, Any], *paths: str) -> None:

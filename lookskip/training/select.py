@@ -7,9 +7,12 @@ datasets wins (threshold 0.5; the pooled F1, then grid order, break ties). A poo
 figure is dominated by the big LOOK-heavy datasets and hid Spark at 0.00.
 
 The threshold is tuned the same way, on the winner's out-of-fold probabilities, to
-the best macro F1. Because that tuning sees every dataset, the figures to quote are
-the nested ones (``unseen``): each fold scored at the threshold tuned on the other
-folds' datasets only, so no dataset is ever scored at a threshold chosen on it.
+the best macro F1. Because that tuning sees every dataset, it is judged nested: each
+fold scored at the threshold tuned on the other folds' datasets only, so no dataset
+is ever scored at a threshold chosen on it. The tuned threshold ships only if that
+nested estimate beats 0.5; ``unseen`` holds the figures of the threshold that ships.
+(Measured on the 20 datasets: the tuned thresholds moved 0.55-0.75 between folds and
+the nested macro F1 was 0.03 below 0.5's, so 0.5 ships.)
 """
 
 from __future__ import annotations
@@ -144,13 +147,19 @@ def select_and_refit(
     p, fold_of = oof_probabilities(plan, best["combination"])
     train = fold_of >= 0
     yt, pt, gt, wt = y[train], p[train], groups[train], weight[train]
-    threshold, tuned_macro_f1 = best_macro_threshold(yt, pt, gt, wt)
+    tuned, tuned_macro_f1 = best_macro_threshold(yt, pt, gt, wt)
     _, tuned_pooled_f1 = best_threshold(yt, pt, wt)
     fold_thresholds, nested_pred = nested_thresholds(
         y, p, fold_of, len(plan["folds"]), groups, weight
     )
     oof_half = grouped_metrics(yt, pt >= 0.5, gt, wt)
-    oof_tuned = grouped_metrics(yt, nested_pred[train], gt, wt)
+    oof_nested = grouped_metrics(yt, nested_pred[train], gt, wt)
+    # Tuning is itself a procedure to validate: where the nested estimate of a tuned
+    # threshold is no better than 0.5 on unseen systems, the optimum does not carry
+    # over from one set of systems to another, and 0.5 ships.
+    keep_tuned = oof_nested["macro"]["look_f1"] > oof_half["macro"]["look_f1"]
+    threshold = tuned if keep_tuned else 0.5
+    oof_tuned = oof_nested if keep_tuned else oof_half
     t1 = time.perf_counter()
 
     data = cache.corpus_data(plan)
@@ -186,7 +195,8 @@ def select_and_refit(
         "train_size": len(train_data.lines),
         "train_rows": int(train.sum()),
         "unseen": {
-            "protocol": UNSEEN_PROTOCOL.format(k=plan["n_folds"]),
+            "protocol": UNSEEN_PROTOCOL.format(k=plan["n_folds"])
+            + ("" if keep_tuned else "; the nested tuned threshold scored below 0.5, so 0.5"),
             "per_dataset": oof_tuned["per_dataset"],
             "macro": oof_tuned["macro"],
             "overall": oof_tuned["overall"],
@@ -202,14 +212,19 @@ def select_and_refit(
         ],
         "threshold": {
             "value": threshold,
+            "choice": "tuned"
+            if keep_tuned
+            else "0.5 (nested tuning scored lower on unseen systems)",
+            "tuned_value": tuned,
             "tuned_for": "macro LOOK F1 over datasets",
             "oof_macro_look_f1": tuned_macro_f1,
             "oof_pooled_look_f1_best": tuned_pooled_f1,
-            "nested_cv_look_f1": oof_tuned["overall"]["look_f1"],
-            "nested_macro_look_f1": oof_tuned["macro"]["look_f1"],
+            "nested_cv_look_f1": oof_nested["overall"]["look_f1"],
+            "nested_macro_look_f1": oof_nested["macro"]["look_f1"],
             "nested_fold_thresholds": fold_thresholds,
-            "note": "value maximises out-of-fold macro LOOK F1 (optimistic: it saw the test "
-            "folds); unseen.* score each fold at the threshold tuned on the other folds",
+            "note": "tuned_value maximises out-of-fold macro LOOK F1 (optimistic: it saw the "
+            "test folds); nested_* score each fold at the threshold tuned on the other folds; "
+            "unseen.* are the nested figures when tuning is kept, else those at 0.5",
         },
         "holdout": holdout,
         "class_balance": class_balance(y[~holdout_mask], groups[~holdout_mask]),

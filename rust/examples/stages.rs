@@ -1,13 +1,15 @@
 //! `cargo run --release --example stages -- MODEL FILE...`: time per line of each
-//! scoring stage on its own (normalize, word tokens+counts, word dot, char counts,
-//! char dot, each handcrafted pattern, all features), to see where a line's time goes.
+//! scoring stage on its own (template key, word tokens+counts, word dot, char counts,
+//! char dot, each handcrafted pattern, all features; the blocks on the keys), and a
+//! whole line with the key cache on and off, to see where a line's time goes.
 //! Wall time, best of 7 runs: on a shared machine the best run is the least disturbed.
 
 use lookskip_rs::chargrams::{CharBlock, LineCounts};
 use lookskip_rs::features::Features;
 use lookskip_rs::model::ModelSpec;
 use lookskip_rs::ngrams::{Counts, WordBlock};
-use lookskip_rs::normalize::Normalizer;
+use lookskip_rs::key::TemplateKey;
+use lookskip_rs::score::Classifier;
 use lookskip_rs::rx::{Pattern, Use};
 
 fn main() {
@@ -21,20 +23,22 @@ fn main() {
                 .map(|l| String::from_utf8_lossy(l).into_owned().into_bytes()),
         );
     }
-    let norm = Normalizer::new(&spec.normalization.rules).unwrap();
+    let keyer = TemplateKey::new(&spec.key).unwrap();
     let word = WordBlock::new(&spec.word, &spec.coef.word).unwrap();
     let char = CharBlock::new(&spec.char, &spec.coef.char).unwrap();
     let feats = Features::new(&spec.handcrafted).unwrap();
-    let mut cache = norm.create_cache();
-    let normalized: Vec<Vec<u8>> = lines
+    let mut cache = keyer.create_cache();
+    let raw = lines;
+    // every block reads the key: time them on the keys
+    let lines: Vec<Vec<u8>> = raw
         .iter()
         .map(|l| {
             let mut o = Vec::new();
-            norm.normalize_into(&mut cache, l, &mut o);
-            o.make_ascii_lowercase();
+            keyer.key_into(&mut cache, l, &mut o);
             o
         })
         .collect();
+    let normalized: Vec<Vec<u8>> = lines.iter().map(|l| l.to_ascii_lowercase()).collect();
     let padded: Vec<Vec<u8>> = lines
         .iter()
         .map(|l| {
@@ -59,11 +63,11 @@ fn main() {
         );
     };
     let mut out = Vec::new();
-    time("normalize", &mut || {
+    time("template key", &mut || {
         let mut s = 0.0;
-        for l in &lines {
+        for l in &raw {
             out.clear();
-            norm.normalize_into(&mut cache, l, &mut out);
+            keyer.key_into(&mut cache, l, &mut out);
             s += out.len() as f64;
         }
         s
@@ -135,6 +139,11 @@ fn main() {
             }
             s
         });
+    }
+    let clf = Classifier::from_spec(&spec).unwrap();
+    for (name, budget) in [("line, no cache", 0), ("line, cached", 64 << 20)] {
+        let mut sc = clf.scratch_with_cache(budget);
+        time(name, &mut || raw.iter().map(|l| clf.score(l, &mut sc)).sum());
     }
     let mut fs = feats.scratch();
     let mut fo = Vec::new();

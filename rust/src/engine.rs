@@ -1,8 +1,9 @@
 //! Parallel scoring: a classifier, its own rayon pool, and one scratch per thread.
 //!
 //! Lines are scored in chunks; each pool thread keeps its scratch (dense count
-//! arrays, regex caches) for the life of the engine, so nothing is allocated per
-//! line or per batch. Files stream through a reader thread that fills the next
+//! arrays, regex caches, its share of the key cache) for the life of the engine, so
+//! nothing is allocated per line or per batch, and a key scored in one file is not
+//! scored again in the next. Files stream through a reader thread that fills the next
 //! batch while the pool scores the current one.
 
 use std::io::{self, BufRead};
@@ -14,6 +15,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::keycache::{CacheStats, DEFAULT_CACHE_BYTES};
 use crate::score::{decode, Classifier, Scratch};
 use crate::stream::{open_input, Batch, LineReader};
 
@@ -52,7 +54,18 @@ pub struct FileSummary {
 
 impl Engine {
     /// `threads == 0`: one per available core. `threads == 1` scores on the calling thread.
+    /// The key cache gets `DEFAULT_CACHE_BYTES` in all.
     pub fn new(clf: Classifier, threads: usize, max_line_bytes: usize) -> Result<Self> {
+        Self::with_cache(clf, threads, max_line_bytes, DEFAULT_CACHE_BYTES)
+    }
+
+    /// As `new`, with a key cache of `cache_bytes` in all, split over the threads (0: off).
+    pub fn with_cache(
+        clf: Classifier,
+        threads: usize,
+        max_line_bytes: usize,
+        cache_bytes: usize,
+    ) -> Result<Self> {
         let threads = if threads == 0 {
             thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -69,7 +82,10 @@ impl Engine {
         } else {
             None
         };
-        let scratches = (0..threads).map(|_| Mutex::new(clf.scratch())).collect();
+        let per_thread = cache_bytes / threads;
+        let scratches = (0..threads)
+            .map(|_| Mutex::new(clf.scratch_with_cache(per_thread)))
+            .collect();
         Ok(Self {
             clf,
             pool,
@@ -80,6 +96,22 @@ impl Engine {
 
     pub fn threads(&self) -> usize {
         self.scratches.len()
+    }
+
+    /// Key-cache counters summed over the threads.
+    pub fn cache_stats(&self) -> CacheStats {
+        let mut total = CacheStats::default();
+        for s in &self.scratches {
+            total += s.lock().unwrap_or_else(|p| p.into_inner()).cache.stats();
+        }
+        total
+    }
+
+    /// Empty every thread's key cache and zero its counters.
+    pub fn clear_cache(&self) {
+        for s in &self.scratches {
+            s.lock().unwrap_or_else(|p| p.into_inner()).cache.clear();
+        }
     }
 
     fn score_chunk<L: AsRef<[u8]>>(&self, lines: &[L], out: &mut [f64]) {

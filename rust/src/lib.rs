@@ -1,7 +1,8 @@
 //! lookskip_rs: the LOOK/SKIP log-line classifier in Rust.
 //!
 //! The core is plain Rust (usable and tested without Python): `model` loads the
-//! exported file, `normalize`/`ngrams`/`chargrams`/`features` reproduce the Python transforms,
+//! exported file, `key` (template keys), `ngrams`/`chargrams`/`features` reproduce the Python
+//! transforms, `keycache` scores each distinct key once,
 //! `score` computes `p_look`, `stream` reads files, `engine` runs it in parallel.
 //! `python` is the thin PyO3 layer (cargo feature `python`, on by default).
 //!
@@ -15,9 +16,10 @@ pub mod chargrams;
 pub mod engine;
 pub mod error;
 pub mod features;
+pub mod key;
+pub mod keycache;
 pub mod model;
 pub mod ngrams;
-pub mod normalize;
 pub mod rx;
 pub mod score;
 pub mod stream;

@@ -16,7 +16,9 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 pub const FORMAT: &str = "lookskip-tfidf";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// Why version 1 is refused (Python's `lookskip.model.export.OLD_FORMAT_HELP` says the same).
+pub const OLD_FORMAT_HELP: &str = "format_version 1 (scores raw lines, before template keys) is no longer read: retrain and export (`lookskip train && lookskip export`) or use the shipped model";
 
 /// One TF-IDF block (`word` or `char`) as exported.
 #[derive(Debug, Clone, Deserialize)]
@@ -62,10 +64,15 @@ pub struct HandSpec {
     pub scale: Vec<f64>,
 }
 
+/// One template-key rule: `[name, placeholder, pattern]`; a `null` placeholder keeps the match.
+pub type KeyRule = (String, Option<String>, String);
+
 #[derive(Debug, Clone, Deserialize)]
-pub struct NormalizationSpec {
-    /// Ordered `[name, placeholder, pattern]`.
-    pub rules: Vec<(String, String, String)>,
+pub struct KeySpec {
+    /// Ordered rules, applied as one leftmost-first alternation.
+    pub rules: Vec<KeyRule>,
+    /// Characters whose runs become one space after the rules (ASCII).
+    pub squeeze_chars: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +90,7 @@ pub struct ModelSpec {
     #[serde(default = "look")]
     pub positive_label: String,
     pub threshold: f64,
-    pub normalization: NormalizationSpec,
+    pub key: KeySpec,
     pub word: BlockSpec,
     pub char: BlockSpec,
     pub handcrafted: HandSpec,
@@ -131,6 +138,9 @@ impl ModelSpec {
             .map_err(|e| Error::Model(format!("not a JSON model file ({e})")))?;
         if head.format.as_deref() != Some(FORMAT) {
             return Err(Error::Model(format!("not a {FORMAT} model file")));
+        }
+        if head.format_version == Some(1) {
+            return Err(Error::Model(OLD_FORMAT_HELP.to_string()));
         }
         if head.format_version != Some(FORMAT_VERSION) {
             return Err(Error::Model(format!(
@@ -197,8 +207,11 @@ impl ModelSpec {
         if !self.intercept.is_finite() || !self.threshold.is_finite() {
             return bad("intercept and threshold must be finite".into());
         }
-        if self.normalization.rules.is_empty() {
-            return bad("normalization.rules is empty".into());
+        if self.key.rules.is_empty() {
+            return bad("key.rules is empty".into());
+        }
+        if !self.key.squeeze_chars.is_ascii() {
+            return bad("key.squeeze_chars must be ASCII".into());
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::bulk::{row_prefix, write_row};
 use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
 use crate::error::Error;
+use crate::keycache::DEFAULT_CACHE_BYTES;
 use crate::score::{Classifier, TermCounts};
 
 fn to_py(e: Error) -> PyErr {
@@ -44,6 +45,8 @@ impl AsRef<[u8]> for LineArg {
 ///
 /// `threads=0` uses every core; `threads=1` scores on the calling thread.
 /// `max_line_bytes` caps how much of one line `classify_file` scores.
+/// `cache_mib` bounds the key cache (all threads together; 0 turns it off): each
+/// distinct template key is scored once, later lines of it are a lookup.
 #[pyclass(module = "lookskip_rs", name = "Classifier", frozen)]
 pub struct PyClassifier {
     pub(crate) engine: Engine,
@@ -53,15 +56,23 @@ pub struct PyClassifier {
 #[pymethods]
 impl PyClassifier {
     #[new]
-    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES))]
+    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES, cache_mib = DEFAULT_CACHE_BYTES >> 20))]
     fn new(
         py: Python<'_>,
         model_path: PathBuf,
         threads: usize,
         max_line_bytes: usize,
+        cache_mib: usize,
     ) -> PyResult<Self> {
         let engine = py
-            .detach(|| Engine::new(Classifier::load(&model_path)?, threads, max_line_bytes))
+            .detach(|| {
+                Engine::with_cache(
+                    Classifier::load(&model_path)?,
+                    threads,
+                    max_line_bytes,
+                    cache_mib << 20,
+                )
+            })
             .map_err(to_py)?;
         Ok(Self {
             engine,
@@ -183,23 +194,39 @@ impl PyClassifier {
         Ok(d)
     }
 
-    /// The normalized line (word block input), for parity checks.
-    fn normalize(&self, line: &str) -> String {
-        self.engine.clf.normalize(line)
+    /// The template key of a line: what every block of the model reads.
+    fn template_key(&self, line: &str) -> String {
+        self.engine.clf.template_key(line)
     }
-    /// Word n-grams in scikit-learn's order, for parity checks.
+    /// Key-cache counters over all threads: `hits`, `misses` (= keys scored),
+    /// `entries`, `bytes`, `evictions`.
+    fn cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.engine.cache_stats();
+        let d = PyDict::new(py);
+        d.set_item("hits", s.hits)?;
+        d.set_item("misses", s.misses)?;
+        d.set_item("entries", s.entries)?;
+        d.set_item("bytes", s.bytes)?;
+        d.set_item("evictions", s.evictions)?;
+        Ok(d)
+    }
+    /// Empty the key cache and zero its counters (for benchmarks and parity checks).
+    fn clear_cache(&self) {
+        self.engine.clear_cache();
+    }
+    /// Word n-grams of a key in scikit-learn's order, for parity checks.
     fn word_ngrams(&self, line: &str) -> Vec<String> {
         self.engine.clf.word_ngrams(line)
     }
-    /// Char n-grams in scikit-learn's order, for parity checks.
+    /// Char n-grams of a key in scikit-learn's order, for parity checks.
     fn char_ngrams(&self, line: &str) -> Vec<String> {
         self.engine.clf.char_ngrams(line)
     }
-    /// The raw handcrafted features in the model's column order (see `feature_names`).
+    /// The raw handcrafted features of a key in the model's column order (see `feature_names`).
     fn line_features(&self, line: &str) -> Vec<f64> {
         self.engine.clf.line_features(line)
     }
-    /// `([(word column, count)], [(char column, count)])` of the vocabulary terms a line hits.
+    /// `([(word column, count)], [(char column, count)])` of the vocabulary terms a key hits.
     fn term_counts(&self, line: &str) -> (TermCounts, TermCounts) {
         self.engine.clf.term_counts(line)
     }

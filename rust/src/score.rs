@@ -1,4 +1,9 @@
 //! The compiled classifier: `p_look` of a line, as `docs/model-format.md` defines it.
+//!
+//! Every block reads the line's template key, never the line, so `p_look` is a
+//! function of the key: `score` computes the key and looks it up in the thread's
+//! `KeyCache` before scoring it. Most lines of a real log repeat a template, so most
+//! lines cost a key and a lookup.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -11,7 +16,8 @@ use crate::error::Result;
 use crate::features::{FeatureScratch, Features};
 use crate::model::ModelSpec;
 use crate::ngrams::{Counts, WordBlock};
-use crate::normalize::Normalizer;
+use crate::key::TemplateKey;
+use crate::keycache::KeyCache;
 
 /// `(vocabulary column, count)` pairs of one block, sorted by column.
 pub type TermCounts = Vec<(u32, u32)>;
@@ -20,7 +26,7 @@ pub struct Classifier {
     pub threshold: f64,
     pub positive_label: String,
     intercept: f64,
-    normalizer: Normalizer,
+    keyer: TemplateKey,
     word: WordBlock,
     char: CharBlock,
     features: Features,
@@ -34,11 +40,15 @@ pub struct Classifier {
     pub load_seconds: f64,
 }
 
-/// Per-thread working memory: reused for every line, so scoring allocates nothing.
+/// Per-thread working memory: reused for every line, so scoring allocates nothing
+/// (but for a new key's cache entry).
 pub struct Scratch {
-    norm_cache: Cache,
+    key_re: Cache,
     token_cache: Option<Cache>,
-    normalized: Vec<u8>,
+    /// The line's key, then (lowercased) the word block's input.
+    key: Vec<u8>,
+    word_input: Vec<u8>,
+    pub cache: KeyCache,
     lower: Vec<u8>,
     spans: Vec<(u32, u32)>,
     ids: Vec<u64>,
@@ -60,7 +70,7 @@ impl Classifier {
 
     pub fn from_spec(spec: &ModelSpec) -> Result<Self> {
         let start = Instant::now();
-        let normalizer = Normalizer::new(&spec.normalization.rules)?;
+        let keyer = TemplateKey::new(&spec.key)?;
         // The char automaton is the slowest part to build: overlap it with the rest.
         let (char, rest) = rayon::join(
             || CharBlock::new(&spec.char, &spec.coef.char),
@@ -78,7 +88,7 @@ impl Classifier {
             threshold: spec.threshold,
             positive_label: spec.positive_label.clone(),
             intercept: spec.intercept,
-            normalizer,
+            keyer,
             word,
             char,
             features,
@@ -91,11 +101,20 @@ impl Classifier {
         })
     }
 
+    /// Working memory for one thread, with a key cache of `DEFAULT_CACHE_BYTES`.
     pub fn scratch(&self) -> Scratch {
+        self.scratch_with_cache(crate::keycache::DEFAULT_CACHE_BYTES)
+    }
+
+    /// Working memory for one thread whose key cache holds at most `cache_bytes`
+    /// (0: no cache, every line scored from its key).
+    pub fn scratch_with_cache(&self, cache_bytes: usize) -> Scratch {
         Scratch {
-            norm_cache: self.normalizer.create_cache(),
+            key_re: self.keyer.create_cache(),
             token_cache: self.word.token_regex().map(|r| r.create_cache()),
-            normalized: Vec::with_capacity(256),
+            key: Vec::with_capacity(256),
+            word_input: Vec::with_capacity(256),
+            cache: KeyCache::new(cache_bytes),
             lower: Vec::with_capacity(256),
             spans: Vec::with_capacity(64),
             ids: Vec::with_capacity(64),
@@ -115,31 +134,51 @@ impl Classifier {
         (self.n_word, self.n_char)
     }
 
-    /// `p_look` of one line (bytes; invalid UTF-8 is decoded lossily first).
+    /// `p_look` of one line (bytes; invalid UTF-8 is decoded lossily first): its key's,
+    /// from the cache when the key was scored before.
     pub fn score(&self, line: &[u8], s: &mut Scratch) -> f64 {
         let line = decode(line);
-        let z = self.decision(line.as_bytes(), s);
-        1.0 / (1.0 + (-z).exp())
+        s.key.clear();
+        self.keyer
+            .key_into(&mut s.key_re, line.as_bytes(), &mut s.key);
+        if let Some(p) = s.cache.get(&s.key) {
+            return p;
+        }
+        let key = std::mem::take(&mut s.key);
+        let z = self.key_decision(&key, s);
+        let p = 1.0 / (1.0 + (-z).exp());
+        s.cache.insert(&key, p);
+        s.key = key;
+        p
     }
 
-    /// The decision value `z` of a valid UTF-8 line.
+    /// The decision value `z` of a valid UTF-8 line (its key's).
     pub fn decision(&self, line: &[u8], s: &mut Scratch) -> f64 {
-        // word block: normalize, lowercase, tokens, n-grams
-        s.normalized.clear();
-        self.normalizer
-            .normalize_into(&mut s.norm_cache, line, &mut s.normalized);
-        s.normalized.make_ascii_lowercase();
+        let mut key = std::mem::take(&mut s.key);
+        key.clear();
+        self.keyer.key_into(&mut s.key_re, line, &mut key);
+        let z = self.key_decision(&key, s);
+        s.key = key;
+        z
+    }
+
+    /// The decision value `z` of a template key: every block reads the key.
+    pub fn key_decision(&self, line: &[u8], s: &mut Scratch) -> f64 {
+        // word block: lowercase, tokens, n-grams
+        s.word_input.clear();
+        s.word_input.extend_from_slice(line);
+        s.word_input.make_ascii_lowercase();
         self.word
-            .tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
+            .tokens(s.token_cache.as_mut(), &s.word_input, &mut s.spans);
         self.word.count(
-            &s.normalized,
+            &s.word_input,
             &s.spans,
             &mut s.ids,
             &mut s.buf,
             &mut s.word_counts,
         );
         let word = self.word.weights.tfidf_dot(&s.word_counts);
-        // char block: the raw line, ASCII-lowercased
+        // char block: the key, ASCII-lowercased
         s.lower.clear();
         s.lower.extend_from_slice(line);
         s.lower.make_ascii_lowercase();
@@ -163,19 +202,20 @@ impl Classifier {
 
     // --- the transforms one by one, for parity checks against Python -------------
 
-    pub fn normalize(&self, line: &str) -> String {
-        self.normalizer.normalize(line)
+    /// The template key of a line (what every block reads).
+    pub fn template_key(&self, line: &str) -> String {
+        self.keyer.key(line)
     }
 
+    /// Word n-grams of a key (`line` is taken as a key, as Python's `word_ngrams`).
     pub fn word_ngrams(&self, line: &str) -> Vec<String> {
-        let mut s = self.scratch();
-        s.normalized.clear();
-        self.normalizer
-            .normalize_into(&mut s.norm_cache, line.as_bytes(), &mut s.normalized);
-        s.normalized.make_ascii_lowercase();
+        let mut s = self.scratch_with_cache(0);
+        s.word_input.clear();
+        s.word_input.extend_from_slice(line.as_bytes());
+        s.word_input.make_ascii_lowercase();
         self.word
-            .tokens(s.token_cache.as_mut(), &s.normalized, &mut s.spans);
-        self.word.ngram_strings(&s.normalized, &s.spans)
+            .tokens(s.token_cache.as_mut(), &s.word_input, &mut s.spans);
+        self.word.ngram_strings(&s.word_input, &s.spans)
     }
 
     pub fn char_ngrams(&self, line: &str) -> Vec<String> {
@@ -191,10 +231,10 @@ impl Classifier {
         out
     }
 
-    /// Vocabulary columns (and counts) a line hits in the word and char blocks.
+    /// Vocabulary columns (and counts) a key hits in the word and char blocks.
     pub fn term_counts(&self, line: &str) -> (TermCounts, TermCounts) {
-        let mut s = self.scratch();
-        self.decision(line.as_bytes(), &mut s);
+        let mut s = self.scratch_with_cache(0);
+        self.key_decision(line.as_bytes(), &mut s);
         let mut word: TermCounts = s
             .word_counts
             .touched
@@ -218,9 +258,9 @@ mod tests {
     /// A hand-sized model whose `p_look` can be worked out on paper.
     fn toy() -> Classifier {
         let doc = serde_json::json!({
-            "format": "lookskip-tfidf", "format_version": 1, "positive_label": "LOOK",
+            "format": "lookskip-tfidf", "format_version": 2, "positive_label": "LOOK",
             "threshold": 0.5,
-            "normalization": {"rules": [["num", "<NUM>", "[0-9]+(?:\\.[0-9]+)*"]]},
+            "key": {"rules": [["num", "<NUM>", "[0-9]+(?:\\.[0-9]+)*"]], "squeeze_chars": " \t"},
             "word": {"ngram_range": [1, 3], "token_pattern": "<[a-z]+>|[a-z0-9_]+",
                      "lowercase": "ascii", "vocabulary": ["error", "disk", "error disk", "<num>"],
                      "idf": [1.5, 2.0, 3.0, 1.0], "sublinear_tf": true, "norm": "l2"},
@@ -272,16 +312,21 @@ mod tests {
             clf.score(b"disk \xff 42", &mut s),
             clf.score("disk \u{fffd} 42".as_bytes(), &mut s)
         );
-        assert_eq!(clf.normalize("disk 4.2 at 7"), "disk <NUM> at <NUM>");
+        assert_eq!(clf.template_key("disk  4.2 at 7"), "disk <NUM> at <NUM>");
     }
 
     #[test]
     fn rejects_inconsistent_models() {
-        let bad = br#"{"format": "lookskip-tfidf", "format_version": 2}"#;
+        let bad = br#"{"format": "lookskip-tfidf", "format_version": 3}"#;
         assert!(ModelSpec::from_json(bad)
             .unwrap_err()
             .to_string()
             .contains("format_version"));
+        let old = br#"{"format": "lookskip-tfidf", "format_version": 1}"#;
+        assert!(ModelSpec::from_json(old)
+            .unwrap_err()
+            .to_string()
+            .contains("lookskip train && lookskip export"));
         assert!(ModelSpec::from_json(b"[1, 2").is_err());
     }
 }
