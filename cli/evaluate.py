@@ -32,8 +32,11 @@ from lookskip.training.labels import LabelError
 def evaluate(model_path: str, labels: tuple[str, ...], as_json: bool) -> None:
     """Score MODEL on your own labeled logs: LOOK precision/recall/F1 per dataset.
 
-    Uses the model's tuned threshold. --json prints {"overall": …,
-    "per_dataset": {name: …}} with n, accuracy, look_precision, look_recall, look_f1.
+    Uses the model's tuned threshold. Each dataset (the rows' "system") is
+    scored on its own, and "macro" is their unweighted mean: what one new
+    system can expect, where "overall" pools every line. --json prints
+    {"overall", "macro", "per_dataset": {name: …}} with n, accuracy,
+    look_precision, look_recall, look_f1.
     """
     from lookskip.evaluate import evaluate_model
 
@@ -50,11 +53,15 @@ def evaluate(model_path: str, labels: tuple[str, ...], as_json: bool) -> None:
         "F1",
         title=f"{model_path} (threshold {result['threshold']:.4f})",
     )
-    rows = [*result["per_dataset"].items(), ("overall", result["overall"])]
+    rows = [
+        *result["per_dataset"].items(),
+        ("macro (mean of datasets)", result["macro"]),
+        ("overall (pooled lines)", result["overall"]),
+    ]
     for name, m in rows:
         table.add_row(
             name,
-            str(m["n"]),
+            str(m.get("n", "")),
             f"{m['accuracy']:.3f}",
             f"{m['look_precision']:.3f}",
             f"{m['look_recall']:.3f}",

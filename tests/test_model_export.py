@@ -48,7 +48,8 @@ def test_export_round_trips(model, tmp_path):
     write_document(doc, plain)
     assert read_document(gz) == doc == read_document(plain)
     assert json.loads(gzip.decompress((tmp_path / "m.json.gz").read_bytes())) == doc
-    assert doc["format"] == "lookskip-tfidf" and doc["format_version"] == 1
+    assert doc["format"] == "lookskip-tfidf" and doc["format_version"] == 2
+    assert doc["key"]["rules"][0][1] is None  # the "keep" rule travels as null
     assert doc["threshold"] == 0.42 and doc["positive_label"] == "LOOK"
     word = model.pipeline.named_steps["features"].transformer_list[0][1]
     assert doc["word"]["vocabulary"] == word.get_feature_names_out().tolist()
@@ -74,6 +75,11 @@ def test_bad_model_files_are_clear_errors(tmp_path):
     (tmp_path / "other.json").write_text('{"format": "something-else"}')
     with pytest.raises(ValueError, match="not a lookskip-tfidf model"):
         read_document(str(tmp_path / "other.json"))
+    # a model of the format before template keys: refused, saying what to do
+    (tmp_path / "old.json").write_text('{"format": "lookskip-tfidf", "format_version": 1}')
+    for load in (read_document, ReferenceModel.load):
+        with pytest.raises(ValueError, match="retrain and export"):
+            load(str(tmp_path / "old.json"))
     (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="not a lookskip joblib model"):
         load_model(str(tmp_path / "junk.joblib"))

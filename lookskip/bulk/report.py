@@ -2,10 +2,11 @@
 
 Per file the report shows where the LOOK lines are (density along the file, an
 inline SVG drawn from the summary's density bins: no scripts, no external assets,
-so it opens anywhere, offline) and which kinds of LOOK lines dominate (lines
-normalized with :func:`lookskip.model.normalize.normalize`, counted, one example).
+so it opens anywhere, offline) and which kinds of LOOK lines dominate (lines grouped
+by their template key, :func:`lookskip.model.key.template_key`, the key the model
+scores: counted, one example).
 
-Normalizing is slow in Python (tens of µs a line), so for a file with many LOOK lines
+Keying is slow in Python (tens of µs a line), so for a file with many LOOK lines
 the patterns are counted on an even sample of its rows and the counts scaled up
 (marked ``≈``); the totals and the density always cover every line.
 """
@@ -19,10 +20,10 @@ from typing import IO, Any
 
 from lookskip import storage
 from lookskip.classify.rows import text_row
-from lookskip.model.normalize import normalize
+from lookskip.model.key import template_key
 
 REPORT_NAME = "report.html"
-PATTERN_SAMPLE = 5_000  # rows normalized per file at most
+PATTERN_SAMPLE = 5_000  # rows keyed per file at most
 PATTERN_BUDGET = 30_000  # ... and over the whole report (many files: fewer per file)
 TOP_PATTERNS = 15
 EXAMPLE_CHARS = 300
@@ -38,12 +39,12 @@ def _rows(url: str, step: int = 1) -> Any:
 def top_patterns(
     url: str, written: int, top: int = TOP_PATTERNS, sample: int = PATTERN_SAMPLE
 ) -> tuple[list[dict[str, Any]], int]:
-    """Most frequent normalized LOOK lines of an output file, and the sampling step."""
+    """Most frequent template keys of an output file's LOOK lines, and the sampling step."""
     step = max(1, -(-written // sample))
     counts: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for row in _rows(url, step):
-        key = normalize(row["text"])
+        key = template_key(row["text"])
         counts[key] += 1
         examples.setdefault(key, row["text"])
     return [

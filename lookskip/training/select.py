@@ -163,7 +163,9 @@ def select_and_refit(
     t1 = time.perf_counter()
 
     data = cache.corpus_data(plan)
-    holdout_mask = np.isin(groups, plan["holdout"])
+    # line-level from here on (``groups`` above are the key rows')
+    line_y, line_groups = data.y, data.groups.astype(str)
+    holdout_mask = np.isin(line_groups, plan["holdout"])
     train_data = data.subset(~holdout_mask)
     pipeline = build_pipeline(best["params"]).fit(train_data.lines, train_data.y)
     provenance = {
@@ -227,7 +229,7 @@ def select_and_refit(
             "unseen.* are the nested figures when tuning is kept, else those at 0.5",
         },
         "holdout": holdout,
-        "class_balance": class_balance(y[~holdout_mask], groups[~holdout_mask]),
+        "class_balance": class_balance(line_y[~holdout_mask], line_groups[~holdout_mask]),
         "cv": {
             "n_folds": plan["n_folds"],
             "folds": plan["folds"],

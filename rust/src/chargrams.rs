@@ -328,7 +328,9 @@ impl CharBlock {
 /// slower: its probe branches mispredict on repeats.)
 #[derive(Default)]
 pub struct LineCounts {
-    counts: Vec<u16>,
+    /// u32: a line given whole (`predict_proba` has no cap) can hold one n-gram more
+    /// than 65,535 times; u16 counters saturated there and scored it wrong.
+    counts: Vec<u32>,
     hits: Vec<u32>,
     /// `count` ran and `dot` has not consumed it yet.
     pending: bool,
@@ -351,9 +353,7 @@ impl LineCounts {
     #[inline]
     fn add(&mut self, id: u32) {
         let c = &mut self.counts[id as usize];
-        // A line of up to 64 KiB cannot hold one n-gram 65,536 times, but a capped
-        // line is the caller's choice: saturate rather than wrap.
-        *c = c.saturating_add(1);
+        *c += 1;
         self.hits.push(id);
     }
 
@@ -361,7 +361,7 @@ impl LineCounts {
     #[inline]
     fn take(&mut self, k: usize) -> Option<u32> {
         let c = std::mem::take(&mut self.counts[self.hits[k] as usize]);
-        (c != 0).then_some(u32::from(c))
+        (c != 0).then_some(c)
     }
 
     /// Vocabulary n-grams in the line, repeats included.
