@@ -1,0 +1,225 @@
+"""Classify speed with the template-key cache, at controlled shares of distinct keys.
+
+Each corpus has ``--lines`` lines drawn from the 22 shared samples. Its share of
+distinct template keys is set by making new keys the way a new log does: a word of
+a sample line is replaced by a new one (letters only, so no rule masks it), and
+every line gets fresh digits (same length, so the key stays). For each share it
+prints, measured side by side in one run on the same file:
+
+* the library call, ``Classifier(threads=1).classify_file(FILE, output=…)``, with the
+  key cache on and off (off = every line scored from its key), the cache hit rate,
+  and with ``--threads 0`` (all cores);
+* end to end, ``lookskip classify FILE --threads 1 --output DIR`` (process start,
+  model load and every LOOK row written included);
+* the scorer before template keys (``--old-wheel``: the previous release's
+  ``lookskip_rs`` with its own model, run in a subprocess), when given;
+* ``grep -ciE 'error|warn|fail|exception|fatal|critical'`` on the same file.
+
+Then the peak memory of ``lookskip classify`` on a ``--big-gb`` file of 100% distinct
+keys (the cache is bounded; the figure must stay flat). Lines/s per core = lines /
+CPU seconds of the process (its threads' CPU included).
+
+    uv run --no-sync python benchmarks/bench_cache.py [--lines 1000000] [--big-gb 2]
+        [--old-wheel DIR --old-model FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_classify import sample_lines  # noqa: E402
+
+SHARES = (0.001, 0.01, 0.05, 0.20, 1.0)
+GREP = "error|warn|fail|exception|fatal|critical"
+_DIGITS = re.compile(r"[0-9]+")
+_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+
+
+def new_word(i: int) -> str:
+    """A letters-only word for variant ``i`` (base 26, prefixed so it is not English)."""
+    out = []
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out.append(string.ascii_lowercase[r])
+    return "zq" + "".join(reversed(out))
+
+
+def variant(line: str, i: int, rng: random.Random) -> str:
+    """``line`` with one of its words replaced by the new word ``i`` (appended if none)."""
+    words = list(_WORD.finditer(line))
+    if not words:
+        return f"{line} {new_word(i)}"
+    m = words[rng.randrange(len(words))]
+    return line[: m.start()] + new_word(i) + line[m.end() :]
+
+
+def fresh_digits(line: str, rng: random.Random) -> str:
+    return _DIGITS.sub(
+        lambda m: str(rng.randrange(10 ** len(m.group()))).zfill(len(m.group())), line
+    )
+
+
+def write_corpus(path: Path, n: int, share: float, seed: int = 11) -> None:
+    rng = random.Random(seed)
+    base = sample_lines()
+    n_keys = max(1, round(n * share))
+    if n_keys <= len(base):
+        templates = rng.sample(base, n_keys)
+    else:
+        templates = [variant(base[i % len(base)], i, rng) for i in range(n_keys)]
+    with path.open("w", encoding="utf-8") as f:
+        if share >= 1.0:
+            for t in templates[:n]:
+                f.write(fresh_digits(t, rng) + "\n")
+        else:
+            for _ in range(n):
+                f.write(fresh_digits(templates[rng.randrange(n_keys)], rng) + "\n")
+
+
+def cpu_timed(fn):
+    w, c = time.perf_counter(), time.process_time()
+    value = fn()
+    return value, time.perf_counter() - w, time.process_time() - c
+
+
+def child_run(cmd: list[str], **kw) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KiB) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss
+
+
+OLD_SCRIPT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import lookskip_rs
+clf = lookskip_rs.Classifier(sys.argv[2], threads=1)
+c = time.process_time()
+d = clf.classify_file(sys.argv[3], output=sys.argv[4])
+print(d["lines"], time.process_time() - c)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--big-gb", type=float, default=2.0, help="0 skips the memory run")
+    ap.add_argument("--model", default=str(ROOT / "data" / "models" / "look_skip_model.json.gz"))
+    ap.add_argument("--old-wheel", help="unpacked lookskip_rs of the release before keys")
+    ap.add_argument("--old-model", help="that release's model file")
+    ap.add_argument("--tmp", default=tempfile.gettempdir())
+    args = ap.parse_args()
+
+    import lookskip_rs
+
+    work = Path(tempfile.mkdtemp(prefix="lookskip-bench-cache-", dir=args.tmp))
+    lookskip = shutil.which("lookskip") or "lookskip"
+    print(f"model {args.model}; {args.lines:,} lines per corpus; CPU lines/s = lines / CPU s")
+    try:
+        for share in SHARES:
+            f = work / f"corpus-{share}.log"
+            write_corpus(f, args.lines, share)
+            mb = f.stat().st_size / 1e6
+            out = work / "out.jsonl"
+            rates = {}
+            for cache_mib in (64, 0):
+                clf = lookskip_rs.Classifier(args.model, threads=1, cache_mib=cache_mib)
+                d, wall, cpu = cpu_timed(lambda c=clf: c.classify_file(str(f), output=str(out)))
+                rates[cache_mib] = (d["lines"] / cpu, d["lines"] / wall)
+                if cache_mib:
+                    st = clf.cache_stats()
+                    looks = d["look"]
+                    hit = st["hits"] / max(1, st["hits"] + st["misses"])
+                    distinct = st["misses"] / d["lines"]
+            all_clf = lookskip_rs.Classifier(args.model, threads=0)
+            d, wall_all, _ = cpu_timed(lambda: all_clf.classify_file(str(f), output=str(out)))
+            e2e_dir = work / "e2e"
+            wall_e, cpu_e, _ = child_run(
+                [lookskip, "classify", str(f), "--threads", "1", "--output", str(e2e_dir)]
+            )
+            t = time.perf_counter()
+            subprocess.run(["grep", "-ciE", GREP, str(f)], check=False, stdout=subprocess.DEVNULL)
+            grep_wall = time.perf_counter() - t
+            n = d["lines"]
+            print(
+                f"distinct {share:>6.1%} (measured {distinct:.2%}, hit rate {hit:.1%}), "
+                f"{mb:.0f} MB, LOOK {looks / n:.1%}:"
+            )
+            print(
+                f"  library 1 thread: cache on {rates[64][0]:>11,.0f} lines/s CPU "
+                f"({rates[64][1]:,.0f} wall), off {rates[0][0]:>9,.0f} CPU; "
+                f"ratio {rates[64][0] / rates[0][0]:.1f}x"
+            )
+            print(f"  library all threads: {n / wall_all:,.0f} lines/s wall")
+            print(
+                f"  end to end `lookskip classify --threads 1 --output`: "
+                f"{n / cpu_e:,.0f} lines/s CPU, {n / wall_e:,.0f} wall ({wall_e:.2f} s)"
+            )
+            if args.old_wheel and args.old_model:
+                res = subprocess.run(
+                    [sys.executable, "-c", OLD_SCRIPT, args.old_wheel, args.old_model, str(f),
+                     str(work / "old.jsonl")],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                lines_old, cpu_old = res.stdout.split()
+                old_rate = int(lines_old) / float(cpu_old)
+                print(
+                    f"  scorer before keys (library, 1 thread): {old_rate:,.0f} lines/s CPU; "
+                    f"cache on / before: {rates[64][0] / old_rate:.1f}x"
+                )
+            print(f"  grep -ciE: {n / grep_wall:,.0f} lines/s wall")
+            f.unlink()
+        if args.big_gb > 0:
+            big = work / "big.log"
+            per = args.lines
+            n_lines = 0
+            with big.open("w", encoding="utf-8"):
+                pass
+            seed = 0
+            while big.stat().st_size < args.big_gb * 1e9:
+                part = work / "part.log"
+                write_corpus(part, per, 1.0, seed=1000 + seed)
+                # a new seed draws new words too: shift the variant numbers per part
+                with big.open("a", encoding="utf-8") as out_f, part.open(encoding="utf-8") as p:
+                    for line in p:
+                        out_f.write(f"{line[:-1]} zz{new_word(seed)}\n")
+                        n_lines += 1
+                part.unlink()
+                seed += 1
+            wall_b, cpu_b, rss = child_run(
+                [lookskip, "classify", str(big), "--threads", "0", "--output", str(work / "b")]
+            )
+            summary = json.loads((work / "b" / "summary.json").read_text())
+            print(
+                f"big file {big.stat().st_size / 2**30:.2f} GiB, {n_lines:,} lines of ~100% "
+                f"distinct keys: {wall_b:.1f} s wall, {n_lines / wall_b:,.0f} lines/s, "
+                f"peak RSS {rss / 1024:.0f} MB (lookskip classify, all threads; "
+                f"{summary['totals']['look']:,} LOOK)"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
