@@ -6,7 +6,8 @@ so it opens anywhere, offline) and which kinds of LOOK lines dominate (lines gro
 by their template key, :func:`lookskip.model.key.template_key`, the key the model
 scores: counted, one example).
 
-Keying is slow in Python (tens of µs a line), so for a file with many LOOK lines
+Keying costs ~30 µs a line in Python (~0.3 µs through the Rust extension), so for a
+file with many LOOK lines
 the patterns are counted on an even sample of its rows and the counts scaled up
 (marked ``≈``); the totals and the density always cover every line.
 """
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 from lookskip import storage
 from lookskip.classify.rows import text_row
-from lookskip.model.key import template_key
+from lookskip.model.key import template_keys
 
 REPORT_NAME = "report.html"
 PATTERN_SAMPLE = 5_000  # rows keyed per file at most
@@ -43,10 +44,10 @@ def top_patterns(
     step = max(1, -(-written // sample))
     counts: Counter[str] = Counter()
     examples: dict[str, str] = {}
-    for row in _rows(url, step):
-        key = template_key(row["text"])
+    texts = [row["text"] for row in _rows(url, step)]
+    for key, text in zip(template_keys(texts), texts, strict=True):
         counts[key] += 1
-        examples.setdefault(key, row["text"])
+        examples.setdefault(key, text)
     return [
         {"pattern": k, "count": c * step, "example": examples[k]}
         for k, c in counts.most_common(top)

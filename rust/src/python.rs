@@ -5,6 +5,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -15,7 +16,9 @@ use pyo3::types::{PyDict, PyList};
 use crate::bulk::{row_prefix, write_row};
 use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
 use crate::error::Error;
+use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
+use crate::model::KeySpec;
 use crate::score::{Classifier, TermCounts};
 
 fn to_py(e: Error) -> PyErr {
@@ -198,6 +201,11 @@ impl PyClassifier {
     fn template_key(&self, line: &str) -> String {
         self.engine.clf.template_key(line)
     }
+    /// Whether this model's key rules are the shipped ones (keyed by the fast scanner).
+    #[getter]
+    fn key_scanner(&self) -> bool {
+        self.engine.clf.key_scanner()
+    }
     /// Key-cache counters over all threads: `hits`, `misses` (= keys scored),
     /// `entries`, `bytes`, `evictions`.
     fn cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -276,10 +284,46 @@ fn count_lines(py: Python<'_>, path: PathBuf) -> PyResult<(u64, u64)> {
         .map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))
 }
 
+fn default_keyer() -> &'static TemplateKey {
+    static KEYER: OnceLock<TemplateKey> = OnceLock::new();
+    KEYER.get_or_init(|| {
+        let rules = DEFAULT_RULES
+            .iter()
+            .map(|(n, ph, p)| (n.to_string(), ph.map(str::to_string), p.to_string()))
+            .collect();
+        let spec = KeySpec {
+            rules,
+            squeeze_chars: " \t".to_string(),
+        };
+        TemplateKey::new(&spec).expect("the shipped key rules compile")
+    })
+}
+
+/// Template keys of `lines` under the shipped rules (`DEFAULT_KEY_RULES`, which
+/// `lookskip.model.key.KEY_RULES` must equal): Python's `template_keys`, faster.
+#[pyfunction]
+fn template_keys(py: Python<'_>, lines: Vec<PyBackedStr>) -> Vec<String> {
+    py.detach(|| {
+        let keyer = default_keyer();
+        let mut cache = keyer.create_cache();
+        lines
+            .iter()
+            .map(|l| {
+                let mut out = Vec::with_capacity(l.len());
+                keyer.key_into(&mut cache, l.as_bytes(), &mut out);
+                String::from_utf8(out)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            })
+            .collect()
+    })
+}
+
 /// Register this module's classes and functions.
 fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClassifier>()?;
     m.add_function(wrap_pyfunction!(count_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(template_keys, m)?)?;
+    m.add("DEFAULT_KEY_RULES", DEFAULT_RULES.to_vec())?;
     m.add("DEFAULT_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)?;
     Ok(())
 }

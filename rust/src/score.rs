@@ -207,6 +207,11 @@ impl Classifier {
         self.keyer.key(line)
     }
 
+    /// Whether the key rules are the shipped ones, keyed by the scanner.
+    pub fn key_scanner(&self) -> bool {
+        self.keyer.fast_path()
+    }
+
     /// Word n-grams of a key (`line` is taken as a key, as Python's `word_ngrams`).
     pub fn word_ngrams(&self, line: &str) -> Vec<String> {
         let mut s = self.scratch_with_cache(0);
