@@ -9,6 +9,11 @@ much it flags. Lines without a usable label count as ``unlabeled`` in the
 confusion matrix and in the denominators: a line the labeler never answered is
 a missed alert just the same.
 
+With a model instead of labels (``model=``, ``lookskip validate --model``) the same
+figures score the model's own LOOK/SKIP on the sample lines: BGL and Thunderbird are
+in no training set, so this is a model's recall of real alerts on systems it never
+saw, printed for any model.
+
 The result is a plain dict (JSON-serialisable) so a worker task can return it.
 Only missing or unreadable inputs are errors; poor figures are not.
 """
@@ -120,21 +125,55 @@ def _sample_lines(name: str, settings: Settings) -> list[str] | None:
     return storage.read_bytes(path).decode("utf-8", errors="replace").split("\n")
 
 
+def model_labels(model, truth_path: str, name: str, settings: Settings) -> dict[int, dict]:
+    """Label rows of the sample's lines as ``model`` (a loaded scorer) classifies them.
+
+    The sample is read beside the ground truth (loghub ships them together), else
+    from the data dir.
+    """
+    beside = truth_path.removesuffix(TRUTH_SUFFIX)
+    path = beside if storage.exists(beside) else None
+    lines = _read_lines(path) if path else _sample_lines(name, settings)
+    if lines is None:
+        raise ValidateError(f"sample {name}{ds.SAMPLE_SUFFIX} not found beside {truth_path}")
+    if lines and lines[-1] == "":
+        lines.pop()
+    p = model.scorer.predict_proba(lines)
+    return {
+        i: {"label": "LOOK" if pv >= model.threshold else "SKIP", "raw_line": line}
+        for i, (line, pv) in enumerate(zip(lines, p, strict=True), 1)
+    }
+
+
+def _read_lines(path: str) -> list[str]:
+    return storage.read_bytes(path).decode("utf-8", errors="replace").split("\n")
+
+
 def validate_dataset(
     name: str,
     settings: Settings | None = None,
     *,
     labels_dir: str | None = None,
     truth_dir: str | None = None,
+    model=None,
 ) -> dict:
-    """Figures for one dataset; ``error`` is set (and figures absent) if an input is missing."""
+    """Figures for one dataset; ``error`` is set (and figures absent) if an input is missing.
+
+    ``model``: a loaded scorer (``lookskip.bulk.scorer.load_scorer``) whose labels are
+    checked instead of a labels file.
+    """
     settings = settings or get_settings()
     labels_path = storage.join(labels_dir or settings.labels_dir, f"{name}.jsonl")
+    if model is not None:
+        labels_path = f"model:{model.model_path}"
     out: dict = {"dataset": name, "labels": labels_path, "truth": None, "error": None}
     try:
         out["truth"] = find_truth(name, settings, truth_dir)
         truth = load_truth(out["truth"])
-        labels, duplicates = load_labels(labels_path)
+        if model is not None:
+            labels, duplicates = model_labels(model, out["truth"], name, settings), 0
+        else:
+            labels, duplicates = load_labels(labels_path)
     except (ValidateError, OSError, UnicodeError) as exc:
         out["error"] = str(exc)
         return out
@@ -187,13 +226,21 @@ def validate(
     *,
     labels_dir: str | None = None,
     truth_dir: str | None = None,
+    model_path: str | None = None,
 ) -> dict:
-    """Validate the named datasets (default: those with ground truth in the registry)."""
+    """Validate the named datasets (default: those with ground truth in the registry):
+    their labels, or with ``model_path`` that model's LOOK/SKIP."""
     settings = settings or get_settings()
+    model = None
+    if model_path is not None:
+        from lookskip.bulk.scorer import load_scorer
+
+        model = load_scorer(model_path)
     if names is not None and not isinstance(names, str):
         names = list(names)
     chosen = [d.name for d in ds.select(names, settings)] if names else default_datasets(settings)
     results = [
-        validate_dataset(n, settings, labels_dir=labels_dir, truth_dir=truth_dir) for n in chosen
+        validate_dataset(n, settings, labels_dir=labels_dir, truth_dir=truth_dir, model=model)
+        for n in chosen
     ]
     return {"datasets": results, "errors": sum(1 for r in results if r["error"])}

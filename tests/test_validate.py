@@ -182,3 +182,21 @@ def test_cli_prints_figures_and_exits_nonzero_only_on_errors(bgl, data_dir):
     assert "Thunderbird: ground truth Thunderbird_2k.log_structured.csv not found" in flat
     assert "1 dataset(s) could not be validated" in flat
     assert "Traceback" not in bad.output
+
+
+def test_any_model_is_validated_on_the_ground_truth(shared_data, data_dir):
+    """--model: the model's own LOOK/SKIP of the sample lines against the alert truth."""
+    model = Path(__file__).resolve().parent.parent / "data" / "models" / "look_skip_model.json.gz"
+    report = v.validate(["BGL"], truth_dir=str(shared_data / "loghub"), model_path=str(model))
+    (r,) = report["datasets"]
+    assert r["error"] is None and r["labels"].startswith("model:")
+    assert r["matrix"]["alert"]["unlabeled"] == r["matrix"]["normal"]["unlabeled"] == 0
+    assert r["alerts"] + r["normals"] == r["lines"] == 2000
+    assert r["recall"] == r["matrix"]["alert"]["LOOK"] / r["alerts"]
+    res = CliRunner().invoke(
+        cli,
+        ["validate", "--datasets", "BGL", "--truth", str(shared_data / "loghub"),
+         "--model", str(model), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["datasets"][0]["recall"] == r["recall"]
