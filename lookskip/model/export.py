@@ -21,7 +21,7 @@ from lookskip import storage
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
 from lookskip.model.key import KEY_RULES, SQUEEZE_CHARS
-from lookskip.model.pipeline import POSITIVE, TrainedModel
+from lookskip.model.pipeline import LOOK_FLOOR_PATTERN, POSITIVE, TrainedModel
 
 FORMAT = "lookskip-tfidf"
 FORMAT_VERSION = 2
@@ -71,6 +71,7 @@ def model_document(model: TrainedModel) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "positive_label": POSITIVE,
         "threshold": float(model.threshold),
+        "look_floor": LOOK_FLOOR_PATTERN,
         "key": {"rules": [list(rule) for rule in KEY_RULES], "squeeze_chars": SQUEEZE_CHARS},
         "word": _block(word, WORD_NGRAM_RANGE, token_pattern=WORD_TOKEN_PATTERN),
         "char": _block(char, CHAR_NGRAM_RANGE),

@@ -84,6 +84,8 @@ class ReferenceModel:
         self.mean = np.asarray(hand["mean"], dtype=np.float64)
         self.scale = np.asarray(hand["scale"], dtype=np.float64)
         self.hand_coef = np.asarray(doc["coef"]["handcrafted"], dtype=np.float64)
+        floor = doc.get("look_floor")
+        self._floor = re.compile(floor, re.ASCII) if floor else None
 
     @classmethod
     def load(cls, path: str) -> ReferenceModel:
@@ -161,12 +163,20 @@ class ReferenceModel:
             + float(np.dot(self.hand_coef, hand))
         )
 
+    def key_proba(self, key: str) -> float:
+        """``p_look`` of a key: the logistic of its decision, raised to the threshold
+        where ``look_floor`` matches the key."""
+        z = self.key_decision(key)
+        p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0  # exp would overflow
+        if self._floor is not None and self._floor.search(key):
+            p = max(p, self.threshold)
+        return p
+
     def predict_proba_look(self, lines: Sequence[str]) -> np.ndarray:
         """``p_look`` of each line; each distinct key is scored once."""
         keys = [self.template_key(line) for line in lines]
-        z_of = {k: self.key_decision(k) for k in dict.fromkeys(keys)}
-        z = np.fromiter((z_of[k] for k in keys), dtype=np.float64, count=len(keys))
-        return 1.0 / (1.0 + np.exp(-z))
+        p_of = {k: self.key_proba(k) for k in dict.fromkeys(keys)}
+        return np.fromiter((p_of[k] for k in keys), dtype=np.float64, count=len(keys))
 
     def predict(self, lines: Sequence[str]) -> list[str]:
         return ["LOOK" if p >= self.threshold else "SKIP" for p in self.predict_proba_look(lines)]

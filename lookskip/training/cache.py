@@ -161,6 +161,11 @@ def corpus_meta(plan: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return z["y"], z["groups"], z["weight"]
 
 
+def corpus_hand(plan: dict[str, Any]) -> np.ndarray:
+    """Raw handcrafted features of the plan's key rows."""
+    return _load_arrays(ensure_corpus(plan, "hand"))["hand"]
+
+
 def corpus_counts(plan: dict[str, Any], block: str) -> tuple[sp.csr_matrix, np.ndarray]:
     z = _load_arrays(ensure_corpus(plan, block))
     return _unpack("counts", z), z["terms"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.evaluate import counts, from_counts
-from lookskip.model.pipeline import make_logreg
+from lookskip.model.pipeline import LOOK_FLOOR_FEATURE, make_logreg
 from lookskip.training import cache
 from lookskip.training.plan import job_spec, load_plan
 
@@ -61,7 +61,10 @@ def fit_and_score(plan_path: str, job_id: str) -> dict[str, Any]:
         # each row is a distinct key standing for `weight` lines: the loss of a fit on
         # every line, on a tenth of the rows
         clf.fit(x_train, y[train_rows], sample_weight=weight[train_rows])
-    p_look = clf.predict_proba(x_test)[:, 1]
+    # The LOOK floor holds at every threshold: a floored row counts as p = 1 here.
+    hand = cache.corpus_hand(plan)
+    floored = hand[test_rows, LOOK_FLOOR_FEATURE] > 0
+    p_look = np.where(floored, 1.0, clf.predict_proba(x_test)[:, 1])
     t2 = time.perf_counter()
     buf = io.BytesIO()
     np.save(buf, p_look)

@@ -90,6 +90,9 @@ pub struct ModelSpec {
     #[serde(default = "look")]
     pub positive_label: String,
     pub threshold: f64,
+    /// A key matching this is LOOK whatever its score (`p_look` raised to the threshold).
+    #[serde(default)]
+    pub look_floor: Option<String>,
     pub key: KeySpec,
     pub word: BlockSpec,
     pub char: BlockSpec,

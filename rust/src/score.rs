@@ -27,6 +27,8 @@ pub struct Classifier {
     pub positive_label: String,
     intercept: f64,
     keyer: TemplateKey,
+    /// `look_floor`: keys it matches score at least `threshold`.
+    floor: Option<regex_automata::meta::Regex>,
     word: WordBlock,
     char: CharBlock,
     features: Features,
@@ -71,6 +73,10 @@ impl Classifier {
     pub fn from_spec(spec: &ModelSpec) -> Result<Self> {
         let start = Instant::now();
         let keyer = TemplateKey::new(&spec.key)?;
+        let floor = match &spec.look_floor {
+            Some(p) => Some(crate::rx::compile("look_floor", p)?),
+            None => None,
+        };
         // The char automaton is the slowest part to build: overlap it with the rest.
         let (char, rest) = rayon::join(
             || CharBlock::new(&spec.char, &spec.coef.char),
@@ -89,6 +95,7 @@ impl Classifier {
             positive_label: spec.positive_label.clone(),
             intercept: spec.intercept,
             keyer,
+            floor,
             word,
             char,
             features,
@@ -145,11 +152,21 @@ impl Classifier {
             return p;
         }
         let key = std::mem::take(&mut s.key);
-        let z = self.key_decision(&key, s);
-        let p = 1.0 / (1.0 + (-z).exp());
+        let p = self.key_proba(&key, s);
         s.cache.insert(&key, p);
         s.key = key;
         p
+    }
+
+    /// `p_look` of a key: the logistic of its decision, raised to the threshold where
+    /// `look_floor` matches the key.
+    pub fn key_proba(&self, key: &[u8], s: &mut Scratch) -> f64 {
+        let z = self.key_decision(key, s);
+        let p = 1.0 / (1.0 + (-z).exp());
+        match &self.floor {
+            Some(re) if re.is_match(key) => p.max(self.threshold),
+            _ => p,
+        }
     }
 
     /// The decision value `z` of a valid UTF-8 line (its key's).
