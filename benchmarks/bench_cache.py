@@ -98,11 +98,16 @@ def cpu_timed(fn):
     return value, time.perf_counter() - w, time.process_time() - c
 
 
+def classify_timed(clf, path: Path, out: Path):
+    """The library call, rows written: (result, wall s, CPU s of this process)."""
+    return cpu_timed(lambda: clf.classify_file(str(path), output=str(out)))
+
+
 def child_run(cmd: list[str], **kw) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS (KiB) of a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -144,7 +149,7 @@ def main() -> None:
             rates = {}
             for cache_mib in (64, 0):
                 clf = lookskip_rs.Classifier(args.model, threads=1, cache_mib=cache_mib)
-                d, wall, cpu = cpu_timed(lambda c=clf: c.classify_file(str(f), output=str(out)))
+                d, wall, cpu = classify_timed(clf, f, out)
                 rates[cache_mib] = (d["lines"] / cpu, d["lines"] / wall)
                 if cache_mib:
                     st = clf.cache_stats()
@@ -152,7 +157,7 @@ def main() -> None:
                     hit = st["hits"] / max(1, st["hits"] + st["misses"])
                     distinct = st["misses"] / d["lines"]
             all_clf = lookskip_rs.Classifier(args.model, threads=0)
-            d, wall_all, _ = cpu_timed(lambda: all_clf.classify_file(str(f), output=str(out)))
+            d, wall_all, _ = classify_timed(all_clf, f, out)
             e2e_dir = work / "e2e"
             wall_e, cpu_e, _ = child_run(
                 [lookskip, "classify", str(f), "--threads", "1", "--output", str(e2e_dir)]
@@ -206,7 +211,7 @@ def main() -> None:
                         n_lines += 1
                 part.unlink()
                 seed += 1
-            wall_b, cpu_b, rss = child_run(
+            wall_b, _, rss = child_run(
                 [lookskip, "classify", str(big), "--threads", "0", "--output", str(work / "b")]
             )
             summary = json.loads((work / "b" / "summary.json").read_text())

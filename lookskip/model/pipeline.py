@@ -14,8 +14,8 @@ are LOOK's, which is what the export and the Rust side expect.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
