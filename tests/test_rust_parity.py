@@ -145,3 +145,52 @@ def test_incompatible_regex_is_refused(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="ALLCAPS"):
         lookskip_rs.Classifier(str(path))
+
+
+ADVERSARIAL = [
+    "",
+    " ",
+    "\t\t",
+    "é" * 3000 + " ERROR 42",
+    "x" * (10 << 20) + " failed 0x1f",  # a 10 MB line
+    "状态 status=500 错误 12",
+    "\U0001f4a5 boom at 10.0.0.1:80 \u200b",
+]
+ADVERSARIAL_BYTES = [b"disk \xff\xfe error 7", b"\xc3\x28 timeout", b"\x00\x01\x02 12"]
+
+
+def test_key_cache_on_and_off_identical():
+    """The cache is exact: a line's score is its key's. Also with a cache so small that it
+    evicts all along, and across lines that share keys but differ in numbers."""
+    path = trained()[0]
+    lines = list(parity_lines()[::5]) + ADVERSARIAL
+    variants = [line.replace("1", "7") for line in lines[:2000]]  # same keys, other digits
+    lines = lines + variants + ADVERSARIAL_BYTES
+    off = lookskip_rs.Classifier(path, threads=1, cache_mib=0)
+    p_off = off.predict_proba(lines)
+    assert off.cache_stats()["hits"] == 0 and off.cache_stats()["entries"] == 0
+    for mib, threads in ((64, 1), (64, 0), (1, 1)):
+        on = lookskip_rs.Classifier(path, threads=threads, cache_mib=mib)
+        np.testing.assert_array_equal(on.predict_proba(lines), p_off)
+        np.testing.assert_array_equal(on.predict_proba(lines), p_off)  # warm cache
+        st = on.cache_stats()
+        assert st["hits"] > len(lines)  # the second pass and the shared keys hit
+        assert st["bytes"] <= mib << 20
+    tiny = lookskip_rs.Classifier(path, threads=1, cache_mib=1)
+    words = ["".join(chr(97 + (i // 26**k) % 26) for k in range(4)) for i in range(20000)]
+    distinct = [f"line {i} zq{w} failed {w * 10}" for i, w in enumerate(words)]
+    np.testing.assert_array_equal(tiny.predict_proba(distinct), off.predict_proba(distinct))
+    assert tiny.cache_stats()["evictions"] > 0
+
+
+def test_adversarial_lines_match_reference(clf):
+    ref = reference()
+    text = [*ADVERSARIAL, *(b.decode("utf-8", "replace") for b in ADVERSARIAL_BYTES)]
+    assert_close(text, clf.predict_proba([*ADVERSARIAL, *ADVERSARIAL_BYTES]),
+                 ref.predict_proba_look(text), "adversarial: rust vs reference")  # fmt: skip
+
+
+def test_shipped_model_uses_the_key_scanner():
+    """The shipped rules are keyed by the scanner, so the parity tests above test it."""
+    assert lookskip_rs.Classifier(str(COMMITTED_MODEL)).key_scanner
+    assert lookskip_rs.Classifier(trained()[0]).key_scanner
