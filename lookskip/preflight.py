@@ -105,9 +105,11 @@ def _check_train(
         return
     unknown = sorted(set(holdout) - set(pool))
     if unknown:
-        raise ParamError(f"--holdout {', '.join(unknown)}: not among {where}")
+        raise ParamError(f"--holdout: no labels for {', '.join(unknown)} (not among {where})")
     training = sorted(set(pool) - set(holdout))
     if len(training) < 2:
+        if "label" not in stages:
+            return  # labels already here: the plan names what is wrong with them (bad files)
         raise ParamError(
             f"training needs at least 2 datasets (the cross-validation groups); {where} "
             f"leave {len(training)}" + (" after --holdout" if holdout else "")

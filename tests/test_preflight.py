@@ -51,7 +51,11 @@ def test_enqueue_pipeline_cli_refuses_it_with_the_reason(no_broker):
     [
         ("pipeline", {"datasets": FOUR, "folds": 4, "holdout": "HDFS"}, "--folds 4 needs"),
         ("pipeline", {"datasets": "HDFS,Nope"}, "unknown dataset"),
-        ("pipeline", {"datasets": FOUR, "holdout": "BGL", "folds": 2}, "--holdout BGL"),
+        (
+            "pipeline",
+            {"datasets": FOUR, "holdout": "BGL", "folds": 2},
+            "--holdout: no labels for BGL",
+        ),
         ("pipeline", {"datasets": "HDFS,BGL", "holdout": "BGL", "folds": 2}, "at least 2"),
         ("pipeline", {"grid": "huge"}, "unknown grid"),
         ("pipeline", {"folds": 1}, "at least 2"),
