@@ -273,7 +273,8 @@ def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
             )
         progress.update(task, total=len(exp.sources))
         for e in exp.errors:
-            console.print(f"[bold red]error:[/] {escape(e.error)}")
+            what = e.error if e.error.startswith(e.name) else f"{e.name}: {e.error}"
+            console.print(f"[bold red]error:[/] {escape(what)}")
 
     def on_progress(nbytes: int, nlines: int) -> None:
         done["bytes"] += nbytes

@@ -39,14 +39,22 @@ def list_() -> None:
 @click.argument("name")
 @click.argument("path")
 @click.option(
-    "--lines", default=2000, show_default=True, help="Take the first N lines of PATH as the sample."
+    "--lines",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Take the first N lines of PATH as the sample.",
 )
+@click.option("--force", is_flag=True, help="Replace a dataset already registered as NAME.")
 @user_errors(ds.DatasetError)
-def add(name: str, path: str, lines: int) -> None:
+def add(name: str, path: str, lines: int, force: bool) -> None:
     """Register the log at PATH (plain or .gz) as dataset NAME.
 
     Its first --lines lines are copied to <data_dir>/loghub/NAME_2k.log, so every
-    stage (label, train, validate) can use it like a loghub sample.
+    stage (label, train, validate) can use it like a loghub sample. The sample must
+    be text (UTF-8, no NUL byte, lines of at most 1 MiB), as ingest requires. NAME
+    is ASCII letters, digits and _ (at most 64); a registered name (a built-in
+    dataset too) is replaced only with --force.
     """
-    d, n = ds.add_dataset(name, path, lines)
+    d, n = ds.add_dataset(name, path, lines, force=force)
     out.print(f"added {d.name}: {n} lines from {path}")

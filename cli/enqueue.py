@@ -72,8 +72,13 @@ def _params(stage: str) -> list[click.Parameter]:
 
 def send(stage: str, params: dict[str, Any], wait: bool) -> None:
     """Register and send the workflow; print its id (stdout); optionally follow it."""
+    from lookskip.preflight import ParamError, check
     from worker.client import Unreachable, check_broker
 
+    try:  # before the broker: a run that cannot succeed is refused here, for free
+        check(stage, params)
+    except ParamError as exc:
+        fail(str(exc))
     try:
         check_broker()
     except Unreachable as exc:

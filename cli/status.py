@@ -106,6 +106,15 @@ def report_end(view: Any, as_json: bool) -> None:
         if not as_json:
             fail(f"workflow {view.id} failed in {f['task']} [{f['item']}]: {f['error']}")
         raise SystemExit(1)
+    # A classify run that finished with files it could not read: exit 1, as local classify
+    totals = ((view.result or {}).get("result") or {}).get("totals") or {}
+    if view.state == "SUCCESS" and totals.get("files_failed"):
+        if not as_json:
+            fail(
+                f"{totals['files_failed']} of {totals['files']} file(s) could not be "
+                f"classified (see {view.result['result'].get('summary', 'summary.json')})"
+            )
+        raise SystemExit(1)
 
 
 @click.command()

@@ -6,7 +6,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, out, user_errors
+from cli.common import console, fail, out, user_errors
 from lookskip.settings import get_settings
 from lookskip.training.labels import LabelError
 from lookskip.training.plan import GRIDS
@@ -77,9 +77,19 @@ def train(labels_dir, grid, folds, holdout, datasets, n_jobs, models_dir) -> Non
     Writes <models>/look_skip_model.joblib and eval_report.json (per-dataset
     metrics, tuned threshold, timings). Then run `lookskip export`.
     """
+    from lookskip.preflight import ParamError, check
     from lookskip.training.run import train_local
 
     settings = get_settings()
+    try:
+        check(
+            "train",
+            {"labels_dir": labels_dir, "grid": grid, "folds": folds, "holdout": holdout,
+             "datasets": datasets},
+            settings,
+        )  # fmt: skip
+    except ParamError as exc:
+        fail(str(exc))
     with Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),

@@ -8,6 +8,7 @@ registry survives upgrades of the package.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +19,8 @@ from lookskip.settings import Settings, get_settings
 
 SOURCES = ("loghub", "synthetic", "file")
 SAMPLE_SUFFIX = "_2k.log"
+MAX_NAME = 64  # the name becomes a file name (<name>_2k.log, <name>.jsonl)
+NAME_RE = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME - 1}}}")
 
 
 class DatasetError(ValueError):
@@ -94,33 +97,73 @@ def _toml_entry(d: Dataset) -> str:
     return "\n".join(lines)
 
 
+def check_name(name: str) -> None:
+    """A dataset name is ASCII letters, digits and ``_``, at most ``MAX_NAME`` long."""
+    if len(name) > MAX_NAME:
+        raise DatasetError(f"dataset name is {len(name)} characters long (at most {MAX_NAME})")
+    if not NAME_RE.fullmatch(name):
+        raise DatasetError(
+            f"dataset name {name!r} must be ASCII letters, digits and _ (not starting with a digit)"
+        )
+
+
+def _read_sample(path: str, lines: int) -> bytes:
+    """The first ``lines`` lines of ``path`` (gzip by suffix), reading at most one line
+    longer than the ingest limit, so a huge single-line file is refused, not loaded."""
+    from lookskip.ingest import MAX_LINE_BYTES
+
+    parts: list[bytes] = []
+    with storage.open_file(path, "rb", compression="infer") as src:
+        for _ in range(lines):
+            raw = src.readline(MAX_LINE_BYTES + 2)
+            if not raw:
+                break
+            parts.append(raw if raw.endswith(b"\n") else raw + b"\n")
+            if len(raw) > MAX_LINE_BYTES + 1:  # (no newline within the limit: too long)
+                break
+    return b"".join(parts)
+
+
 def add_dataset(
-    name: str, path: str, lines: int = 2000, settings: Settings | None = None
+    name: str,
+    path: str,
+    lines: int = 2000,
+    settings: Settings | None = None,
+    force: bool = False,
 ) -> tuple[Dataset, int]:
     """Register a user's log as dataset ``name``: its first ``lines`` lines become the sample.
 
-    Returns the dataset and the number of lines written. Re-adding the same name
-    replaces the sample (idempotent).
+    The sample must pass ingest's checks (not empty, no NUL byte, UTF-8, lines within
+    the limit). An existing entry is replaced only with ``force``, except re-adding a
+    ``file`` dataset from the same path (idempotent). Returns the dataset and the
+    number of lines written.
     """
+    from lookskip.ingest import IngestError, check_text
+
     settings = settings or get_settings()
-    if not name.isidentifier():
-        raise DatasetError(f"dataset name {name!r} must be letters, digits and _ only")
-    if not storage.exists(path):
-        raise DatasetError(f"{path}: no such file")
-    sample = storage.join(settings.loghub_dir, f"{name}{SAMPLE_SUFFIX}")
-    taken = 0
-    with (
-        storage.open_file(path, "rb", compression="infer") as src,
-        storage.atomic_writer(sample, "wb") as dst,
-    ):
-        for raw in src:
-            dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
-            taken += 1
-            if taken >= lines:
-                break
-    if taken == 0:
-        raise DatasetError(f"{path}: the file is empty")
+    check_name(name)
+    if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
+        raise DatasetError(f"--lines must be a whole number of at least 1, got {lines!r}")
     registry = load_registry(settings)
+    old = registry.get(name)
+    same = old is not None and old.source == "file" and old.path == str(path)
+    if old is not None and not (force or same):
+        what = f"the {old.source} dataset" + (f" from {old.path}" if old.path else "")
+        raise DatasetError(f"{name} is already registered ({what}); use --force to replace it")
+    fs, fpath = storage.fs_and_path(path)
+    if not fs.exists(fpath):
+        raise DatasetError(f"{path}: no such file")
+    if fs.isdir(fpath):
+        raise DatasetError(f"{path}: is a directory, not a log file")
+    try:
+        data = _read_sample(path, lines)
+        taken = check_text(data)
+    except IngestError as exc:
+        raise DatasetError(f"{path}: {exc}") from None
+    except (OSError, EOFError) as exc:  # unreadable, or a .gz that is not gzip / cut short
+        raise DatasetError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from None
+    sample = storage.join(settings.loghub_dir, f"{name}{SAMPLE_SUFFIX}")
+    storage.write_bytes(sample, data)
     registry[name] = Dataset(name, "file", False, str(path))
     body = "\n\n".join(_toml_entry(d) for d in registry.values())
     storage.write_text(registry_path(settings), "# lookskip dataset registry\n\n" + body + "\n")

@@ -161,8 +161,23 @@ def parse_source(source: str | None, settings: Settings | None = None) -> Source
         return Source("loghub", _location(settings.loghub_url).location)
     src = _location(source)
     if src.kind == "dir":
-        fs, path = storage.fs_and_path(src.location)
-        if not fs.isdir(path):
+        try:
+            fs, path = storage.fs_and_path(src.location)
+            is_dir = fs.isdir(path)
+            is_file = not is_dir and fs.exists(path)
+        except (OSError, ValueError, ImportError) as exc:  # unknown scheme, unreachable host
+            scheme = source.split("://", 1)[0] if "://" in source else "file"
+            raise SourceError(
+                f"source {source}: cannot open it as a {scheme} directory "
+                f"({type(exc).__name__}: {exc}); use registry, loghub, synthetic, an "
+                "http(s):// mirror or a directory"
+            ) from None
+        if is_file:
+            raise SourceError(
+                f"source {source}: is a file; --source takes a directory holding "
+                "<Name>_2k.log samples (or registry, loghub, synthetic, an http(s):// mirror)"
+            )
+        if not is_dir:
             raise SourceError(f"source {source}: no such directory")
     return src
 

@@ -31,6 +31,11 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def file_mode() -> int:
+    """The mode a plain ``open()`` gives a new file (0666 & ~umask); ``mkstemp`` gives 0600."""
+    return 0o666 & ~_UMASK
+
+
 def fs_and_path(url: str | os.PathLike[str]) -> tuple[fsspec.AbstractFileSystem, str]:
     """The file system that serves ``url`` and the path within it."""
     return url_to_fs(str(url))
@@ -111,7 +116,7 @@ def atomic_writer(url: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
         # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask)
         # so workers running as another user (containers) can read what this one wrote.
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        os.fchmod(fd, file_mode())
         try:
             with os.fdopen(fd, mode) as f:
                 yield f

@@ -155,6 +155,16 @@ def test_unusable_sources_are_one_clear_error(tmp_path, data_dir):
     (tmp_path / "empty-mirror").mkdir()
     with pytest.raises(ing.SourceError, match="has none of the datasets"):
         ing.ingest(None, str(tmp_path / "empty-mirror"))
+    (tmp_path / "a-file").write_text("x\n")
+    with pytest.raises(ing.SourceError, match="is a file; --source takes a directory"):
+        ing.ingest(None, str(tmp_path / "a-file"))
+
+
+def test_an_unusable_url_scheme_is_a_clear_error_not_a_resolver_one(data_dir):
+    with pytest.raises(ing.SourceError, match=r"source ftp://.*cannot open it as a ftp directory"):
+        ing.parse_source("ftp://no-such-host.invalid/loghub")
+    with pytest.raises(ing.SourceError, match="cannot open it"):
+        ing.parse_source("nosuchscheme://x/y")
 
 
 # --------------------------------------------------------------------------- bad input

@@ -135,6 +135,10 @@ def test_property_invalid_utf8_files_match_reference(clf, tmp_path, lines):
         with pytest.raises(OSError, match="corrupt"):
             clf.classify_file(str(path))
         return
+    if b"\0" in raw[:8192]:  # binary: refused, as by the bulk path (and the numpy one)
+        with pytest.raises(OSError, match=r"binary file \(NUL bytes in the first 8 KiB\)"):
+            clf.classify_file(str(path))
+        return
     check_file(clf, path, raw)
 
 

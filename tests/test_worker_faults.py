@@ -74,19 +74,34 @@ def test_kill9_of_the_process_running_a_task_loses_and_duplicates_nothing(celery
 
 
 def test_redis_restart_mid_workflow_completes(celery_workers, redis_service, tmp_path):
+    """Both workers are busy (each runs a task) when Redis restarts; both survive it."""
+    import psutil
+
     gate = tmp_path / "gate"
     items = ["r1", "r2", "r3", "r4", "r5"]
     wf = _gated_workflow(gate, items)
-    wait_for(
-        lambda: (gate / "pids").exists() and len(list((gate / "pids").iterdir())) >= 2,
+    pids = wait_for(
+        lambda: (
+            list((gate / "pids").iterdir())
+            if (gate / "pids").exists() and len(list((gate / "pids").iterdir())) >= 2
+            else None
+        ),
         what="two running tasks",
     )
+    workers = {n: p.pid for n, p in celery_workers.procs.items()}
+    busy = {psutil.Process(int(p.read_text())).ppid() for p in pids}
+    assert busy == set(workers.values()), f"not one task on each worker: {busy} vs {workers}"
     redis_service.restart(down_s=1.0)  # SIGKILL + start again from the AOF file
     (gate / "open").touch()
     view = wait_workflow(wf, timeout=120)
     assert view.state == "SUCCESS", view
     assert view.result["result"] == {"items": items}
     assert sorted((gate / "runs.log").read_text().split()) == items
+    # every worker reconnected and goes on: alive, answering, no unrecoverable error
+    dead = {n: p.returncode for n, p in celery_workers.procs.items() if p.poll() is not None}
+    assert not dead, f"workers died across the Redis restart: {dead}"
+    celery_workers.wait_ready(timeout=60)
+    assert "Unrecoverable error" not in celery_workers.all_logs()
 
 
 def test_bad_input_fails_clearly_and_the_rest_of_the_group_goes_on(celery_workers, tmp_path):

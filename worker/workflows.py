@@ -50,7 +50,14 @@ def task_sig(name: str, label: str, *, takes_result: bool = False, **kwargs: Any
 
 
 def enqueue(stage_name: str, params: dict[str, Any]) -> str:
-    """Build the workflow for ``stage_name``, register it, send it; returns its id."""
+    """Build the workflow for ``stage_name``, register it, send it; returns its id.
+
+    Its parameters are checked first (``lookskip.preflight``): a run that cannot
+    succeed raises ``ParamError`` before anything is registered or sent.
+    """
+    from lookskip import preflight
+
+    preflight.check(stage_name, params)
     app.loader.import_default_modules()
     _register_pipeline()
     if stage_name not in BUILDERS:

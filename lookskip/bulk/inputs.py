@@ -9,15 +9,25 @@ Listing never reads a whole file into memory: a tar is walked header by header
 (``tarfile`` skips over member data while decompressing), a zip reads its central
 directory. A problem with one input (missing, truncated archive) becomes an
 :class:`InputError` for the summary; the other inputs go on.
+
+A directory walk takes regular files only, following symbolic links. Every other
+entry it meets is skipped and listed as an :class:`InputError` with its reason: a
+dangling or looping link, a FIFO, socket or device (reading a FIFO nobody writes
+would hang the run), a link back to a directory being walked. A FIFO or ``-`` named
+explicitly is still read: the user asked for it.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
+import gzip
 import os
 import posixpath
+import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -138,10 +148,28 @@ def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
                         compression=compression,
                     )
                 )
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        if members and not _member_end_readable(url, compression, members[-1]):
+            # Cut inside the last member: that member fails when read and says so,
+            # with the lines it got; one error for one cut.
+            return members, None
         what = "truncated or corrupt archive" if members else "cannot read archive"
         return members, InputError(name, f"{what}: {type(exc).__name__}: {exc}".rstrip(": "))
     return members, None
+
+
+def _member_end_readable(url: str, compression: str | None, member: Source) -> bool:
+    """Whether the archive holds all of ``member``'s data (it was damaged after it)."""
+    end = member.offset + member.size
+    try:
+        with storage.open_file(url, "rb") as raw:
+            if compression == "gz":
+                with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                    gz.seek(end)
+                    return gz.tell() == end
+            return storage.size(url) >= end
+    except (EOFError, OSError, zlib.error):
+        return False
 
 
 def list_zip(url: str, name: str) -> tuple[list[Source], InputError | None]:
@@ -171,14 +199,91 @@ def _file_sources(url: str, name: str) -> tuple[list[Source], InputError | None]
     return [Source(name=name, url=url, kind=kind, size=storage.size(url))], None
 
 
-def _walk(url: str) -> list[str]:
-    """Every file under a directory (recursive, sorted), as URLs the storage module opens."""
-    fs, path = storage.fs_and_path(url)
-    found = fs.find(path)
+_FILE_TYPES = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _type_name(mode: int) -> str:
+    return next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
+
+
+def _stat_problem(path: str, exc: OSError) -> str:
+    """Why ``stat`` (following links) failed for an entry, in words."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR) and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"dangling symbolic link (to {target})"
+    return f"cannot stat: {exc.strerror or exc}"
+
+
+def _walk_local(root: str) -> list[tuple[str, str | None]]:
+    """``(path, None)`` for every regular file under ``root`` (links followed), and
+    ``(path, why skipped)`` for every other entry; sorted by path."""
+    found: list[tuple[str, str | None]] = []
+
+    def visit(directory: str, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError as exc:
+            found.append((directory, f"cannot list directory: {exc.strerror or exc}"))
+            return
+        for entry in entries:
+            try:
+                st = os.stat(entry.path)
+            except OSError as exc:
+                found.append((entry.path, _stat_problem(entry.path, exc)))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    found.append(
+                        (entry.path, "symbolic link loop (to a directory being walked): skipped")
+                    )
+                else:
+                    visit(entry.path, ancestors | {key})
+            elif stat.S_ISREG(st.st_mode):
+                found.append((entry.path, None))
+            else:
+                found.append((entry.path, f"{_type_name(st.st_mode)}, not a regular file: skipped"))
+
+    top = os.stat(root)
+    visit(root, frozenset({(top.st_dev, top.st_ino)}))
+    return sorted(found)
+
+
+def _walk(url: str) -> list[tuple[str, str | None]]:
+    """Every file under a directory (recursive, sorted), as URLs the storage module opens,
+    each with None or the reason it is skipped (see the module docstring)."""
     if storage.is_local(url):
-        return sorted(found)
+        return _walk_local(storage.fs_and_path(url)[1])
+    fs, path = storage.fs_and_path(url)
     proto = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return sorted(f"{proto}://{p}" for p in found)
+    return sorted((f"{proto}://{p}", None) for p in fs.find(path))
+
+
+def _explicit_problem(url: str) -> str | None:
+    """Why a local input named explicitly cannot be read (None: read it)."""
+    if not storage.is_local(url):
+        return None
+    path = storage.fs_and_path(url)[1]
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.islink(path):
+            return f"{url}: no such file or directory"
+        return f"{url}: {_stat_problem(path, exc)}"
+    if stat.S_ISSOCK(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return f"{url}: {_type_name(st.st_mode)}, not a file to read"
+    return None  # regular files, directories, and FIFOs / character devices named on purpose
 
 
 def expand_inputs(
@@ -203,10 +308,14 @@ def expand_inputs(
             continue
         url = raw.rstrip("/") or raw
         try:
+            problem = _explicit_problem(url)
+            if problem:
+                out.errors.append(InputError(raw, problem))
+                continue
             fs, path = storage.fs_and_path(url)
             if fs.isdir(path):
                 base = posixpath.basename(path.rstrip("/")) or path
-                for found in _walk(url):
+                for found, skipped in _walk(url):
                     _, fpath = storage.fs_and_path(found)
                     rel = posixpath.relpath(fpath, path)
                     # An archive is opened unless excluded; --include then picks its members.
@@ -215,21 +324,41 @@ def expand_inputs(
                         is_archive or _selected(rel, include, exclude)
                     ):
                         continue
-                    srcs, err = _file_sources(found, f"{base}/{rel}")
-                    out.sources.extend(s for s in srcs if _member_selected(s, include, exclude))
-                    if err:
-                        out.errors.append(err)
+                    if skipped:
+                        out.errors.append(InputError(f"{base}/{rel}", skipped))
+                        continue
+                    _add_file(out, found, f"{base}/{rel}", include, exclude)
             elif fs.exists(path):
-                srcs, err = _file_sources(url, posixpath.basename(path))
-                out.sources.extend(s for s in srcs if _member_selected(s, include, exclude))
-                if err:
-                    out.errors.append(err)
+                _add_file(out, url, posixpath.basename(path), include, exclude)
             else:
                 out.errors.append(InputError(raw, f"{raw}: no such file or directory"))
         except OSError as exc:
             out.errors.append(InputError(raw, f"{type(exc).__name__}: {exc}"))
     out.sources = _unique(out.sources)
     return out
+
+
+def _add_file(
+    out: Expansion, url: str, name: str, include: Sequence[str], exclude: Sequence[str]
+) -> None:
+    """The sources of one file (or its error): a file that vanished or cannot be read
+    while the directory is listed is one error, not the end of the directory."""
+    try:
+        srcs, err = _file_sources(url, name)
+    except OSError as exc:
+        out.errors.append(InputError(name, describe_os_error(exc)))
+        return
+    out.sources.extend(s for s in srcs if _member_selected(s, include, exclude))
+    if err:
+        out.errors.append(err)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``Permission denied``, ``no such file`` …: the reason without the path (the
+    summary names the file)."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file (it vanished while the directory was listed)"
+    return exc.strerror or f"{type(exc).__name__}: {exc}"
 
 
 def _member_selected(src: Source, include: Sequence[str], exclude: Sequence[str]) -> bool:

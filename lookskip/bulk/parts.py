@@ -52,6 +52,7 @@ def local_target(url: str) -> Iterator[str]:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+        os.fchmod(fd, storage.file_mode())  # as summary.json: readable by whoever reads the rest
     else:
         fd, tmp = tempfile.mkstemp(prefix="lookskip-part-")
     os.close(fd)

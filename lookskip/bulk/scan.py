@@ -91,6 +91,33 @@ class _Bounded:
         return data
 
 
+class _Prepend:
+    """``head`` (already read to sniff the format), then the rest of ``f``."""
+
+    def __init__(self, head: bytes, f: IO[bytes]):
+        self.head, self.f = head, f
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.head:
+            return self.f.read(n)
+        if n < 0:
+            data, self.head = self.head + self.f.read(), b""
+            return data
+        data, self.head = self.head[:n], self.head[n:]
+        if len(data) < n:
+            data += self.f.read(n - len(data))
+        return data
+
+
+def _by_content(stack: ExitStack, f: Any) -> Any:
+    """An archive member read by content, as a file is: gzip (``app.log.gz``) is gunzipped."""
+    head = f.read(2)
+    stream = _Prepend(head, f)
+    if head == b"\x1f\x8b":
+        return stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))  # type: ignore[arg-type]
+    return stream
+
+
 @contextmanager
 def open_stream(source: Source) -> Iterator[IO[bytes]]:
     """A binary stream of the source's (decompressed) bytes; seekable for plain files."""
@@ -117,10 +144,10 @@ def open_stream(source: Source) -> Iterator[IO[bytes]]:
             f.seek(source.offset)
             if f.tell() != source.offset:
                 raise UnreadableInput("truncated archive: member data missing")
-            yield _Bounded(f, source.size)  # type: ignore[misc]
+            yield _by_content(stack, _Bounded(f, source.size))
         elif source.kind == "zip":
             zf = stack.enter_context(zipfile.ZipFile(raw))
-            yield stack.enter_context(zf.open(source.member or ""))
+            yield _by_content(stack, stack.enter_context(zf.open(source.member or "")))
         else:
             raise ValueError(f"unknown source kind {source.kind!r}")
 
@@ -209,6 +236,8 @@ def scan_unit(
         UnreadableInput,
     ) as exc:
         res.error = describe_error(exc, unit.source)
+        if res.lines:
+            res.error += f", after {res.lines} complete lines"
     _add_density(res, np.zeros(0, dtype=np.int64), res.lines)
     res.seconds = time.perf_counter() - t0
     return res
@@ -286,12 +315,13 @@ def classify_unit_to(
             append=append,
             **args,
         )
-    except OSError as exc:
+    except OSError as exc:  # the rows could not be written
         return UnitResult(
             error=str(exc).strip().split("\n")[0] or type(exc).__name__,
             seconds=time.perf_counter() - t0,
         )
     return UnitResult(
+        error=d.get("error"),  # the input could not be read to its end (lines: up to there)
         lines=d["lines"],
         look=d["look"],
         written=d["written"],

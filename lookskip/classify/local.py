@@ -32,6 +32,7 @@ NO_RUST_ENV = "LOOKSKIP_NO_RUST"
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 MODEL_FILE = "look_skip_model.json.gz"
 _BATCH = 4096
+BINARY_PROBE = 8192
 
 
 def rust_module() -> tuple[Any | None, str | None]:
@@ -152,6 +153,10 @@ class LocalClassifier:
         res = FileResult(path=path, output=output)
         limit = sys.maxsize if max_look is None else max_look
         with _open_input(path) as f:
+            if (
+                b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]
+            ):  # the bulk path's rule (lookskip_rs too)
+                raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
             if output is None:
                 self._scan(f, res, thr, limit, None)
             else:

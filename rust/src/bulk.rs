@@ -22,16 +22,37 @@ use std::time::Instant;
 use flate2::read::MultiGzDecoder;
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::stream::open_input;
+use crate::error::Result;
+use crate::stream::{open_input, Tallied};
 
-/// A read error in words (a gzip stream cut short or damaged says so).
-fn read_error(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
-            format!("corrupt or truncated compressed input ({e})")
+/// A read error in words (a gzip stream cut short or damaged says so), with how
+/// many complete lines the input gave before it.
+pub fn read_error(e: &io::Error, lines: u64) -> String {
+    describe_read_error(e, lines, false)
+}
+
+fn describe_read_error(e: &io::Error, lines: u64, archive: bool) -> String {
+    let msg = e.to_string();
+    let what = if msg.starts_with("truncated archive") {
+        msg
+    } else {
+        match e.kind() {
+            io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::UnexpectedEof => {
+                if archive {
+                    format!("truncated or corrupt archive ({msg})")
+                } else {
+                    format!("corrupt or truncated compressed input ({msg})")
+                }
+            }
+            _ => msg,
         }
-        _ => e.to_string(),
+    };
+    if lines > 0 {
+        format!("{what}, after {lines} complete lines")
+    } else {
+        what
     }
 }
 
@@ -65,8 +86,12 @@ pub enum UnitInput {
 }
 
 /// Totals of one unit, with LOOK counts per `bucket` lines for a density chart.
+///
+/// `error` says why the input could not be read to its end (missing, binary, a gzip
+/// stream or an archive cut short); then `lines`/`bytes` are what it gave before.
 #[derive(Clone, Debug, Default)]
 pub struct UnitSummary {
+    pub error: Option<String>,
     pub lines: u64,
     pub look: u64,
     pub written: u64,
@@ -243,7 +268,16 @@ pub fn open_unit(input: &UnitInput) -> io::Result<Box<dyn BufRead + Send>> {
                 inner: r,
                 left: *size,
             });
-            Ok(Box::new(BufReader::with_capacity(BUF, r)))
+            // A member may itself be gzip (`logs.tar!app.log.gz`): read by content,
+            // as a file on disk is.
+            let mut member = BufReader::with_capacity(BUF, r);
+            if member.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+                return Ok(Box::new(BufReader::with_capacity(
+                    BUF,
+                    MultiGzDecoder::new(member),
+                )));
+            }
+            Ok(Box::new(member))
         }
     }
 }
@@ -314,7 +348,16 @@ pub fn write_row(
     Ok(())
 }
 
+/// Binary input: a NUL byte in the first 8 KiB of a stream (the rule `grep` uses).
+pub fn is_binary(reader: &mut dyn BufRead) -> io::Result<bool> {
+    let head = reader.fill_buf()?;
+    Ok(memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some())
+}
+
 /// Score a unit, writing up to `max_rows` LOOK rows to `out` (all are counted).
+///
+/// An input that cannot be read to its end gives a summary with `error` set (and
+/// the lines read before it); `Err` means the rows could not be written.
 pub fn classify_unit(
     engine: &Engine,
     input: &UnitInput,
@@ -323,24 +366,35 @@ pub fn classify_unit(
     out: &mut dyn Write,
 ) -> Result<UnitSummary> {
     let start = Instant::now();
-    // Errors name no path: the caller reports them under the file's name.
-    let mut reader = open_unit(input).map_err(|e| Error::Io(e.to_string()))?;
-    if starts_stream(input) {
-        let head = reader.fill_buf().map_err(|e| Error::Io(read_error(&e)))?;
-        if memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some() {
-            return Err(Error::Io(BINARY_ERROR.into()));
-        }
-    }
     let mut s = UnitSummary {
         bucket: DENSITY_BUCKET,
         ..UnitSummary::default()
     };
+    let failed = |mut s: UnitSummary, error: String| -> Result<UnitSummary> {
+        s.error = Some(error);
+        s.seconds = start.elapsed().as_secs_f64();
+        Ok(s)
+    };
+    // Errors name no path: the caller reports them under the file's name.
+    let archive = matches!(input, UnitInput::TarMember { .. });
+    let mut reader = match open_unit(input) {
+        Ok(r) => r,
+        Err(e) => return failed(s, describe_read_error(&e, 0, archive)),
+    };
+    if starts_stream(input) {
+        match is_binary(&mut reader) {
+            Ok(false) => {}
+            Ok(true) => return failed(s, BINARY_ERROR.into()),
+            Err(e) => return failed(s, describe_read_error(&e, 0, archive)),
+        }
+    }
+    let (reader, tally) = Tallied::new(reader);
     let limit = format.max_rows.unwrap_or(u64::MAX);
     let offset = format.line_offset;
     let (mut density, mut bucket) = (Vec::new(), DENSITY_BUCKET);
     let mut written = 0u64;
     let mut row = Vec::with_capacity(256);
-    let summary = engine.classify_reader(reader, threshold, &mut |l| {
+    let scored = engine.classify_reader(Box::new(reader), threshold, &mut |l| {
         add_density(&mut density, &mut bucket, l.line_number - 1);
         if written >= limit {
             return Ok(());
@@ -355,7 +409,14 @@ pub fn classify_unit(
         out.write_all(&row)?;
         written += 1;
         Ok(())
-    })?;
+    });
+    if let Some(e) = tally.error() {
+        s.lines = tally.lines();
+        s.bytes = tally.bytes();
+        s.written = written;
+        return failed(s, describe_read_error(&e, tally.lines(), archive));
+    }
+    let summary = scored?;
     // Cover every line (trailing buckets without LOOK lines too), within DENSITY_MAX.
     while summary.lines.div_ceil(bucket) as usize > DENSITY_MAX {
         halve(&mut density, &mut bucket);
@@ -535,6 +596,7 @@ pub mod python {
         d.set_item("seconds", s.seconds)?;
         d.set_item("density", s.density)?;
         d.set_item("bucket", s.bucket)?;
+        d.set_item("error", s.error)?;
         Ok(d)
     }
 

@@ -13,13 +13,14 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyDict, PyList};
 
-use crate::bulk::{row_prefix, write_row};
+use crate::bulk::{is_binary, read_error, row_prefix, write_row, BINARY_ERROR};
 use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
 use crate::error::Error;
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
 use crate::model::KeySpec;
 use crate::score::{Classifier, TermCounts};
+use crate::stream::{open_input, Tallied};
 
 fn to_py(e: Error) -> PyErr {
     match e {
@@ -151,7 +152,7 @@ impl PyClassifier {
                 let mut kept = 0u64;
                 let mut lines = Vec::new();
                 let summary = match &output {
-                    None => self.engine.classify_path(&shown, threshold, &mut |l| {
+                    None => self.classify_path(&shown, threshold, &mut |l| {
                         if kept < limit {
                             kept += 1;
                             lines.push(l);
@@ -161,7 +162,7 @@ impl PyClassifier {
                     Some(out) => write_atomically(out, |w| {
                         let prefix = row_prefix(&shown);
                         let mut row = Vec::with_capacity(256);
-                        self.engine.classify_path(&shown, threshold, &mut |l| {
+                        self.classify_path(&shown, threshold, &mut |l| {
                             if kept < limit {
                                 kept += 1;
                                 write_row(
@@ -245,6 +246,36 @@ impl PyClassifier {
             self.model_path,
             self.engine.threads()
         )
+    }
+}
+
+impl PyClassifier {
+    /// `Engine::classify_path` with the rules of a bulk unit: binary input refused,
+    /// and a read error (a gzip stream cut short) always an error, after how many lines.
+    fn classify_path(
+        &self,
+        path: &str,
+        threshold: f64,
+        on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
+    ) -> Result<FileSummary, Error> {
+        let fail = |m: String| Error::Io(format!("{path}: {m}"));
+        let mut input = open_input(path).map_err(|e| fail(e.to_string()))?;
+        match is_binary(&mut input) {
+            Ok(false) => {}
+            Ok(true) => return Err(fail(BINARY_ERROR.into())),
+            Err(e) => return Err(fail(read_error(&e, 0))),
+        }
+        let (input, tally) = Tallied::new(input);
+        let scored = self
+            .engine
+            .classify_reader(Box::new(input), threshold, on_look);
+        if let Some(e) = tally.error() {
+            return Err(fail(read_error(&e, tally.lines())));
+        }
+        scored.map_err(|e| match e {
+            Error::Io(m) => fail(m),
+            other => other,
+        })
     }
 }
 

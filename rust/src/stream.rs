@@ -8,6 +8,8 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
@@ -29,6 +31,101 @@ pub fn open_input(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
         )))
     } else {
         Ok(Box::new(reader))
+    }
+}
+
+/// What a reader handed on: complete lines and bytes consumed, and its first error.
+///
+/// Why: a caller must know that its input failed (a gzip stream or an archive cut
+/// short) whatever the consumer does with the error, and how far the input got. The
+/// engine's reader thread may end on an error that never reaches the caller (it exits,
+/// the scoring side then finds no one to hand the batch back to and stops as if the
+/// input had ended), so callers read the verdict from the tally, not from the result.
+#[derive(Debug, Default)]
+pub struct ReadTally {
+    lines: AtomicU64,
+    bytes: AtomicU64,
+    error: Mutex<Option<io::Error>>,
+}
+
+impl ReadTally {
+    /// `\n`-terminated lines consumed so far.
+    pub fn lines(&self) -> u64 {
+        self.lines.load(Ordering::Relaxed)
+    }
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    /// The first read error (kind and message), if the input failed.
+    pub fn error(&self) -> Option<io::Error> {
+        let guard = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .map(|e| io::Error::new(e.kind(), e.to_string()))
+    }
+    fn record(&self, e: &io::Error) {
+        let mut guard = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(io::Error::new(e.kind(), e.to_string()));
+        }
+    }
+}
+
+/// A `BufRead` that counts what passes through it into a shared [`ReadTally`].
+pub struct Tallied<R: BufRead> {
+    inner: R,
+    tally: Arc<ReadTally>,
+}
+
+impl<R: BufRead> Tallied<R> {
+    pub fn new(inner: R) -> (Self, Arc<ReadTally>) {
+        let tally = Arc::new(ReadTally::default());
+        (
+            Self {
+                inner,
+                tally: Arc::clone(&tally),
+            },
+            tally,
+        )
+    }
+}
+
+impl<R: BufRead> Read for Tallied<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Tallied<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let tally = &self.tally;
+        match self.inner.fill_buf() {
+            Ok(buf) => Ok(buf),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tally.record(&e);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if amt > 0 {
+            // The bytes being consumed are the front of the buffer the last
+            // `fill_buf` returned; asking again returns them without reading.
+            if let Ok(buf) = self.inner.fill_buf() {
+                let seen = &buf[..amt.min(buf.len())];
+                let lines = memchr::memchr_iter(b'\n', seen).count() as u64;
+                self.tally.lines.fetch_add(lines, Ordering::Relaxed);
+            }
+            self.tally.bytes.fetch_add(amt as u64, Ordering::Relaxed);
+        }
+        self.inner.consume(amt);
     }
 }
 
@@ -210,6 +307,44 @@ mod tests {
         let got = lines_of(&data, 11);
         assert_eq!(got[0], (data[..11].to_vec(), true));
         assert_eq!(got[1], (b"short".to_vec(), false));
+    }
+
+    /// A reader that yields `data` and then fails, as a gzip stream cut short does.
+    struct FailsAfter<'a> {
+        data: &'a [u8],
+    }
+
+    impl Read for FailsAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.data.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut short"));
+            }
+            let n = self.data.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_tally_keeps_the_first_read_error_and_the_lines_before_it() {
+        let data = b"one\ntwo\nthree\npartial";
+        let (r, tally) = Tallied::new(BufReader::with_capacity(5, FailsAfter { data }));
+        let mut lr = LineReader::new(r, 100);
+        let mut b = Batch::default();
+        assert!(lr.fill(&mut b, 2, 1 << 20).unwrap());
+        assert!(lr.fill(&mut b, 10, 1 << 20).is_err());
+        assert_eq!(tally.lines(), 3);
+        assert_eq!(tally.bytes(), data.len() as u64);
+        let e = tally.error().expect("the error is kept");
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(e.to_string(), "cut short");
+
+        let (r, tally) = Tallied::new(BufReader::new(&b"a\nb\n"[..]));
+        let mut lr = LineReader::new(r, 100);
+        while lr.fill(&mut b, 1, 1 << 20).unwrap() {}
+        assert!(tally.error().is_none());
+        assert_eq!(tally.lines(), 2);
     }
 
     #[test]
