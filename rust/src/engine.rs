@@ -241,9 +241,12 @@ impl Engine {
                         }
                     }
                 }
-                if outcome.is_err() || empty_tx.send(batch).is_err() {
+                if outcome.is_err() {
                     break;
                 }
+                // A reader that stopped on an error no longer takes batches back, but its
+                // error is still queued behind the batches it sent: keep receiving.
+                empty_tx.send(batch).ok();
             }
             // Dropping the receivers ends the reader thread if it is still running.
             drop(full_rx);
