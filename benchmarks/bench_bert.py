@@ -111,9 +111,9 @@ def cascade(export_dir: str, n: int, tfidf_threshold: float, tfidf_model: str) -
     import lookskip_rs  # noqa: F401  (the TF-IDF side must be the Rust one)
 
     from lookskip.classify.cascade import cascade_file, load_bert
-    from lookskip.classify.local import LocalClassifier
+    from lookskip.classify.scorer import load_scorer
 
-    tfidf = LocalClassifier(tfidf_model)
+    tfidf = load_scorer(tfidf_model)
     bert = load_bert(export_dir, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "big.log.gz")
@@ -136,7 +136,7 @@ def held_out_f1(
 ) -> None:
     import lookskip_rs
 
-    from lookskip.classify.local import LocalClassifier
+    from lookskip.classify.scorer import load_scorer
     from lookskip.transformer.data import load_examples
     from lookskip.transformer.train import look_metrics
 
@@ -144,7 +144,7 @@ def held_out_f1(
     held = report["held_out_datasets"]
     ex = load_examples(str(labels_dir), held)
     texts, y = [e.text for e in ex], [e.label for e in ex]
-    tfidf = LocalClassifier(tfidf_model)
+    tfidf = load_scorer(tfidf_model)
     bert = lookskip_rs.BertClassifier(export_dir, device="cpu")
     p_t = np.asarray(tfidf.predict_proba(texts))
     p_b = np.asarray(bert.predict_proba(texts))

@@ -221,7 +221,7 @@ def main() -> None:
 
     from lookskip.bulk.inputs import expand_inputs
     from lookskip.bulk.run import run_local
-    from lookskip.bulk.scorer import load_scorer
+    from lookskip.classify.scorer import load_scorer
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="lookskip-bench-bulk-", dir="/tmp"))
     data = work / "archive"
@@ -245,12 +245,12 @@ def main() -> None:
         inputs = [str(data)]
 
         loaded = load_scorer(str(MODEL), threads=0)
-        if loaded.kind != "rust":
+        if loaded.backend != "rust":
             raise SystemExit("the Rust extension is not built: figures would be meaningless")
         exp = expand_inputs(inputs)
         t = time.perf_counter()
         local = run_local(
-            exp.sources, exp.errors, str(work / "out-local"), loaded.scorer, loaded.threshold
+            exp.sources, exp.errors, str(work / "out-local"), loaded.engine, loaded.threshold
         )
         lt = time.perf_counter() - t
         lt_tot = local["totals"]

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console, fail, user_errors
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 
 @click.command()
@@ -61,7 +62,7 @@ from cli.common import console, fail, user_errors
 @click.option(
     "--max-line-bytes",
     type=click.IntRange(min=1),
-    default=64 * 1024,
+    default=DEFAULT_MAX_LINE_BYTES,
     show_default=True,
     help="Score only the first N bytes of longer lines (counted as truncated).",
 )
@@ -187,19 +188,11 @@ def classify(
             fmt=fmt,
         )
         return
-    from lookskip.classify.local import (
-        LocalClassifier,
-        classify_paths,
-        default_model_path,
-        summarize,
-    )
+    from lookskip.classify.local import classify_paths, summarize
     from lookskip.classify.rows import write_rows
-    from lookskip.settings import get_settings
+    from lookskip.classify.scorer import load_scorer
 
-    threads = get_settings().threads if threads is None else threads
-    clf = LocalClassifier(
-        model_path or default_model_path(), threads=threads, max_line_bytes=max_line_bytes
-    )
+    clf = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     if clf.backend != "rust":
         console.print(
             f"[yellow]warning:[/] Rust extension lookskip_rs {clf.fallback_reason}: "
@@ -265,7 +258,7 @@ def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
     done = {"bytes": 0, "lines": 0}
 
     def on_start(loaded, exp) -> None:
-        if loaded.kind != "rust":
+        if loaded.backend != "rust":
             console.print(
                 f"[yellow]warning:[/] Rust extension lookskip_rs "
                 f"{loaded.fallback_reason}: using the numpy reference scorer "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import out, user_errors
+from lookskip.model.files import MODEL_FILE, MODEL_JOBLIB
 from lookskip.training.labels import LabelError
 
 
@@ -61,8 +62,8 @@ def export(model_path, output, labels_dir, reference, check) -> None:
     from lookskip.settings import get_settings
 
     settings = get_settings()
-    model_path = model_path or storage.join(settings.models_dir, "look_skip_model.joblib")
-    output = output or storage.join(settings.models_dir, "look_skip_model.json.gz")
+    model_path = model_path or storage.join(settings.models_dir, MODEL_JOBLIB)
+    output = output or storage.join(settings.models_dir, MODEL_FILE)
     try:
         model = load_trained(model_path)
     except ValueError as e:

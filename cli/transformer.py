@@ -235,17 +235,15 @@ def run_cascade(
     from lookskip import storage
     from lookskip.bulk.inputs import simple_file_names
     from lookskip.classify.cascade import cascade_paths, load_bert, summarize
-    from lookskip.classify.local import LocalClassifier, default_model_path
     from lookskip.classify.rows import json_row, text_row
+    from lookskip.classify.scorer import load_scorer
     from lookskip.settings import get_settings
     from lookskip.transformer.export import EXPORT_SUBDIR
     from lookskip.transformer.train import MODEL_SUBDIR
 
     settings = get_settings()
     threads = settings.threads if threads is None else threads
-    tfidf = LocalClassifier(
-        model_path or default_model_path(), threads=threads, max_line_bytes=max_line_bytes
-    )
+    tfidf = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     if tfidf.backend != "rust":
         console.print(
             f"[yellow]warning:[/] Rust extension lookskip_rs {tfidf.fallback_reason}: "

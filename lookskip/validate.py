@@ -138,7 +138,7 @@ def model_labels(model, truth_path: str, name: str, settings: Settings) -> dict[
         raise ValidateError(f"sample {name}{ds.SAMPLE_SUFFIX} not found beside {truth_path}")
     if lines and lines[-1] == "":
         lines.pop()
-    p = model.scorer.predict_proba(lines)
+    p = model.predict_proba(lines)
     return {
         i: {"label": "LOOK" if pv >= model.threshold else "SKIP", "raw_line": line}
         for i, (line, pv) in enumerate(zip(lines, p, strict=True), 1)
@@ -159,7 +159,7 @@ def validate_dataset(
 ) -> dict:
     """Figures for one dataset; ``error`` is set (and figures absent) if an input is missing.
 
-    ``model``: a loaded scorer (``lookskip.bulk.scorer.load_scorer``) whose labels are
+    ``model``: a loaded scorer (``lookskip.classify.scorer.load_scorer``) whose labels are
     checked instead of a labels file.
     """
     settings = settings or get_settings()
@@ -233,7 +233,7 @@ def validate(
     settings = settings or get_settings()
     model = None
     if model_path is not None:
-        from lookskip.bulk.scorer import load_scorer
+        from lookskip.classify.scorer import load_scorer
 
         model = load_scorer(model_path)
     if names is not None and not isinstance(names, str):

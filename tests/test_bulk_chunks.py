@@ -138,7 +138,7 @@ def test_plan_units_small_and_compressed_files_are_one_unit() -> None:
 
 @pytest.fixture(scope="module")
 def scorer():
-    from lookskip.bulk.scorer import load_scorer
+    from lookskip.classify.scorer import load_scorer
 
     model = Path(__file__).resolve().parent.parent / "data" / "models" / "look_skip_model.json.gz"
     return load_scorer(str(model), threads=1)
@@ -171,7 +171,7 @@ def test_scored_units_number_every_line_once(tmp_path, scorer, name):
         units = plan_units(src, chunk)
         parts = tmp_path / f"parts-{chunk}"
         for u in units:
-            assert run_unit(u, str(parts), scorer.scorer, 0.0).error is None
+            assert run_unit(u, str(parts), scorer.engine, 0.0).error is None
         fr = merge_units(units, str(parts), str(tmp_path / f"out-{chunk}"))
         rows = [
             json.loads(r)

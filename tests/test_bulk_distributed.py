@@ -20,7 +20,7 @@ from test_bulk_local import MODEL, load_sample_lines, write_tree
 
 from lookskip.bulk.inputs import expand_inputs
 from lookskip.bulk.run import run_local
-from lookskip.bulk.scorer import load_scorer
+from lookskip.classify.scorer import load_scorer
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ def test_distributed_equals_local(celery_workers, tmp_path, sample_lines, scorer
     inputs = [d, tmp_path / "bad", big, tmp_path / "missing.log"]
     exp = expand_inputs([str(p) for p in inputs])
     local = run_local(
-        exp.sources, exp.errors, str(tmp_path / "local"), scorer.scorer, scorer.threshold
+        exp.sources, exp.errors, str(tmp_path / "local"), scorer.engine, scorer.threshold
     )
     wf = _enqueue(inputs, tmp_path / "dist", chunk_bytes=2048)
     view = wait_workflow(wf, timeout=240)
@@ -111,7 +111,7 @@ def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(
     block = b"\n".join(lines)
     # Size the file from the scorer's speed: ~8 chunks of ~0.3 s each on one core.
     t = time.perf_counter()
-    scorer.scorer.predict_proba(lines * 4)
+    scorer.engine.predict_proba(lines * 4)
     rate = 4 * len(lines) / (time.perf_counter() - t)
     repeat = int(min(max(8 * 0.3 * rate / len(lines), 4), 2000))
     big = tmp_path / "big.log"
@@ -121,7 +121,7 @@ def test_kill9_mid_chunk_is_redone_without_gap_or_duplicate(
     size = big.stat().st_size
     chunk = max(size // 8, 1)
     exp = expand_inputs([str(big)])
-    local = run_local(exp.sources, [], str(tmp_path / "local"), scorer.scorer, scorer.threshold)
+    local = run_local(exp.sources, [], str(tmp_path / "local"), scorer.engine, scorer.threshold)
 
     children = [
         c.pid for p in celery_workers.procs.values() for c in psutil.Process(p.pid).children()

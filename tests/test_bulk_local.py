@@ -18,7 +18,7 @@ from lookskip.bulk.merge import merge_units
 from lookskip.bulk.parts import run_unit
 from lookskip.bulk.report import print_text, render_report
 from lookskip.bulk.run import run_local
-from lookskip.bulk.scorer import load_scorer
+from lookskip.classify.scorer import load_scorer
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "data" / "models" / "look_skip_model.json.gz"
@@ -108,7 +108,7 @@ def test_local_run_outputs_every_look_line_in_order(tmp_path, sample_lines, scor
     d = write_tree(tmp_path, sample_lines)
     out = tmp_path / "out"
     exp = expand_inputs([str(d), str(tmp_path / "missing.log")], exclude=["notes.*"])
-    summary = run_local(exp.sources, exp.errors, str(out), scorer.scorer, scorer.threshold)
+    summary = run_local(exp.sources, exp.errors, str(out), scorer.engine, scorer.threshold)
     files = {f["file"]: f for f in summary["files"]}
     missing = str(tmp_path / "missing.log")
     assert files[missing]["errors"] == [f"{missing}: no such file or directory"]
@@ -116,7 +116,7 @@ def test_local_run_outputs_every_look_line_in_order(tmp_path, sample_lines, scor
     # a plain file: every LOOK line is there, numbered as in the file, with its probability
     hdfs = files["logs/hdfs.log"]
     assert hdfs["lines"] == 120 and not hdfs["errors"]
-    probs = np.asarray(scorer.scorer.predict_proba(sample_lines["HDFS"]))
+    probs = np.asarray(scorer.engine.predict_proba(sample_lines["HDFS"]))
     want = [i + 1 for i, p in enumerate(probs) if p >= scorer.threshold]
     rows = _rows(out / hdfs["output"])
     assert [r["line"] for r in rows] == want and hdfs["look"] == len(want)
@@ -156,7 +156,7 @@ def test_bad_files_are_reported_and_the_rest_is_done(tmp_path, sample_lines, sco
     out = tmp_path / "out"
     (tmp_path / "good.log").write_bytes(b"\n".join(sample_lines["Linux"]) + b"\n")
     exp = expand_inputs([str(tmp_path / "bad"), str(tmp_path / "good.log")])
-    summary = run_local(exp.sources, exp.errors, str(out), scorer.scorer, scorer.threshold)
+    summary = run_local(exp.sources, exp.errors, str(out), scorer.engine, scorer.threshold)
     errors = {f["file"]: " ".join(f["errors"]) for f in summary["files"]}
     assert "corrupt" in errors["bad/corrupt.log.gz"] or "gzip" in errors["bad/corrupt.log.gz"]
     assert errors["bad/binary.log"].startswith("binary file")
@@ -182,12 +182,12 @@ def test_chunked_units_merge_to_the_one_pass_output(tmp_path, sample_lines, scor
     data = b"\n".join(sample_lines["HDFS"] + sample_lines["BGL"]) + b"\r\nno newline at end"
     (tmp_path / "big.log").write_bytes(data)
     exp = expand_inputs([str(tmp_path / "big.log")])
-    local = run_local(exp.sources, [], str(tmp_path / "local"), scorer.scorer, scorer.threshold)
+    local = run_local(exp.sources, [], str(tmp_path / "local"), scorer.engine, scorer.threshold)
     for chunk in (997, 4096, len(data) - 1):
         units = plan_units(exp.sources[0], chunk)
         assert len(units) > 1
         for u in reversed(units):  # any order: each unit stands alone
-            run_unit(u, str(tmp_path / "parts"), scorer.scorer, scorer.threshold)
+            run_unit(u, str(tmp_path / "parts"), scorer.engine, scorer.threshold)
         fr = merge_units(units, str(tmp_path / "parts"), str(tmp_path / "dist"))
         assert fr.lines == local["files"][0]["lines"] == 211
         assert (tmp_path / "dist" / "big.log.look.jsonl").read_bytes() == (
@@ -203,13 +203,13 @@ def test_rerun_overwrites_and_max_look(tmp_path, sample_lines, scorer):
     (tmp_path / "a.log").write_bytes(b"\n".join(sample_lines["BGL"]) + b"\n")
     out = tmp_path / "out"
     exp = expand_inputs([str(tmp_path / "a.log")])
-    first = run_local(exp.sources, [], str(out), scorer.scorer, scorer.threshold)
+    first = run_local(exp.sources, [], str(out), scorer.engine, scorer.threshold)
     before = (out / "a.log.look.jsonl").read_bytes()
-    second = run_local(exp.sources, [], str(out), scorer.scorer, scorer.threshold)
+    second = run_local(exp.sources, [], str(out), scorer.engine, scorer.threshold)
     assert (out / "a.log.look.jsonl").read_bytes() == before
     assert first["files"][0]["look"] == second["files"][0]["look"] > 3
     assert not [p for p in out.rglob(".tmp-*")]
-    capped = run_local(exp.sources, [], str(out), scorer.scorer, scorer.threshold, max_look=3)
+    capped = run_local(exp.sources, [], str(out), scorer.engine, scorer.threshold, max_look=3)
     rows = before.splitlines()
     assert (out / "a.log.look.jsonl").read_bytes().splitlines() == rows[:3]
     assert capped["files"][0]["look"] == first["files"][0]["look"]
@@ -220,7 +220,7 @@ def test_rerun_overwrites_and_max_look(tmp_path, sample_lines, scorer):
         expand_inputs([str(tmp_path / "a.log")]).sources,
         [],
         str(out),
-        scorer.scorer,
+        scorer.engine,
         scorer.threshold,
     )
     assert third["files"][0]["errors"] and not (out / "a.log.look.jsonl").exists()
@@ -231,7 +231,7 @@ def test_report_and_text_format(tmp_path, sample_lines, scorer):
     (tmp_path / "b.log.gz").write_bytes(b"corrupt")
     out = tmp_path / "out"
     exp = expand_inputs([str(tmp_path / "a.log"), str(tmp_path / "b.log.gz")])
-    summary = run_local(exp.sources, exp.errors, str(out), scorer.scorer, scorer.threshold)
+    summary = run_local(exp.sources, exp.errors, str(out), scorer.engine, scorer.threshold)
     page = render_report(summary, str(out))
     assert "<svg" in page and "<script" not in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -284,7 +284,7 @@ def test_an_unreadable_file_is_one_error_and_the_rest_goes_on(pool, scorer):
                     os.setuid(uid)
                 exp = expand_inputs([str(d)])
                 summary = run_local(
-                    exp.sources, exp.errors, str(base / "out"), scorer.scorer, scorer.threshold,
+                    exp.sources, exp.errors, str(base / "out"), scorer.engine, scorer.threshold,
                     report=False,
                 )  # fmt: skip
                 result.write_text(json.dumps(summary))
@@ -432,7 +432,7 @@ def build_random(base: Path, entries, pool: list[bytes]) -> Tree:
 
 @pytest.fixture(scope="module")
 def scorer():
-    from lookskip.bulk.scorer import load_scorer
+    from lookskip.classify.scorer import load_scorer
 
     return load_scorer(str(MODEL), threads=1)
 
@@ -454,7 +454,7 @@ def test_property_random_trees_lose_nothing_and_end(entries, pool, scorer):
         exp = expand_inputs([str(t.root)])
         out = base / "out"
         summary = run_local(
-            exp.sources, exp.errors, str(out), scorer.scorer, scorer.threshold, report=False
+            exp.sources, exp.errors, str(out), scorer.engine, scorer.threshold, report=False
         )
         alone: dict[str, tuple[int, list[tuple]]] = {}
         for i, (name, (suffix, data)) in enumerate(sorted(t.good.items())):
@@ -462,7 +462,7 @@ def test_property_random_trees_lose_nothing_and_end(entries, pool, scorer):
             f.write_bytes(data)
             e = expand_inputs([str(f)])
             s = run_local(
-                e.sources, [], str(base / f"o{i}"), scorer.scorer, scorer.threshold, report=False
+                e.sources, [], str(base / f"o{i}"), scorer.engine, scorer.threshold, report=False
             )
             alone[name] = (s["files"][0]["lines"], rows_of(base / f"o{i}", s["files"][0]))
         check_run(t, summary, out, alone)

@@ -16,7 +16,7 @@ from fixtures_rust import ROOT, parity_lines, reference, trained
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lookskip.classify.local import LocalClassifier
+from lookskip.classify.scorer import load_scorer
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +145,9 @@ def test_property_invalid_utf8_files_match_reference(clf, tmp_path, lines):
 def test_numpy_fallback_gives_the_same_results(tmp_path, monkeypatch):
     path = tmp_path / "app.log"
     path.write_bytes(RAW * 3)
-    rust = LocalClassifier(trained()[0], max_line_bytes=64)
+    rust = load_scorer(trained()[0], max_line_bytes=64)
     monkeypatch.setenv("LOOKSKIP_NO_RUST", "1")
-    slow = LocalClassifier(trained()[0], max_line_bytes=64)
+    slow = load_scorer(trained()[0], max_line_bytes=64)
     assert (rust.backend, slow.backend) == ("rust", "reference")
     assert "LOOKSKIP_NO_RUST" in slow.fallback_reason
     a = rust.classify_file(str(path), threshold=0.0)

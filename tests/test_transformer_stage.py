@@ -171,10 +171,10 @@ def _write_log(path: Path, shared_data: Path, n: int = 300) -> list[str]:
 def test_cascade_rescores_only_tfidf_look_lines(trained, shared_data, tmp_path):
     _bert_module()
     from lookskip.classify.cascade import cascade_file, load_bert
-    from lookskip.classify.local import LocalClassifier
+    from lookskip.classify.scorer import load_scorer
 
     tfidf_model = Path(__file__).resolve().parent.parent / "data/models/look_skip_model.json.gz"
-    tfidf = LocalClassifier(str(tfidf_model))
+    tfidf = load_scorer(str(tfidf_model))
     bert = load_bert(str(_export(trained)), device="cpu")
     log = tmp_path / "apache.log.gz"
     _write_log(log, shared_data)

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lookskip.bulk.inputs import Source
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 DEFAULT_CHUNK_BYTES = 64 << 20
 READ_BLOCK = 4 << 20  # bytes read (and scored) at a time: bounds memory per worker
 SKIP_BLOCK = 64 << 10
-MAX_LINE_BYTES = 64 << 10  # as lookskip_rs: longer lines are scored on their first 64 KiB
+MAX_LINE_BYTES = DEFAULT_MAX_LINE_BYTES  # longer lines are scored on their first 64 KiB
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from lookskip import storage
 from lookskip.bulk.chunks import Unit
-from lookskip.bulk.scan import Scorer, UnitResult, classify_unit_to
+from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
 
 
 def file_key(name: str) -> str:
@@ -69,7 +69,7 @@ def local_target(url: str) -> Iterator[str]:
 
 
 def run_unit(
-    unit: Unit, parts_dir: str, scorer: Scorer, threshold: float, max_look: int | None = None
+    unit: Unit, parts_dir: str, scorer: Engine, threshold: float, max_look: int | None = None
 ) -> UnitResult:
     """Scan a unit into its part files (idempotent: a rerun overwrites them)."""
     rows_url, meta_url = part_urls(parts_dir, unit)

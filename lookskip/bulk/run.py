@@ -20,15 +20,16 @@ from lookskip.bulk.inputs import InputError, Source, output_relpath
 from lookskip.bulk.merge import FileResult, merge_units, remove_output
 from lookskip.bulk.parts import Discard, local_target, remove_parts
 from lookskip.bulk.report import write_report
-from lookskip.bulk.scan import Scorer, UnitResult, classify_unit_to
+from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 
 def classify_source_local(
     source: Source,
     output_dir: str,
-    scorer: Scorer,
+    scorer: Engine,
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -91,7 +92,7 @@ def run_local(
     sources: Sequence[Source],
     input_errors: Sequence[InputError],
     output_dir: str,
-    scorer: Scorer,
+    scorer: Engine,
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -174,7 +175,7 @@ def classify_inputs(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    max_line_bytes: int = 64 << 10,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     report: bool = True,
     on_start: Callable[[Any, Any], Any] | None = None,
     on_progress: Callable[[int, int], Any] | None = None,
@@ -185,7 +186,7 @@ def classify_inputs(
     ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars).
     """
     from lookskip.bulk.inputs import expand_inputs
-    from lookskip.bulk.scorer import load_scorer
+    from lookskip.classify.scorer import load_scorer
 
     loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     exp = expand_inputs(inputs, include, exclude)
@@ -196,15 +197,15 @@ def classify_inputs(
         exp.sources,
         exp.errors,
         output_dir,
-        loaded.scorer,
+        loaded.engine,
         thr,
         max_look,
         chunk_bytes,
         on_progress,
         on_file,
         report,
-        backend=loaded.kind,
+        backend=loaded.backend,
         model=loaded.model_path,
-        threads=getattr(loaded.scorer, "threads", 1),
+        threads=loaded.threads,
         max_line_bytes=max_line_bytes,
     )

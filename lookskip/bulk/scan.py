@@ -42,7 +42,9 @@ DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSIT
 DENSITY_MAX = 4096
 
 
-class Scorer(Protocol):
+class Engine(Protocol):
+    """What scores a unit's lines: ``Scorer.engine`` (``lookskip.classify.scorer``)."""
+
     def predict_proba(self, lines: list[bytes]) -> Any: ...
 
 
@@ -174,7 +176,7 @@ RowWriter = Callable[[bytes], Any]
 
 def scan_unit(
     unit: Unit,
-    scorer: Scorer,
+    scorer: Engine,
     threshold: float,
     write: RowWriter,
     max_look: int | None = None,
@@ -277,7 +279,7 @@ def _rust_args(unit: Unit) -> dict[str, Any] | None:
 
 def classify_unit_to(
     unit: Unit,
-    scorer: Scorer,
+    scorer: Engine,
     threshold: float,
     path: str,
     prefix: bytes | None = None,

@@ -109,7 +109,7 @@ def cascade_file(
     max_look: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> CascadeResult:
-    """Classify ``path``: TF-IDF (a ``LocalClassifier``) at ``tfidf_threshold``, BERT on
+    """Classify ``path``: TF-IDF (a ``Scorer``) at ``tfidf_threshold``, BERT on
     its LOOK lines. TF-IDF's candidates are held in memory (a few percent of lines)."""
     thr = float(bert.threshold if bert_threshold is None else bert_threshold)
     started = time.perf_counter()

@@ -1,10 +1,8 @@
-"""Classify log files on this machine: the Rust extension, or the numpy reference.
+"""Classify log files one by one on this machine, with a loaded ``Scorer``.
 
-``lookskip_rs`` (built from ``rust/`` by ``scripts/setup``) is the fast path. When it
-is not importable, or ``LOOKSKIP_NO_RUST=1`` is set (to test or to compare), the
-pure-numpy :class:`~lookskip.model.reference.ReferenceModel` scores the same model
-file with the same line handling, so results agree (the parity tests check it);
-only speed differs, by orders of magnitude, hence the warning callers show.
+The scorer (``lookskip.classify.scorer``: the Rust extension, or the numpy
+reference) is the one every classify path loads; this module is the plain-file
+loop of ``lookskip classify FILE…`` (stdout mode) and its summary.
 
 Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
 bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
@@ -26,29 +24,10 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.classify.rows import json_row
-from lookskip.settings import get_settings
+from lookskip.classify.scorer import Scorer
 
-NO_RUST_ENV = "LOOKSKIP_NO_RUST"
-DEFAULT_MAX_LINE_BYTES = 64 * 1024
-MODEL_FILE = "look_skip_model.json.gz"
 _BATCH = 4096
 BINARY_PROBE = 8192
-
-
-def rust_module() -> tuple[Any | None, str | None]:
-    """``(lookskip_rs, None)``, or ``(None, why it is not used)``."""
-    if os.environ.get(NO_RUST_ENV, "").strip() not in ("", "0"):
-        return None, f"disabled by {NO_RUST_ENV}"
-    try:
-        import lookskip_rs
-    except ImportError as exc:
-        return None, f"not built ({exc}); run scripts/setup"
-    return lookskip_rs, None
-
-
-def default_model_path() -> str:
-    s = get_settings()
-    return s.model_path or storage.join(s.models_dir, MODEL_FILE)
 
 
 @dataclass
@@ -72,115 +51,69 @@ class FileResult:
         return d
 
 
-class LocalClassifier:
-    """One loaded model behind one interface, whichever backend scores it."""
-
-    def __init__(
-        self,
-        model_path: str,
-        threads: int = 0,
-        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-        allow_fallback: bool = True,
-    ):
-        if not storage.exists(model_path):
-            raise FileNotFoundError(
-                f"model not found: {model_path} (train and export one, or pass --model)"
-            )
-        self.model_path = model_path
-        self.max_line_bytes = max_line_bytes
-        module, why = rust_module()
-        self.fallback_reason = why
-        started = time.perf_counter()
-        if module is not None:
-            self.backend = "rust"
-            self._rust = module.Classifier(
-                model_path, threads=threads, max_line_bytes=max_line_bytes
-            )
-            self.threshold = float(self._rust.threshold)
-            self.threads = int(self._rust.threads)
-        elif allow_fallback:
-            from lookskip.model.reference import ReferenceModel
-
-            self.backend = "reference"
-            self._rust = None
-            self._ref = ReferenceModel.load(model_path)
-            self.threshold = float(self._ref.threshold)
-            self.threads = 1
-        else:
-            raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
-        self.load_seconds = time.perf_counter() - started
-
-    def predict_proba(self, lines: Sequence[str | bytes]) -> np.ndarray:
-        """``p_look`` per line (str, or bytes decoded lossily)."""
-        if self._rust is not None:
-            return self._rust.predict_proba(list(lines))
-        return self._ref.predict_proba_look(
-            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines]
+def classify_file(
+    scorer: Scorer,
+    path: str,
+    threshold: float | None = None,
+    max_look: int | None = None,
+    output: str | None = None,
+) -> FileResult:
+    """Classify one file with ``scorer``, streaming. LOOK rows go to ``output`` when given
+    (JSONL in the :mod:`~lookskip.classify.rows` format), else into ``look_lines``;
+    either way at most ``max_look`` of them."""
+    thr = scorer.threshold if threshold is None else float(threshold)
+    if scorer.backend == "rust":
+        d = scorer.engine.classify_file(path, threshold=thr, max_look=max_look, output=output)
+        look_lines = [(int(n), float(p), t) for n, p, t in d["look_lines"]]
+        return FileResult(
+            path=path,
+            lines=d["lines"],
+            look=d["look"],
+            bytes=d["bytes"],
+            truncated=d["truncated"],
+            seconds=d["seconds"],
+            look_kept=d["look_kept"],
+            look_lines=look_lines,
+            output=output,
         )
+    return _classify_reference(scorer, path, thr, max_look, output)
 
-    def classify_file(
-        self,
-        path: str,
-        threshold: float | None = None,
-        max_look: int | None = None,
-        output: str | None = None,
-    ) -> FileResult:
-        """Classify one file, streaming. LOOK rows go to ``output`` when given (JSONL in
-        the :mod:`~lookskip.classify.rows` format), else into ``look_lines``; either way
-        at most ``max_look`` of them."""
-        thr = self.threshold if threshold is None else float(threshold)
-        if self._rust is not None:
-            d = self._rust.classify_file(path, threshold=thr, max_look=max_look, output=output)
-            look_lines = [(int(n), float(p), t) for n, p, t in d["look_lines"]]
-            return FileResult(
-                path=path,
-                lines=d["lines"],
-                look=d["look"],
-                bytes=d["bytes"],
-                truncated=d["truncated"],
-                seconds=d["seconds"],
-                look_kept=d["look_kept"],
-                look_lines=look_lines,
-                output=output,
-            )
-        return self._classify_reference(path, thr, max_look, output)
 
-    # --- the numpy fallback ---------------------------------------------------
-    def _classify_reference(
-        self, path: str, thr: float, max_look: int | None, output: str | None
-    ) -> FileResult:
-        started = time.perf_counter()
-        res = FileResult(path=path, output=output)
-        limit = sys.maxsize if max_look is None else max_look
-        with _open_input(path) as f:
-            if (
-                b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]
-            ):  # the bulk path's rule (lookskip_rs too)
-                raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
-            if output is None:
-                self._scan(f, res, thr, limit, None)
+# --- the numpy fallback -------------------------------------------------------
+def _classify_reference(
+    scorer: Scorer, path: str, thr: float, max_look: int | None, output: str | None
+) -> FileResult:
+    started = time.perf_counter()
+    res = FileResult(path=path, output=output)
+    limit = sys.maxsize if max_look is None else max_look
+    with _open_input(path) as f:
+        if b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]:  # the bulk path's rule (lookskip_rs too)
+            raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
+        if output is None:
+            _scan(scorer, f, res, thr, limit, None)
+        else:
+            with storage.atomic_writer(output, "wb") as out:
+                _scan(scorer, f, res, thr, limit, out)
+    res.seconds = time.perf_counter() - started
+    return res
+
+
+def _scan(
+    scorer: Scorer, f: IO[bytes], res: FileResult, thr: float, limit: int, out: IO[bytes] | None
+) -> None:
+    for first, batch in _batches(f, scorer.max_line_bytes, res):
+        texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
+        probs = scorer.predict_proba(texts)
+        for i in np.flatnonzero(probs >= thr):
+            res.look += 1
+            if res.look_kept >= limit:
+                continue
+            res.look_kept += 1
+            row = (first + int(i), float(probs[i]), texts[i])
+            if out is None:
+                res.look_lines.append(row)
             else:
-                with storage.atomic_writer(output, "wb") as out:
-                    self._scan(f, res, thr, limit, out)
-        res.seconds = time.perf_counter() - started
-        return res
-
-    def _scan(
-        self, f: IO[bytes], res: FileResult, thr: float, limit: int, out: IO[bytes] | None
-    ) -> None:
-        for first, batch in _batches(f, self.max_line_bytes, res):
-            texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
-            probs = self._ref.predict_proba_look(texts)
-            for i in np.flatnonzero(probs >= thr):
-                res.look += 1
-                if res.look_kept >= limit:
-                    continue
-                res.look_kept += 1
-                row = (first + int(i), float(probs[i]), texts[i])
-                if out is None:
-                    res.look_lines.append(row)
-                else:
-                    out.write(json_row(res.path, *row).encode("utf-8"))
+                out.write(json_row(res.path, *row).encode("utf-8"))
 
 
 class _open_input:
@@ -249,7 +182,7 @@ def output_name(path: str, taken: set[str]) -> str:
 
 
 def classify_paths(
-    clf: LocalClassifier,
+    clf: Scorer,
     paths: Sequence[str],
     threshold: float | None = None,
     max_look: int | None = None,
@@ -280,7 +213,7 @@ def classify_paths(
 
 
 def summarize(
-    clf: LocalClassifier,
+    clf: Scorer,
     results: Sequence[FileResult],
     threshold: float | None,
     max_look: int | None,
@@ -308,7 +241,7 @@ def summarize(
 
 def write_summary(
     output_dir: str,
-    clf: LocalClassifier,
+    clf: Scorer,
     results: Sequence[FileResult],
     threshold: float | None,
     max_look: int | None,

@@ -20,6 +20,7 @@ import numpy as np
 from lookskip import storage
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
+from lookskip.model.files import REFERENCE_OUTPUTS
 from lookskip.model.key import KEY_RULES, SQUEEZE_CHARS
 from lookskip.model.pipeline import LOOK_FLOOR_PATTERN, POSITIVE, TrainedModel
 
@@ -193,7 +194,7 @@ def load_trained(model_path: str) -> TrainedModel:
 def reference_outputs_path(model_file: str) -> str:
     """Where the reference outputs of the model file ``model_file`` go: beside it."""
     folder = model_file.rsplit("/", 1)[0] if "/" in model_file else "."
-    return storage.join(folder, "reference_outputs.jsonl.gz")
+    return storage.join(folder, REFERENCE_OUTPUTS)
 
 
 def check_parity(

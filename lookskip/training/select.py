@@ -33,13 +33,11 @@ from lookskip.evaluate import (
     grouped_metrics,
     macro,
 )
+from lookskip.model.files import MODEL_JOBLIB, REPORT_NAME
 from lookskip.training import cache
 from lookskip.training.jobs import preds_path
 from lookskip.training.plan import load_plan
 from lookskip.training.report import class_balance, combination_table, write_report
-
-MODEL_JOBLIB = "look_skip_model.joblib"
-REPORT_NAME = "eval_report.json"
 
 
 def aggregate(plan: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

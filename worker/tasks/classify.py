@@ -25,7 +25,7 @@ from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
 from lookskip.bulk.inputs import InputError, expand_inputs
 from lookskip.bulk.parts import run_unit
 from lookskip.bulk.run import merge_all, plan
-from lookskip.bulk.scorer import load_scorer
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer
 from worker.app import app
 from worker.workflows import stage, task_sig
 
@@ -43,7 +43,7 @@ def _scorer(model_path: str | None, max_line_bytes: int | None = None) -> Any:
     from lookskip.settings import get_settings
 
     threads = get_settings().threads
-    cap = int(max_line_bytes or 64 << 10)
+    cap = int(max_line_bytes or DEFAULT_MAX_LINE_BYTES)
     key = (model_path or "", os.getpid(), threads, cap)
     if key not in _scorers:
         _scorers.clear()
@@ -157,7 +157,7 @@ def unit_task(
     res = run_unit(
         u,
         parts_dir,
-        loaded.scorer,
+        loaded.engine,
         loaded.threshold if threshold is None else float(threshold),
         max_look,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from lookskip.model.export import PARITY_TOLERANCE, ParityError
+from lookskip.model.files import MODEL_FILE, MODEL_JOBLIB
 from worker.app import app, stage_settings
 
 __all__ = ["PARITY_TOLERANCE", "ParityError", "model", "parity"]
@@ -21,8 +22,8 @@ def _paths(
     s = stage_settings()
     base = models_dir or s.models_dir
     return (
-        model_path or storage.join(base, "look_skip_model.joblib"),
-        output or storage.join(base, "look_skip_model.json.gz"),
+        model_path or storage.join(base, MODEL_JOBLIB),
+        output or storage.join(base, MODEL_FILE),
         labels_dir or s.labels_dir,
     )
 

@@ -1,0 +1,137 @@
+"""The one loaded model behind every classify path: the Rust extension, or the numpy reference.
+
+``lookskip classify`` (one file or many), the bulk runs, the ``classify`` task, the
+cascade and ``lookskip validate --model`` all load the model here (``load_scorer``)
+and score through ``Scorer.predict_proba`` / ``Scorer.classify_file``.
+
+``lookskip_rs`` (built from ``rust/`` by ``scripts/setup``) is the fast path. When it
+is not importable, or ``LOOKSKIP_NO_RUST=1`` is set (to test or to compare), the
+pure-numpy :class:`~lookskip.model.reference.ReferenceModel` scores the same model
+file with the same line handling, so results agree (the parity tests check it);
+only speed differs, by orders of magnitude, hence the warning callers show.
+
+Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
+bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
+``max_line_bytes`` scored on its first ``max_line_bytes`` bytes and counted as
+truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from lookskip import storage
+from lookskip.model.files import MODEL_FILE
+from lookskip.settings import get_settings
+
+NO_RUST_ENV = "LOOKSKIP_NO_RUST"
+# A longer line is scored on its first 64 KiB (and counted as truncated), here, in
+# lookskip_rs and in the bulk chunker alike.
+DEFAULT_MAX_LINE_BYTES = 64 << 10
+
+
+def rust_module() -> tuple[Any | None, str | None]:
+    """``(lookskip_rs, None)``, or ``(None, why it is not used)``."""
+    if os.environ.get(NO_RUST_ENV, "").strip() not in ("", "0"):
+        return None, f"disabled by {NO_RUST_ENV}"
+    try:
+        import lookskip_rs
+    except ImportError as exc:
+        return None, f"not built ({exc}); run scripts/setup"
+    return lookskip_rs, None
+
+
+def default_model_path() -> str:
+    s = get_settings()
+    return s.model_path or storage.join(s.models_dir, MODEL_FILE)
+
+
+class ReferenceEngine:
+    """The numpy reference behind the Rust classifier's ``predict_proba`` interface."""
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.threshold = float(model.threshold)
+        self.threads = 1
+
+    def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
+        return self.model.predict_proba_look(
+            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines]
+        )
+
+
+class Scorer:
+    """One loaded model file, whichever backend scores it.
+
+    ``engine`` is the ``lookskip_rs.Classifier`` (``backend == "rust"``) or a
+    ``ReferenceEngine``; both answer ``predict_proba(lines)``, and the bulk layer hands
+    the Rust one whole units (``lookskip.bulk.scan``).
+    """
+
+    def __init__(
+        self,
+        model_path: str,
+        threads: int = 0,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        allow_fallback: bool = True,
+    ):
+        if not storage.exists(model_path):
+            raise FileNotFoundError(
+                f"model not found: {model_path} (train and export one, or pass --model)"
+            )
+        self.model_path = model_path
+        self.max_line_bytes = max_line_bytes
+        module, why = rust_module()
+        self.fallback_reason = why
+        started = time.perf_counter()
+        if module is not None:
+            self.backend = "rust"
+            self.engine: Any = module.Classifier(
+                model_path, threads=threads, max_line_bytes=max_line_bytes
+            )
+        elif allow_fallback:
+            from lookskip.model.reference import ReferenceModel
+
+            self.backend = "reference"
+            self.engine = ReferenceEngine(ReferenceModel.load(model_path))
+        else:
+            raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
+        self.threshold = float(self.engine.threshold)
+        self.threads = int(self.engine.threads)
+        self.load_seconds = time.perf_counter() - started
+
+    def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
+        """``p_look`` per line (str, or bytes decoded lossily)."""
+        return self.engine.predict_proba(list(lines))
+
+    def classify_file(
+        self,
+        path: str,
+        threshold: float | None = None,
+        max_look: int | None = None,
+        output: str | None = None,
+    ):
+        """Classify one file, streaming; see ``lookskip.classify.local.classify_file``."""
+        from lookskip.classify.local import classify_file
+
+        return classify_file(self, path, threshold, max_look, output)
+
+
+def load_scorer(
+    model_path: str | None = None,
+    threads: int | None = None,
+    allow_reference: bool = True,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Scorer:
+    """Load the model for scoring (default: ``default_model_path()``); ``threads`` 0
+    means all cores, None the ``LOOKSKIP_THREADS`` setting."""
+    threads = get_settings().threads if threads is None else threads
+    return Scorer(
+        model_path or default_model_path(),
+        threads=threads or 0,
+        max_line_bytes=max_line_bytes,
+        allow_fallback=allow_reference,
+    )
