@@ -226,6 +226,17 @@ def main() -> None:
                 "history": report["history"],
                 "train_wall_s": round(train_wall, 1),
                 "inference_inputs_per_s": len(test_ex) / infer_s,
+                # per scored input, no text: for offline analysis (ensembles, calibration)
+                "scored": [
+                    [
+                        e.system,
+                        e.label,
+                        e.count,
+                        round(float(p), 5),
+                        int(bool(BASELINE.search(e.text))),
+                    ]
+                    for e, p in zip(test_ex, probs, strict=True)
+                ],
             }
         )
         thresholds = {"nested": thr, **{f"{t:.1f}": t for t in FIXED}}
