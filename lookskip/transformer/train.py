@@ -8,7 +8,10 @@ Why these choices:
 * batches padded to their longest line, not to ``max_length``: log lines are short,
   so fixed padding would spend most of the compute on [PAD] tokens;
 * everything seeded (Python, numpy, torch, the batch order), so a rerun on the same
-  labels and device gives the same model.
+  labels and device gives the same model;
+* examples may stand for several lines (``Example.count``, from ``data.dedup``): the
+  loss weighs each by ``data.sample_weights`` (times its class weight) and held-out
+  metrics count each example ``count`` times, so they are line-level figures.
 """
 
 from __future__ import annotations
@@ -61,6 +64,14 @@ class TrainConfig:
     # epoch starts that would end past it, and one that overruns stops mid-way and is
     # evaluated as a partial epoch, so a run always ends with a scored model.
     time_budget_s: float | None = None
+    # Batches of similar token length (seeded shuffle, sorted within windows of 16
+    # batches, batch order shuffled): less padding when a few lines are long.
+    length_buckets: bool = False
+    # "lines": one example per labeled line, the raw text. "keys": the model reads
+    # ``inputs.model_input(line)`` and trains on ``data.dedup`` examples (one per
+    # distinct input, weighted by its line count). A scorer of a "keys" model must
+    # apply ``model_input`` to each line too (recorded in training.json's config).
+    inputs: str = "lines"
 
     def validate(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -69,6 +80,8 @@ class TrainConfig:
             raise ValueError("max_length must be in 8..512")
         if self.batch_size < 1 or self.patience < 1:
             raise ValueError("batch_size and patience must be at least 1")
+        if self.inputs not in ("lines", "keys"):
+            raise ValueError("inputs must be 'lines' or 'keys'")
 
 
 @dataclass
@@ -95,22 +108,29 @@ class EarlyStopping:
         return self.bad_epochs >= self.patience
 
 
-def look_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, Any]:
-    """The TF-IDF report's per-dataset fields: n, accuracy, LOOK precision/recall/F1."""
+def look_metrics(
+    y_true: Sequence[int], y_pred: Sequence[int], counts: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """The TF-IDF report's per-dataset fields: n, accuracy, LOOK precision/recall/F1.
+
+    ``counts``: lines each entry stands for (a deduplicated example), default 1.
+    """
     y, p = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
-    tp = int(((p == 1) & (y == 1)).sum())
-    fp = int(((p == 1) & (y == 0)).sum())
-    fn = int(((p == 0) & (y == 1)).sum())
+    c = np.ones(len(y), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+    tp = int(c[(p == 1) & (y == 1)].sum())
+    fp = int(c[(p == 1) & (y == 0)].sum())
+    fn = int(c[(p == 0) & (y == 1)].sum())
+    n = int(c.sum())
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     return {
-        "n": len(y),
-        "accuracy": float((y == p).mean()) if len(y) else 0.0,
+        "n": n,
+        "accuracy": float(c[y == p].sum() / n) if n else 0.0,
         "look_precision": prec,
         "look_recall": rec,
         "look_f1": f1,
-        "n_look": int((y == 1).sum()),
+        "n_look": int(c[y == 1].sum()),
     }
 
 
@@ -119,19 +139,22 @@ def evaluate(
 ) -> dict[str, Any]:
     """``overall`` and ``per_dataset`` metrics of probabilities against labels."""
     y = [e.label for e in examples]
+    c = [e.count for e in examples]
     pred = (np.asarray(probs) >= threshold).astype(int)
     per: dict[str, Any] = {}
     for system in sorted({e.system for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.system == system]
-        per[system] = look_metrics([y[i] for i in idx], pred[idx])
-    return {"overall": look_metrics(y, pred), "per_dataset": per}
+        per[system] = look_metrics([y[i] for i in idx], pred[idx], [c[i] for i in idx])
+    return {"overall": look_metrics(y, pred, c), "per_dataset": per}
 
 
-def best_threshold(y: Sequence[int], probs: np.ndarray) -> tuple[float, float]:
+def best_threshold(
+    y: Sequence[int], probs: np.ndarray, counts: Sequence[int] | None = None
+) -> tuple[float, float]:
     """(threshold, LOOK F1) maximising F1 over a grid, reported beside the 0.5 default."""
     best = (0.5, -1.0)
     for t in np.round(np.arange(0.05, 0.96, 0.05), 2):
-        f1 = look_metrics(y, (probs >= t).astype(int))["look_f1"]
+        f1 = look_metrics(y, (probs >= t).astype(int), counts)["look_f1"]
         if f1 > best[1]:
             best = (float(t), f1)
     return best
@@ -149,6 +172,31 @@ def seed_everything(seed: int) -> None:
 
 EpochCallback = Callable[[dict[str, Any]], None]
 BatchCallback = Callable[[int, int], None]
+# (held-out examples, their P(LOOK)) -> the score early stopping maximises
+HeldScore = Callable[[Sequence[data.Example], np.ndarray], float]
+
+
+def batch_order(
+    lengths: Sequence[int], batch_size: int, gen, length_buckets: bool = False
+) -> list[list[int]]:
+    """One epoch's batches (example indices) from a seeded permutation.
+
+    With ``length_buckets`` the permutation is cut into windows of 16 batches, each
+    window sorted by length and cut into batches, and the batches shuffled: each
+    batch pads to a similar length, the epoch still sees examples in random company.
+    """
+    import torch
+
+    order = torch.randperm(len(lengths), generator=gen).tolist()
+    if not length_buckets:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    window = 16 * batch_size
+    batches: list[list[int]] = []
+    for w in range(0, len(order), window):
+        chunk = sorted(order[w : w + window], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    perm = torch.randperm(len(batches), generator=gen).tolist()
+    return [batches[i] for i in perm]
 
 
 def train(
@@ -179,9 +227,13 @@ def fine_tune(
     cfg: TrainConfig,
     on_epoch: EpochCallback | None = None,
     on_batch: BatchCallback | None = None,
+    held_score: HeldScore | None = None,
 ) -> tuple[Any, Any, np.ndarray, dict[str, Any]]:
     """``train`` without the saving: (model on the CPU, tokenizer, the best epoch's
-    held-out probabilities, report), for callers that score the model themselves."""
+    held-out probabilities, report), for callers that score the model themselves.
+
+    ``held_score`` replaces the early-stopping score (default: held-out LOOK F1 at
+    ``cfg.threshold``, line-weighted), e.g. a macro F1 over held-out systems."""
     import torch
 
     cfg.validate()
@@ -201,11 +253,18 @@ def fine_tune(
     load_seconds = time.time() - started
     train_ids = encode(tokenizer, [e.text for e in train_ex])
     labels = torch.tensor([e.label for e in train_ex], dtype=torch.long)
-    weights = torch.tensor(data.class_weights(train_ex), dtype=torch.float, device=device)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    sample_w = data.sample_weights(train_ex)
+    cls_w = data.class_weights(train_ex, sample_w)
+    # per-example weight = class weight x sample weight; the loss is their weighted mean
+    # (with every count 1 this is exactly CrossEntropyLoss(weight=class weights))
+    ex_w = torch.tensor(
+        [cls_w[e.label] * w for e, w in zip(train_ex, sample_w, strict=True)], dtype=torch.float
+    )
+    ce = torch.nn.CrossEntropyLoss(reduction="none")
+    train_lengths = [len(ids) for ids in train_ids]
     lr = cfg.learning_rate or (1e-3 if cfg.base_model == "tiny" else 5e-5)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-    n_batches = math.ceil(len(train_ex) / cfg.batch_size)
+    n_batches = math.ceil(len(train_ex) / cfg.batch_size)  # same count with length_buckets
     total_steps = n_batches * cfg.epochs
     warmup = max(1, total_steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -219,6 +278,7 @@ def fine_tune(
     history: list[dict[str, Any]] = []
     held_texts = [e.text for e in held_ex]
     held_y = [e.label for e in held_ex]
+    held_c = [e.count for e in held_ex]
     budget = cfg.time_budget_s if cfg.time_budget_s is not None else math.inf
     stop_reason = "max epochs"
     loop_started = time.time()
@@ -230,13 +290,13 @@ def fine_tune(
             stop_reason = f"time budget ({budget:.0f}s): the next epoch would end past it"
             break
         model.train()
-        order = torch.randperm(len(train_ex), generator=gen).tolist()
+        batches = batch_order(train_lengths, cfg.batch_size, gen, cfg.length_buckets)
         total_loss, seen, partial = 0.0, 0, False
-        for b in range(n_batches):
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        for b, idx in enumerate(batches):
             input_ids, mask = collate([train_ids[i] for i in idx])
             logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
-            loss = loss_fn(logits, labels[idx].to(device))
+            w = ex_w[idx].to(device)
+            loss = (ce(logits, labels[idx].to(device)) * w).sum() / w.sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -253,8 +313,9 @@ def fine_tune(
         probs = predict_proba_torch(
             model, tokenizer, held_texts, batch_size=128, device=device, sort_by_length=True
         )
-        m = look_metrics(held_y, (probs >= cfg.threshold).astype(int))
-        improved = stopper.step(epoch, m["look_f1"])
+        m = look_metrics(held_y, (probs >= cfg.threshold).astype(int), held_c)
+        score = held_score(held_ex, probs) if held_score else m["look_f1"]
+        improved = stopper.step(epoch, score)
         if improved:
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             best_probs = probs
@@ -268,6 +329,7 @@ def fine_tune(
             "held_out_look_f1": m["look_f1"],
             "held_out_precision": m["look_precision"],
             "held_out_recall": m["look_recall"],
+            "held_out_score": score,
             "improved": improved,
             "train_s": round(train_s, 2),
             "eval_s": round(last_epoch_s - train_s, 2),
@@ -285,7 +347,7 @@ def fine_tune(
     assert best_state is not None and best_probs is not None
     model.load_state_dict(best_state)
     model.to("cpu")
-    thr, thr_f1 = best_threshold(held_y, best_probs)
+    thr, thr_f1 = best_threshold(held_y, best_probs, held_c)
     report = {
         "base_model": cfg.base_model,
         "config": asdict(cfg),
@@ -295,7 +357,8 @@ def fine_tune(
         "train_size": len(train_ex),
         "held_out_size": len(held_ex),
         "held_out_datasets": sorted({e.system for e in held_ex}),
-        "class_weights": data.class_weights(train_ex),
+        "class_weights": cls_w,
+        "train_lines": sum(e.count for e in train_ex),
         "epochs_run": len(history),
         "best_epoch": stopper.best_epoch,
         "stopped_early": stopper.should_stop,
@@ -344,6 +407,10 @@ def train_from_labels(
     examples = data.load_examples(labels_dir, datasets)
     held = list(holdout) if holdout else data.holdout_fold(examples, fold=fold)
     train_ex, held_ex = data.split(examples, held)
+    if cfg.inputs == "keys":
+        from lookskip.transformer.inputs import model_input
+
+        train_ex, held_ex = data.dedup(train_ex, model_input), data.dedup(held_ex, model_input)
     out_dir = storage.join(models_dir, MODEL_SUBDIR)
     report = train(train_ex, held_ex, cfg, out_dir, on_epoch=on_epoch, on_batch=on_batch)
     report["model_dir"] = out_dir
