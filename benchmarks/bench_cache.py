@@ -129,6 +129,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--big-gb", type=float, default=2.0, help="0 skips the memory run")
+    ap.add_argument(
+        "--shares",
+        default=",".join(str(x) for x in SHARES),
+        help="distinct-key shares to measure (comma list; empty: only the memory run)",
+    )
     ap.add_argument("--model", default=str(ROOT / "data" / "models" / "look_skip_model.json.gz"))
     ap.add_argument("--old-wheel", help="unpacked lookskip_rs of the release before keys")
     ap.add_argument("--old-model", help="that release's model file")
@@ -141,7 +146,7 @@ def main() -> None:
     lookskip = shutil.which("lookskip") or "lookskip"
     print(f"model {args.model}; {args.lines:,} lines per corpus; CPU lines/s = lines / CPU s")
     try:
-        for share in SHARES:
+        for share in [float(x) for x in args.shares.split(",") if x.strip()]:
             f = work / f"corpus-{share}.log"
             write_corpus(f, args.lines, share)
             mb = f.stat().st_size / 1e6

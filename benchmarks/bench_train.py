@@ -227,7 +227,10 @@ def main() -> None:
         f" MiB ru_maxrss",
         flush=True,
     )
-    print(f"selected (macro unseen-system LOOK F1, pooled as tie-break): {ours['best_params']}", flush=True)
+    print(
+        f"selected (macro unseen-system LOOK F1, pooled as tie-break): {ours['best_params']}",
+        flush=True,
+    )
     print(
         f"pooled GroupKFold LOOK F1: {ours['best_cv_look_f1']:.4f} at threshold 0.5; "
         f"{ours['nested_tuned_f1']:.4f} with the tuned threshold (nested); "
