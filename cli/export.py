@@ -46,41 +46,31 @@ def export(model_path, output, labels_dir, reference, check) -> None:
     """Export the trained model as docs/model-format.md describes.
 
     \b
-    The file holds everything a non-Python implementation needs (normalization
+    The file holds everything a non-Python implementation needs (template-key
     rules, vocabularies, idf, feature scaling, coefficients, threshold). The
     reference outputs (log lines with sklearn's probabilities; not for committing)
     let another implementation test parity.
     """
     from lookskip import storage
-    from lookskip.model.export import (
-        check_parity,
-        export_model,
-        load_trained,
-        reference_outputs_path,
-        write_reference_outputs,
-    )
+    from lookskip.model.export import export_files, parity_report
     from lookskip.settings import get_settings
 
     settings = get_settings()
     model_path = model_path or storage.join(settings.models_dir, MODEL_JOBLIB)
     output = output or storage.join(settings.models_dir, MODEL_FILE)
+    labels_dir = labels_dir or settings.labels_dir
     try:
-        model = load_trained(model_path)
-    except ValueError as e:
+        result = export_files(model_path, output, labels_dir, reference=reference)
+    except LabelError:
+        raise
+    except ValueError as e:  # not a joblib model
         raise click.UsageError(str(e)) from None
-    export_model(model, output)
-    out.print(f"wrote {output} ({storage.size(output) / 1e6:.2f} MB)")
-    if not (reference or check):
-        return
-    from lookskip.training.labels import label_files, load_files
-
-    data = load_files(label_files(labels_dir or settings.labels_dir))
+    out.print(f"wrote {output} ({result['bytes'] / 1e6:.2f} MB)")
     if reference:
-        ref_path = reference_outputs_path(output)
-        n = write_reference_outputs(model, data.lines, ref_path, data.systems)
-        out.print(f"wrote {ref_path} ({n} lines)")
+        out.print(f"wrote {result['reference_path']} ({result['reference_lines']} lines)")
     if check:
-        diff = check_parity(model, output, data.lines)
+        p = parity_report(model_path, output, labels_dir)
         out.print(
-            f"numpy reference matches sklearn: max |Δp| = {diff:.2e} on {len(data.lines)} lines"
+            f"numpy reference matches sklearn: max |Δp| = {p['max_abs_diff']:.2e} "
+            f"on {p['lines']} lines"
         )

@@ -217,3 +217,41 @@ def check_parity(
             f"(> {tolerance:g}) on {len(lines)} lines"
         )
     return diff
+
+
+def labeled_data(labels_dir: str):
+    """Every labeled line under ``labels_dir`` (what reference outputs and parity use)."""
+    from lookskip.training.labels import label_files, load_files
+
+    return load_files(label_files(labels_dir))
+
+
+def export_files(
+    model_path: str, output: str, labels_dir: str, reference: bool = True
+) -> dict[str, Any]:
+    """``lookskip export``'s and the export task's steps: the model file, and with
+    ``reference`` the reference outputs of every labeled line beside it."""
+    model = load_trained(model_path)
+    export_model(model, output)
+    result: dict[str, Any] = {
+        "model_path": model_path,
+        "output": output,
+        "bytes": storage.size(output),
+        "artifacts": [output],
+    }
+    if reference:
+        data = labeled_data(labels_dir)
+        ref_path = reference_outputs_path(output)
+        result["reference_lines"] = write_reference_outputs(
+            model, data.lines, ref_path, data.systems
+        )
+        result["reference_path"] = ref_path
+        result["artifacts"].append(ref_path)
+    return result
+
+
+def parity_report(model_path: str, output: str, labels_dir: str) -> dict[str, Any]:
+    """``check_parity`` on every labeled line, as a small dict (raises ParityError)."""
+    data = labeled_data(labels_dir)
+    diff = check_parity(load_trained(model_path), output, data.lines)
+    return {"max_abs_diff": diff, "lines": len(data.lines), "tolerance": PARITY_TOLERANCE}

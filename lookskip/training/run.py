@@ -10,13 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lookskip import storage
 from lookskip.settings import Settings, get_settings
 from lookskip.training.cache import build_item, cache_items
 from lookskip.training.jobs import fit_and_score
 from lookskip.training.plan import plan_training
-from lookskip.training.report import write_report
-from lookskip.training.select import REPORT_NAME, select_and_refit
+from lookskip.training.select import finish_grid
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -57,7 +55,7 @@ def train_local(
     settings = settings or get_settings()
     if n_jobs <= 0:
         n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), time.time()
     plan = plan_training(labels_dir, grid, folds, holdout, settings, datasets=datasets)
     plan_path = plan["plan_path"]
     t1 = time.perf_counter()
@@ -76,7 +74,6 @@ def train_local(
         fit_and_score, [(plan_path, j["job_id"]) for j in jobs], n_jobs, "fit jobs", progress
     )
     t3 = time.perf_counter()
-    storage.write_json(storage.join(plan["run_dir"], "results.json"), results)
     if progress:
         progress("refit", 0, 1)
     timings = {
@@ -86,11 +83,8 @@ def train_local(
         "grid_search_seconds": round(t3 - t1, 3),
         "n_jobs": n_jobs,
     }
-    report = select_and_refit(plan_path, results, models_dir=models_dir, timings=timings)
-    report["timings"]["total_seconds"] = round(time.perf_counter() - t0, 3)
-    out_dir = models_dir or plan["models_dir"]
-    write_report(
-        report, storage.join(out_dir, REPORT_NAME), storage.join(plan["run_dir"], REPORT_NAME)
+    report = finish_grid(
+        plan_path, results, models_dir=models_dir, timings=timings, started=started
     )
     if progress:
         progress("refit", 1, 1)

@@ -251,3 +251,27 @@ def select_and_refit(
         report, storage.join(models_dir, REPORT_NAME), storage.join(plan["run_dir"], REPORT_NAME)
     )
     return report
+
+
+def finish_grid(
+    plan_path: str,
+    results: Sequence[dict[str, Any]],
+    *,
+    models_dir: str | None = None,
+    timings: dict[str, Any] | None = None,
+    started: float | None = None,
+) -> dict[str, Any]:
+    """The end of a grid search, run locally or on workers alike: keep the fit results
+    (``results.json``, in job order), select and refit, and write the report with the
+    total time since ``started`` (``time.time()``) to the models and run dirs."""
+    plan = load_plan(plan_path)
+    results = sorted(results, key=lambda r: r["job_id"])
+    storage.write_json(storage.join(plan["run_dir"], "results.json"), results)
+    report = select_and_refit(plan_path, results, models_dir=models_dir, timings=timings)
+    if started is not None:
+        report["timings"]["total_seconds"] = round(time.time() - started, 3)
+    out_dir = models_dir or plan["models_dir"]
+    write_report(
+        report, storage.join(out_dir, REPORT_NAME), storage.join(plan["run_dir"], REPORT_NAME)
+    )
+    return report

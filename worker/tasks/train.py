@@ -140,16 +140,13 @@ def fit(self, *, wf: str | None = None, item: str, plan_path: str) -> dict[str, 
 def select(
     self, results: list[dict[str, Any]], *, wf: str | None = None, run: dict[str, Any]
 ) -> dict[str, Any]:
-    """Pick the best combination by LOOK F1, refit it on all training data, write the report."""
+    """Pick the best combination (macro unseen-system LOOK F1), refit it, write the report."""
     from lookskip import storage
+    from lookskip.model.files import REPORT_NAME
     from lookskip.training.plan import load_plan
-    from lookskip.training.report import write_report
-    from lookskip.training.select import REPORT_NAME, select_and_refit
+    from lookskip.training.select import finish_grid
 
     self.progress(wf, 0, 1, f"selecting among {len(results)} fits, refitting the best")
-    p = load_plan(run["plan_path"])
-    results = sorted(results, key=lambda r: r["job_id"])
-    storage.write_json(storage.join(p["run_dir"], "results.json"), results)
     now = time.time()
     timings = {
         "plan_seconds": round(run["planned"] - run["started"], 3),
@@ -158,13 +155,15 @@ def select(
         "grid_search_seconds": round(now - run["planned"], 3),
         "executor": "celery",
     }
-    report = select_and_refit(
-        run["plan_path"], results, models_dir=run.get("models_dir"), timings=timings
+    report = finish_grid(
+        run["plan_path"],
+        results,
+        models_dir=run.get("models_dir"),
+        timings=timings,
+        started=run["started"],
     )
-    report["timings"]["total_seconds"] = round(time.time() - run["started"], 3)
-    out_dir = run.get("models_dir") or p["models_dir"]
+    out_dir = run.get("models_dir") or load_plan(run["plan_path"])["models_dir"]
     report_path = storage.join(out_dir, REPORT_NAME)
-    write_report(report, report_path, storage.join(p["run_dir"], REPORT_NAME))
     return {
         "best_params": report["best_params"],
         "best_cv_look_f1": report["best_cv_look_f1"],
