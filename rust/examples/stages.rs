@@ -6,11 +6,11 @@
 
 use lookskip_rs::chargrams::{CharBlock, LineCounts};
 use lookskip_rs::features::Features;
+use lookskip_rs::key::TemplateKey;
 use lookskip_rs::model::ModelSpec;
 use lookskip_rs::ngrams::{Counts, WordBlock};
-use lookskip_rs::key::TemplateKey;
-use lookskip_rs::score::Classifier;
 use lookskip_rs::rx::{Pattern, Use};
+use lookskip_rs::score::Classifier;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -143,7 +143,9 @@ fn main() {
     let clf = Classifier::from_spec(&spec).unwrap();
     for (name, budget) in [("line, no cache", 0), ("line, cached", 64 << 20)] {
         let mut sc = clf.scratch_with_cache(budget);
-        time(name, &mut || raw.iter().map(|l| clf.score(l, &mut sc)).sum());
+        time(name, &mut || {
+            raw.iter().map(|l| clf.score(l, &mut sc)).sum()
+        });
     }
     let mut fs = feats.scratch();
     let mut fo = Vec::new();

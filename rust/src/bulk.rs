@@ -9,7 +9,7 @@
 //!
 //! Rows are `<n>\t,"prob":<p>,"text":<json>}\n` (a part: the merge adds the unit's
 //! line offset) or, with a `prefix`, `<prefix><n>,"prob":…}\n` (final output rows);
-//! `n` is `line_offset` plus the line's number within the unit (1-based). `write_row` is the
+//! `n` is `line_offset` plus the line's number within the unit (1-based). `rows::write_row` is the
 //! only writer of these rows (`Classifier.classify_file(output=…)` uses it too).
 //!
 //! A unit that starts a stream refuses binary input (a NUL byte in its first 8 KiB),
@@ -17,44 +17,15 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::Path;
 use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::engine::Engine;
-use crate::error::Result;
-use crate::stream::{open_input, Tallied};
-
-/// A read error in words (a gzip stream cut short or damaged says so), with how
-/// many complete lines the input gave before it.
-pub fn read_error(e: &io::Error, lines: u64) -> String {
-    describe_read_error(e, lines, false)
-}
-
-fn describe_read_error(e: &io::Error, lines: u64, archive: bool) -> String {
-    let msg = e.to_string();
-    let what = if msg.starts_with("truncated archive") {
-        msg
-    } else {
-        match e.kind() {
-            io::ErrorKind::InvalidInput
-            | io::ErrorKind::InvalidData
-            | io::ErrorKind::UnexpectedEof => {
-                if archive {
-                    format!("truncated or corrupt archive ({msg})")
-                } else {
-                    format!("corrupt or truncated compressed input ({msg})")
-                }
-            }
-            _ => msg,
-        }
-    };
-    if lines > 0 {
-        format!("{what}, after {lines} complete lines")
-    } else {
-        what
-    }
-}
+use crate::engine::{Engine, FileSummary, LookLine};
+use crate::error::{Error, Result};
+use crate::rows::{row_prefix, write_atomically, write_row, RowFormat};
+use crate::stream::{describe_read_error, open_input, read_error, Tallied};
 
 const BUF: usize = 1 << 20;
 const BINARY_PROBE: usize = 8192;
@@ -301,57 +272,88 @@ fn halve(d: &mut Vec<u64>, bucket: &mut u64) {
     *bucket *= 2;
 }
 
-/// How a unit writes its rows (see the module docs).
-#[derive(Clone, Debug, Default)]
-pub struct RowFormat<'a> {
-    pub prefix: Option<&'a [u8]>,
-    pub line_offset: u64,
-    pub max_rows: Option<u64>,
-}
-
 fn starts_stream(input: &UnitInput) -> bool {
     !matches!(input, UnitInput::Range { start, .. } if *start > 0)
-}
-
-/// `{"file":<json>,"line":` — the start of every output row of `file`.
-pub fn row_prefix(file: &str) -> Vec<u8> {
-    let mut p = b"{\"file\":".to_vec();
-    // Serializing a &str into a Vec cannot fail.
-    serde_json::to_writer(&mut p, file).expect("JSON string");
-    p.extend_from_slice(b",\"line\":");
-    p
-}
-
-/// The one Rust writer of output rows (Python's twin: `lookskip.classify.rows`):
-/// `row` becomes `<prefix><n>,"prob":<p>,"text":<json>}\n`, or without a prefix the
-/// part row `<n>\t,"prob":…}\n` that the merge completes.
-pub fn write_row(
-    row: &mut Vec<u8>,
-    prefix: Option<&[u8]>,
-    line: u64,
-    prob: f64,
-    text: &str,
-) -> io::Result<()> {
-    row.clear();
-    match prefix {
-        Some(p) => {
-            row.extend_from_slice(p);
-            write!(row, "{line}")?;
-        }
-        None => write!(row, "{line}\t")?,
-    }
-    row.extend_from_slice(b",\"prob\":");
-    serde_json::to_writer(&mut *row, &prob).map_err(io::Error::other)?;
-    row.extend_from_slice(b",\"text\":");
-    serde_json::to_writer(&mut *row, text).map_err(io::Error::other)?;
-    row.extend_from_slice(b"}\n");
-    Ok(())
 }
 
 /// Binary input: a NUL byte in the first 8 KiB of a stream (the rule `grep` uses).
 pub fn is_binary(reader: &mut dyn BufRead) -> io::Result<bool> {
     let head = reader.fill_buf()?;
     Ok(memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some())
+}
+
+/// A whole file classified: totals, how many LOOK rows were kept, and those rows when
+/// they were not written to a file.
+pub struct FileRows {
+    pub summary: FileSummary,
+    pub kept: u64,
+    pub look_lines: Vec<LookLine>,
+}
+
+/// Classify one file (plain or gzip, `-` = stdin) with a unit's rules: binary input
+/// refused, a read error (a gzip stream cut short) an error that says after how many
+/// lines. The first `max_look` LOOK rows go to `output` (written atomically, rows
+/// prefixed by `path`), else into `look_lines`.
+pub fn classify_file(
+    engine: &Engine,
+    path: &str,
+    threshold: f64,
+    max_look: Option<u64>,
+    output: Option<&Path>,
+) -> Result<FileRows> {
+    let limit = max_look.unwrap_or(u64::MAX);
+    let mut kept = 0u64;
+    let mut look_lines = Vec::new();
+    let summary = match output {
+        None => scan_file(engine, path, threshold, &mut |l| {
+            if kept < limit {
+                kept += 1;
+                look_lines.push(l);
+            }
+            Ok(())
+        })?,
+        Some(out) => write_atomically(out, |w| {
+            let prefix = row_prefix(path);
+            let mut row = Vec::with_capacity(256);
+            scan_file(engine, path, threshold, &mut |l| {
+                if kept < limit {
+                    kept += 1;
+                    write_row(&mut row, Some(&prefix), l.line_number, l.p_look, &l.text)?;
+                    w.write_all(&row)?;
+                }
+                Ok(())
+            })
+        })?,
+    };
+    Ok(FileRows {
+        summary,
+        kept,
+        look_lines,
+    })
+}
+
+fn scan_file(
+    engine: &Engine,
+    path: &str,
+    threshold: f64,
+    on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
+) -> Result<FileSummary> {
+    let fail = |m: String| Error::Io(format!("{path}: {m}"));
+    let mut input = open_input(path).map_err(|e| fail(e.to_string()))?;
+    match is_binary(&mut input) {
+        Ok(false) => {}
+        Ok(true) => return Err(fail(BINARY_ERROR.into())),
+        Err(e) => return Err(fail(read_error(&e, 0))),
+    }
+    let (input, tally) = Tallied::new(input);
+    let scored = engine.classify_reader(Box::new(input), threshold, on_look);
+    if let Some(e) = tally.error() {
+        return Err(fail(read_error(&e, tally.lines())));
+    }
+    scored.map_err(|e| match e {
+        Error::Io(m) => fail(m),
+        other => other,
+    })
 }
 
 /// Score a unit, writing up to `max_rows` LOOK rows to `out` (all are counted).
@@ -494,113 +496,5 @@ mod tests {
             d.iter().sum::<u64>(),
             DENSITY_MAX as u64 * DENSITY_BUCKET * 3
         );
-    }
-}
-
-/// The Python binding: `lookskip_rs.classify_unit(classifier, kind, path, rows_path, …)`.
-#[cfg(feature = "python")]
-pub mod python {
-    use std::fs::OpenOptions;
-    use std::io::{BufWriter, Write};
-    use std::path::PathBuf;
-
-    use pyo3::exceptions::{PyOSError, PyValueError};
-    use pyo3::prelude::*;
-    use pyo3::types::PyDict;
-
-    use super::{classify_unit as run, RowFormat, UnitInput};
-    use crate::error::Error;
-    use crate::python::PyClassifier;
-
-    fn to_py(e: Error) -> PyErr {
-        match e {
-            Error::Io(m) => PyOSError::new_err(m),
-            Error::Model(m) => PyValueError::new_err(m),
-        }
-    }
-
-    /// Classify one unit of a bulk job (see `lookskip.bulk`), writing its LOOK rows to
-    /// `rows_path` (truncated, or appended to with `append`; the caller renames it into
-    /// place). Row numbers are `line_offset` + the line's number in the unit.
-    ///
-    /// `kind`: `range` (lines starting in `[start, end)` of a plain file), `whole`
-    /// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
-    /// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
-    #[pyfunction]
-    #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
-                        size = 0, gz = false, threshold = None, max_look = None, prefix = None,
-                        line_offset = 0, append = false))]
-    #[allow(clippy::too_many_arguments)]
-    fn classify_unit<'py>(
-        py: Python<'py>,
-        classifier: &Bound<'py, PyClassifier>,
-        kind: &str,
-        path: String,
-        rows_path: PathBuf,
-        start: u64,
-        end: Option<u64>,
-        offset: u64,
-        size: u64,
-        gz: bool,
-        threshold: Option<f64>,
-        max_look: Option<u64>,
-        prefix: Option<Vec<u8>>,
-        line_offset: u64,
-        append: bool,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let input = match kind {
-            "range" => UnitInput::Range { path, start, end },
-            "whole" => UnitInput::Whole { path },
-            "gz" => UnitInput::Gzip { path },
-            "tar" => UnitInput::TarMember {
-                path,
-                gz,
-                offset,
-                size,
-            },
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown unit kind {other:?}"
-                )))
-            }
-        };
-        let engine = &classifier.get().engine;
-        let threshold = threshold.unwrap_or(engine.clf.threshold);
-        let s = py
-            .detach(|| -> Result<_, Error> {
-                let io_err = |e: std::io::Error| Error::Io(format!("{}: {e}", rows_path.display()));
-                let file = OpenOptions::new()
-                    .create(true)
-                    .write(true)
-                    .append(append)
-                    .truncate(!append)
-                    .open(&rows_path)
-                    .map_err(io_err)?;
-                let mut w = BufWriter::with_capacity(1 << 20, file);
-                let format = RowFormat {
-                    prefix: prefix.as_deref(),
-                    line_offset,
-                    max_rows: max_look,
-                };
-                let s = run(engine, &input, threshold, &format, &mut w)?;
-                w.flush().map_err(io_err)?;
-                Ok(s)
-            })
-            .map_err(to_py)?;
-        let d = PyDict::new(py);
-        d.set_item("lines", s.lines)?;
-        d.set_item("look", s.look)?;
-        d.set_item("written", s.written)?;
-        d.set_item("bytes", s.bytes)?;
-        d.set_item("truncated", s.truncated)?;
-        d.set_item("seconds", s.seconds)?;
-        d.set_item("density", s.density)?;
-        d.set_item("bucket", s.bucket)?;
-        d.set_item("error", s.error)?;
-        Ok(d)
-    }
-
-    pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add_function(wrap_pyfunction!(classify_unit, m)?)
     }
 }

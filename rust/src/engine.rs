@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::keycache::{CacheStats, DEFAULT_CACHE_BYTES};
 use crate::score::{decode, Classifier, Scratch};
-use crate::stream::{open_input, Batch, LineReader};
+use crate::stream::{open_input, read_error, Batch, LineReader};
 
 /// Lines per parallel work item: large enough to amortise scheduling, small enough
 /// to balance across threads.
@@ -218,7 +218,7 @@ impl Engine {
                 let batch = match batch {
                     Ok(b) => b,
                     Err(e) => {
-                        outcome = Err(Error::Io(read_error(&e)));
+                        outcome = Err(Error::Io(read_error(&e, 0)));
                         break;
                     }
                 };
@@ -256,14 +256,5 @@ impl Engine {
         result?;
         summary.seconds = start.elapsed().as_secs_f64();
         Ok(summary)
-    }
-}
-
-fn read_error(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
-            format!("corrupt or truncated compressed input ({e})")
-        }
-        _ => e.to_string(),
     }
 }

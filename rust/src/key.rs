@@ -27,17 +27,47 @@ use crate::rx;
 /// The shipped rules, as Python's `lookskip.model.key.KEY_RULES` holds them: a model
 /// whose `key.rules` equal these (and squeeze space and tab) is keyed by the scanner.
 pub const DEFAULT_RULES: [(&str, Option<&str>, &str); 6] = [
-    ("code", None, r#"(?i:\b(?:status|code|exit|exited|errno|rc|ret|return|returned|signal|sig|http)\b[ =:]*-?[0-9]{1,3}\b)|\" [1-5][0-9][0-9]\b"#),
-    ("uuid", Some("<UUID>"), r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
-    ("ipv6", Some("<IP>"), r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}\b)?"),
-    ("ipv4", Some("<IP>"), r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?\b"),
-    ("hex", Some("<HEX>"), r"\b0[xX][0-9a-fA-F]+\b|\b[0-9]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b|\b[0-9]+[a-fA-F][0-9a-fA-F]*\b"),
+    (
+        "code",
+        None,
+        r#"(?i:\b(?:status|code|exit|exited|errno|rc|ret|return|returned|signal|sig|http)\b[ =:]*-?[0-9]{1,3}\b)|\" [1-5][0-9][0-9]\b"#,
+    ),
+    (
+        "uuid",
+        Some("<UUID>"),
+        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+    ),
+    (
+        "ipv6",
+        Some("<IP>"),
+        r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}\b)?",
+    ),
+    (
+        "ipv4",
+        Some("<IP>"),
+        r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?\b",
+    ),
+    (
+        "hex",
+        Some("<HEX>"),
+        r"\b0[xX][0-9a-fA-F]+\b|\b[0-9]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b|\b[0-9]+[a-fA-F][0-9a-fA-F]*\b",
+    ),
     ("num", Some("<NUM>"), r"[0-9]+(?:\.[0-9]+)*"),
 ];
 /// The words of the `code` rule (it matches them in any case).
 const CODE_WORDS: [&[u8]; 12] = [
-    b"status", b"code", b"exit", b"exited", b"errno", b"rc", b"ret", b"return", b"returned",
-    b"signal", b"sig", b"http",
+    b"status",
+    b"code",
+    b"exit",
+    b"exited",
+    b"errno",
+    b"rc",
+    b"ret",
+    b"return",
+    b"returned",
+    b"signal",
+    b"sig",
+    b"http",
 ];
 const NUM: &[u8] = b"<NUM>";
 const SPACE_TAB: [bool; 128] = {
@@ -142,8 +172,7 @@ fn needs_regex_letter(line: &[u8], i: usize) -> bool {
     if matches!(first, b's' | b'c' | b'e' | b'r' | b'h') {
         let word_len = line[i..].iter().take_while(|&&b| is_word(b)).count();
         let word = &line[i..i + word_len];
-        if (2..=8).contains(&word_len) && CODE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
-        {
+        if (2..=8).contains(&word_len) && CODE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
             return true;
         }
     }
@@ -199,6 +228,22 @@ impl TemplateKey {
             placeholders,
             squeeze,
             default_rules,
+        })
+    }
+
+    /// The shipped rules (`DEFAULT_RULES`, squeezing space and tab), built once.
+    pub fn shipped() -> &'static TemplateKey {
+        static KEYER: std::sync::OnceLock<TemplateKey> = std::sync::OnceLock::new();
+        KEYER.get_or_init(|| {
+            let rules = DEFAULT_RULES
+                .iter()
+                .map(|(n, ph, p)| (n.to_string(), ph.map(str::to_string), p.to_string()))
+                .collect();
+            let spec = KeySpec {
+                rules,
+                squeeze_chars: " \t".to_string(),
+            };
+            TemplateKey::new(&spec).expect("the shipped key rules compile")
         })
     }
 
@@ -364,8 +409,19 @@ mod tests {
     fn lines(seed: u64, n: usize) -> Vec<Vec<u8>> {
         let alphabet: &[u8] = b"0123456789abcdefABCDEFxX:.-_ \t\"=/gzsSrRhHtT,;[]()";
         let words: [&[u8]; 14] = [
-            b"status", b"Code", b"exit", b"ERRNO", b"rc", b"http", b"sig", b"1.2.3.4",
-            b"fe80::1", b"0x1F", b"deadbeef-dead-beef-dead-beefdeadbeef", b"e1000", b"\" 404",
+            b"status",
+            b"Code",
+            b"exit",
+            b"ERRNO",
+            b"rc",
+            b"http",
+            b"sig",
+            b"1.2.3.4",
+            b"fe80::1",
+            b"0x1F",
+            b"deadbeef-dead-beef-dead-beefdeadbeef",
+            b"e1000",
+            b"\" 404",
             b"18:01:47,978",
         ];
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -4,10 +4,10 @@
 //! exported file, `key` (template keys), `ngrams`/`chargrams`/`features` reproduce the Python
 //! transforms, `keycache` scores each distinct key once,
 //! `score` computes `p_look`, `stream` reads files, `engine` runs it in parallel.
-//! `python` is the thin PyO3 layer (cargo feature `python`, on by default).
-//!
-//! Adding a feature area (e.g. a candle BERT scorer): a module here behind its own
-//! cargo feature, plus its `#[pyclass]` registered in `python.rs`.
+//! `bulk` scores units of bulk jobs and whole files, `rows` writes their output rows.
+//! `python/` is the thin PyO3 layer (cargo feature `python`, on by default), one file
+//! per core area: a new area (as `bert`, behind its own cargo feature) adds its module
+//! here and its bindings file there, registered in `python/mod.rs`.
 
 #[cfg(feature = "bert")]
 pub mod bert;
@@ -20,6 +20,7 @@ pub mod key;
 pub mod keycache;
 pub mod model;
 pub mod ngrams;
+pub mod rows;
 pub mod rx;
 pub mod score;
 pub mod stream;

@@ -14,10 +14,10 @@ use regex_automata::meta::Cache;
 use crate::chargrams::{CharBlock, LineCounts};
 use crate::error::Result;
 use crate::features::{FeatureScratch, Features};
-use crate::model::ModelSpec;
-use crate::ngrams::{Counts, WordBlock};
 use crate::key::TemplateKey;
 use crate::keycache::KeyCache;
+use crate::model::ModelSpec;
+use crate::ngrams::{Counts, WordBlock};
 
 /// `(vocabulary column, count)` pairs of one block, sorted by column.
 pub type TermCounts = Vec<(u32, u32)>;

@@ -13,6 +13,37 @@ use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
+/// A read error in words (a gzip stream cut short or damaged says so), with how
+/// many complete lines the input gave before it.
+pub fn read_error(e: &io::Error, lines: u64) -> String {
+    describe_read_error(e, lines, false)
+}
+
+pub fn describe_read_error(e: &io::Error, lines: u64, archive: bool) -> String {
+    let msg = e.to_string();
+    let what = if msg.starts_with("truncated archive") {
+        msg
+    } else {
+        match e.kind() {
+            io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::UnexpectedEof => {
+                if archive {
+                    format!("truncated or corrupt archive ({msg})")
+                } else {
+                    format!("corrupt or truncated compressed input ({msg})")
+                }
+            }
+            _ => msg,
+        }
+    };
+    if lines > 0 {
+        format!("{what}, after {lines} complete lines")
+    } else {
+        what
+    }
+}
+
 const BUF: usize = 1 << 20;
 
 /// Open `path` for line reading; `-` is stdin. Gzip is detected from the first bytes.

@@ -267,6 +267,3 @@ fn cap_line(line: &str) -> &str {
     }
     &line[..end]
 }
-
-#[cfg(feature = "python")]
-pub mod python;

@@ -1,34 +1,13 @@
-//! `lookskip_rs.BertClassifier`: the PyO3 face of [`super::BertClassifier`].
+//! `lookskip_rs.BertClassifier`: the PyO3 face of [`crate::bert::BertClassifier`].
 
 use std::borrow::Cow;
 use std::path::PathBuf;
 
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 
-use super::{device_from_env, BertClassifier, BertError};
-
-fn to_py(e: BertError) -> PyErr {
-    PyValueError::new_err(e.0)
-}
-
-/// A line given as `str`, or `bytes` decoded lossily (invalid UTF-8 → U+FFFD).
-#[derive(FromPyObject)]
-enum LineArg {
-    Str(PyBackedStr),
-    Bytes(PyBackedBytes),
-}
-
-impl LineArg {
-    fn text(&self) -> Cow<'_, str> {
-        match self {
-            LineArg::Str(s) => Cow::Borrowed(s),
-            LineArg::Bytes(b) => String::from_utf8_lossy(b),
-        }
-    }
-}
+use super::LineArg;
+use crate::bert::{device_from_env, BertClassifier};
 
 /// The BERT LOOK/SKIP classifier of an export directory (`lookskip export-transformer`).
 ///
@@ -45,9 +24,8 @@ impl PyBertClassifier {
     #[new]
     #[pyo3(signature = (export_dir, device = "auto", threads = 0))]
     fn new(py: Python<'_>, export_dir: PathBuf, device: &str, threads: usize) -> PyResult<Self> {
-        let inner = py
-            .detach(|| BertClassifier::load(&export_dir, device_from_env(device)?, threads))
-            .map_err(to_py)?;
+        let inner =
+            py.detach(|| BertClassifier::load(&export_dir, device_from_env(device)?, threads))?;
         Ok(Self {
             inner,
             export_dir: export_dir.display().to_string(),
@@ -63,12 +41,10 @@ impl PyBertClassifier {
         batch_size: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts: Vec<Cow<'_, str>> = lines.iter().map(LineArg::text).collect();
-        let probs = py
-            .detach(|| {
-                let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
-                self.inner.predict_proba(&refs, batch_size)
-            })
-            .map_err(to_py)?;
+        let probs = py.detach(|| {
+            let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+            self.inner.predict_proba(&refs, batch_size)
+        })?;
         Ok(probs
             .into_iter()
             .map(f64::from)

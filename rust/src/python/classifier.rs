@@ -1,49 +1,20 @@
-//! The PyO3 layer: thin wrappers that convert arguments, release the GIL and call
-//! the core. Each feature area registers its classes in `register` below, so a new
-//! module (e.g. `bert`) adds one `#[pyclass]` and one line there.
+//! `lookskip_rs.Classifier`, `template_keys`, `count_lines`: the PyO3 face of
+//! `score::Classifier` and `engine::Engine`.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
-use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
-use crate::bulk::{is_binary, read_error, row_prefix, write_row, BINARY_ERROR};
-use crate::engine::{Engine, FileSummary, LookLine, DEFAULT_MAX_LINE_BYTES};
-use crate::error::Error;
+use super::LineArg;
+use crate::bulk;
+use crate::engine::{Engine, DEFAULT_MAX_LINE_BYTES};
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
-use crate::model::KeySpec;
 use crate::score::{Classifier, TermCounts};
-use crate::stream::{open_input, Tallied};
-
-fn to_py(e: Error) -> PyErr {
-    match e {
-        Error::Io(m) => PyOSError::new_err(m),
-        Error::Model(m) => PyValueError::new_err(m),
-    }
-}
-
-/// A line given as `str` (scored as is) or `bytes` (decoded lossily).
-#[derive(FromPyObject)]
-enum LineArg {
-    Str(PyBackedStr),
-    Bytes(PyBackedBytes),
-}
-
-impl AsRef<[u8]> for LineArg {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            LineArg::Str(s) => s.as_bytes(),
-            LineArg::Bytes(b) => b.as_ref(),
-        }
-    }
-}
 
 /// The LOOK/SKIP classifier of an exported model file (`look_skip_model.json.gz`).
 ///
@@ -68,16 +39,14 @@ impl PyClassifier {
         max_line_bytes: usize,
         cache_mib: usize,
     ) -> PyResult<Self> {
-        let engine = py
-            .detach(|| {
-                Engine::with_cache(
-                    Classifier::load(&model_path)?,
-                    threads,
-                    max_line_bytes,
-                    cache_mib << 20,
-                )
-            })
-            .map_err(to_py)?;
+        let engine = py.detach(|| {
+            Engine::with_cache(
+                Classifier::load(&model_path)?,
+                threads,
+                max_line_bytes,
+                cache_mib << 20,
+            )
+        })?;
         Ok(Self {
             engine,
             model_path: model_path.display().to_string(),
@@ -145,42 +114,11 @@ impl PyClassifier {
         output: Option<PathBuf>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let threshold = threshold.unwrap_or(self.engine.clf.threshold);
-        let limit = max_look.unwrap_or(u64::MAX);
         let shown = path.display().to_string();
-        let (summary, kept, look_lines) = py
-            .detach(|| -> Result<(FileSummary, u64, Vec<LookLine>), Error> {
-                let mut kept = 0u64;
-                let mut lines = Vec::new();
-                let summary = match &output {
-                    None => self.classify_path(&shown, threshold, &mut |l| {
-                        if kept < limit {
-                            kept += 1;
-                            lines.push(l);
-                        }
-                        Ok(())
-                    })?,
-                    Some(out) => write_atomically(out, |w| {
-                        let prefix = row_prefix(&shown);
-                        let mut row = Vec::with_capacity(256);
-                        self.classify_path(&shown, threshold, &mut |l| {
-                            if kept < limit {
-                                kept += 1;
-                                write_row(
-                                    &mut row,
-                                    Some(&prefix),
-                                    l.line_number,
-                                    l.p_look,
-                                    &l.text,
-                                )?;
-                                w.write_all(&row)?;
-                            }
-                            Ok(())
-                        })
-                    })?,
-                };
-                Ok((summary, kept, lines))
-            })
-            .map_err(to_py)?;
+        let rows = py.detach(|| {
+            bulk::classify_file(&self.engine, &shown, threshold, max_look, output.as_deref())
+        })?;
+        let (summary, kept, look_lines) = (rows.summary, rows.kept, rows.look_lines);
         let d = PyDict::new(py);
         d.set_item("path", &shown)?;
         d.set_item("lines", summary.lines)?;
@@ -249,64 +187,6 @@ impl PyClassifier {
     }
 }
 
-impl PyClassifier {
-    /// `Engine::classify_path` with the rules of a bulk unit: binary input refused,
-    /// and a read error (a gzip stream cut short) always an error, after how many lines.
-    fn classify_path(
-        &self,
-        path: &str,
-        threshold: f64,
-        on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
-    ) -> Result<FileSummary, Error> {
-        let fail = |m: String| Error::Io(format!("{path}: {m}"));
-        let mut input = open_input(path).map_err(|e| fail(e.to_string()))?;
-        match is_binary(&mut input) {
-            Ok(false) => {}
-            Ok(true) => return Err(fail(BINARY_ERROR.into())),
-            Err(e) => return Err(fail(read_error(&e, 0))),
-        }
-        let (input, tally) = Tallied::new(input);
-        let scored = self
-            .engine
-            .classify_reader(Box::new(input), threshold, on_look);
-        if let Some(e) = tally.error() {
-            return Err(fail(read_error(&e, tally.lines())));
-        }
-        scored.map_err(|e| match e {
-            Error::Io(m) => fail(m),
-            other => other,
-        })
-    }
-}
-
-/// Write through a temp file beside `path`, renamed into place only on success.
-fn write_atomically<T>(
-    path: &Path,
-    body: impl FnOnce(&mut BufWriter<File>) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
-    let io_err = |e: io::Error| Error::Io(format!("{}: {e}", path.display()));
-    let run = || -> Result<T, Error> {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err)?);
-        let value = body(&mut w)?;
-        w.into_inner()
-            .map_err(|e| io_err(e.into_error()))?
-            .sync_all()
-            .map_err(io_err)?;
-        fs::rename(&tmp, path).map_err(io_err)?;
-        Ok(value)
-    };
-    let result = run();
-    if result.is_err() {
-        fs::remove_file(&tmp).ok();
-    }
-    result
-}
-
 /// `(lines, bytes)` of a file (plain/gzip, `-` = stdin): the I/O floor for benchmarks.
 #[pyfunction]
 fn count_lines(py: Python<'_>, path: PathBuf) -> PyResult<(u64, u64)> {
@@ -315,27 +195,12 @@ fn count_lines(py: Python<'_>, path: PathBuf) -> PyResult<(u64, u64)> {
         .map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))
 }
 
-fn default_keyer() -> &'static TemplateKey {
-    static KEYER: OnceLock<TemplateKey> = OnceLock::new();
-    KEYER.get_or_init(|| {
-        let rules = DEFAULT_RULES
-            .iter()
-            .map(|(n, ph, p)| (n.to_string(), ph.map(str::to_string), p.to_string()))
-            .collect();
-        let spec = KeySpec {
-            rules,
-            squeeze_chars: " \t".to_string(),
-        };
-        TemplateKey::new(&spec).expect("the shipped key rules compile")
-    })
-}
-
 /// Template keys of `lines` under the shipped rules (`DEFAULT_KEY_RULES`, which
 /// `lookskip.model.key.KEY_RULES` must equal): Python's `template_keys`, faster.
 #[pyfunction]
 fn template_keys(py: Python<'_>, lines: Vec<PyBackedStr>) -> Vec<String> {
     py.detach(|| {
-        let keyer = default_keyer();
+        let keyer = TemplateKey::shipped();
         let mut cache = keyer.create_cache();
         lines
             .iter()
@@ -349,23 +214,12 @@ fn template_keys(py: Python<'_>, lines: Vec<PyBackedStr>) -> Vec<String> {
     })
 }
 
-/// Register this module's classes and functions.
-fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Register the classifier's class and functions.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClassifier>()?;
     m.add_function(wrap_pyfunction!(count_lines, m)?)?;
     m.add_function(wrap_pyfunction!(template_keys, m)?)?;
     m.add("DEFAULT_KEY_RULES", DEFAULT_RULES.to_vec())?;
     m.add("DEFAULT_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)?;
-    Ok(())
-}
-
-#[pymodule]
-fn lookskip_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    register(m)?;
-    crate::bulk::python::register(m)?;
-    #[cfg(feature = "bert")]
-    crate::bert::python::register(m)?;
-    // Further feature areas register here, e.g. `crate::bert::python::register(m)?;`.
     Ok(())
 }

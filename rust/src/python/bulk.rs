@@ -1,0 +1,97 @@
+//! `lookskip_rs.classify_unit`: the PyO3 face of `bulk::classify_unit`.
+
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::classifier::PyClassifier;
+use crate::bulk::{classify_unit as run, UnitInput};
+use crate::error::Error;
+use crate::rows::RowFormat;
+
+/// Classify one unit of a bulk job (see `lookskip.bulk`), writing its LOOK rows to
+/// `rows_path` (truncated, or appended to with `append`; the caller renames it into
+/// place). Row numbers are `line_offset` + the line's number in the unit.
+///
+/// `kind`: `range` (lines starting in `[start, end)` of a plain file), `whole`
+/// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
+/// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
+#[pyfunction]
+#[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
+                    size = 0, gz = false, threshold = None, max_look = None, prefix = None,
+                    line_offset = 0, append = false))]
+#[allow(clippy::too_many_arguments)]
+fn classify_unit<'py>(
+    py: Python<'py>,
+    classifier: &Bound<'py, PyClassifier>,
+    kind: &str,
+    path: String,
+    rows_path: PathBuf,
+    start: u64,
+    end: Option<u64>,
+    offset: u64,
+    size: u64,
+    gz: bool,
+    threshold: Option<f64>,
+    max_look: Option<u64>,
+    prefix: Option<Vec<u8>>,
+    line_offset: u64,
+    append: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let input = match kind {
+        "range" => UnitInput::Range { path, start, end },
+        "whole" => UnitInput::Whole { path },
+        "gz" => UnitInput::Gzip { path },
+        "tar" => UnitInput::TarMember {
+            path,
+            gz,
+            offset,
+            size,
+        },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown unit kind {other:?}"
+            )))
+        }
+    };
+    let engine = &classifier.get().engine;
+    let threshold = threshold.unwrap_or(engine.clf.threshold);
+    let s = py.detach(|| -> Result<_, Error> {
+        let io_err = |e: std::io::Error| Error::Io(format!("{}: {e}", rows_path.display()));
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&rows_path)
+            .map_err(io_err)?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let format = RowFormat {
+            prefix: prefix.as_deref(),
+            line_offset,
+            max_rows: max_look,
+        };
+        let s = run(engine, &input, threshold, &format, &mut w)?;
+        w.flush().map_err(io_err)?;
+        Ok(s)
+    })?;
+    let d = PyDict::new(py);
+    d.set_item("lines", s.lines)?;
+    d.set_item("look", s.look)?;
+    d.set_item("written", s.written)?;
+    d.set_item("bytes", s.bytes)?;
+    d.set_item("truncated", s.truncated)?;
+    d.set_item("seconds", s.seconds)?;
+    d.set_item("density", s.density)?;
+    d.set_item("bucket", s.bucket)?;
+    d.set_item("error", s.error)?;
+    Ok(d)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(classify_unit, m)?)
+}
