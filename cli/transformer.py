@@ -104,7 +104,7 @@ def train_transformer(
     export-transformer` for the Rust classifier.
     """
     from lookskip.settings import get_settings
-    from lookskip.transformer.data import LabelsError
+    from lookskip.training.labels import LabelError
     from lookskip.transformer.model import ModelError
     from lookskip.transformer.train import TrainConfig, train_from_labels
 
@@ -155,7 +155,7 @@ def train_transformer(
                 on_epoch=on_epoch,
                 on_batch=on_batch,
             )
-        except (LabelsError, ModelError) as exc:
+        except (LabelError, ModelError) as exc:
             raise ValueError(str(exc)) from exc
     o = report["overall"]
     out.print(
@@ -190,7 +190,7 @@ def export_transformer(model_dir: str | None, out_dir: str | None, reference_lin
     """
     from lookskip import storage
     from lookskip.settings import get_settings
-    from lookskip.transformer.data import LabelsError
+    from lookskip.training.labels import LabelError
     from lookskip.transformer.export import EXPORT_SUBDIR, export, sample_lines_from_labels
     from lookskip.transformer.model import ModelError
     from lookskip.transformer.train import MODEL_SUBDIR
@@ -200,7 +200,7 @@ def export_transformer(model_dir: str | None, out_dir: str | None, reference_lin
     out_dir = out_dir or storage.join(model_dir, EXPORT_SUBDIR)
     try:
         lines = sample_lines_from_labels(settings.labels_dir, reference_lines)
-    except LabelsError:
+    except LabelError:
         lines = []  # no labels here: the adversarial lines alone still check parity
     try:
         summary = export(model_dir, out_dir, lines)

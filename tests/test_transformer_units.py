@@ -68,20 +68,20 @@ def test_class_weights_balance_the_classes():
 
 def test_bad_labels_are_clear_errors(tmp_path):
     (tmp_path / "Bad.jsonl").write_text(json.dumps({"raw_line": "x", "label": "MAYBE"}) + "\n")
-    with pytest.raises(data.LabelsError, match="unknown label 'MAYBE'"):
+    with pytest.raises(data.LabelError, match="unknown label 'MAYBE'"):
         data.load_examples(str(tmp_path))
     (tmp_path / "Bad.jsonl").write_text(json.dumps({"label": "LOOK"}) + "\n")
-    with pytest.raises(data.LabelsError, match="lacks 'raw_line'"):
+    with pytest.raises(data.LabelError, match="lacks 'raw_line'"):
         data.load_examples(str(tmp_path))
     (tmp_path / "Bad.jsonl").write_text("")
-    with pytest.raises(data.LabelsError, match="no labeled rows"):
+    with pytest.raises(data.LabelError, match="no labeled rows"):
         data.load_examples(str(tmp_path))
     (tmp_path / "Bad.jsonl").write_text("{not json\n")
-    with pytest.raises(data.LabelsError, match="not a JSON-lines"):
+    with pytest.raises(data.LabelError, match="not a JSON-lines"):
         data.load_examples(str(tmp_path))
-    with pytest.raises(data.LabelsError, match="no labels for dataset"):
+    with pytest.raises(data.LabelError, match="no labels for dataset"):
         data.load_examples(str(tmp_path), ["Nope"])
-    with pytest.raises(data.LabelsError, match="no labels files"):
+    with pytest.raises(data.LabelError, match="no labels files"):
         data.load_examples(str(tmp_path / "empty"))
 
 

@@ -263,7 +263,7 @@ def _rust_args(unit: Unit) -> dict[str, Any] | None:
         return None
     path = storage.fs_and_path(src.url)[1]
     if src.kind == "plain":
-        return {"kind": "range", "path": path, "start": unit.start, "end": unit.end}
+        return {"kind": "plain", "path": path, "start": unit.start, "end": unit.end}
     if src.kind == "gz":
         return {"kind": "gz", "path": path}
     if src.kind == "tar":

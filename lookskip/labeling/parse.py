@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-LABELS = ("LOOK", "SKIP")
+from lookskip.model.pipeline import LABELS
+
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.S)
 _decoder = json.JSONDecoder()
 

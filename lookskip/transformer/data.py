@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lookskip import storage
+from lookskip.training.labels import LabelError
 
-LABELS = ("SKIP", "LOOK")  # class index 1 = LOOK, the positive class
-LABEL_ID = {name: i for i, name in enumerate(LABELS)}
+# The model's classes by index (1 = LOOK, the positive class). Not the labels' order
+# (``lookskip.model.pipeline.LABELS`` = LOOK, SKIP): a class index is what torch needs.
+CLASS_NAMES = ("SKIP", "LOOK")
+CLASS_ID = {name: i for i, name in enumerate(CLASS_NAMES)}
 AGGREGATE_FILE = "all_labeled.jsonl"
-
-
-class LabelsError(ValueError):
-    """A labels file or selection that cannot be used for training."""
 
 
 @dataclass(frozen=True)
@@ -39,17 +38,17 @@ def read_labels(path: str) -> list[Example]:
     try:
         rows = list(storage.read_jsonl(path))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise LabelsError(f"{path}: not a JSON-lines labels file ({exc})") from exc
+        raise LabelError(f"{path}: not a JSON-lines labels file ({exc})") from exc
     for i, row in enumerate(rows, 1):
         if not isinstance(row, dict) or "raw_line" not in row or "label" not in row:
-            raise LabelsError(f"{path}: row {i} lacks 'raw_line' or 'label'")
+            raise LabelError(f"{path}: row {i} lacks 'raw_line' or 'label'")
         label = row["label"]
-        if label not in LABEL_ID:
-            raise LabelsError(f"{path}: row {i} has unknown label {label!r} (LOOK or SKIP)")
+        if label not in CLASS_ID:
+            raise LabelError(f"{path}: row {i} has unknown label {label!r} (LOOK or SKIP)")
         system = str(row.get("system") or _stem(path))
-        out.append(Example(system, str(row["raw_line"]), LABEL_ID[label]))
+        out.append(Example(system, str(row["raw_line"]), CLASS_ID[label]))
     if not out:
-        raise LabelsError(f"{path}: no labeled rows")
+        raise LabelError(f"{path}: no labeled rows")
     return out
 
 
@@ -63,11 +62,11 @@ def load_examples(labels_dir: str, datasets: Iterable[str] | None = None) -> lis
         files = [p for p in files if _stem(p) in wanted]
         missing = wanted - {_stem(p) for p in files}
         if missing:
-            raise LabelsError(
+            raise LabelError(
                 f"no labels for dataset(s): {', '.join(sorted(missing))} in {labels_dir}"
             )
     if not files:
-        raise LabelsError(f"no labels files (*.jsonl) in {labels_dir}; run `lookskip label`")
+        raise LabelError(f"no labels files (*.jsonl) in {labels_dir}; run `lookskip label`")
     out: list[Example] = []
     for path in files:
         out.extend(read_labels(path))
@@ -85,10 +84,10 @@ def holdout_fold(examples: Sequence[Example], n_folds: int = 5, fold: int = 0) -
     groups = [e.system for e in examples]
     n_groups = len(set(groups))
     if n_groups < 2:
-        raise LabelsError("need labels from at least 2 datasets to hold one out")
+        raise LabelError("need labels from at least 2 datasets to hold one out")
     n_folds = min(n_folds, n_groups)
     if not 0 <= fold < n_folds:
-        raise LabelsError(f"fold must be in 0..{n_folds - 1}")
+        raise LabelError(f"fold must be in 0..{n_folds - 1}")
     splits = list(GroupKFold(n_splits=n_folds).split(groups, groups=groups))
     _, test_idx = splits[fold]
     return sorted({groups[i] for i in test_idx})
@@ -102,11 +101,11 @@ def split(
     known = {e.system for e in examples}
     unknown = held - known
     if unknown:
-        raise LabelsError(f"held-out dataset(s) not in the labels: {', '.join(sorted(unknown))}")
+        raise LabelError(f"held-out dataset(s) not in the labels: {', '.join(sorted(unknown))}")
     train = [e for e in examples if e.system not in held]
     test = [e for e in examples if e.system in held]
     if not train or not test:
-        raise LabelsError("the hold-out leaves no training or no held-out lines")
+        raise LabelError("the hold-out leaves no training or no held-out lines")
     return train, test
 
 
@@ -153,11 +152,11 @@ def class_weights(
     two classes weigh the same in a sample-weighted loss.
     """
     w = [1.0] * len(examples) if weights is None else list(weights)
-    totals = [0.0] * len(LABELS)
+    totals = [0.0] * len(CLASS_NAMES)
     for e, wi in zip(examples, w, strict=True):
         totals[e.label] += wi
     n = sum(totals)
-    return [n / (len(LABELS) * max(t, 1.0)) for t in totals]
+    return [n / (len(CLASS_NAMES) * max(t, 1.0)) for t in totals]
 
 
 def _stem(path: str) -> str:

@@ -130,11 +130,11 @@ def load_for_training(
     """
     from transformers import BertForSequenceClassification
 
-    from lookskip.transformer.data import LABELS
+    from lookskip.transformer.data import CLASS_NAMES
 
     labels = {
-        "id2label": dict(enumerate(LABELS)),
-        "label2id": {name: i for i, name in enumerate(LABELS)},
+        "id2label": dict(enumerate(CLASS_NAMES)),
+        "label2id": {name: i for i, name in enumerate(CLASS_NAMES)},
     }
     model_dir = resolve_base_model(base_model)
     if model_dir is None:

@@ -38,7 +38,7 @@ pub const DENSITY_MAX: usize = 4096;
 #[derive(Clone, Debug)]
 pub enum UnitInput {
     /// Lines starting in `[start, end)` of a plain file (`end = None`: to the end).
-    Range {
+    Plain {
         path: String,
         start: u64,
         end: Option<u64>,
@@ -197,7 +197,7 @@ pub fn open_unit(input: &UnitInput) -> io::Result<Box<dyn BufRead + Send>> {
                 MultiGzDecoder::new(r),
             )))
         }
-        UnitInput::Range { path, start, end } => {
+        UnitInput::Plain { path, start, end } => {
             let mut r = BufReader::with_capacity(BUF, File::open(path)?);
             let left = match skip_to_line_start(&mut r, *start)? {
                 None => 0,
@@ -273,7 +273,7 @@ fn halve(d: &mut Vec<u64>, bucket: &mut u64) {
 }
 
 fn starts_stream(input: &UnitInput) -> bool {
-    !matches!(input, UnitInput::Range { start, .. } if *start > 0)
+    !matches!(input, UnitInput::Plain { start, .. } if *start > 0)
 }
 
 /// Binary input: a NUL byte in the first 8 KiB of a stream (the rule `grep` uses).
@@ -443,7 +443,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.log");
         std::fs::write(&p, data).unwrap();
-        let input = UnitInput::Range {
+        let input = UnitInput::Plain {
             path: p.to_str().unwrap().into(),
             start,
             end,

@@ -17,7 +17,7 @@ use crate::rows::RowFormat;
 /// `rows_path` (truncated, or appended to with `append`; the caller renames it into
 /// place). Row numbers are `line_offset` + the line's number in the unit.
 ///
-/// `kind`: `range` (lines starting in `[start, end)` of a plain file), `whole`
+/// `kind`: `plain` (lines starting in `[start, end)` of a plain file), `whole`
 /// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
 /// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
 #[pyfunction]
@@ -43,7 +43,7 @@ fn classify_unit<'py>(
     append: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let input = match kind {
-        "range" => UnitInput::Range { path, start, end },
+        "plain" => UnitInput::Plain { path, start, end },
         "whole" => UnitInput::Whole { path },
         "gz" => UnitInput::Gzip { path },
         "tar" => UnitInput::TarMember {
