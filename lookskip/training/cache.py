@@ -19,7 +19,7 @@ most of it not even on the fold:
   ``weight`` times, so the matrices equal ``TfidfVectorizer`` fitted on every line
   (``tests/test_training_cache.py`` checks it).
 
-Keys hash the labels' content, the transform definitions (normalization rules,
+Keys hash the labels' content, the transform definitions (template-key rules,
 n-gram ranges, feature patterns, TF-IDF options) and the fold's datasets, so a
 changed rule or label file never reuses a stale matrix. Files are written
 atomically; two workers building the same entry at once both write the same bytes.
