@@ -120,9 +120,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def _sample_lines(name: str, settings: Settings) -> list[str] | None:
     path = storage.join(settings.loghub_dir, f"{name}{ds.SAMPLE_SUFFIX}")
-    if not storage.exists(path):
-        return None
-    return storage.read_bytes(path).decode("utf-8", errors="replace").split("\n")
+    return _read_lines(path) if storage.exists(path) else None
 
 
 def model_labels(model, truth_path: str, name: str, settings: Settings) -> dict[int, dict]:

@@ -18,13 +18,15 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from lookskip import storage
 from lookskip.classify.rows import json_row
-from lookskip.classify.scorer import Scorer
+
+if TYPE_CHECKING:  # scorer.py imports this module (lazily) for classify_file
+    from lookskip.classify.scorer import Scorer
 
 _BATCH = 4096
 BINARY_PROBE = 8192

@@ -18,30 +18,18 @@ truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from lookskip import storage
 from lookskip.model.files import MODEL_FILE
+from lookskip.rust import rust_module
 from lookskip.settings import get_settings
 
-NO_RUST_ENV = "LOOKSKIP_NO_RUST"
 # A longer line is scored on its first 64 KiB (and counted as truncated), here, in
 # lookskip_rs and in the bulk chunker alike.
 DEFAULT_MAX_LINE_BYTES = 64 << 10
-
-
-def rust_module() -> tuple[Any | None, str | None]:
-    """``(lookskip_rs, None)``, or ``(None, why it is not used)``."""
-    if os.environ.get(NO_RUST_ENV, "").strip() not in ("", "0"):
-        return None, f"disabled by {NO_RUST_ENV}"
-    try:
-        import lookskip_rs
-    except ImportError as exc:
-        return None, f"not built ({exc}); run scripts/setup"
-    return lookskip_rs, None
 
 
 def default_model_path() -> str:

@@ -115,13 +115,10 @@ def template_keys(lines: Iterable[str]) -> list[str]:
 
 @functools.cache
 def _rust_template_keys():
-    import os
+    from lookskip.rust import rust_module
 
-    if os.environ.get("LOOKSKIP_NO_RUST", "").strip() not in ("", "0"):
-        return None
-    try:
-        import lookskip_rs
-    except ImportError:
+    lookskip_rs, _ = rust_module()
+    if lookskip_rs is None:
         return None
     rules = getattr(lookskip_rs, "DEFAULT_KEY_RULES", None)
     if rules is None or [tuple(r) for r in rules] != list(KEY_RULES):

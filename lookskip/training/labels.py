@@ -156,12 +156,13 @@ class KeyedRows:
 
 def collapse_keys(data: LabeledData) -> KeyedRows:
     """Distinct (dataset, key, label) rows of ``data``, in first-seen order."""
-    from lookskip.model.key import template_key
+    from lookskip.model.key import template_keys
 
     index: dict[tuple[str, str, str], int] = {}
     weight: list[int] = []
-    for line, label, system in zip(data.lines, data.labels, data.systems, strict=True):
-        k = (system, template_key(line), label)
+    keys = template_keys(data.lines)
+    for key, label, system in zip(keys, data.labels, data.systems, strict=True):
+        k = (system, key, label)
         i = index.setdefault(k, len(index))
         if i == len(weight):
             weight.append(0)

@@ -77,6 +77,17 @@ const SPACE_TAB: [bool; 128] = {
     t
 };
 
+/// The key section of a model file that uses the shipped rules.
+pub fn shipped_spec() -> KeySpec {
+    KeySpec {
+        rules: DEFAULT_RULES
+            .iter()
+            .map(|(n, ph, p)| (n.to_string(), ph.map(str::to_string), p.to_string()))
+            .collect(),
+        squeeze_chars: " \t".to_string(),
+    }
+}
+
 pub struct TemplateKey {
     re: Regex,
     /// `None`: keep the match verbatim.
@@ -234,17 +245,7 @@ impl TemplateKey {
     /// The shipped rules (`DEFAULT_RULES`, squeezing space and tab), built once.
     pub fn shipped() -> &'static TemplateKey {
         static KEYER: std::sync::OnceLock<TemplateKey> = std::sync::OnceLock::new();
-        KEYER.get_or_init(|| {
-            let rules = DEFAULT_RULES
-                .iter()
-                .map(|(n, ph, p)| (n.to_string(), ph.map(str::to_string), p.to_string()))
-                .collect();
-            let spec = KeySpec {
-                rules,
-                squeeze_chars: " \t".to_string(),
-            };
-            TemplateKey::new(&spec).expect("the shipped key rules compile")
-        })
+        KEYER.get_or_init(|| TemplateKey::new(&shipped_spec()).expect("the shipped rules compile"))
     }
 
     /// Whether the model's rules are the shipped ones, keyed by the scanner.
@@ -396,13 +397,7 @@ mod tests {
     use super::*;
 
     fn default_spec() -> KeySpec {
-        KeySpec {
-            rules: DEFAULT_RULES
-                .iter()
-                .map(|(a, b, c)| (a.to_string(), b.map(str::to_string), c.to_string()))
-                .collect(),
-            squeeze_chars: " \t".to_string(),
-        }
+        shipped_spec()
     }
 
     /// A tiny seeded generator (no dev-dependency): xorshift.
