@@ -31,6 +31,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,8 @@ def recorded_answers() -> dict[str, dict]:
 
 
 def truth_of(system: str) -> dict[int, int]:
-    rows = (json.loads(x) for x in open(SHARED / "labels" / f"{system}.jsonl", encoding="utf-8"))
+    with open(SHARED / "labels" / f"{system}.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(x) for x in f]
     return {r["line_number"]: int(r["label"] == "LOOK") for r in rows}
 
 
@@ -86,6 +88,56 @@ class Fitter:
     def p_look(self, keys: list[str]) -> np.ndarray:
         p = self.pipe.predict_proba(keys)[:, 1]
         return apply_floor(p, floor_mask(keys), self.threshold)
+
+
+@dataclass
+class HeldOut:
+    system: str
+    lines: list[str]
+    keys: list[str]
+    truth: dict[int, int]
+    base: Fitter
+    base_keys: list[str]
+    base_y: np.ndarray
+    base_w: np.ndarray
+    answers: dict[str, dict]
+
+
+def run(h: HeldOut, starts: list[int]) -> tuple[float, float, float, int, int, int]:
+    """Label ``starts`` from the recorded answers, spread, refit, score the rest."""
+    system, lines, keys, truth, base = h.system, h.lines, h.keys, h.truth, h.base
+    params, threshold = h.base.params, h.base.threshold
+    usage, labeled, skipped = Usage(), {}, 0
+    for s in starts:
+        msg = h.answers.get(f"{system}_{s}")
+        if msg is None:
+            skipped += 1
+            continue
+        n = min(WINDOW, len(lines) - s + 1)
+        usage.add(msg.get("usage"))
+        for rel, (lab, _) in parse_answer(answer_text(msg), n).labels.items():
+            labeled[s + rel - 2] = lab
+    spread, _ = propagate_labels(keys, labeled)
+    # the held-out system's new rows: distinct (key, label) weighted by lines
+    counts: dict[tuple[str, str], int] = {}
+    for i, lab in spread.items():
+        counts[(keys[i], lab)] = counts.get((keys[i], lab), 0) + 1
+    add_k = [k for k, _ in counts]
+    add_y = encode_labels([lab for _, lab in counts])
+    add_w = np.asarray(list(counts.values()), dtype=np.int64)
+    model = Fitter(params, threshold).fit(
+        h.base_keys + add_k,
+        np.concatenate([h.base_y, add_y]),
+        np.concatenate([h.base_w, add_w]),
+    )
+    inside = {s + j for s in starts for j in range(WINDOW)}
+    rest = [i for i in range(len(lines)) if (i + 1) not in inside and (i + 1) in truth]
+    y = np.asarray([truth[i + 1] for i in rest], dtype=bool)
+    rest_keys = [keys[i] for i in rest]
+    before = f1(y, base.p_look(rest_keys) >= threshold)
+    after = f1(y, model.p_look(rest_keys) >= threshold)
+    cost = cost_usd(MODEL, usage) or 0.0
+    return before, after, cost, len(labeled), len(spread) - len(labeled), skipped
 
 
 def f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -111,8 +163,10 @@ def main() -> None:
         f"params {params}, threshold {threshold}; window {WINDOW} lines; "
         f"{len(answers)} recorded answers; k = {ks}; random: mean of {args.seeds} draws"
     )
-    print(f"{'system':12s} {'k':>3s} {'base':>6s} {'uncert':>7s} {'random':>7s} "
-          f"{'cost unc':>9s} {'cost rnd':>9s} {'lines lab':>9s} {'spread':>7s} {'skipped':>7s}")
+    print(
+        f"{'system':12s} {'k':>3s} {'base':>6s} {'uncert':>7s} {'random':>7s} "
+        f"{'cost unc':>9s} {'cost rnd':>9s} {'lines lab':>9s} {'spread':>7s} {'skipped':>7s}"
+    )
     gains: dict[int, list[tuple[float, float]]] = {k: [] for k in ks}
     t0 = time.perf_counter()
     for system in args.systems.split(","):
@@ -125,37 +179,7 @@ def main() -> None:
         truth = truth_of(system)
         p = base.p_look(keys)
         n_windows = (len(lines) + WINDOW - 1) // WINDOW
-
-        def run(starts: list[int]) -> tuple[float, float, float, int, int, int]:
-            usage, labeled, skipped = Usage(), {}, 0
-            for s in starts:
-                msg = answers.get(f"{system}_{s}")
-                if msg is None:
-                    skipped += 1
-                    continue
-                n = min(WINDOW, len(lines) - s + 1)
-                usage.add(msg.get("usage"))
-                for rel, (lab, _) in parse_answer(answer_text(msg), n).labels.items():
-                    labeled[s + rel - 2] = lab
-            spread, _ = propagate_labels(keys, labeled)
-            # the held-out system's new rows: distinct (key, label) weighted by lines
-            counts: dict[tuple[str, str], int] = {}
-            for i, lab in spread.items():
-                counts[(keys[i], lab)] = counts.get((keys[i], lab), 0) + 1
-            add_k = [k for k, _ in counts]
-            add_y = encode_labels([lab for _, lab in counts])
-            add_w = np.asarray(list(counts.values()), dtype=np.int64)
-            model = Fitter(params, threshold).fit(
-                base_keys + add_k, np.concatenate([base_y, add_y]), np.concatenate([base_w, add_w])
-            )
-            inside = {s + j for s in starts for j in range(WINDOW)}
-            rest = [i for i in range(len(lines)) if (i + 1) not in inside and (i + 1) in truth]
-            y = np.asarray([truth[i + 1] for i in rest], dtype=bool)
-            rest_keys = [keys[i] for i in rest]
-            before = f1(y, base.p_look(rest_keys) >= threshold)
-            after = f1(y, model.p_look(rest_keys) >= threshold)
-            cost = cost_usd(MODEL, usage) or 0.0
-            return before, after, cost, len(labeled), len(spread) - len(labeled), skipped
+        h = HeldOut(system, lines, keys, truth, base, base_keys, base_y, base_w, answers)
 
         for k in ks:
             chosen = [w.start for w in rank_windows(keys, p, threshold, WINDOW, limit=k)]
@@ -166,11 +190,11 @@ def main() -> None:
                     break
                 if s not in chosen:
                     chosen.append(s)
-            b_u, a_u, c_u, lab_u, spr_u, sk_u = run(chosen)
+            b_u, a_u, c_u, lab_u, spr_u, sk_u = run(h, chosen)
             rnd = []
             for seed in range(args.seeds):
                 starts = sorted(random.Random(seed).sample(range(n_windows), min(k, n_windows)))
-                rnd.append(run([1 + s * WINDOW for s in starts]))
+                rnd.append(run(h, [1 + s * WINDOW for s in starts]))
             a_r = float(np.mean([r[1] for r in rnd]))
             b_r = float(np.mean([r[0] for r in rnd]))
             c_r = float(np.mean([r[2] for r in rnd]))

@@ -8,7 +8,7 @@ finishes batches left unfinished by an interrupted earlier run before anything n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +69,13 @@ def run_label(
     client: Any = None,
     on_progress: Callable[[Progress], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    starts: Mapping[str, Collection[int]] | None = None,
 ) -> LabelRun:
-    """Label ``datasets`` end to end; returns what happened (cost, retries, per dataset)."""
-    prepared = B.prepare(datasets, settings, force=force)
+    """Label ``datasets`` end to end; returns what happened (cost, retries, per dataset).
+
+    ``starts``: only these windows of these datasets (``lookskip.labeling.select``).
+    """
+    prepared = B.prepare(datasets, settings, force=force, starts=starts)
     run = LabelRun(prepared)
     touched = set(prepared.datasets)
     usage_total = B.pricing.Usage()

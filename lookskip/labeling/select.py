@@ -132,3 +132,109 @@ def propagate_labels(
             out.setdefault(i, next(iter(labs)))
             covers[k] += 1
     return out, dict(covers)
+
+
+@dataclass
+class Selection:
+    """The windows chosen for labeling, per dataset, within a request cap and a budget."""
+
+    windows: dict[str, list[WindowChoice]]
+    cost_estimate_usd: float | None
+    requests: int
+    stopped_by: str  # "budget", "max_requests" or "no more uncertain windows"
+    errors: dict[str, str]
+
+    def starts(self) -> dict[str, list[int]]:
+        return {name: sorted(w.start for w in ws) for name, ws in self.windows.items()}
+
+
+def select_uncertain(
+    datasets: Sequence,
+    settings,
+    scorer,
+    *,
+    max_requests: int | None = None,
+    budget_usd: float | None = None,
+) -> Selection:
+    """Choose windows of ``datasets``' samples across all of them, best value first.
+
+    Each dataset's windows are ranked with :func:`rank_windows` (keys of windows
+    already answered count as covered, and those windows are not chosen again);
+    the ranked lists are merged by gain and cut where the next window would pass
+    ``max_requests`` or push the estimated Batch cost (the same estimate ``--dry-run``
+    prints) over ``budget_usd``.
+    """
+    from lookskip import storage
+    from lookskip.labeling import pricing
+    from lookskip.labeling.batches import load_manifest
+    from lookskip.labeling.prompt import (
+        SampleError,
+        Window,
+        build_request,
+        read_sample,
+        request_hash,
+    )
+    from lookskip.model.key import template_keys
+
+    if max_requests is None and budget_usd is None:
+        raise ValueError("choosing uncertain windows needs a request cap or a budget")
+    if budget_usd is not None and pricing.prices(settings.label_model) is None:
+        raise ValueError(
+            f"no price known for model {settings.label_model}: cap with --max-requests instead"
+        )
+    manifest = load_manifest(settings)
+    size = settings.window_size
+    threshold = float(scorer.engine.threshold)
+    candidates: list[tuple[float, str, WindowChoice, float]] = []
+    errors: dict[str, str] = {}
+    for d in datasets:
+        sample = storage.join(settings.loghub_dir, d.sample_name)
+        try:
+            lines = read_sample(sample)
+        except SampleError as exc:
+            errors[d.name] = str(exc)
+            continue
+        if not lines:
+            errors[d.name] = f"{sample}: empty sample"
+            continue
+        keys = template_keys(lines)
+        p = scorer.predict_proba(lines)
+
+        def request(start: int, name: str = d.name, lines: list[str] = lines) -> dict:
+            w = Window(name, start, tuple(lines[start - 1 : start - 1 + size]), len(lines))
+            return build_request(
+                w, settings.label_model, settings.max_tokens, settings.system_prompt
+            )
+
+        answered = []
+        for start in range(1, len(lines) + 1, size):
+            rec = manifest["windows"].get(f"{d.name}_{start}")
+            if rec and rec["state"] == "done" and rec["hash"] == request_hash(request(start)):
+                answered.append(start)
+        covered = {k for s in answered for k in keys[s - 1 : s - 1 + size]}
+        for choice in rank_windows(keys, p, threshold, size, covered=covered, skip_starts=answered):
+            req = request(choice.start)
+            cost = pricing.cost_usd(
+                settings.label_model,
+                pricing.Usage(
+                    pricing.estimate_input_tokens(req),
+                    pricing.estimate_output_tokens(choice.n_lines),
+                ),
+            )
+            candidates.append((choice.gain, d.name, choice, cost if cost is not None else 0.0))
+    # within a dataset gains only fall (greedy order), so a stable sort by gain keeps it
+    candidates.sort(key=lambda c: -c[0])
+    chosen: dict[str, list[WindowChoice]] = {}
+    total, n, stopped = 0.0, 0, "no more uncertain windows"
+    priced = pricing.prices(settings.label_model) is not None
+    for _, name, choice, cost in candidates:
+        if max_requests is not None and n >= max_requests:
+            stopped = "max_requests"
+            break
+        if budget_usd is not None and total + cost > budget_usd + 1e-12:
+            stopped = "budget"
+            break
+        chosen.setdefault(name, []).append(choice)
+        total += cost
+        n += 1
+    return Selection(chosen, round(total, 6) if priced else None, n, stopped, errors)
