@@ -152,31 +152,19 @@ def _label(
     budget: float | None = None,
     max_requests: int | None = None,
 ) -> None:
-    from lookskip.labeling import batches, merge, pipeline
+    from lookskip.labeling import batches, pipeline
 
     settings = get_settings()
     update = {k: v for k, v in (("window_size", window_size), ("label_model", model)) if v}
     if update:
         settings = settings.model_copy(update=update)
-    chosen = ds.select(datasets, settings)
-    if datasets is None:  # "all": those ingested; a named dataset without a sample is an error
-        from lookskip import storage
-
-        present = [
-            d for d in chosen if storage.exists(storage.join(settings.loghub_dir, d.sample_name))
-        ]
-        if not present:
-            fail(f"no samples in {settings.loghub_dir}: run `lookskip ingest` first")
-        if len(present) < len(chosen):
-            missing = ", ".join(d.name for d in chosen if d not in present)
-            console.print(f"not ingested, skipped: {missing}")
-        chosen = present
-    if new_only:
-        keep = set(merge.datasets_without_labels([d.name for d in chosen], settings))
-        chosen = [d for d in chosen if d.name in keep]
-        if not chosen:
-            out.print("every selected dataset already has labels (--new-only): nothing to do")
-            return
+    picked = pipeline.choose_datasets(datasets, settings, new_only=new_only)
+    if picked.not_ingested:
+        console.print(f"not ingested, skipped: {', '.join(picked.not_ingested)}")
+    chosen = picked.datasets
+    if new_only and not chosen:
+        out.print("every selected dataset already has labels (--new-only): nothing to do")
+        return
     starts = None
     if select == "uncertain":
         starts = _choose_uncertain(chosen, settings, budget, max_requests)
