@@ -156,7 +156,7 @@ def classify(
     (exit status 1).
     """
     if bert:
-        from cli.transformer import run_cascade
+        from cli.cascade import run_cascade
 
         run_cascade(
             files,

@@ -93,6 +93,42 @@ class InputCache:
 
 
 @dataclass
+class Cascade:
+    """The two loaded models of a cascade run and BERT's threshold."""
+
+    tfidf: Any  # a lookskip.classify.scorer.Scorer
+    bert: InputCache
+    bert_threshold: float
+
+
+def open_cascade(
+    model_path: str | None = None,
+    bert_model: str | None = None,
+    bert_threshold: float | None = None,
+    threads: int | None = None,
+    max_line_bytes: int | None = None,
+) -> Cascade:
+    """Load TF-IDF (``model_path``, default the configured model) and the BERT export
+    (``bert_model``, default ``<models_dir>/transformer/export``); BERT's threshold is
+    the export's unless given."""
+    from lookskip import storage
+    from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer
+    from lookskip.settings import get_settings
+    from lookskip.transformer.export import EXPORT_SUBDIR
+    from lookskip.transformer.train import MODEL_SUBDIR
+
+    settings = get_settings()
+    threads = settings.threads if threads is None else threads
+    tfidf = load_scorer(
+        model_path, threads, max_line_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES
+    )
+    export_dir = bert_model or storage.join(settings.models_dir, MODEL_SUBDIR, EXPORT_SUBDIR)
+    bert = load_bert(export_dir, device=settings.device, threads=threads)
+    thr = float(bert.threshold if bert_threshold is None else bert_threshold)
+    return Cascade(tfidf, bert, thr)
+
+
+@dataclass
 class CascadeResult:
     """One file through the cascade; ``look_lines`` holds (line, p_tfidf, p_bert, text)."""
 
