@@ -31,6 +31,11 @@ def _choose_uncertain(
         )
     except ValueError as exc:
         fail(str(exc))
+    _show_selection(sel, budget)
+    return sel.starts()
+
+
+def _show_selection(sel, budget: float | None) -> None:
     for name, why in sel.errors.items():
         console.print(f"[yellow]skipped {name}:[/] {why}")
     if not sel.requests and sel.stopped_by == "budget":
@@ -52,7 +57,6 @@ def _choose_uncertain(
         f"estimated cost {_money(sel.cost_estimate_usd)}"
         + (f" of a ${budget:,.4f} budget" if budget is not None else "")
     )
-    return sel.starts()
 
 
 def _money(x: float | None) -> str:
@@ -262,4 +266,77 @@ def _label(
         f"{_money(run.total_cost_usd)} (batches/manifest.json)"
     )
     if run.errors:
+        raise SystemExit(1)
+
+
+@click.command("retrain")
+@datasets_option
+@click.option("--budget", type=click.FloatRange(min=0), default=None, help="USD cap for labeling.")
+@click.option(
+    "--max-requests", type=click.IntRange(min=1), default=None, help="At most this many windows."
+)
+@click.option(
+    "--grid",
+    type=click.Choice(["default", "quick"]),
+    default="default",
+    show_default=True,
+    help="Training grid (quick: 4 combinations, for a first look).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the windows and their cost; do nothing.")
+def retrain(
+    datasets: str | None, budget: float | None, max_requests: int | None, grid: str, dry_run: bool
+) -> None:
+    """Select → label → train → export for your own system, in one command.
+
+    \b
+    The current model picks the windows of --datasets' samples it is least sure
+    of (as `label --select uncertain`), Claude labels only those, the model is
+    retrained on every labels file and exported to <models>/look_skip_model.json.gz.
+    Printed: LOOK F1 on each of your systems before and after, on the lines Claude
+    answered (after: its answered windows split in two, each half scored by a model
+    trained on the other half and the other datasets), and the labeling cost.
+    Needs labels of at least one other dataset in the labels dir (the CV groups).
+    """
+    if budget is None and max_requests is None:
+        fail("retrain needs --budget USD or --max-requests N")
+    _retrain(datasets, budget, max_requests, grid, dry_run)
+
+
+@user_errors(ds.DatasetError, LabelingError, ValueError, FileNotFoundError)
+def _retrain(
+    datasets: str | None, budget: float | None, max_requests: int | None, grid: str, dry_run: bool
+) -> None:
+    from lookskip.classify.scorer import load_scorer
+    from lookskip.labeling import pipeline
+    from lookskip.retrain import retrain as run
+
+    settings = get_settings()
+    chosen = pipeline.choose_datasets(datasets, settings).datasets
+    if not dry_run and settings.anthropic_api_key is None:
+        fail("ANTHROPIC_API_KEY is not set (or point ANTHROPIC_BASE_URL at `lookskip api-sim`)")
+    report = run(
+        chosen,
+        settings,
+        load_scorer(),
+        budget_usd=budget,
+        max_requests=max_requests,
+        grid=grid,
+        on_step=lambda text: console.print(f"[bold]==>[/] {text}"),
+        dry_run=dry_run,
+    )
+    _show_selection(report.selection, budget)
+    if dry_run or report.label is None:
+        return
+    for s in report.scores:
+        out.print(
+            f"{s.system}: LOOK F1 {s.before_f1:.3f} before -> {s.after_f1:.3f} after, on its "
+            f"{s.lines:,} answered lines ({s.look:,} LOOK)"
+        )
+    unseen = report.trained.get("unseen", {})
+    out.print(
+        f"model: {report.exported['output']}; unseen-system macro LOOK F1 over all "
+        f"datasets {unseen.get('macro', {}).get('look_f1', float('nan')):.3f}; "
+        f"labeling cost {_money(report.cost_usd)}"
+    )
+    if report.label.errors:
         raise SystemExit(1)
