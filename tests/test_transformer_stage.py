@@ -7,6 +7,7 @@ training outputs, export names, Rust/candle parity with torch, and the cascade.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -25,6 +26,23 @@ TRAIN_SETS = ["Microservices", "SecurityEvents", "WebServer", "DatabaseErrors"]
 HELD_OUT = "Apache"
 
 
+@contextlib.contextmanager
+def data_dir_env(d: Path):
+    """LOOKSKIP_DATA_DIR set to ``d`` for the block (a module-scoped fixture cannot
+    use monkeypatch), restored after."""
+    old = os.environ.get("LOOKSKIP_DATA_DIR")
+    os.environ["LOOKSKIP_DATA_DIR"] = str(d)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("LOOKSKIP_DATA_DIR", None)
+        else:
+            os.environ["LOOKSKIP_DATA_DIR"] = old
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, shared_data) -> Path:
     """A data dir holding a trained tiny BERT and its export."""
@@ -34,10 +52,7 @@ def trained(tmp_path_factory, shared_data) -> Path:
     d = tmp_path_factory.mktemp("bert") / "data"
     d.mkdir()
     os.symlink(shared_data / "labels", d / "labels")
-    old = os.environ.get("LOOKSKIP_DATA_DIR")
-    os.environ["LOOKSKIP_DATA_DIR"] = str(d)
-    get_settings.cache_clear()
-    try:
+    with data_dir_env(d):
         runner = CliRunner()
         res = runner.invoke(
             cli,
@@ -64,12 +79,6 @@ def trained(tmp_path_factory, shared_data) -> Path:
         res = runner.invoke(cli, ["export-transformer", "--reference-lines", "8"])
         assert res.exit_code == 0, res.output
         assert "exported" in res.output
-    finally:
-        if old is None:
-            os.environ.pop("LOOKSKIP_DATA_DIR", None)
-        else:
-            os.environ["LOOKSKIP_DATA_DIR"] = old
-        get_settings.cache_clear()
     return d
 
 
@@ -279,10 +288,7 @@ def test_a_keys_model_is_exported_and_scored_on_its_model_inputs(tmp_path, share
     d = tmp_path / "data"
     d.mkdir()
     os.symlink(shared_data / "labels", d / "labels")
-    old = os.environ.get("LOOKSKIP_DATA_DIR")
-    os.environ["LOOKSKIP_DATA_DIR"] = str(d)
-    get_settings.cache_clear()
-    try:
+    with data_dir_env(d):
         runner = CliRunner()
         args = ["train-transformer", "--base-model", "tiny", "--epochs", "1", "--inputs", "keys"]
         args += ["--max-length", "48", "--datasets", "WebServer,Apache", "--holdout", "Apache"]
@@ -290,12 +296,6 @@ def test_a_keys_model_is_exported_and_scored_on_its_model_inputs(tmp_path, share
         assert res.exit_code == 0, res.output
         res = runner.invoke(cli, ["export-transformer", "--reference-lines", "8"])
         assert res.exit_code == 0, res.output
-    finally:
-        if old is None:
-            os.environ.pop("LOOKSKIP_DATA_DIR", None)
-        else:
-            os.environ["LOOKSKIP_DATA_DIR"] = old
-        get_settings.cache_clear()
     export = d / "models" / "transformer" / "export"
     assert json.loads((export / "config.json").read_text())["lookskip_inputs"] == "keys"
     ref = json.loads((export / "reference_outputs.json").read_text())
