@@ -11,11 +11,14 @@
 
 #[cfg(feature = "bert")]
 pub mod bert;
+pub mod baseline;
 pub mod bulk;
 pub mod chargrams;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod features;
+pub mod jsonlog;
 pub mod key;
 pub mod keycache;
 pub mod model;

@@ -12,8 +12,11 @@ use std::time::Instant;
 use regex_automata::meta::Cache;
 
 use crate::chargrams::{CharBlock, LineCounts};
+use crate::baseline::key_hash;
 use crate::error::Result;
+use crate::events::EventRule;
 use crate::features::{FeatureScratch, Features};
+use crate::jsonlog::JsonFields;
 use crate::key::TemplateKey;
 use crate::keycache::KeyCache;
 use crate::model::ModelSpec;
@@ -40,7 +43,25 @@ pub struct Classifier {
     n_char: usize,
     /// Seconds spent loading and compiling the model.
     pub load_seconds: f64,
+    /// JSON-lines logs: which field of a JSON object line is scored (`jsonlog.rs`).
+    pub json: JsonFields,
+    /// How continuation lines join events (`events.rs`).
+    pub events: EventRule,
+    /// Term names, idf and coefficients, read only to explain a score (`explain`).
+    why: WhyTables,
 }
+
+/// What `explain` needs beyond the scoring tables: terms by vocabulary column.
+struct WhyTables {
+    word: Vec<(String, f64, f64)>,
+    char: Vec<(String, f64, f64)>,
+    word_tf: (bool, bool),
+    char_tf: (bool, bool),
+}
+
+/// One contribution to a line's decision value: `term` (`word:…`, `char:…`,
+/// `feature:…`, `look_floor`) and its signed share of `z` (coefficient × value).
+pub type Why = (String, f64);
 
 /// Per-thread working memory: reused for every line, so scoring allocates nothing
 /// (but for a new key's cache entry).
@@ -105,6 +126,14 @@ impl Classifier {
             n_word: spec.word.vocabulary.len(),
             n_char: spec.char.vocabulary.len(),
             load_seconds: start.elapsed().as_secs_f64(),
+            json: JsonFields::default(),
+            events: EventRule::new(&spec.events.clone().unwrap_or_default())?,
+            why: WhyTables {
+                word: terms(&spec.word, &spec.coef.word),
+                char: terms(&spec.char, &spec.coef.char),
+                word_tf: (spec.word.sublinear_tf, spec.word.norm.as_deref() == Some("l2")),
+                char_tf: (spec.char.sublinear_tf, spec.char.norm.as_deref() == Some("l2")),
+            },
         })
     }
 
@@ -145,6 +174,7 @@ impl Classifier {
     /// from the cache when the key was scored before.
     pub fn score(&self, line: &[u8], s: &mut Scratch) -> f64 {
         let line = decode(line);
+        let line = self.json.scored_text(&line);
         s.key.clear();
         self.keyer
             .key_into(&mut s.key_re, line.as_bytes(), &mut s.key);
@@ -217,6 +247,74 @@ impl Classifier {
         self.intercept + word + char + hand
     }
 
+    /// The template key of the text a line is scored on (a JSON line's message).
+    pub fn scored_key(&self, line: &[u8], s: &mut Scratch) -> Vec<u8> {
+        let line = decode(line);
+        let line = self.json.scored_text(&line);
+        let mut key = Vec::with_capacity(line.len());
+        self.keyer.key_into(&mut s.key_re, line.as_bytes(), &mut key);
+        key
+    }
+
+    /// Names what keys are made from (key rules, JSON fields): a baseline built under
+    /// another fingerprint cannot be compared with these keys.
+    pub fn key_fingerprint(&self) -> String {
+        let mut text = self.keyer.describe();
+        text.push('\u{1}');
+        text.push_str(&self.json.fields.join("\u{2}"));
+        format!("{:016x}", key_hash(text.as_bytes()))
+    }
+
+    /// The `top` largest contributions (by magnitude) to a line's decision value `z`:
+    /// each word and char n-gram's `coef × tfidf` and each handcrafted feature's
+    /// `coef × scaled value`, plus `look_floor` (what it added to reach the threshold)
+    /// when the floor decided. Their sum over all terms, plus the intercept, is `z`.
+    /// Only asked for LOOK rows, so scoring speed is unchanged when nobody asks.
+    pub fn explain(&self, line: &[u8], top: usize, s: &mut Scratch) -> Vec<Why> {
+        let key = self.scored_key(line, s);
+        let text = String::from_utf8_lossy(&key);
+        let (word, char) = self.term_counts(&text);
+        let mut out: Vec<Why> = Vec::new();
+        for (block, counts, tables, (sublinear, l2)) in [
+            ("word", &word, &self.why.word, self.why.word_tf),
+            ("char", &char, &self.why.char, self.why.char_tf),
+        ] {
+            let vals: Vec<f64> = counts
+                .iter()
+                .map(|&(c, n)| crate::ngrams::term_frequency(n, sublinear) * tables[c as usize].1)
+                .collect();
+            let norm = if l2 {
+                vals.iter().map(|v| v * v).sum::<f64>().sqrt()
+            } else {
+                1.0
+            };
+            for (&(c, _), v) in counts.iter().zip(&vals) {
+                let (term, _, coef) = &tables[c as usize];
+                out.push((format!("{block}:{term}"), coef * v / norm.max(f64::MIN_POSITIVE)));
+            }
+        }
+        let feats = self.line_features(&text);
+        for (i, (name, x)) in self.features.names().iter().zip(feats).enumerate() {
+            let w = self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
+            if w != 0.0 {
+                out.push((format!("feature:{name}"), w));
+            }
+        }
+        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
+        out.truncate(top);
+        if let Some(re) = &self.floor {
+            let z = self.key_decision(&key, s);
+            let floor_z = (self.threshold / (1.0 - self.threshold)).ln();
+            if z < floor_z && re.is_match(&key[..]) {
+                out.insert(0, ("look_floor".to_string(), floor_z - z));
+            }
+        }
+        for w in &mut out {
+            w.1 = (w.1 * 1e4).round() / 1e4;
+        }
+        out
+    }
+
     // --- the transforms one by one, for parity checks against Python -------------
 
     /// The template key of a line (what every block reads).
@@ -266,6 +364,16 @@ impl Classifier {
         word.sort_unstable();
         (word, self.char.term_counts(&s.char_counts))
     }
+}
+
+fn terms(block: &crate::model::BlockSpec, coef: &[f64]) -> Vec<(String, f64, f64)> {
+    block
+        .vocabulary
+        .iter()
+        .zip(&block.idf)
+        .zip(coef)
+        .map(|((t, &idf), &c)| (t.clone(), idf, c))
+        .collect()
 }
 
 /// Lossy UTF-8 (U+FFFD for each maximal invalid subpart, as Python's `errors="replace"`).

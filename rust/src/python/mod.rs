@@ -12,6 +12,7 @@ use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 
 #[cfg(feature = "bert")]
 mod bert;
+mod baseline;
 mod bulk;
 mod classifier;
 mod error;
@@ -47,6 +48,7 @@ fn lookskip_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     classifier::register(m)?;
     bulk::register(m)?;
+    baseline::register(m)?;
     #[cfg(feature = "bert")]
     bert::register(m)?;
     Ok(())
