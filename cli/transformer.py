@@ -224,8 +224,12 @@ def run_cascade(
     threads: int | None,
     max_line_bytes: int,
     fmt: str,
+    why: bool = False,
 ) -> None:
-    """``lookskip classify --bert``: TF-IDF at a low threshold, BERT on its LOOK lines."""
+    """``lookskip classify --bert``: TF-IDF at a low threshold, BERT on its LOOK lines.
+
+    ``why``: rows carry TF-IDF's explanation of the line (``why_model: tfidf``).
+    """
     import sys
 
     from rich.markup import escape
@@ -237,6 +241,7 @@ def run_cascade(
     from lookskip.classify.cascade import cascade_paths, load_bert, summarize
     from lookskip.classify.rows import json_row, text_row
     from lookskip.classify.scorer import load_scorer
+    from lookskip.classify.triage import explain_rows
     from lookskip.settings import get_settings
     from lookskip.transformer.export import EXPORT_SUBDIR
     from lookskip.transformer.train import MODEL_SUBDIR
@@ -260,11 +265,13 @@ def run_cascade(
         if res.error:
             console.print(f"[bold red]error:[/] {escape(res.error)}")
             return
-        for n, p_tfidf, p_bert, text in res.look_lines:
+        texts = [row[3] for row in res.look_lines]
+        extra = explain_rows(tfidf, texts) if why else [None] * len(texts)
+        for (n, p_tfidf, p_bert, text), ex in zip(res.look_lines, extra, strict=True):
             sys.stdout.write(
-                json_row(name, n, p_bert, text, prob_tfidf=p_tfidf)
+                json_row(name, n, p_bert, text, ex, prob_tfidf=p_tfidf)
                 if fmt == "jsonl"
-                else text_row(name, n, p_bert, text)
+                else text_row(name, n, p_bert, text, ex)
             )
         sys.stdout.flush()
         console.print(

@@ -66,6 +66,13 @@ impl Baseline {
         self.keys.insert(key_hash(key));
     }
 
+    /// Add another baseline's keys (made under the same fingerprint: `check` first).
+    pub fn merge(&mut self, other: &Baseline) {
+        self.keys.extend(other.keys.iter().copied());
+        self.info.lines += other.info.lines;
+        self.info.sources.extend(other.info.sources.iter().cloned());
+    }
+
     pub fn contains_key(&self, key: &[u8]) -> bool {
         self.keys.contains(&key_hash(key))
     }

@@ -58,6 +58,15 @@ impl PyBaseline {
         Ok(())
     }
 
+    /// Add `other`'s keys (both must be made under the same key rules).
+    fn merge(&self, other: &Bound<'_, PyBaseline>) -> PyResult<()> {
+        let theirs = other.get().read().clone();
+        let mut b = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        theirs.check(&b.info.fingerprint)?;
+        b.merge(&theirs);
+        Ok(())
+    }
+
     /// Name a source in the baseline's record (`sources`).
     fn add_source(&self, name: String) {
         let mut b = self.inner.write().unwrap_or_else(|p| p.into_inner());
