@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -140,9 +141,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="Save the --baseline keys to PATH (a small file for --baseline-file); "
     "INPUT may then be left out.",
 )
-@click.option(
-    "--only-new", is_flag=True, help="With a baseline: keep only the new LOOK rows."
-)
+@click.option("--only-new", is_flag=True, help="With a baseline: keep only the new LOOK rows.")
 @click.option(
     "--events",
     is_flag=True,
@@ -228,20 +227,23 @@ def classify(
     if only_new and not (baseline_inputs or baseline_file):
         raise click.UsageError("--only-new needs --baseline or --baseline-file")
     if follow and (len(files) != 1 or files[0] == "-" or output_dir or bert or events):
-        raise click.UsageError(
-            "--follow takes one FILE, without --output, --bert or --events"
-        )
+        raise click.UsageError("--follow takes one FILE, without --output, --bert or --events")
     if bert and (events or baseline_inputs or baseline_file):
         raise click.UsageError("--bert takes --why, not --baseline or --events")
     if wants_triage or save_baseline or follow or fields is not None:
         from lookskip.classify.scorer import load_scorer
 
-        loaded = load_scorer(
-            model_path, threads, max_line_bytes=max_line_bytes, json_fields=fields
-        )
+        loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes, json_fields=fields)
         triage = _triage(
-            loaded, why, baseline_inputs, baseline_file, save_baseline, only_new, events,
-            include, exclude,
+            loaded,
+            why,
+            baseline_inputs,
+            baseline_file,
+            save_baseline,
+            only_new,
+            events,
+            include,
+            exclude,
         )
         if not files:
             return
@@ -492,9 +494,7 @@ def _triage(
             raise click.UsageError("--save-baseline needs --baseline")
         baseline.save(save_baseline)
         console.print(f"wrote baseline {escape(save_baseline)}")
-    return Triage(
-        why=WHY_TOP if why else 0, baseline=baseline, only_new=only_new, events=events
-    )
+    return Triage(why=WHY_TOP if why else 0, baseline=baseline, only_new=only_new, events=events)
 
 
 def _follow(path: str, loaded, triage, threshold, fmt: str) -> None:
@@ -507,7 +507,5 @@ def _follow(path: str, loaded, triage, threshold, fmt: str) -> None:
         sys.stdout.flush()
 
     console.print(f"following {escape(path)} (Ctrl-C stops)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         follow(path, loaded, show, threshold=threshold, triage=triage)
-    except KeyboardInterrupt:
-        pass

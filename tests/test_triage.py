@@ -4,6 +4,7 @@ committed model."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -48,6 +49,11 @@ ZeroDivisionError: division by zero
 """
 
 
+def _model_doc() -> dict:
+    with gzip.open(MODEL) as f:
+        return json.load(f)
+
+
 @pytest.fixture(scope="module")
 def scorer():
     return load_scorer(MODEL, threads=1)
@@ -62,7 +68,7 @@ def test_rules_are_twins():
 
 def test_why_adds_up_to_the_decision_value(scorer):
     clf = scorer.engine
-    doc = json.loads(__import__("gzip").open(MODEL).read())
+    doc = _model_doc()
     for line in [
         "connection refused by upstream 10.0.0.7:8080 after 3 retries",
         "GET /index.html 200 0.003",
@@ -138,7 +144,7 @@ def test_events_join_stack_traces(scorer, tmp_path, trace, head, end):
     res = classify_file(scorer, str(log), triage=Triage(events=True, why=3))
     rows = {r[0]: r for r in res.look_lines}
     assert head in rows
-    n, p, text, extra = rows[head]
+    _, p, text, extra = rows[head]
     lines = trace.splitlines()
     assert extra["event_end"] == end and text == lines[head - 1]
     assert extra["event"] == "\n".join(lines[head - 1 : end])
@@ -247,8 +253,17 @@ def test_cli_baseline_only_new_events_report(tmp_path, monkeypatch):
     out = tmp_path / "out"
     r = runner.invoke(
         cli,
-        ["classify", str(failed), "--baseline-file", str(saved), "--only-new", "--events",
-         "--why", "--output", str(out)],
+        [
+            "classify",
+            str(failed),
+            "--baseline-file",
+            str(saved),
+            "--only-new",
+            "--events",
+            "--why",
+            "--output",
+            str(out),
+        ],
     )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
@@ -266,9 +281,7 @@ def test_cli_baseline_only_new_events_report(tmp_path, monkeypatch):
 
 
 def test_model_without_events_field_loads_and_a_custom_rule_is_used(tmp_path):
-    import gzip
-
-    doc = json.loads(gzip.open(MODEL).read())
+    doc = _model_doc()
     assert "events" not in doc or doc["events"] == EVENT_RULE
     doc["events"] = {**EVENT_RULE, "continuation": r"^\+", "timestamp": "NEVER"}
     custom = tmp_path / "m.json"

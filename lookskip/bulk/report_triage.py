@@ -101,7 +101,9 @@ def triage_html(summary: dict[str, Any], f: dict[str, Any], output_dir: str) -> 
             f"absent from the baseline of {run['baseline_keys']:,} keys)</p>"
         )
         if seen["new"]:
-            parts.append(_rows_table(f"First new LOOK rows (of {f.get('look_new', 0):,})", seen["new"]))
+            parts.append(
+                _rows_table(f"First new LOOK rows (of {f.get('look_new', 0):,})", seen["new"])
+            )
     elif seen["why"]:
         parts.append(_rows_table("First LOOK rows, and why", seen["why"]))
     if run.get("events"):

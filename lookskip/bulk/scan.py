@@ -306,8 +306,18 @@ def classify_unit_to(
                 return UnitResult(error=error, seconds=time.perf_counter() - t0)
             spooled = Unit(unit.source, unit.index)
             return _rust_unit(
-                fn, spooled, {"kind": "whole", "path": local}, scorer, threshold, path,
-                prefix, line_offset, append, max_look, triage, t0,
+                fn,
+                spooled,
+                {"kind": "whole", "path": local},
+                scorer,
+                threshold,
+                path,
+                prefix,
+                line_offset,
+                append,
+                max_look,
+                triage,
+                t0,
             )
     if fn is None or args is None:
         with open(path, "ab" if append else "wb") as f:
@@ -321,8 +331,18 @@ def classify_unit_to(
                 line_offset=line_offset,
             )
     return _rust_unit(
-        fn, unit, args, scorer, threshold, path, prefix, line_offset, append, max_look,
-        triage, t0,
+        fn,
+        unit,
+        args,
+        scorer,
+        threshold,
+        path,
+        prefix,
+        line_offset,
+        append,
+        max_look,
+        triage,
+        t0,
     )
 
 

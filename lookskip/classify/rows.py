@@ -58,9 +58,9 @@ def row_rest(
     if t.get("new") is not None:
         fields += f',"new":{"true" if t["new"] else "false"}'
     if t.get("why") is not None:
-        fields += ',"why":[' + ",".join(
-            f"[{_dumps(term)},{float(w)!r}]" for term, w in t["why"]
-        ) + "]"
+        fields += (
+            ',"why":[' + ",".join(f"[{_dumps(term)},{float(w)!r}]" for term, w in t["why"]) + "]"
+        )
     if t.get("why_model") is not None:
         fields += f',"why_model":{_dumps(t["why_model"])}'
     tail = f',"event":{_dumps(t["event"])}' if t.get("event") is not None else ""

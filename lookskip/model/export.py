@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from lookskip.classify.events import EVENT_RULE
 from lookskip import storage
+from lookskip.classify.events import EVENT_RULE
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
 from lookskip.model.files import REFERENCE_OUTPUTS

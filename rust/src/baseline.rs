@@ -128,7 +128,8 @@ impl Baseline {
             .map_err(|e| bad(&e.to_string()))?;
         let head = std::str::from_utf8(&head).map_err(|_| bad("header"))?;
         let json = head.strip_prefix(MAGIC).ok_or_else(|| bad("header"))?;
-        let info: BaselineInfo = serde_json::from_str(json.trim_end()).map_err(|e| bad(&e.to_string()))?;
+        let info: BaselineInfo =
+            serde_json::from_str(json.trim_end()).map_err(|e| bad(&e.to_string()))?;
         let mut body = Vec::new();
         r.read_to_end(&mut body).map_err(|e| bad(&e.to_string()))?;
         if body.len() % 8 != 0 || body.len() / 8 != info.keys as usize {

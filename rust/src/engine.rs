@@ -394,8 +394,13 @@ impl Engine {
                             }
                             None
                         } else {
-                            let next =
-                                OpenEvent::start(n, p, raw, span.truncated, rule.has_timestamp(raw));
+                            let next = OpenEvent::start(
+                                n,
+                                p,
+                                raw,
+                                span.truncated,
+                                rule.has_timestamp(raw),
+                            );
                             open.replace(next)
                                 .and_then(|e| self.close_event(e, threshold, triage, &mut summary))
                         }

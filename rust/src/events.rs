@@ -121,7 +121,12 @@ mod tests {
         ];
         assert_eq!(spans(&python), vec![(1, 5), (6, 6)]);
         // without timestamps only the continuation shapes join
-        let bare = ["error here", "  indented", "next line", "at a.B.c(B.java:1)"];
+        let bare = [
+            "error here",
+            "  indented",
+            "next line",
+            "at a.B.c(B.java:1)",
+        ];
         assert_eq!(spans(&bare), vec![(1, 2), (3, 4)]);
         for ts in [
             "Jun 14 15:16:01 host sshd[1]: x",

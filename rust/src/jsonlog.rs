@@ -77,10 +77,21 @@ mod tests {
         let j = JsonFields::default();
         let line = r#"{"ts":"2024-05-01T10:00:00Z","level":"error","msg":"disk full","pid":7}"#;
         assert_eq!(j.scored_text(line), "error disk full");
-        assert_eq!(j.scored_text(r#"{"log":"GET / 200\n","stream":"stdout"}"#), "GET / 200");
-        assert_eq!(j.scored_text(r#"{"message":"m","severity":"WARN"}"#), "WARN m");
+        assert_eq!(
+            j.scored_text(r#"{"log":"GET / 200\n","stream":"stdout"}"#),
+            "GET / 200"
+        );
+        assert_eq!(
+            j.scored_text(r#"{"message":"m","severity":"WARN"}"#),
+            "WARN m"
+        );
         // not an object, no message field, a non-string message, invalid JSON: as is
-        for raw in [r#"plain {"msg":"x"}"#, r#"{"a":1}"#, r#"{"msg":3}"#, "{broken"] {
+        for raw in [
+            r#"plain {"msg":"x"}"#,
+            r#"{"a":1}"#,
+            r#"{"msg":3}"#,
+            "{broken",
+        ] {
             assert_eq!(j.scored_text(raw), raw);
         }
         let custom = JsonFields::new(vec!["text".into()]);

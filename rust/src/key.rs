@@ -236,8 +236,8 @@ impl TemplateKey {
                 .iter()
                 .zip(DEFAULT_RULES)
                 .all(|((_, ph, p), (_, dph, dp))| ph.as_deref() == dph && p == dp);
-        let described = serde_json::to_string(&(&spec.rules, &spec.squeeze_chars))
-            .expect("rules serialize");
+        let described =
+            serde_json::to_string(&(&spec.rules, &spec.squeeze_chars)).expect("rules serialize");
         Ok(Self {
             re,
             placeholders,

@@ -9,9 +9,9 @@
 //! per core area: a new area (as `bert`, behind its own cargo feature) adds its module
 //! here and its bindings file there, registered in `python/mod.rs`.
 
+pub mod baseline;
 #[cfg(feature = "bert")]
 pub mod bert;
-pub mod baseline;
 pub mod bulk;
 pub mod chargrams;
 pub mod engine;

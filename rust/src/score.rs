@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use regex_automata::meta::Cache;
 
-use crate::chargrams::{CharBlock, LineCounts};
 use crate::baseline::key_hash;
+use crate::chargrams::{CharBlock, LineCounts};
 use crate::error::Result;
 use crate::events::EventRule;
 use crate::features::{FeatureScratch, Features};
@@ -131,8 +131,14 @@ impl Classifier {
             why: WhyTables {
                 word: terms(&spec.word, &spec.coef.word),
                 char: terms(&spec.char, &spec.coef.char),
-                word_tf: (spec.word.sublinear_tf, spec.word.norm.as_deref() == Some("l2")),
-                char_tf: (spec.char.sublinear_tf, spec.char.norm.as_deref() == Some("l2")),
+                word_tf: (
+                    spec.word.sublinear_tf,
+                    spec.word.norm.as_deref() == Some("l2"),
+                ),
+                char_tf: (
+                    spec.char.sublinear_tf,
+                    spec.char.norm.as_deref() == Some("l2"),
+                ),
             },
         })
     }
@@ -252,7 +258,8 @@ impl Classifier {
         let line = decode(line);
         let line = self.json.scored_text(&line);
         let mut key = Vec::with_capacity(line.len());
-        self.keyer.key_into(&mut s.key_re, line.as_bytes(), &mut key);
+        self.keyer
+            .key_into(&mut s.key_re, line.as_bytes(), &mut key);
         key
     }
 
@@ -290,7 +297,10 @@ impl Classifier {
             };
             for (&(c, _), v) in counts.iter().zip(&vals) {
                 let (term, _, coef) = &tables[c as usize];
-                out.push((format!("{block}:{term}"), coef * v / norm.max(f64::MIN_POSITIVE)));
+                out.push((
+                    format!("{block}:{term}"),
+                    coef * v / norm.max(f64::MIN_POSITIVE),
+                ));
             }
         }
         let feats = self.line_features(&text);

@@ -9,8 +9,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
-use super::LineArg;
 use super::baseline::PyBaseline;
+use super::LineArg;
 use crate::bulk;
 use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
 use crate::jsonlog::{JsonFields, DEFAULT_JSON_FIELDS, LEVEL_FIELDS};
@@ -49,12 +49,7 @@ impl PyClassifier {
             if let Some(fields) = json_fields {
                 clf.json = JsonFields::new(fields);
             }
-            Engine::with_cache(
-                clf,
-                threads,
-                max_line_bytes,
-                cache_mib << 20,
-            )
+            Engine::with_cache(clf, threads, max_line_bytes, cache_mib << 20)
         })?;
         Ok(Self {
             engine,

@@ -10,9 +10,9 @@ use std::borrow::Cow;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 
+mod baseline;
 #[cfg(feature = "bert")]
 mod bert;
-mod baseline;
 mod bulk;
 mod classifier;
 mod error;

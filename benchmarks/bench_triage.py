@@ -1,0 +1,193 @@
+"""Triage figures (issue #16): what --why, --baseline and --events cost, --follow's
+latency, and how much of a log is new against its own first half.
+
+1. **Speed**, on one corpus (``--lines`` lines drawn from the shared samples with
+   fresh digits, 1% distinct keys, as ``bench_cache.py`` makes them), the library
+   call ``Classifier(threads=1).classify_file(FILE, output=…)`` plain, with
+   ``why=5``, with a baseline (built from another corpus of the same samples, so
+   some rows are new), with ``events=True``, and all three; measured side by side in
+   one run, each ``--repeat`` times interleaved (best kept). Lines/s per core =
+   lines / CPU seconds of this process.
+2. **Follow latency**: a writer process appends timestamped lines at 10K and 100K
+   lines/s (a flush every millisecond) for ``--seconds`` s while
+   :func:`lookskip.classify.follow.follow` follows the file with threshold 0 (every
+   line becomes a row: the worst case); latency = time the row reaches the row
+   callback - time the writer wrote the line. Median and p99.
+3. **New share**: each shared ``*_2k.log`` sample split in two halves; the first
+   half is the baseline, the second classified: the share of its LOOK rows whose
+   template key is new.
+
+    uv run --no-sync python benchmarks/bench_triage.py [--lines 500000] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_cache import write_corpus  # noqa: E402
+from benchmarks.bench_classify import SHARED  # noqa: E402
+
+MODEL = ROOT / "data" / "models" / "look_skip_model.json.gz"
+
+WRITER = r"""
+import sys, time
+path, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+body = " INFO worker 17 served request in 3 ms from pool member 4"
+with open(path, "a", buffering=1 << 20) as f:
+    start = time.time()
+    n = 0
+    while True:
+        now = time.time()
+        if now - start >= seconds:
+            break
+        due = int((now - start) * rate)
+        while n < due:
+            f.write(f"{time.time():.6f}{body}\n")
+            n += 1
+        f.flush()
+        time.sleep(0.001)
+print(n)
+"""
+
+
+def cpu(fn):
+    c = time.process_time()
+    v = fn()
+    return v, time.process_time() - c
+
+
+def speed(lines: int, repeat: int) -> None:
+    import lookskip_rs
+
+    clf = lookskip_rs.Classifier(str(MODEL), threads=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, other = Path(tmp) / "corpus.log", Path(tmp) / "other.log"
+        write_corpus(corpus, lines, 0.01, seed=11)
+        write_corpus(other, lines // 4, 0.01, seed=12)
+        baseline = lookskip_rs.Baseline(clf)
+        with other.open("rb") as f:
+            baseline.add_lines(clf, [ln.rstrip(b"\n") for ln in f])
+        out = str(Path(tmp) / "rows.jsonl")
+        runs = {
+            "plain": {},
+            "--why": {"why": 5},
+            "--baseline": {"baseline": baseline},
+            "--events": {"events": True},
+            "--why --baseline --events": {"why": 5, "baseline": baseline, "events": True},
+        }
+        best: dict[str, tuple[float, dict]] = {}
+        for _ in range(repeat):
+            for name, kw in runs.items():
+                clf.clear_cache()
+                d, s = cpu(lambda kw=kw: clf.classify_file(str(corpus), output=out, **kw))
+                if name not in best or s < best[name][0]:
+                    best[name] = (s, d)
+        base = best["plain"][0]
+        print(f"classify, 1 thread, {lines:,} lines (1% distinct keys), best of {repeat}:")
+        for name, (s, d) in best.items():
+            extra = ""
+            if "--baseline" in name:
+                extra += f", {d['look_new']:,} new"
+            if "--events" in name:
+                extra += f", {d['look_events']:,} LOOK events"
+            print(
+                f"  {name:28s} {d['lines'] / s:>11,.0f} lines/s per core"
+                f"  ({s / base:.2f}x plain CPU; {d['look']:,} LOOK lines{extra})"
+            )
+
+
+def follow_latency(rate: float, seconds: float) -> None:
+    from lookskip.classify.follow import follow
+    from lookskip.classify.scorer import load_scorer
+
+    scorer = load_scorer(str(MODEL), threads=1)
+    lat: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "live.log"
+        path.write_text("")
+        done = threading.Event()
+
+        def on_rows(rows) -> None:
+            now = time.time()
+            for _, _, text, _ in rows:
+                lat.append(now - float(text[:17]))
+
+        t = threading.Thread(
+            target=follow,
+            args=(str(path), scorer, on_rows),
+            kwargs={"threshold": 0.0, "stop": done.is_set},
+        )
+        t.start()
+        time.sleep(0.2)
+        writer = subprocess.run(
+            [sys.executable, "-c", WRITER, str(path), str(rate), str(seconds)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        time.sleep(0.5)
+        done.set()
+        t.join()
+    written = int(writer.stdout)
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(
+        f"  --follow at {rate:>9,.0f} lines/s: {len(lat):,} of {written:,} lines scored,"
+        f" latency median {statistics.median(lat) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms,"
+        f" max {lat[-1] * 1e3:.1f} ms"
+    )
+
+
+def new_share() -> None:
+    import lookskip_rs
+
+    clf = lookskip_rs.Classifier(str(MODEL), threads=1)
+    look = new = 0
+    per = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in sorted((SHARED / "loghub").glob("*_2k.log")):
+            lines = f.read_bytes().split(b"\n")
+            half = len(lines) // 2
+            baseline = lookskip_rs.Baseline(clf)
+            baseline.add_lines(clf, lines[:half])
+            second = Path(tmp) / f.name
+            second.write_bytes(b"\n".join(lines[half:]))
+            d = clf.classify_file(str(second), baseline=baseline)
+            look += d["look"]
+            new += d["look_new"]
+            per.append(f"{f.name.split('_')[0]} {d['look_new']}/{d['look']}")
+    print(
+        f"new against the first half: {new:,} of {look:,} LOOK rows of the second halves"
+        f" ({new / max(look, 1):.1%}) over {len(per)} samples"
+    )
+    print("  " + ", ".join(per))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lines", type=int, default=500_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--rates", default="10000,100000")
+    args = ap.parse_args()
+    random.seed(0)
+    speed(args.lines, args.repeat)
+    print(f"follow latency (writer appends for {args.seconds:g} s, threshold 0: every line a row):")
+    for rate in args.rates.split(","):
+        follow_latency(float(rate), args.seconds)
+    new_share()
+
+
+if __name__ == "__main__":
+    main()
