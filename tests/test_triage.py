@@ -275,6 +275,16 @@ def test_cli_baseline_only_new_events_report(tmp_path, monkeypatch):
     assert python_head and python_head[0]["event_end"] == JAVA.count("\n") + 6
     report = (out / "report.html").read_text()
     assert "new LOOK" in report and "ZeroDivisionError" in report
+    assert "LOOK time: first 2024-05-01" in report
+    burst = tmp_path / "burst.log"
+    burst.write_text(
+        "".join(f"2024-05-01 10:{m:02d}:00,000 ERROR db connection lost\n" for m in (1, 2, 30))
+    )
+    r = runner.invoke(cli, ["classify", str(burst), "--output", str(tmp_path / "all")])
+    assert r.exit_code == 0, r.output
+    report = (tmp_path / "all" / "report.html").read_text()
+    assert "LOOK rows over time" in report
+    assert "first 2024-05-01 10:01:00 (line 1) · last 2024-05-01 10:30:00 (line 3)" in report
     r = runner.invoke(cli, ["classify", str(failed), "--events", "--format", "text"])
     assert r.exit_code == 0, r.output
     assert f"failed.log-{JAVA.count(chr(10)) + 6}-ZeroDivisionError: division by zero" in r.output
@@ -301,3 +311,21 @@ def test_triage_needs_rust(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="need the Rust extension"):
         classify_file(ref, str(log), triage=Triage(why=5))
     assert Path(log).exists()
+
+
+@pytest.mark.parametrize(
+    "line,stamp,seconds",
+    [
+        ("2024-05-01 10:00:07,123 ERROR x", "2024-05-01 10:00:07", 1714557607.0),
+        ("2024-05-01T10:00:07Z x", "2024-05-01T10:00:07", 1714557607.0),
+        ('1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /"', "10/Oct/2000:13:55:36", 971186136.0),
+        ("1714557607 svc worker started", "1714557607", 1714557607.0),
+        ("081109 203615 148 INFO x", "081109 203615", 1226262975.0),
+        ("no time here", None, None),
+    ],
+)
+def test_look_times_are_read_from_rows(line, stamp, seconds):
+    from lookskip.bulk.report_triage import look_time, parse_time
+
+    assert look_time(line) == stamp
+    assert (parse_time(stamp) if stamp else None) == seconds
