@@ -17,7 +17,13 @@ latency, and how much of a log is new against its own first half.
    half is the baseline, the second classified: the share of its LOOK rows whose
    template key is new.
 
-    uv run --no-sync python benchmarks/bench_triage.py [--lines 500000] [--seconds 5]
+With ``--other-ext SITE_PACKAGES`` (a directory holding another build of
+``lookskip_rs``, e.g. the main branch's venv) the plain run is also timed with that
+build, both in child processes, alternating: the price of the triage code paths
+when no triage is asked for.
+
+    uv run --no-sync python -u benchmarks/bench_triage.py [--lines 500000] [--seconds 5]
+        [--other-ext ../main/.venv/lib/python3.12/site-packages]
 """
 
 from __future__ import annotations
@@ -61,13 +67,47 @@ print(n)
 """
 
 
+CHILD = r"""
+import sys, time
+if sys.argv[1]:
+    sys.path.insert(0, sys.argv[1])
+import lookskip_rs
+clf = lookskip_rs.Classifier(sys.argv[2], threads=1)
+c = time.process_time()
+d = clf.classify_file(sys.argv[3], output=sys.argv[4])
+print(d["lines"], time.process_time() - c, lookskip_rs.__file__)
+"""
+
+
+def plain_side_by_side(corpus: Path, out: str, other: str, repeat: int) -> None:
+    """Plain classify CPU with this build and another, alternating child processes."""
+    best = {"this build": float("inf"), "other build": float("inf")}
+    lines = 0
+    for _ in range(repeat):
+        for name, path in (("this build", ""), ("other build", other)):
+            r = subprocess.run(
+                [sys.executable, "-c", CHILD, path, str(MODEL), str(corpus), out],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            n, s, _ = r.stdout.split()
+            lines = int(n)
+            best[name] = min(best[name], float(s))
+    ratio = best["this build"] / best["other build"]
+    print(
+        f"  plain, this build vs --other-ext: {lines / best['this build']:,.0f} vs "
+        f"{lines / best['other build']:,.0f} lines/s per core (CPU ratio {ratio:.3f})"
+    )
+
+
 def cpu(fn):
     c = time.process_time()
     v = fn()
     return v, time.process_time() - c
 
 
-def speed(lines: int, repeat: int) -> None:
+def speed(lines: int, repeat: int, other: str | None) -> None:
     import lookskip_rs
 
     clf = lookskip_rs.Classifier(str(MODEL), threads=1)
@@ -105,6 +145,8 @@ def speed(lines: int, repeat: int) -> None:
                 f"  {name:28s} {d['lines'] / s:>11,.0f} lines/s per core"
                 f"  ({s / base:.2f}x plain CPU; {d['look']:,} LOOK lines{extra})"
             )
+        if other:
+            plain_side_by_side(corpus, out, other, repeat)
 
 
 def follow_latency(rate: float, seconds: float) -> None:
@@ -180,9 +222,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rates", default="10000,100000")
+    ap.add_argument("--other-ext", default=None, metavar="SITE_PACKAGES")
     args = ap.parse_args()
     random.seed(0)
-    speed(args.lines, args.repeat)
+    speed(args.lines, args.repeat, args.other_ext)
     print(f"follow latency (writer appends for {args.seconds:g} s, threshold 0: every line a row):")
     for rate in args.rates.split(","):
         follow_latency(float(rate), args.seconds)

@@ -279,8 +279,16 @@ impl Classifier {
     /// Only asked for LOOK rows, so scoring speed is unchanged when nobody asks.
     pub fn explain(&self, line: &[u8], top: usize, s: &mut Scratch) -> Vec<Why> {
         let key = self.scored_key(line, s);
-        let text = String::from_utf8_lossy(&key);
-        let (word, char) = self.term_counts(&text);
+        // The scoring pass itself, in this thread's scratch: `z`, and the terms it hit.
+        let z = self.key_decision(&key, s);
+        let mut word: TermCounts = s
+            .word_counts
+            .touched
+            .iter()
+            .map(|&t| (t, s.word_counts.get(t)))
+            .collect();
+        word.sort_unstable();
+        let char = self.char.term_counts(&s.char_counts);
         let mut out: Vec<Why> = Vec::new();
         for (block, counts, tables, (sublinear, l2)) in [
             ("word", &word, &self.why.word, self.why.word_tf),
@@ -303,17 +311,17 @@ impl Classifier {
                 ));
             }
         }
-        let feats = self.line_features(&text);
-        for (i, (name, x)) in self.features.names().iter().zip(feats).enumerate() {
+        let feats = std::mem::take(&mut s.raw_features);
+        for (i, (name, x)) in self.features.names().iter().zip(&feats).enumerate() {
             let w = self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
             if w != 0.0 {
                 out.push((format!("feature:{name}"), w));
             }
         }
+        s.raw_features = feats;
         out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
         out.truncate(top);
         if let Some(re) = &self.floor {
-            let z = self.key_decision(&key, s);
             let floor_z = (self.threshold / (1.0 - self.threshold)).ln();
             if z < floor_z && re.is_match(&key[..]) {
                 out.insert(0, ("look_floor".to_string(), floor_z - z));
