@@ -13,6 +13,7 @@ use std::thread;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
@@ -79,6 +80,11 @@ pub struct FileSummary {
     /// With events: LOOK events.
     pub look_events: u64,
 }
+
+/// Explanations by template key, for one run: a line's `why` is its key's, so a
+/// key that repeats is explained once (cleared when it reaches `WHY_CACHE_KEYS`).
+type WhyCache = FxHashMap<Vec<u8>, Vec<Why>>;
+const WHY_CACHE_KEYS: usize = 1 << 16;
 
 /// The event being read: its lines' text, where its best-scored line is, its score.
 struct OpenEvent {
@@ -278,6 +284,7 @@ impl Engine {
 
     /// The row of a LOOK line or event, with what `triage` asks for; `None` when
     /// `only_new` drops it. `why_text` is the line whose score is explained.
+    #[allow(clippy::too_many_arguments)]
     fn triage_row(
         &self,
         mut look: LookLine,
@@ -285,13 +292,15 @@ impl Engine {
         why_text: &[u8],
         triage: &Triage<'_>,
         summary: &mut FileSummary,
+        why_cache: &mut WhyCache,
     ) -> Option<LookLine> {
         if triage.why == 0 && triage.baseline.is_none() {
             return Some(look);
         }
         let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+        let key = self.clf.scored_key(key_text, &mut s);
         if let Some(b) = triage.baseline {
-            let new = !b.contains_key(&self.clf.scored_key(key_text, &mut s));
+            let new = !b.contains_key(&key);
             summary.look_new += u64::from(new);
             if triage.only_new && !new {
                 return None;
@@ -299,7 +308,23 @@ impl Engine {
             look.new = Some(new);
         }
         if triage.why > 0 {
-            look.why = Some(self.clf.explain(why_text, triage.why, &mut s));
+            let key = if why_text == key_text {
+                key
+            } else {
+                self.clf.scored_key(why_text, &mut s)
+            };
+            let why = match why_cache.get(&key) {
+                Some(w) => w.clone(),
+                None => {
+                    let w = self.clf.explain_key(&key, triage.why, &mut s);
+                    if why_cache.len() >= WHY_CACHE_KEYS {
+                        why_cache.clear();
+                    }
+                    why_cache.insert(key, w.clone());
+                    w
+                }
+            };
+            look.why = Some(why);
         }
         Some(look)
     }
@@ -311,6 +336,7 @@ impl Engine {
         threshold: f64,
         triage: &Triage<'_>,
         summary: &mut FileSummary,
+        why_cache: &mut WhyCache,
     ) -> Option<LookLine> {
         if e.p_max < threshold {
             return None;
@@ -327,7 +353,14 @@ impl Engine {
             ..LookLine::default()
         };
         let best = &e.text[e.best.0..e.best.1];
-        self.triage_row(look, head.as_bytes(), best.as_bytes(), triage, summary)
+        self.triage_row(
+            look,
+            head.as_bytes(),
+            best.as_bytes(),
+            triage,
+            summary,
+            why_cache,
+        )
     }
 
     pub fn classify_reader(
@@ -367,6 +400,7 @@ impl Engine {
             let mut probs = Vec::new();
             let mut outcome = Ok(());
             let mut open: Option<OpenEvent> = None;
+            let mut why_cache = WhyCache::default();
             let rule = &self.clf.events;
             for batch in full_rx.iter() {
                 let batch = match batch {
@@ -401,8 +435,9 @@ impl Engine {
                                 span.truncated,
                                 rule.has_timestamp(raw),
                             );
-                            open.replace(next)
-                                .and_then(|e| self.close_event(e, threshold, triage, &mut summary))
+                            open.replace(next).and_then(|e| {
+                                self.close_event(e, threshold, triage, &mut summary, &mut why_cache)
+                            })
                         }
                     } else if p >= threshold {
                         let look = LookLine {
@@ -412,7 +447,7 @@ impl Engine {
                             truncated: span.truncated,
                             ..LookLine::default()
                         };
-                        self.triage_row(look, raw, raw, triage, &mut summary)
+                        self.triage_row(look, raw, raw, triage, &mut summary, &mut why_cache)
                     } else {
                         None
                     };
@@ -431,9 +466,9 @@ impl Engine {
                 empty_tx.send(batch).ok();
             }
             if outcome.is_ok() {
-                let last = open
-                    .take()
-                    .and_then(|e| self.close_event(e, threshold, triage, &mut summary));
+                let last = open.take().and_then(|e| {
+                    self.close_event(e, threshold, triage, &mut summary, &mut why_cache)
+                });
                 if let Some(look) = last {
                     if let Err(e) = on_look(look) {
                         outcome = Err(Error::Io(format!("writing results: {e}")));

@@ -279,8 +279,13 @@ impl Classifier {
     /// Only asked for LOOK rows, so scoring speed is unchanged when nobody asks.
     pub fn explain(&self, line: &[u8], top: usize, s: &mut Scratch) -> Vec<Why> {
         let key = self.scored_key(line, s);
+        self.explain_key(&key, top, s)
+    }
+
+    /// `explain` of a template key (a line's explanation is its key's, as its score is).
+    pub fn explain_key(&self, key: &[u8], top: usize, s: &mut Scratch) -> Vec<Why> {
         // The scoring pass itself, in this thread's scratch: `z`, and the terms it hit.
-        let z = self.key_decision(&key, s);
+        let z = self.key_decision(key, s);
         let mut word: TermCounts = s
             .word_counts
             .touched
@@ -289,41 +294,55 @@ impl Classifier {
             .collect();
         word.sort_unstable();
         let char = self.char.term_counts(&s.char_counts);
-        let mut out: Vec<Why> = Vec::new();
+        // (block, index, weight): names are formatted only for the `top` kept.
+        let mut all: Vec<(u8, u32, f64)> = Vec::with_capacity(word.len() + char.len() + 17);
         for (block, counts, tables, (sublinear, l2)) in [
-            ("word", &word, &self.why.word, self.why.word_tf),
-            ("char", &char, &self.why.char, self.why.char_tf),
+            (0u8, &word, &self.why.word, self.why.word_tf),
+            (1u8, &char, &self.why.char, self.why.char_tf),
         ] {
-            let vals: Vec<f64> = counts
-                .iter()
-                .map(|&(c, n)| crate::ngrams::term_frequency(n, sublinear) * tables[c as usize].1)
-                .collect();
-            let norm = if l2 {
-                vals.iter().map(|v| v * v).sum::<f64>().sqrt()
-            } else {
-                1.0
-            };
-            for (&(c, _), v) in counts.iter().zip(&vals) {
-                let (term, _, coef) = &tables[c as usize];
-                out.push((
-                    format!("{block}:{term}"),
-                    coef * v / norm.max(f64::MIN_POSITIVE),
-                ));
+            let start = all.len();
+            let mut ss = 0.0;
+            for &(c, n) in counts.iter() {
+                let v = crate::ngrams::term_frequency(n, sublinear) * tables[c as usize].1;
+                ss += v * v;
+                all.push((block, c, v));
+            }
+            let norm = if l2 && ss > 0.0 { ss.sqrt() } else { 1.0 };
+            for t in &mut all[start..] {
+                t.2 = tables[t.1 as usize].2 * t.2 / norm;
             }
         }
-        let feats = std::mem::take(&mut s.raw_features);
-        for (i, (name, x)) in self.features.names().iter().zip(&feats).enumerate() {
+        for (i, x) in s.raw_features.iter().enumerate() {
             let w = self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
             if w != 0.0 {
-                out.push((format!("feature:{name}"), w));
+                all.push((2, i as u32, w));
             }
         }
-        s.raw_features = feats;
-        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
-        out.truncate(top);
+        let by_size = |a: &(u8, u32, f64), b: &(u8, u32, f64)| {
+            b.2.abs()
+                .total_cmp(&a.2.abs())
+                .then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
+        };
+        if all.len() > top && top > 0 {
+            all.select_nth_unstable_by(top - 1, by_size);
+        }
+        all.truncate(top);
+        all.sort_unstable_by(by_size);
+        let names = self.features.names();
+        let mut out: Vec<Why> = all
+            .into_iter()
+            .map(|(block, i, w)| {
+                let term = match block {
+                    0 => format!("word:{}", self.why.word[i as usize].0),
+                    1 => format!("char:{}", self.why.char[i as usize].0),
+                    _ => format!("feature:{}", names[i as usize]),
+                };
+                (term, w)
+            })
+            .collect();
         if let Some(re) = &self.floor {
             let floor_z = (self.threshold / (1.0 - self.threshold)).ln();
-            if z < floor_z && re.is_match(&key[..]) {
+            if z < floor_z && re.is_match(key) {
                 out.insert(0, ("look_floor".to_string(), floor_z - z));
             }
         }
