@@ -194,17 +194,19 @@ def follow_latency(rate: float, seconds: float) -> None:
 def new_share() -> None:
     import lookskip_rs
 
+    from lookskip.bulk.chunks import split_lines
+
     clf = lookskip_rs.Classifier(str(MODEL), threads=1)
     look = new = 0
     per = []
     with tempfile.TemporaryDirectory() as tmp:
         for f in sorted((SHARED / "loghub").glob("*_2k.log")):
-            lines = f.read_bytes().split(b"\n")
+            lines, _ = split_lines(f.read_bytes())  # as classify cuts them (\r\n too)
             half = len(lines) // 2
             baseline = lookskip_rs.Baseline(clf)
             baseline.add_lines(clf, lines[:half])
             second = Path(tmp) / f.name
-            second.write_bytes(b"\n".join(lines[half:]))
+            second.write_bytes(b"\n".join(lines[half:]) + b"\n")
             d = clf.classify_file(str(second), baseline=baseline)
             look += d["look"]
             new += d["look_new"]

@@ -136,6 +136,17 @@ def test_baseline_marks_new_keys(scorer, tmp_path):
         load_baseline(other, str(saved))
 
 
+def test_baseline_keys_ignore_calendar_words(scorer):
+    """A dated line of a good run is the same pattern on another day."""
+    clf = scorer.engine
+    good = "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6"
+    baseline = lookskip_rs.Baseline(clf)
+    baseline.add_lines(clf, [good])
+    later = "[Mon Jan 09 11:02:13 2006] [error] mod_jk child workerEnv in error state 7"
+    other = "[Mon Jan 09 11:02:13 2006] [error] jk2_init() Can't find child 2233 in scoreboard"
+    assert baseline.is_new(clf, [later, other]) == [False, True]
+
+
 @pytest.mark.parametrize("trace,head,end", [(JAVA, 2, 8), (PYTHON, 2, 6)])
 def test_events_join_stack_traces(scorer, tmp_path, trace, head, end):
     log = tmp_path / "t.log"

@@ -6,6 +6,8 @@
   ask pays nothing.
 * ``new``: the row's template key occurs nowhere in a baseline of good runs
   (logjuicer's idea: read a failed run against good ones, report what is new).
+  Month and weekday names are masked in baseline keys (``baseline.rs``
+  ``baseline_key``): they say when, not what, and would make every dated line new.
   :func:`build_baseline` reads baseline inputs (files, directories, archives, as
   classify inputs) into a ``lookskip_rs.Baseline`` (64-bit key hashes), which
   ``save`` keeps as a small reusable file (``--save-baseline``, ``--baseline-file``).

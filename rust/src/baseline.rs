@@ -25,6 +25,42 @@ use crate::rows::write_atomically;
 
 const MAGIC: &str = "lookskip-baseline 1 ";
 
+/// Month and weekday names, which template keys keep (they are words) but which say
+/// when, not what: `[Sun Dec 04 …] [error] …` of a good run and `[Mon Dec 05 …]` of a
+/// failed one are the same pattern. A baseline key is the template key with these
+/// words (capitalized, as logs write them) masked as `<DATE>`.
+const CALENDAR: [&[u8]; 19] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+    b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun",
+];
+
+/// Names what `baseline_key` adds to the template key (part of the fingerprint).
+pub const BASELINE_KEY_RULE: &str = "calendar-words:1";
+
+/// The key a baseline stores for a template key: month and weekday names masked.
+pub fn baseline_key(key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len());
+    let mut i = 0;
+    while i < key.len() {
+        if key[i].is_ascii_alphabetic() {
+            let start = i;
+            while i < key.len() && key[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            let word = &key[start..i];
+            if CALENDAR.contains(&word) {
+                out.extend_from_slice(b"<DATE>");
+            } else {
+                out.extend_from_slice(word);
+            }
+        } else {
+            out.push(key[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// FNV-1a, 64 bits: stable across versions and platforms (the file stores it).
 pub fn key_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -166,5 +202,9 @@ mod tests {
         std::fs::write(&p, b"junk").unwrap();
         assert!(Baseline::load(&p).is_err());
         assert_eq!(key_hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(
+            baseline_key(b"[Sun Dec <NUM>] [error] Monday Sunday"),
+            b"[<DATE> <DATE> <NUM>] [error] Monday Sunday".to_vec()
+        );
     }
 }

@@ -215,7 +215,7 @@ impl Engine {
         let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
         lines
             .iter()
-            .map(|l| !baseline.contains_key(&self.clf.scored_key(l.as_ref(), &mut s)))
+            .map(|l| !baseline.contains_key(&self.clf.baseline_key(l.as_ref(), &mut s)))
             .collect()
     }
 
@@ -223,7 +223,7 @@ impl Engine {
     pub fn add_to_baseline<L: AsRef<[u8]>>(&self, lines: &[L], baseline: &mut Baseline) {
         let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
         for l in lines {
-            baseline.add_key(&self.clf.scored_key(l.as_ref(), &mut s));
+            baseline.add_key(&self.clf.baseline_key(l.as_ref(), &mut s));
         }
     }
 
@@ -300,7 +300,7 @@ impl Engine {
         let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
         let key = self.clf.scored_key(key_text, &mut s);
         if let Some(b) = triage.baseline {
-            let new = !b.contains_key(&key);
+            let new = !b.contains_key(&crate::baseline::baseline_key(&key));
             summary.look_new += u64::from(new);
             if triage.only_new && !new {
                 return None;

@@ -263,10 +263,18 @@ impl Classifier {
         key
     }
 
-    /// Names what keys are made from (key rules, JSON fields): a baseline built under
-    /// another fingerprint cannot be compared with these keys.
+    /// The key a baseline holds for a line: its scored key, calendar words masked
+    /// (`baseline::baseline_key`).
+    pub fn baseline_key(&self, line: &[u8], s: &mut Scratch) -> Vec<u8> {
+        crate::baseline::baseline_key(&self.scored_key(line, s))
+    }
+
+    /// Names what baseline keys are made from (key rules, JSON fields, the calendar
+    /// mask): a baseline built under another fingerprint cannot be compared.
     pub fn key_fingerprint(&self) -> String {
         let mut text = self.keyer.describe();
+        text.push('\u{1}');
+        text.push_str(crate::baseline::BASELINE_KEY_RULE);
         text.push('\u{1}');
         text.push_str(&self.json.fields.join("\u{2}"));
         format!("{:016x}", key_hash(text.as_bytes()))
