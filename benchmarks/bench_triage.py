@@ -10,9 +10,10 @@ latency, and how much of a log is new against its own first half.
    lines / CPU seconds of this process.
 2. **Follow latency**: a writer process appends timestamped lines at 10K and 100K
    lines/s (a flush every millisecond) for ``--seconds`` s while
-   :func:`lookskip.classify.follow.follow` follows the file with threshold 0 (every
-   line becomes a row: the worst case); latency = time the row reaches the row
-   callback - time the writer wrote the line. Median and p99.
+   :func:`lookskip.classify.follow.follow` follows the file: 1% of the lines are
+   ERROR lines, scored at the model's threshold (their rows are timed), then with
+   threshold 0 (every line becomes a row: the worst case); latency = time the row
+   reaches the row callback - time the writer wrote the line. Median and p99.
 3. **New share**: each shared ``*_2k.log`` sample split in two halves; the first
    half is the baseline, the second classified: the share of its LOOK rows whose
    template key is new.
@@ -49,7 +50,10 @@ MODEL = ROOT / "data" / "models" / "look_skip_model.json.gz"
 WRITER = r"""
 import sys, time
 path, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+errors = float(sys.argv[4])  # share of lines that are ERROR lines (LOOK)
 body = " INFO worker 17 served request in 3 ms from pool member 4"
+bad = " ERROR worker 17 lost connection to database: connection refused"
+every = int(1 / errors) if errors > 0 else 0
 with open(path, "a", buffering=1 << 20) as f:
     start = time.time()
     n = 0
@@ -59,7 +63,7 @@ with open(path, "a", buffering=1 << 20) as f:
             break
         due = int((now - start) * rate)
         while n < due:
-            f.write(f"{time.time():.6f}{body}\n")
+            f.write(f"{time.time():.6f}{bad if every and n % every == 0 else body}\n")
             n += 1
         f.flush()
         time.sleep(0.001)
@@ -149,7 +153,9 @@ def speed(lines: int, repeat: int, other: str | None) -> None:
             plain_side_by_side(corpus, out, other, repeat)
 
 
-def follow_latency(rate: float, seconds: float) -> None:
+def follow_latency(rate: float, seconds: float, all_rows: bool) -> None:
+    """``all_rows``: threshold 0, every line a row (the worst case); else the model's
+    threshold with 1% ERROR lines, latency of those LOOK rows."""
     from lookskip.classify.follow import follow
     from lookskip.classify.scorer import load_scorer
 
@@ -168,12 +174,20 @@ def follow_latency(rate: float, seconds: float) -> None:
         t = threading.Thread(
             target=follow,
             args=(str(path), scorer, on_rows),
-            kwargs={"threshold": 0.0, "stop": done.is_set},
+            kwargs={"threshold": 0.0 if all_rows else None, "stop": done.is_set},
         )
         t.start()
         time.sleep(0.2)
         writer = subprocess.run(
-            [sys.executable, "-c", WRITER, str(path), str(rate), str(seconds)],
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                str(path),
+                str(rate),
+                str(seconds),
+                "0" if all_rows else "0.01",
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -184,8 +198,9 @@ def follow_latency(rate: float, seconds: float) -> None:
     written = int(writer.stdout)
     lat.sort()
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    what = "every line a row" if all_rows else "1% ERROR lines, their rows"
     print(
-        f"  --follow at {rate:>9,.0f} lines/s: {len(lat):,} of {written:,} lines scored,"
+        f"  --follow at {rate:>9,.0f} lines/s ({what}): {len(lat):,} rows of {written:,} lines,"
         f" latency median {statistics.median(lat) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms,"
         f" max {lat[-1] * 1e3:.1f} ms"
     )
@@ -225,13 +240,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rates", default="10000,100000")
     ap.add_argument("--other-ext", default=None, metavar="SITE_PACKAGES")
+    ap.add_argument("--only", choices=["speed", "follow", "new"], default=None)
     args = ap.parse_args()
     random.seed(0)
-    speed(args.lines, args.repeat, args.other_ext)
-    print(f"follow latency (writer appends for {args.seconds:g} s, threshold 0: every line a row):")
-    for rate in args.rates.split(","):
-        follow_latency(float(rate), args.seconds)
-    new_share()
+    if args.only in (None, "speed"):
+        speed(args.lines, args.repeat, args.other_ext)
+    if args.only in (None, "follow"):
+        print(f"follow latency (a writer process appends for {args.seconds:g} s):")
+        for all_rows in (False, True):
+            for rate in args.rates.split(","):
+                follow_latency(float(rate), args.seconds, all_rows)
+    if args.only in (None, "new"):
+        new_share()
 
 
 if __name__ == "__main__":
