@@ -253,7 +253,7 @@ def classify(
     else:
         loaded, triage = None, None
     if bert:
-        from cli.transformer import run_cascade
+        from cli.cascade import run_cascade
 
         run_cascade(
             files,

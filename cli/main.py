@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "cli.ingest:ingest",
     "validate": "cli.validate:validate",
     "label": "cli.label:label",
+    "retrain": "cli.label:retrain",
     "train": "cli.train:train",
     "evaluate": "cli.evaluate:evaluate",
     "export": "cli.export:export",
@@ -64,6 +65,8 @@ def cli() -> None:
       lookskip ingest --source loghub      fetch samples (or --source DIR, synthetic)
       lookskip label                       label every line with Claude (Batch API)
       lookskip train && lookskip export    fit TF-IDF + LogisticRegression, export it
+      lookskip retrain --datasets MyApp --budget 0.10   all of it, labeling only
+                                           the windows the model is unsure of
     Classify archives with the Rust classifier:
       lookskip classify /var/log --output out/
     Every stage also runs on Celery workers: `lookskip enqueue <stage> …`.

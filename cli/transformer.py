@@ -72,6 +72,15 @@ def _split_names(value: str | None) -> list[str] | None:
 )
 @click.option("--seed", default=13, show_default=True)
 @click.option(
+    "--inputs",
+    type=click.Choice(["lines", "keys"]),
+    default="lines",
+    show_default=True,
+    help="What the model reads: the raw line, or its template key with compact "
+    "placeholders and the header dropped (inputs.model_input), trained once per distinct "
+    "input. Measured on unseen systems: see docs/transformer-unseen.md.",
+)
+@click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
     default="auto",
@@ -91,6 +100,7 @@ def train_transformer(
     fold: int,
     max_train_lines: int | None,
     seed: int,
+    inputs: str,
     device: str,
     datasets: str | None,
 ) -> None:
@@ -119,6 +129,7 @@ def train_transformer(
         seed=seed,
         device=device,
         max_train_lines=max_train_lines,
+        inputs=inputs,
     )
     columns = (
         TextColumn("{task.description}"),
@@ -211,95 +222,3 @@ def export_transformer(model_dir: str | None, out_dir: str | None, reference_lin
         f"{summary['bytes'] / 1e6:.1f} MB) and {summary['reference_lines']} reference "
         f"lines to {summary['out_dir']}"
     )
-
-
-def run_cascade(
-    files,
-    *,
-    model_path: str | None,
-    bert_model: str | None,
-    tfidf_threshold: float,
-    bert_threshold: float | None,
-    max_look: int | None,
-    threads: int | None,
-    max_line_bytes: int,
-    fmt: str,
-    why: bool = False,
-) -> None:
-    """``lookskip classify --bert``: TF-IDF at a low threshold, BERT on its LOOK lines.
-
-    ``why``: rows carry TF-IDF's explanation of the line (``why_model: tfidf``).
-    """
-    import sys
-
-    from rich.markup import escape
-    from rich.table import Table
-
-    from cli.common import fail
-    from lookskip import storage
-    from lookskip.bulk.inputs import simple_file_names
-    from lookskip.classify.cascade import cascade_paths, load_bert, summarize
-    from lookskip.classify.rows import json_row, text_row
-    from lookskip.classify.scorer import load_scorer
-    from lookskip.classify.triage import explain_rows
-    from lookskip.settings import get_settings
-    from lookskip.transformer.export import EXPORT_SUBDIR
-    from lookskip.transformer.train import MODEL_SUBDIR
-
-    settings = get_settings()
-    threads = settings.threads if threads is None else threads
-    tfidf = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
-    if tfidf.backend != "rust":
-        console.print(
-            f"[yellow]warning:[/] Rust extension lookskip_rs {tfidf.fallback_reason}: "
-            "using the numpy reference scorer for TF-IDF"
-        )
-    export_dir = bert_model or storage.join(settings.models_dir, MODEL_SUBDIR, EXPORT_SUBDIR)
-    bert = load_bert(export_dir, device=settings.device, threads=threads)
-    bert_thr = float(bert.threshold if bert_threshold is None else bert_threshold)
-
-    names = iter(simple_file_names(files))  # rows name files as `lookskip classify` does
-
-    def on_file(res) -> None:
-        name = next(names)
-        if res.error:
-            console.print(f"[bold red]error:[/] {escape(res.error)}")
-            return
-        texts = [row[3] for row in res.look_lines]
-        extra = explain_rows(tfidf, texts) if why else [None] * len(texts)
-        for (n, p_tfidf, p_bert, text), ex in zip(res.look_lines, extra, strict=True):
-            sys.stdout.write(
-                json_row(name, n, p_bert, text, ex, prob_tfidf=p_tfidf)
-                if fmt == "jsonl"
-                else text_row(name, n, p_bert, text, ex)
-            )
-        sys.stdout.flush()
-        console.print(
-            f"{escape(res.path)}: {res.lines:,} lines, TF-IDF LOOK {res.tfidf_look:,}"
-            f" → BERT saw {res.bert_seen:,}, demoted {res.demoted:,}, LOOK "
-            f"{res.look:,} ({res.tfidf_seconds:.2f}s + {res.bert_seconds:.2f}s)"
-        )
-
-    results = cascade_paths(
-        tfidf,
-        bert,
-        files,
-        on_file=on_file,
-        tfidf_threshold=tfidf_threshold,
-        bert_threshold=bert_thr,
-        max_look=max_look,
-    )
-    t = summarize(results, tfidf_threshold, bert_thr)["totals"]
-    table = Table("files", "failed", "lines", "BERT saw", "demoted", "LOOK", "seconds")
-    table.add_row(
-        str(t["files"]),
-        str(t["failed"]),
-        f"{t['lines']:,}",
-        f"{t['bert_seen']:,}",
-        f"{t['demoted']:,}",
-        f"{t['look']:,}",
-        f"{t['tfidf_seconds'] + t['bert_seconds']:.2f}",
-    )
-    console.print(table)
-    if t["failed"]:
-        fail(f"{t['failed']} of {t['files']} file(s) could not be classified")

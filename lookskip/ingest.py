@@ -133,7 +133,7 @@ def sha256_bytes(data: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class Source:
+class SampleSource:
     """A parsed ``--source``: ``registry``, ``loghub``, ``synthetic``, ``http`` or ``dir``."""
 
     kind: str
@@ -144,21 +144,21 @@ class Source:
         return self.kind in ("http", "dir")
 
 
-def _location(url: str) -> Source:
+def _location(url: str) -> SampleSource:
     if url.startswith(("http://", "https://")):
-        return Source("http", url.rstrip("/"))
-    return Source("dir", url.rstrip("/") or "/")
+        return SampleSource("http", url.rstrip("/"))
+    return SampleSource("dir", url.rstrip("/") or "/")
 
 
-def parse_source(source: str | None, settings: Settings | None = None) -> Source:
-    """Turn ``--source`` into a ``Source``; a mirror directory must exist."""
+def parse_source(source: str | None, settings: Settings | None = None) -> SampleSource:
+    """Turn ``--source`` into a ``SampleSource``; a mirror directory must exist."""
     settings = settings or get_settings()
     if source in (None, "", "registry"):
-        return Source("registry")
+        return SampleSource("registry")
     if source == "synthetic":
-        return Source("synthetic")
+        return SampleSource("synthetic")
     if source == "loghub":
-        return Source("loghub", _location(settings.loghub_url).location)
+        return SampleSource("loghub", _location(settings.loghub_url).location)
     src = _location(source)
     if src.kind == "dir":
         try:
@@ -182,7 +182,7 @@ def parse_source(source: str | None, settings: Settings | None = None) -> Source
     return src
 
 
-def _loghub_location(settings: Settings) -> Source:
+def _loghub_location(settings: Settings) -> SampleSource:
     return _location(settings.loghub_url)
 
 
@@ -355,7 +355,13 @@ def _put(
 
 
 def _ingest_file(
-    settings: Settings, src: Source, name: str, file: str, *, force: bool, dl: Downloader | None
+    settings: Settings,
+    src: SampleSource,
+    name: str,
+    file: str,
+    *,
+    force: bool,
+    dl: Downloader | None,
 ) -> _FileOutcome:
     """Fetch one file of dataset ``name`` from a mirror (``http`` or ``dir``)."""
     if src.kind == "dir":
@@ -379,12 +385,12 @@ def _ingest_file(
 # --------------------------------------------------------------------------- one dataset
 
 
-def _effective_source(d: ds.Dataset, src: Source, settings: Settings) -> Source:
+def _effective_source(d: ds.Dataset, src: SampleSource, settings: Settings) -> SampleSource:
     """Which source serves dataset ``d``; ``IngestError`` if the chosen one cannot."""
     if src.kind == "registry":
         if d.source == "loghub":
             return _loghub_location(settings)
-        return Source(d.source, d.path)
+        return SampleSource(d.source, d.path)
     if src.kind == "loghub":
         if d.source != "loghub":
             raise IngestError(
@@ -402,7 +408,7 @@ def _effective_source(d: ds.Dataset, src: Source, settings: Settings) -> Source:
 
 def ingest_dataset(
     dataset: ds.Dataset | str,
-    source: str | Source | None = None,
+    source: str | SampleSource | None = None,
     settings: Settings | None = None,
     *,
     force: bool = False,
@@ -420,7 +426,7 @@ def ingest_dataset(
     origin = _describe(source)
     try:
         d = ds.select([name], settings)[0] if isinstance(dataset, str) else dataset
-        src = source if isinstance(source, Source) else parse_source(source, settings)
+        src = source if isinstance(source, SampleSource) else parse_source(source, settings)
         if src.kind == "registry" and not force and (kept := _verified(settings, d)):
             return kept
         eff = _effective_source(d, src, settings)
@@ -488,7 +494,7 @@ def _verified(settings: Settings, d: ds.Dataset) -> IngestResult | None:
 
 
 def _truth(
-    settings: Settings, src: Source, d: ds.Dataset, *, force: bool, dl: Downloader | None
+    settings: Settings, src: SampleSource, d: ds.Dataset, *, force: bool, dl: Downloader | None
 ) -> str:
     """Bring the ground-truth CSV along; its absence does not fail the dataset."""
     try:
@@ -533,8 +539,8 @@ def _result(d: ds.Dataset, out: _FileOutcome) -> IngestResult:
     )
 
 
-def _describe(source: str | Source | None) -> str | None:
-    if isinstance(source, Source):
+def _describe(source: str | SampleSource | None) -> str | None:
+    if isinstance(source, SampleSource):
         return source.location or source.kind
     return source
 
@@ -549,7 +555,7 @@ def _one_line(exc: BaseException) -> str:
 
 def plan(
     names: str | Iterable[str] | None, source: str | None, settings: Settings | None = None
-) -> tuple[Source, list[tuple[ds.Dataset, bool]]]:
+) -> tuple[SampleSource, list[tuple[ds.Dataset, bool]]]:
     """The source and the datasets to ingest, each with whether the user named it.
 
     Unnamed datasets follow the source: ``loghub`` → the loghub ones, ``synthetic`` →

@@ -7,6 +7,7 @@ training outputs, export names, Rust/candle parity with torch, and the cascade.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -25,6 +26,23 @@ TRAIN_SETS = ["Microservices", "SecurityEvents", "WebServer", "DatabaseErrors"]
 HELD_OUT = "Apache"
 
 
+@contextlib.contextmanager
+def data_dir_env(d: Path):
+    """LOOKSKIP_DATA_DIR set to ``d`` for the block (a module-scoped fixture cannot
+    use monkeypatch), restored after."""
+    old = os.environ.get("LOOKSKIP_DATA_DIR")
+    os.environ["LOOKSKIP_DATA_DIR"] = str(d)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("LOOKSKIP_DATA_DIR", None)
+        else:
+            os.environ["LOOKSKIP_DATA_DIR"] = old
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, shared_data) -> Path:
     """A data dir holding a trained tiny BERT and its export."""
@@ -34,10 +52,7 @@ def trained(tmp_path_factory, shared_data) -> Path:
     d = tmp_path_factory.mktemp("bert") / "data"
     d.mkdir()
     os.symlink(shared_data / "labels", d / "labels")
-    old = os.environ.get("LOOKSKIP_DATA_DIR")
-    os.environ["LOOKSKIP_DATA_DIR"] = str(d)
-    get_settings.cache_clear()
-    try:
+    with data_dir_env(d):
         runner = CliRunner()
         res = runner.invoke(
             cli,
@@ -64,12 +79,6 @@ def trained(tmp_path_factory, shared_data) -> Path:
         res = runner.invoke(cli, ["export-transformer", "--reference-lines", "8"])
         assert res.exit_code == 0, res.output
         assert "exported" in res.output
-    finally:
-        if old is None:
-            os.environ.pop("LOOKSKIP_DATA_DIR", None)
-        else:
-            os.environ["LOOKSKIP_DATA_DIR"] = old
-        get_settings.cache_clear()
     return d
 
 
@@ -238,3 +247,63 @@ def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkey
         ],
     )
     assert res.exit_code == 1 and "no BERT export" in res.output
+
+
+def test_input_cache_scores_each_distinct_input_once_and_applies_the_key_transform(
+    trained, shared_data
+):
+    rs = _bert_module()
+    from lookskip.classify.cascade import InputCache, load_bert
+    from lookskip.transformer.inputs import model_input
+
+    export = _export(trained)
+    assert json.loads((export / "config.json").read_text())["lookskip_inputs"] == "lines"
+    assert load_bert(str(export), device="cpu").inputs == "lines"
+    raw = rs.BertClassifier(str(export), device="cpu")
+    lines = (shared_data / "loghub" / "Apache_2k.log").read_text("utf-8").splitlines()[:400]
+    cache = InputCache(raw, "keys")
+    got = cache.predict_proba(lines)
+    inputs = [model_input(ln) for ln in lines]
+    distinct = list(dict.fromkeys(inputs))
+    assert cache.scored == len(distinct) < len(lines) / 10
+    want = dict(zip(distinct, raw.predict_proba(distinct), strict=True))
+    assert got == pytest.approx([want[t] for t in inputs], abs=1e-6)
+    again = cache.predict_proba(lines[::-1])
+    assert cache.scored == len(distinct)  # nothing new to score
+    assert again == pytest.approx(got[::-1], abs=1e-6)
+    with pytest.raises(Exception, match="unknown lookskip_inputs"):
+        InputCache(raw, "tokens")
+
+
+def test_a_keys_model_is_exported_and_scored_on_its_model_inputs(tmp_path, shared_data):
+    """Train once on template-key inputs: the export says so, its reference lines are
+    the model inputs, candle matches torch on them, and load_bert applies the transform."""
+    rs = _bert_module()
+    import torch
+
+    from lookskip.classify.cascade import load_bert
+    from lookskip.transformer.inputs import model_input
+
+    torch.set_num_threads(1)
+    d = tmp_path / "data"
+    d.mkdir()
+    os.symlink(shared_data / "labels", d / "labels")
+    with data_dir_env(d):
+        runner = CliRunner()
+        args = ["train-transformer", "--base-model", "tiny", "--epochs", "1", "--inputs", "keys"]
+        args += ["--max-length", "48", "--datasets", "WebServer,Apache", "--holdout", "Apache"]
+        res = runner.invoke(cli, [*args, "--device", "cpu"])
+        assert res.exit_code == 0, res.output
+        res = runner.invoke(cli, ["export-transformer", "--reference-lines", "8"])
+        assert res.exit_code == 0, res.output
+    export = d / "models" / "transformer" / "export"
+    assert json.loads((export / "config.json").read_text())["lookskip_inputs"] == "keys"
+    ref = json.loads((export / "reference_outputs.json").read_text())
+    assert all(model_input(t) == t for t in ref["lines"])  # inputs are fixed points
+    raw = rs.BertClassifier(str(export), device="cpu")
+    assert list(raw.predict_proba(ref["lines"])) == pytest.approx(ref["probabilities"], abs=1e-4)
+    bert = load_bert(str(export), device="cpu")
+    line = "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6"
+    assert bert.predict_proba([line])[0] == pytest.approx(
+        raw.predict_proba([model_input(line)])[0], abs=1e-6
+    )

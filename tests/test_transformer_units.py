@@ -67,19 +67,22 @@ def test_class_weights_balance_the_classes():
 
 
 def test_bad_labels_are_clear_errors(tmp_path):
-    (tmp_path / "Bad.jsonl").write_text(json.dumps({"raw_line": "x", "label": "MAYBE"}) + "\n")
+    # one labels-file reader for both models (lookskip.training.labels): its messages
+    bad = {"system": "Bad", "line_number": 1, "raw_line": "x", "label": "MAYBE", "reason": "r"}
+    (tmp_path / "Bad.jsonl").write_text(json.dumps(bad) + "\n")
     with pytest.raises(data.LabelError, match="unknown label 'MAYBE'"):
         data.load_examples(str(tmp_path))
-    (tmp_path / "Bad.jsonl").write_text(json.dumps({"label": "LOOK"}) + "\n")
-    with pytest.raises(data.LabelError, match="lacks 'raw_line'"):
+    no_line = {k: v for k, v in bad.items() if k != "raw_line"}
+    (tmp_path / "Bad.jsonl").write_text(json.dumps(no_line) + "\n")
+    with pytest.raises(data.LabelError, match=r"missing field\(s\) raw_line"):
         data.load_examples(str(tmp_path))
     (tmp_path / "Bad.jsonl").write_text("")
-    with pytest.raises(data.LabelError, match="no labeled rows"):
+    with pytest.raises(data.LabelError, match="empty labels file"):
         data.load_examples(str(tmp_path))
     (tmp_path / "Bad.jsonl").write_text("{not json\n")
-    with pytest.raises(data.LabelError, match="not a JSON-lines"):
+    with pytest.raises(data.LabelError, match="not valid JSON"):
         data.load_examples(str(tmp_path))
-    with pytest.raises(data.LabelError, match="no labels for dataset"):
+    with pytest.raises(data.LabelError, match="no labels for Nope"):
         data.load_examples(str(tmp_path), ["Nope"])
     with pytest.raises(data.LabelError, match="no labels files"):
         data.load_examples(str(tmp_path / "empty"))

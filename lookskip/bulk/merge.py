@@ -24,7 +24,7 @@ COPY_BLOCK = 4 << 20
 
 
 @dataclass
-class FileResult:
+class FileSummary:
     """One file's line of the summary."""
 
     file: str
@@ -51,13 +51,13 @@ class FileResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FileResult:
+    def from_dict(cls, d: dict[str, Any]) -> FileSummary:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
     @classmethod
     def collect(
         cls, source: Source, results: Iterable[UnitResult], output: str | None
-    ) -> FileResult:
+    ) -> FileSummary:
         fr = cls(
             file=source.name,
             path=source.url if source.member is None else f"{source.url}!{source.member}",
@@ -142,7 +142,7 @@ def remove_output(url: str) -> None:
 
 def merge_units(
     units: list[Unit], parts_dir: str, output_dir: str, max_look: int | None = None
-) -> FileResult:
+) -> FileSummary:
     """Write one source's output from its units' parts and return its summary line."""
     source = units[0].source
     rel = output_relpath(source.name)
@@ -153,7 +153,7 @@ def merge_units(
         m or UnitResult(error=f"part {u.key} missing (its task never finished)")
         for u, m in zip(units, metas, strict=True)
     ]
-    fr = FileResult.collect(source, results, rel)
+    fr = FileSummary.collect(source, results, rel)
     if fr.errors or missing:
         remove_output(out_url)  # never leave an earlier run's output looking current
         return fr

@@ -17,7 +17,7 @@ from typing import Any
 from lookskip import storage
 from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit, plan_units
 from lookskip.bulk.inputs import InputError, Source, output_relpath
-from lookskip.bulk.merge import FileResult, merge_units, remove_output
+from lookskip.bulk.merge import FileSummary, merge_units, remove_output
 from lookskip.bulk.parts import Discard, local_target, remove_parts
 from lookskip.bulk.report import write_report
 from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
@@ -39,7 +39,7 @@ def classify_source_local(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     on_progress: Callable[[int, int], Any] | None = None,
     triage: Triage = NO_TRIAGE,
-) -> FileResult:
+) -> FileSummary:
     """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
 
     The units are those a distributed run would send to workers; here each one's line
@@ -76,11 +76,11 @@ def classify_source_local(
                     on_progress(res.bytes, res.lines)
     except Discard:
         remove_output(out_url)  # never leave an earlier run's output looking current
-    return FileResult.collect(source, results, rel)
+    return FileSummary.collect(source, results, rel)
 
 
 def finish_run(
-    files: list[FileResult],
+    files: list[FileSummary],
     input_errors: Sequence[InputError],
     output_dir: str,
     started: float,
@@ -104,7 +104,7 @@ def run_local(
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     on_progress: Callable[[int, int], Any] | None = None,
-    on_file: Callable[[FileResult], Any] | None = None,
+    on_file: Callable[[FileSummary], Any] | None = None,
     report: bool = True,
     triage: Triage = NO_TRIAGE,
     **run: Any,
@@ -187,7 +187,7 @@ def classify_inputs(
     report: bool = True,
     on_start: Callable[[Any, Any], Any] | None = None,
     on_progress: Callable[[int, int], Any] | None = None,
-    on_file: Callable[[FileResult], Any] | None = None,
+    on_file: Callable[[FileSummary], Any] | None = None,
     loaded: Any = None,
     triage: Triage = NO_TRIAGE,
 ) -> dict[str, Any]:

@@ -13,18 +13,21 @@ from typing import Any
 
 from lookskip import storage
 from lookskip.bulk.inputs import InputError
-from lookskip.bulk.merge import FileResult
+from lookskip.bulk.merge import FileSummary
 
 SUMMARY_NAME = "summary.json"
 
 
 def build_summary(
-    files: Iterable[FileResult], input_errors: Iterable[InputError], wall_seconds: float, **run: Any
+    files: Iterable[FileSummary],
+    input_errors: Iterable[InputError],
+    wall_seconds: float,
+    **run: Any,
 ) -> dict[str, Any]:
     """Files (inputs that failed to expand included), totals, and the run's parameters."""
     entries = [f.to_dict() for f in files]
     entries += [
-        FileResult(file=e.name, path=e.name, kind="input", errors=[e.error]).to_dict()
+        FileSummary(file=e.name, path=e.name, kind="input", errors=[e.error]).to_dict()
         for e in input_errors
     ]
     for e in entries:  # one-string form, as `lookskip classify FILE --output` always wrote it

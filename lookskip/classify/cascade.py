@@ -11,6 +11,8 @@ stage bought.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,9 +28,9 @@ class CascadeError(RuntimeError):
     """The BERT half of the cascade cannot run (no export, extension without BERT)."""
 
 
-def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> Any:
-    """``lookskip_rs.BertClassifier`` for ``export_dir``, or a clear error why not."""
-    import os
+def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> InputCache:
+    """``lookskip_rs.BertClassifier`` for ``export_dir`` behind an :class:`InputCache`,
+    or a clear error why not."""
 
     if not os.path.exists(os.path.join(export_dir, "model.safetensors")):
         raise CascadeError(
@@ -45,7 +47,85 @@ def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> Any:
         raise CascadeError(
             "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup"
         )
-    return lookskip_rs.BertClassifier(export_dir, device=device, threads=threads)
+    bert = lookskip_rs.BertClassifier(export_dir, device=device, threads=threads)
+    with open(os.path.join(export_dir, "config.json"), encoding="utf-8") as f:
+        inputs = json.load(f).get("lookskip_inputs", "lines")
+    return InputCache(bert, inputs)
+
+
+class InputCache:
+    """A BERT classifier that scores each distinct model input once.
+
+    Most lines of a log repeat a template, so a run sees far fewer distinct inputs
+    than lines; each is scored once and remembered (bounded by ``max_entries``; when
+    full, the memory starts over — exact either way). An export trained on template
+    keys (``lookskip_inputs: keys`` in its config.json) reads
+    ``lookskip.transformer.inputs.model_input(line)``, so that transform is applied
+    here, once for every path that scores lines with it.
+    """
+
+    def __init__(self, bert: Any, inputs: str = "lines", max_entries: int = 1 << 20):
+        if inputs not in ("lines", "keys"):
+            raise CascadeError(f"unknown lookskip_inputs {inputs!r} in the export (lines or keys)")
+        self.bert, self.inputs, self.max_entries = bert, inputs, max_entries
+        self.memo: dict[str, float] = {}
+        self.scored = 0  # encoder calls (distinct inputs scored)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.bert.threshold)
+
+    def predict_proba(self, lines: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE):
+        if self.inputs == "keys":
+            from lookskip.transformer.inputs import model_inputs
+
+            texts = model_inputs(lines)
+        else:
+            texts = list(lines)
+        todo = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if todo:
+            if len(self.memo) + len(todo) > self.max_entries:
+                self.memo.clear()
+            probs = self.bert.predict_proba(todo, batch_size=batch_size)
+            self.memo.update(zip(todo, (float(p) for p in probs), strict=True))
+            self.scored += len(todo)
+        return np.fromiter((self.memo[t] for t in texts), dtype=np.float64, count=len(texts))
+
+
+@dataclass
+class Cascade:
+    """The two loaded models of a cascade run and BERT's threshold."""
+
+    tfidf: Any  # a lookskip.classify.scorer.Scorer
+    bert: InputCache
+    bert_threshold: float
+
+
+def open_cascade(
+    model_path: str | None = None,
+    bert_model: str | None = None,
+    bert_threshold: float | None = None,
+    threads: int | None = None,
+    max_line_bytes: int | None = None,
+) -> Cascade:
+    """Load TF-IDF (``model_path``, default the configured model) and the BERT export
+    (``bert_model``, default ``<models_dir>/transformer/export``); BERT's threshold is
+    the export's unless given."""
+    from lookskip import storage
+    from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer
+    from lookskip.settings import get_settings
+    from lookskip.transformer.export import EXPORT_SUBDIR
+    from lookskip.transformer.train import MODEL_SUBDIR
+
+    settings = get_settings()
+    threads = settings.threads if threads is None else threads
+    tfidf = load_scorer(
+        model_path, threads, max_line_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES
+    )
+    export_dir = bert_model or storage.join(settings.models_dir, MODEL_SUBDIR, EXPORT_SUBDIR)
+    bert = load_bert(export_dir, device=settings.device, threads=threads)
+    thr = float(bert.threshold if bert_threshold is None else bert_threshold)
+    return Cascade(tfidf, bert, thr)
 
 
 @dataclass

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,13 +245,23 @@ def _add_batches(settings: Settings, m: dict, requests: list[dict], round_: int)
 
 
 def prepare(
-    datasets: list[Dataset], settings: Settings, *, force: bool = False, dry_run: bool = False
+    datasets: list[Dataset],
+    settings: Settings,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    starts: Mapping[str, Collection[int]] | None = None,
 ) -> Prepared:
     """Plan the requests for ``datasets`` and write them as batches (unless ``dry_run``).
 
     A window whose identical request (same model, prompt, lines) was already answered
     or is in flight is reused, so re-running costs nothing; ``force`` asks again. A
     dataset whose sample cannot be read is reported in ``errors`` and skipped.
+
+    ``starts`` (dataset → first lines of chosen windows, ``lookskip.labeling.select``)
+    labels only those windows of a dataset; the dataset is then marked ``selected``
+    and keeps the windows of earlier selections of the same sample, so each round
+    adds to the labels instead of replacing them.
     """
     out = Prepared()
     ctx = contextlib.nullcontext(load_manifest(settings)) if dry_run else locked_manifest(settings)
@@ -266,12 +276,24 @@ def prepare(
                 continue
             out.datasets.append(d.name)
             wins = windows(d.name, lines, settings.window_size)
+            sha = storage.sha256(sample)
+            selected = starts is not None and d.name in starts
+            if selected:
+                before = m["datasets"].get(d.name) or {}
+                keep = (
+                    set(before.get("custom_ids", ()))
+                    if before.get("sample_sha256") == sha
+                    else set()
+                )
+                wanted = set(starts[d.name])
+                wins = [w for w in wins if w.start in wanted or w.custom_id in keep]
             if not dry_run:
                 m["datasets"][d.name] = {
                     "custom_ids": [w.custom_id for w in wins],
                     "lines": len(lines),
-                    "sample_sha256": storage.sha256(sample),
+                    "sample_sha256": sha,
                     "prepared_at": _now(),
+                    "selected": selected,
                 }
             for w in wins:
                 req = build_request(

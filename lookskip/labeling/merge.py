@@ -31,6 +31,7 @@ class Merged:
     look: int = 0
     unlabeled: int = 0
     pending: int = 0  # windows still waiting for an answer: nothing written
+    spread: int = 0  # lines outside the chosen windows labeled through their key
     error: str | None = None
     unlabeled_why: dict[str, int] = field(default_factory=dict)
 
@@ -110,6 +111,11 @@ def merge_dataset(
                 )
                 short = why.split(" (after")[0]
                 report.unlabeled_why[short] = report.unlabeled_why.get(short, 0) + 1
+    if info.get("selected"):
+        spread = spread_rows(name, lines, rows)
+        report.spread = len(spread)
+        report.look += sum(r["label"] == "LOOK" for r in spread)
+        rows = sorted(rows + spread, key=lambda r: r["line_number"])
     report.labeled, report.unlabeled = len(rows), len(unlabeled)
     target = storage.join(settings.labels_dir, f"{name}.jsonl")
     if rows:
@@ -118,6 +124,36 @@ def merge_dataset(
         fs, path = storage.fs_and_path(target)
         fs.rm(path)
     return report, unlabeled
+
+
+def spread_rows(name: str, lines: list[str], rows: list[dict]) -> list[dict]:
+    """Rows for the sample lines outside the chosen windows whose template key got one label.
+
+    Only a selection labels part of a sample; a line is the same thing said again as
+    a labeled line of its key, so it takes that label (``reason`` names the line it
+    came from). A key labeled both ways spreads nothing.
+    """
+    from lookskip.labeling.select import propagate_labels
+    from lookskip.model.key import template_keys
+
+    keys = template_keys(lines)
+    labeled = {r["line_number"] - 1: r["label"] for r in rows}
+    first = {}
+    for r in rows:
+        first.setdefault((keys[r["line_number"] - 1], r["label"]), r["line_number"])
+    spread, _ = propagate_labels(keys, labeled)
+    return [
+        {
+            "system": name,
+            "line_number": i + 1,
+            "raw_line": lines[i],
+            "label": lab,
+            "reason": f"same template as labeled line {first[(keys[i], lab)]}",
+            "source": "key",
+        }
+        for i, lab in sorted(spread.items())
+        if i not in labeled
+    ]
 
 
 def rebuild_combined(settings: Settings) -> int:

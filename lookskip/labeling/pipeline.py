@@ -8,7 +8,7 @@ finishes batches left unfinished by an interrupted earlier run before anything n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,67 @@ class LabelRun:
         return out
 
 
+@dataclass
+class Chosen:
+    """The datasets a label run works on, and what was left out and why."""
+
+    datasets: list[Dataset]
+    not_ingested: list[str] = field(default_factory=list)
+    already_labeled: list[str] = field(default_factory=list)
+
+
+def choose_datasets(spec: str | None, settings: Settings, *, new_only: bool = False) -> Chosen:
+    """The datasets to label: ``spec`` (names, ``all`` or None) as ``datasets.select`` reads it.
+
+    "All" (``spec`` None) means the datasets whose sample is ingested: labeling cannot
+    read a sample that is not there, and a registry entry alone is not a request to
+    label it. A dataset named explicitly is kept (its missing sample is then that
+    dataset's error). ``new_only`` drops datasets that already have a labels file.
+    """
+    from lookskip import datasets as ds
+    from lookskip import storage
+    from lookskip.labeling.merge import datasets_without_labels
+
+    chosen = ds.select(spec, settings)
+    out = Chosen(chosen)
+    if spec is None:
+        present = [
+            d for d in chosen if storage.exists(storage.join(settings.loghub_dir, d.sample_name))
+        ]
+        if not present:
+            raise B.LabelingError(
+                f"no samples in {settings.loghub_dir}: run `lookskip ingest` first"
+            )
+        out.not_ingested = [d.name for d in chosen if d not in present]
+        out.datasets = present
+    if new_only:
+        keep = set(datasets_without_labels([d.name for d in out.datasets], settings))
+        out.already_labeled = [d.name for d in out.datasets if d.name not in keep]
+        out.datasets = [d for d in out.datasets if d.name in keep]
+    return out
+
+
+def datasets_of_batches(settings: Settings, keys: list[str]) -> set[str]:
+    """The datasets whose windows the batches ``keys`` carry (from the manifest)."""
+    m = B.load_manifest(settings)
+    return {
+        m["windows"][c]["dataset"]
+        for k in keys
+        for c in m["batches"][k]["custom_ids"]
+        if c in m["windows"]
+    }
+
+
+def poll_delay(settings: Settings, checks: int) -> float:
+    """Seconds before the next status check after ``checks`` checks: x1.5 each, capped."""
+    return min(settings.poll_initial_s * 1.5**checks, settings.poll_max_s)
+
+
+def add_cost(total: float | None, cost: float | None) -> float | None:
+    """A running cost sum that becomes unknown (None) once one part has no price."""
+    return None if total is None or cost is None else round(total + cost, 6)
+
+
 def _progress(settings: Settings, keys: list[str]) -> Progress:
     m = B.load_manifest(settings)
     bs = [m["batches"][k] for k in keys]
@@ -69,9 +130,13 @@ def run_label(
     client: Any = None,
     on_progress: Callable[[Progress], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    starts: Mapping[str, Collection[int]] | None = None,
 ) -> LabelRun:
-    """Label ``datasets`` end to end; returns what happened (cost, retries, per dataset)."""
-    prepared = B.prepare(datasets, settings, force=force)
+    """Label ``datasets`` end to end; returns what happened (cost, retries, per dataset).
+
+    ``starts``: only these windows of these datasets (``lookskip.labeling.select``).
+    """
+    prepared = B.prepare(datasets, settings, force=force, starts=starts)
     run = LabelRun(prepared)
     touched = set(prepared.datasets)
     usage_total = B.pricing.Usage()
@@ -87,15 +152,10 @@ def run_label(
         if client is None:
             client = B.make_client(settings)
         seen_keys.extend(k for k in keys if k not in seen_keys)
-        m = B.load_manifest(settings)
+        touched.update(datasets_of_batches(settings, keys))
         for k in keys:
-            touched.update(
-                m["windows"][c]["dataset"]
-                for c in m["batches"][k]["custom_ids"]
-                if c in m["windows"]
-            )
             B.submit_batch(k, settings, client)
-        delay = settings.poll_initial_s
+        checks = 0
         waiting = list(keys)
         while waiting:
             waiting = [
@@ -106,13 +166,13 @@ def run_label(
             if on_progress:
                 on_progress(_progress(settings, seen_keys))
             if waiting:
-                sleep(delay)
-                delay = min(delay * 1.5, settings.poll_max_s)
+                sleep(poll_delay(settings, checks))
+                checks += 1
         for k in keys:
             got = B.collect_batch(k, settings, client)
             run.collected.append(got)
             usage_total.add(got.usage)
-            cost = None if cost is None or got.cost_usd is None else cost + got.cost_usd
+            cost = add_cost(cost, got.cost_usd)
             for cid in got.retry:
                 run.resubmitted[cid] = got.problems.get(cid, "")
             for cid in got.gave_up:
@@ -121,6 +181,6 @@ def run_label(
                 on_progress(_progress(settings, seen_keys))
     run.merged = merge_labels(sorted(touched), settings)
     run.usage = usage_total.as_dict()
-    run.cost_usd = round(cost, 6) if cost is not None else None
+    run.cost_usd = cost
     run.total_cost_usd = B.load_manifest(settings)["totals"]["cost_usd"]
     return run

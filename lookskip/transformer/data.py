@@ -14,14 +14,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from lookskip import storage
 from lookskip.training.labels import LabelError
 
 # The model's classes by index (1 = LOOK, the positive class). Not the labels' order
 # (``lookskip.model.pipeline.LABELS`` = LOOK, SKIP): a class index is what torch needs.
 CLASS_NAMES = ("SKIP", "LOOK")
 CLASS_ID = {name: i for i, name in enumerate(CLASS_NAMES)}
-AGGREGATE_FILE = "all_labeled.jsonl"
 
 
 @dataclass(frozen=True)
@@ -32,45 +30,26 @@ class Example:
     count: int = 1  # labeled lines this example stands for (see ``dedup``)
 
 
+def _examples(data) -> list[Example]:
+    return [
+        Example(system, line, CLASS_ID[label])
+        for line, label, system in zip(data.lines, data.labels, data.systems, strict=True)
+    ]
+
+
 def read_labels(path: str) -> list[Example]:
-    """Rows of one ``<Name>.jsonl`` labels file; a bad row is a clear error naming it."""
-    out: list[Example] = []
-    try:
-        rows = list(storage.read_jsonl(path))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{path}: not a JSON-lines labels file ({exc})") from exc
-    for i, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or "raw_line" not in row or "label" not in row:
-            raise LabelError(f"{path}: row {i} lacks 'raw_line' or 'label'")
-        label = row["label"]
-        if label not in CLASS_ID:
-            raise LabelError(f"{path}: row {i} has unknown label {label!r} (LOOK or SKIP)")
-        system = str(row.get("system") or _stem(path))
-        out.append(Example(system, str(row["raw_line"]), CLASS_ID[label]))
-    if not out:
-        raise LabelError(f"{path}: no labeled rows")
-    return out
+    """Rows of one ``<Name>.jsonl`` labels file, read and checked by training's reader
+    (``lookskip.training.labels``: one labels-file format, one set of error messages)."""
+    from lookskip.training.labels import load_files
+
+    return _examples(load_files([path]))
 
 
 def load_examples(labels_dir: str, datasets: Iterable[str] | None = None) -> list[Example]:
     """All labeled lines under ``labels_dir`` (one file per dataset; the aggregate is skipped)."""
-    files = [
-        p for p in storage.listdir(labels_dir, "*.jsonl") if not p.endswith("/" + AGGREGATE_FILE)
-    ]
-    if datasets is not None:
-        wanted = set(datasets)
-        files = [p for p in files if _stem(p) in wanted]
-        missing = wanted - {_stem(p) for p in files}
-        if missing:
-            raise LabelError(
-                f"no labels for dataset(s): {', '.join(sorted(missing))} in {labels_dir}"
-            )
-    if not files:
-        raise LabelError(f"no labels files (*.jsonl) in {labels_dir}; run `lookskip label`")
-    out: list[Example] = []
-    for path in files:
-        out.extend(read_labels(path))
-    return out
+    from lookskip.training.labels import load_labels
+
+    return _examples(load_labels(labels_dir, list(datasets) if datasets is not None else None))
 
 
 def holdout_fold(examples: Sequence[Example], n_folds: int = 5, fold: int = 0) -> list[str]:
@@ -157,8 +136,3 @@ def class_weights(
         totals[e.label] += wi
     n = sum(totals)
     return [n / (len(CLASS_NAMES) * max(t, 1.0)) for t in totals]
-
-
-def _stem(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return name[: -len(".jsonl")] if name.endswith(".jsonl") else name

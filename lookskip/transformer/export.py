@@ -89,9 +89,17 @@ def export(
             "lookskip_format_version": FORMAT_VERSION,
             "max_length": int(info.get("max_length", 128)),
             "threshold": float(info.get("threshold", 0.5)),
+            # "keys": the model reads inputs.model_input(line), not the line; every
+            # scorer of this export applies it (lookskip.classify.cascade.load_bert)
+            "lookskip_inputs": str((info.get("config") or {}).get("inputs", "lines")),
         }
     )
     lines = list(dict.fromkeys([*sample_lines, *ADVERSARIAL_LINES]))
+    if config["lookskip_inputs"] == "keys":
+        from lookskip.transformer.inputs import model_inputs
+
+        # parity is checked on what the encoder reads: the model inputs themselves
+        lines = list(dict.fromkeys(model_inputs(lines)))
     probs = predict_proba_torch(model, tokenizer, lines, batch_size=batch_size)
     storage.makedirs(out_dir)
     storage.write_bytes(

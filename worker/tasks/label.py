@@ -59,18 +59,6 @@ def _batch_chains(wf: str | None, keys: list[str], overrides: dict[str, Any]) ->
     )
 
 
-def _datasets_of(settings: Any, keys: list[str]) -> set[str]:
-    from lookskip.labeling import batches as B
-
-    m = B.load_manifest(settings)
-    return {
-        m["windows"][c]["dataset"]
-        for k in keys
-        for c in m["batches"][k]["custom_ids"]
-        if c in m["windows"]
-    }
-
-
 @app.task(name="lookskip.label.prepare", bind=True)
 def prepare(
     self,
@@ -82,19 +70,15 @@ def prepare(
     overrides: dict[str, Any] | None = None,
 ) -> Any:
     """Plan the requests, write them as batches, and fan out one chain per batch."""
-    from lookskip import datasets as ds
     from lookskip.labeling import batches as B
-    from lookskip.labeling import merge
+    from lookskip.labeling import pipeline
 
     overrides = overrides or {}
     settings = stage_settings(overrides)
-    chosen = ds.select(datasets, settings)
-    if new_only:
-        keep = set(merge.datasets_without_labels([d.name for d in chosen], settings))
-        chosen = [d for d in chosen if d.name in keep]
+    chosen = pipeline.choose_datasets(datasets, settings, new_only=new_only).datasets
     prepared = B.prepare(chosen, settings, force=force)
     keys = B.unfinished_batches(settings)  # includes batches an interrupted run left
-    touched = sorted(set(prepared.datasets) | _datasets_of(settings, keys))
+    touched = sorted(set(prepared.datasets) | pipeline.datasets_of_batches(settings, keys))
     if keys and settings.anthropic_api_key is None:
         B.make_client(settings)  # raises the clear "ANTHROPIC_API_KEY is not set" error
     self.set_total(wf, PART, len(keys))
@@ -148,12 +132,12 @@ def poll(
 ) -> dict:
     """One status check; a batch still running re-schedules this task with backoff."""
     from lookskip.labeling import batches as B
+    from lookskip.labeling.pipeline import poll_delay
 
     settings = stage_settings(overrides)
     status = B.poll_batch(key, settings)
     if status not in ("ended", "collected"):
-        n = self.request.retries or 0
-        countdown = min(settings.poll_initial_s * 1.5**n, settings.poll_max_s, MAX_COUNTDOWN_S)
+        countdown = min(poll_delay(settings, self.request.retries or 0), MAX_COUNTDOWN_S)
         self.progress(wf, 0, 1, f"batch {key} {status}, next check in {countdown:.0f}s")
         raise self.retry(countdown=countdown)
     self.item_done(wf, PART, key)
@@ -196,6 +180,7 @@ def round_(
 ) -> Any:
     """After a round of batches: resubmit what asked for it (another chord) or merge."""
     from lookskip.labeling import batches as B
+    from lookskip.labeling.pipeline import add_cost
 
     overrides = overrides or {}
     settings = stage_settings(overrides)
@@ -203,12 +188,7 @@ def round_(
     for c in collected or []:
         state["resubmitted"] = state.get("resubmitted", 0) + len(c.get("retry", []))
         state["gave_up"] = state.get("gave_up", 0) + len(c.get("gave_up", []))
-        cost = c.get("cost_usd")
-        state["cost_usd"] = (
-            None
-            if cost is None or state.get("cost_usd", 0.0) is None
-            else round(state.get("cost_usd", 0.0) + cost, 6)
-        )
+        state["cost_usd"] = add_cost(state.get("cost_usd", 0.0), c.get("cost_usd"))
     specs = B.prepare_resubmits(settings)
     merge_sig = task_sig("lookskip.label.merge", "merge", wf=wf, state=state, overrides=overrides)
     if not specs:
