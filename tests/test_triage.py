@@ -250,15 +250,15 @@ def test_follow_survives_rotation_and_truncation(scorer, tmp_path):
     ]
 
 
-def test_cli_baseline_only_new_events_report(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOOKSKIP_MODEL_PATH", MODEL)
+def test_cli_baseline_only_new_events_report(tmp_path):
     good = tmp_path / "good.log"
     good.write_text(JAVA)
     failed = tmp_path / "failed.log"
     failed.write_text(JAVA + PYTHON)
     runner = CliRunner()
     saved = tmp_path / "good.lskb"
-    r = runner.invoke(cli, ["classify", "--baseline", str(good), "--save-baseline", str(saved)])
+    m = ["--model", MODEL]
+    r = runner.invoke(cli, ["classify", *m, "--baseline", str(good), "--save-baseline", str(saved)])
     assert r.exit_code == 0, r.output
     assert saved.exists()
     out = tmp_path / "out"
@@ -266,6 +266,7 @@ def test_cli_baseline_only_new_events_report(tmp_path, monkeypatch):
         cli,
         [
             "classify",
+            *m,
             str(failed),
             "--baseline-file",
             str(saved),
@@ -291,12 +292,12 @@ def test_cli_baseline_only_new_events_report(tmp_path, monkeypatch):
     burst.write_text(
         "".join(f"2024-05-01 10:{m:02d}:00,000 ERROR db connection lost\n" for m in (1, 2, 30))
     )
-    r = runner.invoke(cli, ["classify", str(burst), "--output", str(tmp_path / "all")])
+    r = runner.invoke(cli, ["classify", *m, str(burst), "--output", str(tmp_path / "all")])
     assert r.exit_code == 0, r.output
     report = (tmp_path / "all" / "report.html").read_text()
     assert "LOOK rows over time" in report
     assert "first 2024-05-01 10:01:00 (line 1) · last 2024-05-01 10:30:00 (line 3)" in report
-    r = runner.invoke(cli, ["classify", str(failed), "--events", "--format", "text"])
+    r = runner.invoke(cli, ["classify", *m, str(failed), "--events", "--format", "text"])
     assert r.exit_code == 0, r.output
     assert f"failed.log-{JAVA.count(chr(10)) + 6}-ZeroDivisionError: division by zero" in r.output
 
