@@ -18,14 +18,19 @@ def run_cascade(
     threads: int | None,
     max_line_bytes: int,
     fmt: str,
+    why: bool = False,
 ) -> None:
-    """TF-IDF at a low threshold, BERT on its LOOK lines: rows on stdout, a summary."""
+    """TF-IDF at a low threshold, BERT on its LOOK lines: rows on stdout, a summary.
+
+    ``why``: rows carry TF-IDF's explanation of the line (``why_model: tfidf``).
+    """
     from rich.markup import escape
     from rich.table import Table
 
     from lookskip.bulk.inputs import simple_file_names
     from lookskip.classify.cascade import cascade_paths, open_cascade, summarize
     from lookskip.classify.rows import json_row, text_row
+    from lookskip.classify.triage import explain_rows
 
     c = open_cascade(model_path, bert_model, bert_threshold, threads, max_line_bytes)
     if c.tfidf.backend != "rust":
@@ -40,11 +45,13 @@ def run_cascade(
         if res.error:
             console.print(f"[bold red]error:[/] {escape(res.error)}")
             return
-        for n, p_tfidf, p_bert, text in res.look_lines:
+        texts = [row[3] for row in res.look_lines]
+        extra = explain_rows(c.tfidf, texts) if why else [None] * len(texts)
+        for (n, p_tfidf, p_bert, text), ex in zip(res.look_lines, extra, strict=True):
             sys.stdout.write(
-                json_row(name, n, p_bert, text, prob_tfidf=p_tfidf)
+                json_row(name, n, p_bert, text, ex, prob_tfidf=p_tfidf)
                 if fmt == "jsonl"
-                else text_row(name, n, p_bert, text)
+                else text_row(name, n, p_bert, text, ex)
             )
         sys.stdout.flush()
         console.print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -13,7 +14,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, metavar="INPUT...")
+@click.argument("files", nargs=-1, metavar="INPUT...")
 @click.option(
     "--model",
     "model_path",
@@ -113,6 +114,54 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     default=None,
     help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.",
 )
+@click.option(
+    "--why",
+    is_flag=True,
+    help="Each LOOK row says why: the top contributions to its score "
+    "(n-grams, features; jsonl 'why', text: a 'file-N-why:' line).",
+)
+@click.option(
+    "--baseline",
+    "baseline_inputs",
+    multiple=True,
+    metavar="GOOD",
+    help="Inputs of known-good runs (files, dirs, archives; repeatable): each row gets "
+    "'new' (its template key never occurs in them).",
+)
+@click.option(
+    "--baseline-file",
+    default=None,
+    metavar="PATH",
+    help="A baseline saved with --save-baseline (instead of, or added to, --baseline).",
+)
+@click.option(
+    "--save-baseline",
+    default=None,
+    metavar="PATH",
+    help="Save the --baseline keys to PATH (a small file for --baseline-file); "
+    "INPUT may then be left out.",
+)
+@click.option("--only-new", is_flag=True, help="With a baseline: keep only the new LOOK rows.")
+@click.option(
+    "--events",
+    is_flag=True,
+    help="Join continuation lines (stack frames, Caused by:, indented or untimestamped "
+    "lines) to their event: a row per LOOK event with 'event_end' and its text.",
+)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Follow one FILE as it grows (tail -F: survives rotation and truncation) and "
+    "print LOOK rows as lines arrive; Ctrl-C stops.",
+)
+@click.option(
+    "--json-field",
+    "json_fields",
+    multiple=True,
+    metavar="NAME",
+    help="A JSON-object line is scored on this field (repeatable, first present wins; "
+    "default msg, message, log; 'none': score JSON lines whole).",
+)
 @user_errors(RuntimeError)
 def classify(
     files,
@@ -131,6 +180,14 @@ def classify(
     bert_model=None,
     tfidf_threshold=0.2,
     bert_threshold=None,
+    why=False,
+    baseline_inputs=(),
+    baseline_file=None,
+    save_baseline=None,
+    only_new=False,
+    events=False,
+    follow=False,
+    json_fields=(),
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
@@ -154,7 +211,47 @@ def classify(
     For many files or huge ones, `lookskip enqueue classify` spreads the same work over
     Celery workers. A file that cannot be read is reported and the others go on
     (exit status 1).
+
+    \b
+    Triage:
+      lookskip classify app.log --why --format text     why each line was flagged
+      lookskip classify failed/ --baseline good1/ good2.tgz --only-new
+      lookskip classify --baseline good/ --save-baseline good.lskb
+      lookskip classify failed.log --baseline-file good.lskb --events --output out/
+      lookskip classify --follow /var/log/app.log --why
     """
+    fields = _json_fields(json_fields)
+    wants_triage = bool(why or baseline_inputs or baseline_file or events or only_new)
+    if not files and not (save_baseline and (baseline_inputs or baseline_file)):
+        raise click.UsageError("give at least one INPUT (or --baseline … --save-baseline PATH)")
+    if only_new and not (baseline_inputs or baseline_file):
+        raise click.UsageError("--only-new needs --baseline or --baseline-file")
+    if follow and (len(files) != 1 or files[0] == "-" or output_dir or bert or events):
+        raise click.UsageError("--follow takes one FILE, without --output, --bert or --events")
+    if bert and (events or baseline_inputs or baseline_file):
+        raise click.UsageError("--bert takes --why, not --baseline or --events")
+    if wants_triage or save_baseline or follow or fields is not None:
+        from lookskip.classify.scorer import load_scorer
+
+        loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes, json_fields=fields)
+        triage = _triage(
+            loaded,
+            why,
+            baseline_inputs,
+            baseline_file,
+            save_baseline,
+            only_new,
+            events,
+            include,
+            exclude,
+        )
+        if not files:
+            return
+        if follow:
+            _follow(files[0], loaded, triage, threshold, fmt)
+            return
+    else:
+        loaded, triage = None, None
     if bert:
         from cli.cascade import run_cascade
 
@@ -168,9 +265,13 @@ def classify(
             threads=threads,
             max_line_bytes=max_line_bytes,
             fmt=fmt,
+            why=why,
         )
         return
     from lookskip.bulk.inputs import is_simple_file, simple_file_names
+    from lookskip.classify.triage import NO_TRIAGE
+
+    triage = triage or NO_TRIAGE
 
     if output_dir is not None or include or exclude or not all(map(is_simple_file, files)):
         _classify_bulk(
@@ -186,13 +287,15 @@ def classify(
             max_line_bytes=max_line_bytes,
             report=report,
             fmt=fmt,
+            loaded=loaded,
+            triage=triage,
         )
         return
     from lookskip.classify.local import classify_paths, summarize
     from lookskip.classify.rows import write_rows
     from lookskip.classify.scorer import load_scorer
 
-    clf = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
+    clf = loaded or load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     if clf.backend != "rust":
         console.print(
             f"[yellow]warning:[/] Rust extension lookskip_rs {clf.fallback_reason}: "
@@ -211,12 +314,20 @@ def classify(
             sys.stdout.flush()
         console.print(
             f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
+            + (f", {res.look_events:,} LOOK events" if res.look_events is not None else "")
+            + (f", {res.look_new:,} new" if res.look_new is not None else "")
             + (f", {res.truncated:,} truncated" if res.truncated else "")
             + f" ({res.seconds:.2f}s)"
         )
 
     results = classify_paths(
-        clf, files, threshold=threshold, max_look=max_look, output_dir=output_dir, on_file=report
+        clf,
+        files,
+        threshold=threshold,
+        max_look=max_look,
+        output_dir=output_dir,
+        on_file=report,
+        triage=triage,
     )
     summary = summarize(clf, results, threshold, max_look)
     t = summary["totals"]
@@ -296,8 +407,9 @@ def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
         if output_dir is None:
             _print_bulk_rows(summary, out, fmt)
     t = summary["totals"]
-    table = Table("files", "failed", "lines", "LOOK", "share", "truncated", "seconds", "lines/s")
-    table.add_row(
+    triage = options.get("triage")
+    cols = ["files", "failed", "lines", "LOOK", "share", "truncated", "seconds", "lines/s"]
+    vals = [
         str(t["files"]),
         str(t["failed"]),
         f"{t['lines']:,}",
@@ -306,7 +418,15 @@ def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
         f"{t['truncated']:,}",
         f"{t['seconds']:.2f}",
         f"{t['lines_per_s']:,.0f}",
-    )
+    ]
+    if triage is not None and triage.events:
+        cols.insert(4, "LOOK events")
+        vals.insert(4, f"{t['look_events']:,}")
+    if triage is not None and triage.baseline is not None:
+        cols.insert(4, "new LOOK")
+        vals.insert(4, f"{t['look_new']:,}")
+    table = Table(*cols)
+    table.add_row(*vals)
     console.print(table)
     if output_dir:
         console.print(
@@ -330,3 +450,62 @@ def _print_bulk_rows(summary: dict, out: str, fmt: str) -> None:
                     for row in rows:
                         sys.stdout.write(row.decode("utf-8"))
     sys.stdout.flush()
+
+
+def _json_fields(names: tuple[str, ...]) -> list[str] | None:
+    """``--json-field`` values: None for the default fields, [] for ``none``."""
+    if not names:
+        return None
+    if [n.lower() for n in names] == ["none"]:
+        return []
+    return [n for n in names if n]
+
+
+def _triage(
+    loaded,
+    why: bool,
+    baseline_inputs,
+    baseline_file,
+    save_baseline,
+    only_new: bool,
+    events: bool,
+    include,
+    exclude,
+):
+    """The run's :class:`~lookskip.classify.triage.Triage`: reads (and saves) the baseline."""
+    from lookskip.classify.triage import WHY_TOP, Triage, build_baseline, load_baseline
+
+    baseline = None
+    if baseline_file:
+        baseline = load_baseline(loaded, baseline_file)
+    if baseline_inputs:
+        built, errors = build_baseline(loaded, baseline_inputs, include, exclude)
+        for e in errors:
+            console.print(f"[bold red]error:[/] baseline {escape(e)}")
+        if baseline is not None:
+            built.merge(baseline)
+        baseline = built
+        console.print(
+            f"baseline: {len(baseline):,} template keys from {baseline.lines:,} lines "
+            f"of {len(baseline.sources)} file(s)"
+        )
+    if save_baseline:
+        if baseline is None:
+            raise click.UsageError("--save-baseline needs --baseline")
+        baseline.save(save_baseline)
+        console.print(f"wrote baseline {escape(save_baseline)}")
+    return Triage(why=WHY_TOP if why else 0, baseline=baseline, only_new=only_new, events=events)
+
+
+def _follow(path: str, loaded, triage, threshold, fmt: str) -> None:
+    """``--follow``: print LOOK rows as lines are appended, until Ctrl-C."""
+    from lookskip.classify.follow import follow
+    from lookskip.classify.rows import write_rows
+
+    def show(rows) -> None:
+        write_rows(sys.stdout, path, rows, fmt)
+        sys.stdout.flush()
+
+    console.print(f"following {escape(path)} (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        follow(path, loaded, show, threshold=threshold, triage=triage)

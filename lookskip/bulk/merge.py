@@ -44,6 +44,8 @@ class FileSummary:
     output: str | None = None
     errors: list[str] = field(default_factory=list)
     density: list[float] = field(default_factory=list)  # LOOK share in DENSITY_BINS slices
+    look_new: int = 0  # with a baseline: LOOK rows whose key is new
+    look_events: int = 0  # with events: LOOK events
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +75,8 @@ class FileSummary:
             fr.seconds += r.seconds
             fr.score_seconds += r.score_seconds
             fr.truncated += r.truncated
+            fr.look_new += r.look_new
+            fr.look_events += r.look_events
             if r.error and r.error not in fr.errors:
                 fr.errors.append(r.error)
         fr.look_share = fr.look / fr.lines if fr.lines else 0.0

@@ -20,6 +20,7 @@ from collections import Counter
 from typing import IO, Any
 
 from lookskip import storage
+from lookskip.bulk.report_triage import triage_html
 from lookskip.classify.rows import text_row
 from lookskip.model.key import template_keys
 
@@ -136,6 +137,7 @@ def render_report(summary: dict[str, Any], output_dir: str) -> str:
                     f"<td><code>{esc(p['example'][:EXAMPLE_CHARS])}</code></td></tr>"
                 )
             parts.append("</table>")
+        parts.append(triage_html(summary, f, output_dir))
         parts.append("</section>")
     parts.append("</body></html>\n")
     return "".join(parts)
@@ -154,6 +156,6 @@ def print_text(summary: dict[str, Any], output_dir: str, stream: IO[str]) -> int
         if f["errors"] or not f.get("output"):
             continue
         for row in _rows(storage.join(output_dir, f["output"])):
-            stream.write(text_row(row["file"], row["line"], row["prob"], row["text"]))
+            stream.write(text_row(row["file"], row["line"], row["prob"], row["text"], row))
             n += 1
     return n

@@ -24,6 +24,10 @@ from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
+from lookskip.classify.triage import NO_TRIAGE, Triage
+
+# With events a file is one unit: an event may straddle any cut.
+WHOLE_FILE = 1 << 62
 
 
 def classify_source_local(
@@ -34,6 +38,7 @@ def classify_source_local(
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     on_progress: Callable[[int, int], Any] | None = None,
+    triage: Triage = NO_TRIAGE,
 ) -> FileSummary:
     """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
 
@@ -48,7 +53,8 @@ def classify_source_local(
     try:
         with local_target(out_url) as tmp:
             lines = written = 0
-            for unit in plan_units(source, chunk_bytes):
+            whole = WHOLE_FILE if triage.events else chunk_bytes
+            for unit in plan_units(source, whole):
                 room = None if max_look is None else max(0, max_look - written)
                 res = classify_unit_to(
                     unit,
@@ -59,6 +65,7 @@ def classify_source_local(
                     line_offset=lines,
                     append=True,
                     max_look=room,
+                    triage=triage,
                 )
                 results.append(res)
                 if res.error:
@@ -99,6 +106,7 @@ def run_local(
     on_progress: Callable[[int, int], Any] | None = None,
     on_file: Callable[[FileSummary], Any] | None = None,
     report: bool = True,
+    triage: Triage = NO_TRIAGE,
     **run: Any,
 ) -> dict[str, Any]:
     started = time.time()
@@ -106,7 +114,7 @@ def run_local(
     files = []
     for source in sources:
         fr = classify_source_local(
-            source, output_dir, scorer, threshold, max_look, chunk_bytes, on_progress
+            source, output_dir, scorer, threshold, max_look, chunk_bytes, on_progress, triage
         )
         files.append(fr)
         if on_file:
@@ -180,15 +188,21 @@ def classify_inputs(
     on_start: Callable[[Any, Any], Any] | None = None,
     on_progress: Callable[[int, int], Any] | None = None,
     on_file: Callable[[FileSummary], Any] | None = None,
+    loaded: Any = None,
+    triage: Triage = NO_TRIAGE,
 ) -> dict[str, Any]:
     """``lookskip classify``: expand the inputs, load the model, classify, summarize.
 
     ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars).
+    ``loaded``: a scorer already loaded (the one a baseline was built with).
     """
     from lookskip.bulk.inputs import expand_inputs
     from lookskip.classify.scorer import load_scorer
+    from lookskip.classify.triage import require_rust
 
-    loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
+    if loaded is None:
+        loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
+    require_rust(loaded, triage)
     exp = expand_inputs(inputs, include, exclude)
     if on_start:
         on_start(loaded, exp)
@@ -204,8 +218,13 @@ def classify_inputs(
         on_progress,
         on_file,
         report,
+        triage,
         backend=loaded.backend,
         model=loaded.model_path,
         threads=loaded.threads,
         max_line_bytes=max_line_bytes,
+        why=triage.why,
+        baseline_keys=None if triage.baseline is None else len(triage.baseline),
+        only_new=triage.only_new,
+        events=triage.events,
     )

@@ -36,6 +36,7 @@ from lookskip.bulk.chunks import (
 )
 from lookskip.bulk.inputs import STDIN, Source
 from lookskip.classify.rows import row_rest
+from lookskip.classify.triage import NO_TRIAGE, Triage
 
 BINARY_PROBE = 8192  # a NUL byte in the first 8 KiB of a stream: binary, not a log
 DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
@@ -50,6 +51,10 @@ class Engine(Protocol):
 
 class UnreadableInput(Exception):
     """The input cannot be classified (binary, corrupt, truncated); the message says why."""
+
+
+# What reading a source can raise when the source itself is bad (the summary says why).
+READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, UnreadableInput)
 
 
 @dataclass
@@ -67,6 +72,8 @@ class UnitResult:
     # LOOK lines per ``bucket`` lines of the unit, for the report's density chart
     density: list[int] = field(default_factory=list)
     bucket: int = DENSITY_BUCKET
+    look_new: int = 0  # with a baseline: LOOK rows whose key is new
+    look_events: int = 0  # with events: LOOK events
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -229,14 +236,7 @@ def scan_unit(
                 res.bytes += len(block)
                 if on_progress:
                     on_progress(len(block), len(lines))
-    except (
-        OSError,
-        EOFError,
-        zlib.error,
-        zipfile.BadZipFile,
-        tarfile.TarError,
-        UnreadableInput,
-    ) as exc:
+    except READ_ERRORS as exc:
         res.error = describe_error(exc, unit.source)
         if res.lines:
             res.error += f", after {res.lines} complete lines"
@@ -286,15 +286,39 @@ def classify_unit_to(
     line_offset: int = 0,
     append: bool = False,
     max_look: int | None = None,
+    triage: Triage = NO_TRIAGE,
 ) -> UnitResult:
     """Score a unit into the local file ``path`` (rows as in :func:`scan_unit`).
 
     The Rust extension reads, scores and writes the unit in one call when it can, so
     no line passes through Python; otherwise :func:`scan_unit` does the same work.
+    Triage (why/new/events) is computed by the Rust call only: a unit only Python
+    can read (zip member, URL) is then copied to a local temp file for it.
     """
     t0 = time.perf_counter()
     fn = rust_unit_function(scorer)
     args = _rust_args(unit) if fn else None
+    if triage.active and fn is None:
+        return UnitResult(error="--why, --baseline and --events need the Rust extension")
+    if triage.active and args is None:
+        with _spooled(unit) as (local, error):
+            if error:
+                return UnitResult(error=error, seconds=time.perf_counter() - t0)
+            spooled = Unit(unit.source, unit.index)
+            return _rust_unit(
+                fn,
+                spooled,
+                {"kind": "whole", "path": local},
+                scorer,
+                threshold,
+                path,
+                prefix,
+                line_offset,
+                append,
+                max_look,
+                triage,
+                t0,
+            )
     if fn is None or args is None:
         with open(path, "ab" if append else "wb") as f:
             return scan_unit(
@@ -306,6 +330,56 @@ def classify_unit_to(
                 prefix=prefix,
                 line_offset=line_offset,
             )
+    return _rust_unit(
+        fn,
+        unit,
+        args,
+        scorer,
+        threshold,
+        path,
+        prefix,
+        line_offset,
+        append,
+        max_look,
+        triage,
+        t0,
+    )
+
+
+@contextmanager
+def _spooled(unit: Unit) -> Iterator[tuple[str, str | None]]:
+    """The unit's owned bytes in a local temp file (for the Rust call), or why not."""
+    import os
+    import tempfile
+
+    fd, local = tempfile.mkstemp(prefix="lookskip-unit-")
+    try:
+        error = None
+        try:
+            with os.fdopen(fd, "wb") as out, open_stream(unit.source) as f:
+                for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
+                    out.write(block)
+        except READ_ERRORS as exc:
+            error = describe_error(exc, unit.source)
+        yield local, error
+    finally:
+        os.unlink(local)
+
+
+def _rust_unit(
+    fn: Callable[..., dict[str, Any]],
+    unit: Unit,
+    args: dict[str, Any],
+    scorer: Engine,
+    threshold: float,
+    path: str,
+    prefix: bytes | None,
+    line_offset: int,
+    append: bool,
+    max_look: int | None,
+    triage: Triage,
+    t0: float,
+) -> UnitResult:
     try:
         d = fn(
             scorer,
@@ -316,6 +390,7 @@ def classify_unit_to(
             line_offset=line_offset,
             append=append,
             **args,
+            **triage.rust_kwargs(),
         )
     except OSError as exc:  # the rows could not be written
         return UnitResult(
@@ -332,6 +407,8 @@ def classify_unit_to(
         score_seconds=d["seconds"],
         density=list(d["density"]),
         bucket=d["bucket"],
+        look_new=d.get("look_new", 0),
+        look_events=d.get("look_events", 0),
         seconds=time.perf_counter() - t0,
     )
 

@@ -54,6 +54,8 @@ def build_summary(
         "score_seconds": score,
         "outside_classifier_share": (seconds - score) / seconds if seconds > 0 else 0.0,
         "errors": sum(len(e["errors"]) for e in entries),
+        "look_new": sum(e.get("look_new", 0) for e in ok),
+        "look_events": sum(e.get("look_events", 0) for e in ok),
     }
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

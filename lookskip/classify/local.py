@@ -24,6 +24,7 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.classify.rows import json_row
+from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
 
 if TYPE_CHECKING:  # scorer.py imports this module (lazily) for classify_file
     from lookskip.classify.scorer import Scorer
@@ -34,7 +35,8 @@ BINARY_PROBE = 8192
 
 @dataclass
 class FileResult:
-    """Totals of one classified file; ``look_lines`` holds ``(line_number, p_look, text)``."""
+    """Totals of one classified file; ``look_lines`` holds ``(line_number, p_look, text)``,
+    with triage ``(line_number, p_look, text, {event_end, new, why, event})``."""
 
     path: str
     lines: int = 0
@@ -43,7 +45,9 @@ class FileResult:
     truncated: int = 0
     seconds: float = 0.0
     look_kept: int = 0
-    look_lines: list[tuple[int, float, str]] = field(default_factory=list)
+    look_lines: list[tuple[Any, ...]] = field(default_factory=list)
+    look_new: int | None = None  # with a baseline: LOOK rows whose key is new
+    look_events: int | None = None  # with events: LOOK events
     output: str | None = None
     error: str | None = None
 
@@ -59,14 +63,18 @@ def classify_file(
     threshold: float | None = None,
     max_look: int | None = None,
     output: str | None = None,
+    triage: Triage = NO_TRIAGE,
 ) -> FileResult:
     """Classify one file with ``scorer``, streaming. LOOK rows go to ``output`` when given
     (JSONL in the :mod:`~lookskip.classify.rows` format), else into ``look_lines``;
-    either way at most ``max_look`` of them."""
+    either way at most ``max_look`` of them. ``triage`` (Rust only) adds why/new/events."""
     thr = scorer.threshold if threshold is None else float(threshold)
+    require_rust(scorer, triage)
     if scorer.backend == "rust":
-        d = scorer.engine.classify_file(path, threshold=thr, max_look=max_look, output=output)
-        look_lines = [(int(n), float(p), t) for n, p, t in d["look_lines"]]
+        d = scorer.engine.classify_file(
+            path, threshold=thr, max_look=max_look, output=output, **triage.rust_kwargs()
+        )
+        look_lines = [(int(r[0]), float(r[1]), *r[2:]) for r in d["look_lines"]]
         return FileResult(
             path=path,
             lines=d["lines"],
@@ -76,6 +84,8 @@ def classify_file(
             seconds=d["seconds"],
             look_kept=d["look_kept"],
             look_lines=look_lines,
+            look_new=d["look_new"] if triage.baseline is not None else None,
+            look_events=d["look_events"] if triage.events else None,
             output=output,
         )
     return _classify_reference(scorer, path, thr, max_look, output)
@@ -190,6 +200,7 @@ def classify_paths(
     max_look: int | None = None,
     output_dir: str | None = None,
     on_file: Any = None,
+    triage: Triage = NO_TRIAGE,
 ) -> list[FileResult]:
     """Classify each path; a file that fails gets ``error`` set and the rest go on.
 
@@ -203,7 +214,7 @@ def classify_paths(
     for path in paths:
         out = storage.join(output_dir, output_name(path, taken)) if output_dir else None
         try:
-            res = clf.classify_file(path, threshold=threshold, max_look=max_look, output=out)
+            res = classify_file(clf, path, threshold, max_look, out, triage)
         except (OSError, ValueError) as exc:
             res = FileResult(path=path, error=str(exc))
         results.append(res)
@@ -236,9 +247,20 @@ def summarize(
             "bytes": sum(r.bytes for r in ok),
             "truncated": sum(r.truncated for r in ok),
             "seconds": sum(r.seconds for r in ok),
+            **_triage_totals(ok),
         },
         "files": [r.totals() for r in results],
     }
+
+
+def _triage_totals(ok: Sequence[FileResult]) -> dict[str, int]:
+    """``look_new`` / ``look_events`` totals, when the run counted them."""
+    out = {}
+    for name in ("look_new", "look_events"):
+        vals = [getattr(r, name) for r in ok if getattr(r, name) is not None]
+        if vals:
+            out[name] = sum(vals)
+    return out
 
 
 def write_summary(

@@ -9,6 +9,14 @@ Python one here, local and distributed runs all give byte-identical rows. Text r
 (``--format text``) are ``file:line:prob:text`` with ``prob`` at :data:`PROB_DECIMALS`
 decimals, for terminals and pipes.
 
+Triage adds fields (``lookskip.classify.triage``), in this order, each only when
+asked for: ``"event_end"`` (the last line of the row's event, ``--events``),
+``"new"`` (its template key is not in the baseline, ``--baseline``), ``"why"``
+(``[[term, weight], …]``, the top contributions to its score, ``--why``) before
+``"text"``, and ``"event"`` (the whole event's text, lines joined by ``\n``, when
+it has more than one line) after it. ``extra`` floats (``prob_tfidf``) come right
+after ``prob``.
+
 Rows are built from a per-file prefix (``{"file":…,"line":``) and the rest after the
 line number, so the bulk layer can write part rows whose line numbers the merge shifts
 without re-encoding them (see :mod:`lookskip.bulk.parts`).
@@ -17,8 +25,8 @@ without re-encoding them (see :mod:`lookskip.bulk.parts`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, Any
 
 PROB_DECIMALS = 4
 
@@ -28,29 +36,85 @@ def row_prefix(file: str) -> bytes:
     return b'{"file":' + json.dumps(file, ensure_ascii=False).encode("utf-8") + b',"line":'
 
 
-def row_rest(prob: float, text: str, **extra: float) -> str:
-    """The JSON row after its line number: ``,"prob":…[,"<extra>":…],"text":…}``."""
+TRIAGE_FIELDS = ("event_end", "new", "why", "event", "why_model")
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def row_rest(
+    prob: float, text: str, triage: Mapping[str, Any] | None = None, **extra: float
+) -> str:
+    """The JSON row after its line number: ``,"prob":…[,"<extra>":…][triage],"text":…}``.
+
+    ``triage`` holds the row's ``event_end``, ``new``, ``why``, ``why_model``,
+    ``event`` (any subset), written in the Rust writer's order.
+    """
     fields = "".join(f',"{k}":{float(v)!r}' for k, v in extra.items())
-    return f',"prob":{float(prob)!r}{fields},"text":{json.dumps(text, ensure_ascii=False)}}}'
+    t = triage or {}
+    if t.get("event_end") is not None:
+        fields += f',"event_end":{int(t["event_end"])}'
+    if t.get("new") is not None:
+        fields += f',"new":{"true" if t["new"] else "false"}'
+    if t.get("why") is not None:
+        fields += (
+            ',"why":[' + ",".join(f"[{_dumps(term)},{float(w)!r}]" for term, w in t["why"]) + "]"
+        )
+    if t.get("why_model") is not None:
+        fields += f',"why_model":{_dumps(t["why_model"])}'
+    tail = f',"event":{_dumps(t["event"])}' if t.get("event") is not None else ""
+    return f',"prob":{float(prob)!r}{fields},"text":{_dumps(text)}{tail}}}'
 
 
-def json_row(file: str, line: int, prob: float, text: str, **extra: float) -> str:
+def json_row(
+    file: str,
+    line: int,
+    prob: float,
+    text: str,
+    triage: Mapping[str, Any] | None = None,
+    **extra: float,
+) -> str:
     """One JSON row, newline-terminated."""
-    return f"{row_prefix(file).decode('utf-8')}{int(line)}{row_rest(prob, text, **extra)}\n"
+    rest = row_rest(prob, text, triage, **extra)
+    return f"{row_prefix(file).decode('utf-8')}{int(line)}{rest}\n"
 
 
-def text_row(file: str, line: int, prob: float, text: str) -> str:
-    """One ``file:line:prob:text`` row, newline-terminated."""
-    return f"{file}:{int(line)}:{float(prob):.{PROB_DECIMALS}f}:{text}\n"
+def format_why(why: Sequence[Sequence[Any]]) -> str:
+    """``word:error +1.23, feature:has_level +0.45``: a row's ``why`` for terminals."""
+    return ", ".join(f"{term} {float(w):+.2f}" for term, w in why)
+
+
+def text_row(
+    file: str, line: int, prob: float, text: str, triage: Mapping[str, Any] | None = None
+) -> str:
+    """One ``file:line:prob:text`` row, newline-terminated.
+
+    Triage adds, grep-style: `` [new]`` after the probability field's text for a new
+    row, the event's other lines as ``file-N-text`` context lines, and the ``why``
+    as a ``file-line-why: …`` line.
+    """
+    t = triage or {}
+    mark = "[new] " if t.get("new") else ""
+    out = [f"{file}:{int(line)}:{float(prob):.{PROB_DECIMALS}f}:{mark}{text}\n"]
+    if t.get("event"):
+        for k, cont in enumerate(str(t["event"]).split("\n")[1:], start=1):
+            out.append(f"{file}-{int(line) + k}-{cont}\n")
+    if t.get("why"):
+        label = f" ({t['why_model']})" if t.get("why_model") else ""
+        out.append(f"{file}-{int(line)}-why{label}: {format_why(t['why'])}\n")
+    return "".join(out)
 
 
 def write_rows(
-    stream: IO[str], file: str, rows: Iterable[tuple[int, float, str]], fmt: str = "jsonl"
+    stream: IO[str], file: str, rows: Iterable[Sequence[Any]], fmt: str = "jsonl"
 ) -> int:
-    """Print ``(line, prob, text)`` rows of ``file`` as ``jsonl`` or ``text``; returns the count."""
+    """Print ``(line, prob, text[, triage])`` rows of ``file`` as ``jsonl`` or ``text``;
+    returns the count."""
     fn = json_row if fmt == "jsonl" else text_row
     n = 0
-    for line, prob, text in rows:
-        stream.write(fn(file, line, prob, text))
+    for row in rows:
+        line, prob, text = row[0], row[1], row[2]
+        stream.write(fn(file, line, prob, text, row[3] if len(row) > 3 else None))
         n += 1
     return n

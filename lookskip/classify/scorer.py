@@ -40,15 +40,19 @@ def default_model_path() -> str:
 class ReferenceEngine:
     """The numpy reference behind the Rust classifier's ``predict_proba`` interface."""
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, json_fields: Sequence[str] | None = None):
+        from lookskip.classify.jsonlog import JSON_FIELDS
+
         self.model = model
         self.threshold = float(model.threshold)
         self.threads = 1
+        self.json_fields = tuple(JSON_FIELDS if json_fields is None else json_fields)
 
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
-        return self.model.predict_proba_look(
-            [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines]
-        )
+        from lookskip.classify.jsonlog import scored_text
+
+        texts = [ln.decode("utf-8", "replace") if isinstance(ln, bytes) else ln for ln in lines]
+        return self.model.predict_proba_look([scored_text(t, self.json_fields) for t in texts])
 
 
 class Scorer:
@@ -65,6 +69,7 @@ class Scorer:
         threads: int = 0,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         allow_fallback: bool = True,
+        json_fields: Sequence[str] | None = None,
     ):
         if not storage.exists(model_path):
             raise FileNotFoundError(
@@ -78,13 +83,13 @@ class Scorer:
         if module is not None:
             self.backend = "rust"
             self.engine: Any = module.Classifier(
-                model_path, threads=threads, max_line_bytes=max_line_bytes
+                model_path, threads=threads, max_line_bytes=max_line_bytes, json_fields=json_fields
             )
         elif allow_fallback:
             from lookskip.model.reference import ReferenceModel
 
             self.backend = "reference"
-            self.engine = ReferenceEngine(ReferenceModel.load(model_path))
+            self.engine = ReferenceEngine(ReferenceModel.load(model_path), json_fields)
         else:
             raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
         self.threshold = float(self.engine.threshold)
@@ -113,13 +118,16 @@ def load_scorer(
     threads: int | None = None,
     allow_reference: bool = True,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    json_fields: Sequence[str] | None = None,
 ) -> Scorer:
     """Load the model for scoring (default: ``default_model_path()``); ``threads`` 0
-    means all cores, None the ``LOOKSKIP_THREADS`` setting."""
+    means all cores, None the ``LOOKSKIP_THREADS`` setting. ``json_fields``: the
+    message fields of JSON-lines logs (None: ``jsonlog.JSON_FIELDS``; empty: off)."""
     threads = get_settings().threads if threads is None else threads
     return Scorer(
         model_path or default_model_path(),
         threads=threads or 0,
         max_line_bytes=max_line_bytes,
         allow_fallback=allow_reference,
+        json_fields=json_fields,
     )

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from lookskip import storage
+from lookskip.classify.events import EVENT_RULE
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
 from lookskip.model.files import REFERENCE_OUTPUTS
@@ -74,6 +75,7 @@ def model_document(model: TrainedModel) -> dict[str, Any]:
         "threshold": float(model.threshold),
         "look_floor": LOOK_FLOOR_PATTERN,
         "key": {"rules": [list(rule) for rule in KEY_RULES], "squeeze_chars": SQUEEZE_CHARS},
+        "events": dict(EVENT_RULE),
         "word": _block(word, WORD_NGRAM_RANGE, token_pattern=WORD_TOKEN_PATTERN),
         "char": _block(char, CHAR_NGRAM_RANGE),
         "handcrafted": {

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::engine::{Engine, FileSummary, LookLine};
+use crate::engine::{Engine, FileSummary, LookLine, Triage};
 use crate::error::{Error, Result};
 use crate::rows::{row_prefix, write_atomically, write_row, RowFormat};
 use crate::stream::{describe_read_error, open_input, read_error, Tallied};
@@ -71,6 +71,9 @@ pub struct UnitSummary {
     pub seconds: f64,
     pub density: Vec<u64>,
     pub bucket: u64,
+    /// With a baseline: LOOK rows whose key is new; with events: LOOK events.
+    pub look_new: u64,
+    pub look_events: u64,
 }
 
 /// Reads the bytes of the lines that start before `left` runs out, then finishes the
@@ -300,12 +303,13 @@ pub fn classify_file(
     threshold: f64,
     max_look: Option<u64>,
     output: Option<&Path>,
+    triage: &Triage<'_>,
 ) -> Result<FileRows> {
     let limit = max_look.unwrap_or(u64::MAX);
     let mut kept = 0u64;
     let mut look_lines = Vec::new();
     let summary = match output {
-        None => scan_file(engine, path, threshold, &mut |l| {
+        None => scan_file(engine, path, threshold, triage, &mut |l| {
             if kept < limit {
                 kept += 1;
                 look_lines.push(l);
@@ -315,10 +319,10 @@ pub fn classify_file(
         Some(out) => write_atomically(out, |w| {
             let prefix = row_prefix(path);
             let mut row = Vec::with_capacity(256);
-            scan_file(engine, path, threshold, &mut |l| {
+            scan_file(engine, path, threshold, triage, &mut |l| {
                 if kept < limit {
                     kept += 1;
-                    write_row(&mut row, Some(&prefix), l.line_number, l.p_look, &l.text)?;
+                    write_row(&mut row, Some(&prefix), 0, &l)?;
                     w.write_all(&row)?;
                 }
                 Ok(())
@@ -336,6 +340,7 @@ fn scan_file(
     engine: &Engine,
     path: &str,
     threshold: f64,
+    triage: &Triage<'_>,
     on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
 ) -> Result<FileSummary> {
     let fail = |m: String| Error::Io(format!("{path}: {m}"));
@@ -346,7 +351,7 @@ fn scan_file(
         Err(e) => return Err(fail(read_error(&e, 0))),
     }
     let (input, tally) = Tallied::new(input);
-    let scored = engine.classify_reader(Box::new(input), threshold, on_look);
+    let scored = engine.classify_reader(Box::new(input), threshold, triage, on_look);
     if let Some(e) = tally.error() {
         return Err(fail(read_error(&e, tally.lines())));
     }
@@ -365,6 +370,7 @@ pub fn classify_unit(
     input: &UnitInput,
     threshold: f64,
     format: &RowFormat<'_>,
+    triage: &Triage<'_>,
     out: &mut dyn Write,
 ) -> Result<UnitSummary> {
     let start = Instant::now();
@@ -396,18 +402,12 @@ pub fn classify_unit(
     let (mut density, mut bucket) = (Vec::new(), DENSITY_BUCKET);
     let mut written = 0u64;
     let mut row = Vec::with_capacity(256);
-    let scored = engine.classify_reader(Box::new(reader), threshold, &mut |l| {
+    let scored = engine.classify_reader(Box::new(reader), threshold, triage, &mut |l| {
         add_density(&mut density, &mut bucket, l.line_number - 1);
         if written >= limit {
             return Ok(());
         }
-        write_row(
-            &mut row,
-            format.prefix,
-            offset + l.line_number,
-            l.p_look,
-            &l.text,
-        )?;
+        write_row(&mut row, format.prefix, offset, &l)?;
         out.write_all(&row)?;
         written += 1;
         Ok(())
@@ -429,6 +429,8 @@ pub fn classify_unit(
     s.written = written;
     s.bytes = summary.bytes;
     s.truncated = summary.truncated;
+    s.look_new = summary.look_new;
+    s.look_events = summary.look_events;
     s.density = density;
     s.bucket = bucket;
     s.seconds = start.elapsed().as_secs_f64();

@@ -13,10 +13,12 @@ use std::thread;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
+use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::keycache::{CacheStats, DEFAULT_CACHE_BYTES};
-use crate::score::{decode, Classifier, Scratch};
+use crate::score::{decode, Classifier, Scratch, Why};
 use crate::stream::{open_input, read_error, Batch, LineReader};
 
 /// Lines per parallel work item: large enough to amortise scheduling, small enough
@@ -33,13 +35,36 @@ pub struct Engine {
     pub max_line_bytes: usize,
 }
 
-/// A LOOK line of a file.
-#[derive(Clone, Debug)]
+/// A LOOK line of a file (with `Triage.events`: a LOOK event, from its head line).
+#[derive(Clone, Debug, Default)]
 pub struct LookLine {
     pub line_number: u64,
     pub p_look: f64,
     pub text: String,
     pub truncated: bool,
+    /// `Triage.why`: the top contributions to the score.
+    pub why: Option<Vec<Why>>,
+    /// `Triage.baseline`: whether the line's template key is absent from the baseline.
+    pub new: Option<bool>,
+    /// `Triage.events`: the event's last line, and its text (lines joined by `\n`)
+    /// when it has more than one line.
+    pub event_end: Option<u64>,
+    pub event: Option<String>,
+}
+
+/// What to add to LOOK rows beyond `(line, prob, text)`; the default adds nothing
+/// and costs nothing. All of it is computed for LOOK rows only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Triage<'a> {
+    /// Explain each row with its `why` top contributions (0: no).
+    pub why: usize,
+    /// Mark each row `new` against this baseline.
+    pub baseline: Option<&'a Baseline>,
+    /// With a baseline: write only the new rows (all are still counted).
+    pub only_new: bool,
+    /// Join continuation lines into events: a row per LOOK event (its head line,
+    /// `p_look` the highest of its lines, `event_end`, `event`).
+    pub events: bool,
 }
 
 /// Totals of one file.
@@ -50,6 +75,58 @@ pub struct FileSummary {
     pub bytes: u64,
     pub truncated: u64,
     pub seconds: f64,
+    /// With a baseline: LOOK rows (lines, or events) whose key is new.
+    pub look_new: u64,
+    /// With events: LOOK events.
+    pub look_events: u64,
+}
+
+/// Explanations by template key, for one run: a line's `why` is its key's, so a
+/// key that repeats is explained once (cleared when it reaches `WHY_CACHE_KEYS`).
+type WhyCache = FxHashMap<Vec<u8>, Vec<Why>>;
+const WHY_CACHE_KEYS: usize = 1 << 16;
+
+/// The event being read: its lines' text, where its best-scored line is, its score.
+struct OpenEvent {
+    first: u64,
+    end: u64,
+    lines: usize,
+    head_timestamp: bool,
+    p_max: f64,
+    truncated: bool,
+    text: String,
+    head_len: usize,
+    best: (usize, usize),
+}
+
+impl OpenEvent {
+    fn start(n: u64, p: f64, raw: &[u8], truncated: bool, head_timestamp: bool) -> Self {
+        let text = decode(raw).into_owned();
+        Self {
+            first: n,
+            end: n,
+            lines: 1,
+            head_timestamp,
+            p_max: p,
+            truncated,
+            head_len: text.len(),
+            best: (0, text.len()),
+            text,
+        }
+    }
+
+    fn extend(&mut self, n: u64, p: f64, raw: &[u8], truncated: bool) {
+        self.text.push('\n');
+        let at = self.text.len();
+        self.text.push_str(&decode(raw));
+        if p > self.p_max {
+            self.p_max = p;
+            self.best = (at, self.text.len());
+        }
+        self.end = n;
+        self.lines += 1;
+        self.truncated |= truncated;
+    }
 }
 
 impl Engine {
@@ -124,6 +201,32 @@ impl Engine {
         }
     }
 
+    /// `Classifier::explain` of every line, in order (one thread: meant for LOOK rows).
+    pub fn explain<L: AsRef<[u8]>>(&self, lines: &[L], top: usize) -> Vec<Vec<Why>> {
+        let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+        lines
+            .iter()
+            .map(|l| self.clf.explain(l.as_ref(), top, &mut s))
+            .collect()
+    }
+
+    /// Whether each line's scored key is absent from `baseline`.
+    pub fn is_new<L: AsRef<[u8]>>(&self, lines: &[L], baseline: &Baseline) -> Vec<bool> {
+        let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+        lines
+            .iter()
+            .map(|l| !baseline.contains_key(&self.clf.baseline_key(l.as_ref(), &mut s)))
+            .collect()
+    }
+
+    /// Add every line's scored key to `baseline`.
+    pub fn add_to_baseline<L: AsRef<[u8]>>(&self, lines: &[L], baseline: &mut Baseline) {
+        let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+        for l in lines {
+            baseline.add_key(&self.clf.baseline_key(l.as_ref(), &mut s));
+        }
+    }
+
     /// `p_look` for every line, in order.
     pub fn predict<L: AsRef<[u8]> + Sync>(&self, lines: &[L]) -> Vec<f64> {
         let mut out = vec![0.0; lines.len()];
@@ -172,17 +275,99 @@ impl Engine {
         on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
     ) -> Result<FileSummary> {
         let input = open_input(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
-        self.classify_reader(input, threshold, on_look)
+        self.classify_reader(input, threshold, &Triage::default(), on_look)
             .map_err(|e| match e {
                 Error::Io(m) => Error::Io(format!("{path}: {m}")),
                 other => other,
             })
     }
 
+    /// The row of a LOOK line or event, with what `triage` asks for; `None` when
+    /// `only_new` drops it. `why_text` is the line whose score is explained.
+    #[allow(clippy::too_many_arguments)]
+    fn triage_row(
+        &self,
+        mut look: LookLine,
+        key_text: &[u8],
+        why_text: &[u8],
+        triage: &Triage<'_>,
+        summary: &mut FileSummary,
+        why_cache: &mut WhyCache,
+    ) -> Option<LookLine> {
+        if triage.why == 0 && triage.baseline.is_none() {
+            return Some(look);
+        }
+        let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+        let key = self.clf.scored_key(key_text, &mut s);
+        if let Some(b) = triage.baseline {
+            let new = !b.contains_key(&crate::baseline::baseline_key(&key));
+            summary.look_new += u64::from(new);
+            if triage.only_new && !new {
+                return None;
+            }
+            look.new = Some(new);
+        }
+        if triage.why > 0 {
+            let key = if why_text == key_text {
+                key
+            } else {
+                self.clf.scored_key(why_text, &mut s)
+            };
+            let why = match why_cache.get(&key) {
+                Some(w) => w.clone(),
+                None => {
+                    let w = self.clf.explain_key(&key, triage.why, &mut s);
+                    if why_cache.len() >= WHY_CACHE_KEYS {
+                        why_cache.clear();
+                    }
+                    why_cache.insert(key, w.clone());
+                    w
+                }
+            };
+            look.why = Some(why);
+        }
+        Some(look)
+    }
+
+    /// A finished event: its row when it is LOOK.
+    fn close_event(
+        &self,
+        e: OpenEvent,
+        threshold: f64,
+        triage: &Triage<'_>,
+        summary: &mut FileSummary,
+        why_cache: &mut WhyCache,
+    ) -> Option<LookLine> {
+        if e.p_max < threshold {
+            return None;
+        }
+        summary.look_events += 1;
+        let head = &e.text[..e.head_len];
+        let look = LookLine {
+            line_number: e.first,
+            p_look: e.p_max,
+            text: head.to_string(),
+            truncated: e.truncated,
+            event_end: Some(e.end),
+            event: (e.lines > 1).then(|| e.text.clone()),
+            ..LookLine::default()
+        };
+        let best = &e.text[e.best.0..e.best.1];
+        self.triage_row(
+            look,
+            head.as_bytes(),
+            best.as_bytes(),
+            triage,
+            summary,
+            why_cache,
+        )
+    }
+
     pub fn classify_reader(
         &self,
         input: Box<dyn BufRead + Send>,
         threshold: f64,
+        triage: &Triage<'_>,
         on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
     ) -> Result<FileSummary> {
         let start = Instant::now();
@@ -214,6 +399,9 @@ impl Engine {
             });
             let mut probs = Vec::new();
             let mut outcome = Ok(());
+            let mut open: Option<OpenEvent> = None;
+            let mut why_cache = WhyCache::default();
+            let rule = &self.clf.events;
             for batch in full_rx.iter() {
                 let batch = match batch {
                     Ok(b) => b,
@@ -227,14 +415,43 @@ impl Engine {
                 summary.bytes += batch.raw_bytes;
                 for (i, (&p, span)) in probs.iter().zip(&batch.lines).enumerate() {
                     summary.truncated += u64::from(span.truncated);
-                    if p >= threshold {
-                        summary.look += 1;
+                    summary.look += u64::from(p >= threshold);
+                    let n = batch.first_line + i as u64;
+                    let raw = batch.line(i);
+                    let row = if triage.events {
+                        let joins = open.as_ref().is_some_and(|e| {
+                            e.lines < rule.max_lines && rule.continues(raw, e.head_timestamp)
+                        });
+                        if joins {
+                            if let Some(e) = open.as_mut() {
+                                e.extend(n, p, raw, span.truncated);
+                            }
+                            None
+                        } else {
+                            let next = OpenEvent::start(
+                                n,
+                                p,
+                                raw,
+                                span.truncated,
+                                rule.has_timestamp(raw),
+                            );
+                            open.replace(next).and_then(|e| {
+                                self.close_event(e, threshold, triage, &mut summary, &mut why_cache)
+                            })
+                        }
+                    } else if p >= threshold {
                         let look = LookLine {
-                            line_number: batch.first_line + i as u64,
+                            line_number: n,
                             p_look: p,
-                            text: decode(batch.line(i)).into_owned(),
+                            text: decode(raw).into_owned(),
                             truncated: span.truncated,
+                            ..LookLine::default()
                         };
+                        self.triage_row(look, raw, raw, triage, &mut summary, &mut why_cache)
+                    } else {
+                        None
+                    };
+                    if let Some(look) = row {
                         if let Err(e) = on_look(look) {
                             outcome = Err(Error::Io(format!("writing results: {e}")));
                             break;
@@ -247,6 +464,16 @@ impl Engine {
                 // A reader that stopped on an error no longer takes batches back, but its
                 // error is still queued behind the batches it sent: keep receiving.
                 empty_tx.send(batch).ok();
+            }
+            if outcome.is_ok() {
+                let last = open.take().and_then(|e| {
+                    self.close_event(e, threshold, triage, &mut summary, &mut why_cache)
+                });
+                if let Some(look) = last {
+                    if let Err(e) = on_look(look) {
+                        outcome = Err(Error::Io(format!("writing results: {e}")));
+                    }
+                }
             }
             // Dropping the receivers ends the reader thread if it is still running.
             drop(full_rx);

@@ -95,6 +95,8 @@ pub struct TemplateKey {
     squeeze: [bool; 128],
     /// The rules are `DEFAULT_RULES`: key with `scan_default`.
     default_rules: bool,
+    /// The rules and squeeze characters as text (what a baseline's fingerprint names).
+    described: String,
 }
 
 fn is_word(b: u8) -> bool {
@@ -234,11 +236,14 @@ impl TemplateKey {
                 .iter()
                 .zip(DEFAULT_RULES)
                 .all(|((_, ph, p), (_, dph, dp))| ph.as_deref() == dph && p == dp);
+        let described =
+            serde_json::to_string(&(&spec.rules, &spec.squeeze_chars)).expect("rules serialize");
         Ok(Self {
             re,
             placeholders,
             squeeze,
             default_rules,
+            described,
         })
     }
 
@@ -246,6 +251,11 @@ impl TemplateKey {
     pub fn shipped() -> &'static TemplateKey {
         static KEYER: std::sync::OnceLock<TemplateKey> = std::sync::OnceLock::new();
         KEYER.get_or_init(|| TemplateKey::new(&shipped_spec()).expect("the shipped rules compile"))
+    }
+
+    /// The rules and squeeze characters, as JSON text.
+    pub fn describe(&self) -> String {
+        self.described.clone()
     }
 
     /// Whether the model's rules are the shipped ones, keyed by the scanner.

@@ -9,13 +9,16 @@
 //! per core area: a new area (as `bert`, behind its own cargo feature) adds its module
 //! here and its bindings file there, registered in `python/mod.rs`.
 
+pub mod baseline;
 #[cfg(feature = "bert")]
 pub mod bert;
 pub mod bulk;
 pub mod chargrams;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod features;
+pub mod jsonlog;
 pub mod key;
 pub mod keycache;
 pub mod model;

@@ -99,6 +99,10 @@ pub struct ModelSpec {
     pub handcrafted: HandSpec,
     pub coef: CoefSpec,
     pub intercept: f64,
+    /// How continuation lines join events (`events.rs`); absent in older format-2
+    /// files, which get `events::DEFAULT_EVENT_RULE`.
+    #[serde(default)]
+    pub events: Option<crate::events::EventSpec>,
 }
 
 fn look() -> String {

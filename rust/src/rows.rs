@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use crate::engine::LookLine;
 use crate::error::Error;
 
 /// How a unit writes its rows (see the module docs).
@@ -26,15 +27,16 @@ pub fn row_prefix(file: &str) -> Vec<u8> {
 }
 
 /// The one Rust writer of output rows (Python's twin: `lookskip.classify.rows`):
-/// `row` becomes `<prefix><n>,"prob":<p>,"text":<json>}\n`, or without a prefix the
-/// part row `<n>\t,"prob":…}\n` that the merge completes.
+/// `row` becomes `<prefix><n>,"prob":<p>[,"event_end":<m>][,"new":<b>][,"why":[[t,w],…]],"text":<json>[,"event":<json>]}\n`,
+/// or without a prefix the part row `<n>\t,"prob":…}\n` that the merge completes.
+/// `n` and `m` are `line_offset` plus the unit's line numbers.
 pub fn write_row(
     row: &mut Vec<u8>,
     prefix: Option<&[u8]>,
-    line: u64,
-    prob: f64,
-    text: &str,
+    line_offset: u64,
+    look: &LookLine,
 ) -> io::Result<()> {
+    let line = line_offset + look.line_number;
     row.clear();
     match prefix {
         Some(p) => {
@@ -43,12 +45,43 @@ pub fn write_row(
         }
         None => write!(row, "{line}\t")?,
     }
+    let json = |row: &mut Vec<u8>, v: &dyn erased::Json| v.write(row);
     row.extend_from_slice(b",\"prob\":");
-    serde_json::to_writer(&mut *row, &prob).map_err(io::Error::other)?;
+    json(row, &look.p_look)?;
+    if let Some(end) = look.event_end {
+        write!(row, ",\"event_end\":{}", line_offset + end)?;
+    }
+    if let Some(new) = look.new {
+        write!(row, ",\"new\":{new}")?;
+    }
+    if let Some(why) = &look.why {
+        row.extend_from_slice(b",\"why\":");
+        json(row, why)?;
+    }
     row.extend_from_slice(b",\"text\":");
-    serde_json::to_writer(&mut *row, text).map_err(io::Error::other)?;
+    json(row, &look.text.as_str())?;
+    if let Some(event) = &look.event {
+        row.extend_from_slice(b",\"event\":");
+        json(row, &event.as_str())?;
+    }
     row.extend_from_slice(b"}\n");
     Ok(())
+}
+
+mod erased {
+    use std::io;
+
+    /// A value serde_json writes (the writer takes a trait object, so one closure
+    /// serves every field's type).
+    pub trait Json {
+        fn write(&self, out: &mut Vec<u8>) -> io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut Vec<u8>) -> io::Result<()> {
+            serde_json::to_writer(out, self).map_err(io::Error::other)
+        }
+    }
 }
 
 /// Write through a temp file beside `path`, renamed into place only on success.

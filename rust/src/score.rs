@@ -11,9 +11,12 @@ use std::time::Instant;
 
 use regex_automata::meta::Cache;
 
+use crate::baseline::key_hash;
 use crate::chargrams::{CharBlock, LineCounts};
 use crate::error::Result;
+use crate::events::EventRule;
 use crate::features::{FeatureScratch, Features};
+use crate::jsonlog::JsonFields;
 use crate::key::TemplateKey;
 use crate::keycache::KeyCache;
 use crate::model::ModelSpec;
@@ -40,7 +43,25 @@ pub struct Classifier {
     n_char: usize,
     /// Seconds spent loading and compiling the model.
     pub load_seconds: f64,
+    /// JSON-lines logs: which field of a JSON object line is scored (`jsonlog.rs`).
+    pub json: JsonFields,
+    /// How continuation lines join events (`events.rs`).
+    pub events: EventRule,
+    /// Term names, idf and coefficients, read only to explain a score (`explain`).
+    why: WhyTables,
 }
+
+/// What `explain` needs beyond the scoring tables: terms by vocabulary column.
+struct WhyTables {
+    word: Vec<(String, f64, f64)>,
+    char: Vec<(String, f64, f64)>,
+    word_tf: (bool, bool),
+    char_tf: (bool, bool),
+}
+
+/// One contribution to a line's decision value: `term` (`word:…`, `char:…`,
+/// `feature:…`, `look_floor`) and its signed share of `z` (coefficient × value).
+pub type Why = (String, f64);
 
 /// Per-thread working memory: reused for every line, so scoring allocates nothing
 /// (but for a new key's cache entry).
@@ -105,6 +126,20 @@ impl Classifier {
             n_word: spec.word.vocabulary.len(),
             n_char: spec.char.vocabulary.len(),
             load_seconds: start.elapsed().as_secs_f64(),
+            json: JsonFields::default(),
+            events: EventRule::new(&spec.events.clone().unwrap_or_default())?,
+            why: WhyTables {
+                word: terms(&spec.word, &spec.coef.word),
+                char: terms(&spec.char, &spec.coef.char),
+                word_tf: (
+                    spec.word.sublinear_tf,
+                    spec.word.norm.as_deref() == Some("l2"),
+                ),
+                char_tf: (
+                    spec.char.sublinear_tf,
+                    spec.char.norm.as_deref() == Some("l2"),
+                ),
+            },
         })
     }
 
@@ -145,6 +180,7 @@ impl Classifier {
     /// from the cache when the key was scored before.
     pub fn score(&self, line: &[u8], s: &mut Scratch) -> f64 {
         let line = decode(line);
+        let line = self.json.scored_text(&line);
         s.key.clear();
         self.keyer
             .key_into(&mut s.key_re, line.as_bytes(), &mut s.key);
@@ -217,6 +253,113 @@ impl Classifier {
         self.intercept + word + char + hand
     }
 
+    /// The template key of the text a line is scored on (a JSON line's message).
+    pub fn scored_key(&self, line: &[u8], s: &mut Scratch) -> Vec<u8> {
+        let line = decode(line);
+        let line = self.json.scored_text(&line);
+        let mut key = Vec::with_capacity(line.len());
+        self.keyer
+            .key_into(&mut s.key_re, line.as_bytes(), &mut key);
+        key
+    }
+
+    /// The key a baseline holds for a line: its scored key, calendar words masked
+    /// (`baseline::baseline_key`).
+    pub fn baseline_key(&self, line: &[u8], s: &mut Scratch) -> Vec<u8> {
+        crate::baseline::baseline_key(&self.scored_key(line, s))
+    }
+
+    /// Names what baseline keys are made from (key rules, JSON fields, the calendar
+    /// mask): a baseline built under another fingerprint cannot be compared.
+    pub fn key_fingerprint(&self) -> String {
+        let mut text = self.keyer.describe();
+        text.push('\u{1}');
+        text.push_str(crate::baseline::BASELINE_KEY_RULE);
+        text.push('\u{1}');
+        text.push_str(&self.json.fields.join("\u{2}"));
+        format!("{:016x}", key_hash(text.as_bytes()))
+    }
+
+    /// The `top` largest contributions (by magnitude) to a line's decision value `z`:
+    /// each word and char n-gram's `coef × tfidf` and each handcrafted feature's
+    /// `coef × scaled value`, plus `look_floor` (what it added to reach the threshold)
+    /// when the floor decided. Their sum over all terms, plus the intercept, is `z`.
+    /// Only asked for LOOK rows, so scoring speed is unchanged when nobody asks.
+    pub fn explain(&self, line: &[u8], top: usize, s: &mut Scratch) -> Vec<Why> {
+        let key = self.scored_key(line, s);
+        self.explain_key(&key, top, s)
+    }
+
+    /// `explain` of a template key (a line's explanation is its key's, as its score is).
+    pub fn explain_key(&self, key: &[u8], top: usize, s: &mut Scratch) -> Vec<Why> {
+        // The scoring pass itself, in this thread's scratch: `z`, and the terms it hit.
+        let z = self.key_decision(key, s);
+        let mut word: TermCounts = s
+            .word_counts
+            .touched
+            .iter()
+            .map(|&t| (t, s.word_counts.get(t)))
+            .collect();
+        word.sort_unstable();
+        let char = self.char.term_counts(&s.char_counts);
+        // (block, index, weight): names are formatted only for the `top` kept.
+        let mut all: Vec<(u8, u32, f64)> = Vec::with_capacity(word.len() + char.len() + 17);
+        for (block, counts, tables, (sublinear, l2)) in [
+            (0u8, &word, &self.why.word, self.why.word_tf),
+            (1u8, &char, &self.why.char, self.why.char_tf),
+        ] {
+            let start = all.len();
+            let mut ss = 0.0;
+            for &(c, n) in counts.iter() {
+                let v = crate::ngrams::term_frequency(n, sublinear) * tables[c as usize].1;
+                ss += v * v;
+                all.push((block, c, v));
+            }
+            let norm = if l2 && ss > 0.0 { ss.sqrt() } else { 1.0 };
+            for t in &mut all[start..] {
+                t.2 = tables[t.1 as usize].2 * t.2 / norm;
+            }
+        }
+        for (i, x) in s.raw_features.iter().enumerate() {
+            let w = self.hand_coef[i] * ((x - self.hand_mean[i]) / self.hand_scale[i]);
+            if w != 0.0 {
+                all.push((2, i as u32, w));
+            }
+        }
+        let by_size = |a: &(u8, u32, f64), b: &(u8, u32, f64)| {
+            b.2.abs()
+                .total_cmp(&a.2.abs())
+                .then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
+        };
+        if all.len() > top && top > 0 {
+            all.select_nth_unstable_by(top - 1, by_size);
+        }
+        all.truncate(top);
+        all.sort_unstable_by(by_size);
+        let names = self.features.names();
+        let mut out: Vec<Why> = all
+            .into_iter()
+            .map(|(block, i, w)| {
+                let term = match block {
+                    0 => format!("word:{}", self.why.word[i as usize].0),
+                    1 => format!("char:{}", self.why.char[i as usize].0),
+                    _ => format!("feature:{}", names[i as usize]),
+                };
+                (term, w)
+            })
+            .collect();
+        if let Some(re) = &self.floor {
+            let floor_z = (self.threshold / (1.0 - self.threshold)).ln();
+            if z < floor_z && re.is_match(key) {
+                out.insert(0, ("look_floor".to_string(), floor_z - z));
+            }
+        }
+        for w in &mut out {
+            w.1 = (w.1 * 1e4).round() / 1e4;
+        }
+        out
+    }
+
     // --- the transforms one by one, for parity checks against Python -------------
 
     /// The template key of a line (what every block reads).
@@ -266,6 +409,16 @@ impl Classifier {
         word.sort_unstable();
         (word, self.char.term_counts(&s.char_counts))
     }
+}
+
+fn terms(block: &crate::model::BlockSpec, coef: &[f64]) -> Vec<(String, f64, f64)> {
+    block
+        .vocabulary
+        .iter()
+        .zip(&block.idf)
+        .zip(coef)
+        .map(|((t, &idf), &c)| (t.clone(), idf, c))
+        .collect()
 }
 
 /// Lossy UTF-8 (U+FFFD for each maximal invalid subpart, as Python's `errors="replace"`).

@@ -8,8 +8,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::baseline::PyBaseline;
 use super::classifier::PyClassifier;
 use crate::bulk::{classify_unit as run, UnitInput};
+use crate::engine::Triage;
 use crate::error::Error;
 use crate::rows::RowFormat;
 
@@ -20,10 +22,12 @@ use crate::rows::RowFormat;
 /// `kind`: `plain` (lines starting in `[start, end)` of a plain file), `whole`
 /// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
 /// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
+/// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
 #[pyfunction]
 #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
                     size = 0, gz = false, threshold = None, max_look = None, prefix = None,
-                    line_offset = 0, append = false))]
+                    line_offset = 0, append = false, why = 0, baseline = None,
+                    only_new = false, events = false))]
 #[allow(clippy::too_many_arguments)]
 fn classify_unit<'py>(
     py: Python<'py>,
@@ -41,6 +45,10 @@ fn classify_unit<'py>(
     prefix: Option<Vec<u8>>,
     line_offset: u64,
     append: bool,
+    why: usize,
+    baseline: Option<&Bound<'py, PyBaseline>>,
+    only_new: bool,
+    events: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let input = match kind {
         "plain" => UnitInput::Plain { path, start, end },
@@ -60,6 +68,16 @@ fn classify_unit<'py>(
     };
     let engine = &classifier.get().engine;
     let threshold = threshold.unwrap_or(engine.clf.threshold);
+    if let Some(b) = baseline {
+        b.get().check(&engine.clf)?;
+    }
+    let guard = baseline.map(|b| b.get().read());
+    let triage = Triage {
+        why,
+        baseline: guard.as_deref(),
+        only_new,
+        events,
+    };
     let s = py.detach(|| -> Result<_, Error> {
         let io_err = |e: std::io::Error| Error::Io(format!("{}: {e}", rows_path.display()));
         let file = OpenOptions::new()
@@ -75,7 +93,7 @@ fn classify_unit<'py>(
             line_offset,
             max_rows: max_look,
         };
-        let s = run(engine, &input, threshold, &format, &mut w)?;
+        let s = run(engine, &input, threshold, &format, &triage, &mut w)?;
         w.flush().map_err(io_err)?;
         Ok(s)
     })?;
@@ -89,6 +107,8 @@ fn classify_unit<'py>(
     d.set_item("density", s.density)?;
     d.set_item("bucket", s.bucket)?;
     d.set_item("error", s.error)?;
+    d.set_item("look_new", s.look_new)?;
+    d.set_item("look_events", s.look_events)?;
     Ok(d)
 }
 

@@ -9,9 +9,11 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
+use super::baseline::PyBaseline;
 use super::LineArg;
 use crate::bulk;
-use crate::engine::{Engine, DEFAULT_MAX_LINE_BYTES};
+use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
+use crate::jsonlog::{JsonFields, DEFAULT_JSON_FIELDS, LEVEL_FIELDS};
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
 use crate::score::{Classifier, TermCounts};
@@ -22,6 +24,8 @@ use crate::score::{Classifier, TermCounts};
 /// `max_line_bytes` caps how much of one line `classify_file` scores.
 /// `cache_mib` bounds the key cache (all threads together; 0 turns it off): each
 /// distinct template key is scored once, later lines of it are a lookup.
+/// `json_fields`: a line that is a JSON object is scored on the first of these
+/// fields (default `msg`, `message`, `log`; `[]`: JSON lines scored whole).
 #[pyclass(module = "lookskip_rs", name = "Classifier", frozen)]
 pub struct PyClassifier {
     pub(crate) engine: Engine,
@@ -31,21 +35,21 @@ pub struct PyClassifier {
 #[pymethods]
 impl PyClassifier {
     #[new]
-    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES, cache_mib = DEFAULT_CACHE_BYTES >> 20))]
+    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES, cache_mib = DEFAULT_CACHE_BYTES >> 20, json_fields = None))]
     fn new(
         py: Python<'_>,
         model_path: PathBuf,
         threads: usize,
         max_line_bytes: usize,
         cache_mib: usize,
+        json_fields: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let engine = py.detach(|| {
-            Engine::with_cache(
-                Classifier::load(&model_path)?,
-                threads,
-                max_line_bytes,
-                cache_mib << 20,
-            )
+            let mut clf = Classifier::load(&model_path)?;
+            if let Some(fields) = json_fields {
+                clf.json = JsonFields::new(fields);
+            }
+            Engine::with_cache(clf, threads, max_line_bytes, cache_mib << 20)
         })?;
         Ok(Self {
             engine,
@@ -104,7 +108,13 @@ impl PyClassifier {
     /// lines (all when None). With `output`, those rows are written there instead
     /// (atomically; `{"file","line","prob","text"}` JSONL, `file` = `path` as given)
     /// and `look_lines` stays empty, so memory stays flat.
-    #[pyo3(signature = (path, threshold = None, max_look = None, output = None))]
+    ///
+    /// Triage (`why`, `baseline`, `only_new`, `events`: see `engine::Triage`) adds
+    /// `look_new` and `look_events` to the totals, and the rows become
+    /// `(line_number, p_look, text, extra)` with `extra` the row's added fields.
+    #[pyo3(signature = (path, threshold = None, max_look = None, output = None, why = 0,
+                        baseline = None, only_new = false, events = false))]
+    #[allow(clippy::too_many_arguments)]
     fn classify_file<'py>(
         &self,
         py: Python<'py>,
@@ -112,11 +122,33 @@ impl PyClassifier {
         threshold: Option<f64>,
         max_look: Option<u64>,
         output: Option<PathBuf>,
+        why: usize,
+        baseline: Option<&Bound<'py, PyBaseline>>,
+        only_new: bool,
+        events: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let threshold = threshold.unwrap_or(self.engine.clf.threshold);
         let shown = path.display().to_string();
+        if let Some(b) = baseline {
+            b.get().check(&self.engine.clf)?;
+        }
+        let guard = baseline.map(|b| b.get().read());
+        let triage = Triage {
+            why,
+            baseline: guard.as_deref(),
+            only_new,
+            events,
+        };
+        let plain = why == 0 && baseline.is_none() && !events;
         let rows = py.detach(|| {
-            bulk::classify_file(&self.engine, &shown, threshold, max_look, output.as_deref())
+            bulk::classify_file(
+                &self.engine,
+                &shown,
+                threshold,
+                max_look,
+                output.as_deref(),
+                &triage,
+            )
         })?;
         let (summary, kept, look_lines) = (rows.summary, rows.kept, rows.look_lines);
         let d = PyDict::new(py);
@@ -128,12 +160,41 @@ impl PyClassifier {
         d.set_item("seconds", summary.seconds)?;
         d.set_item("threshold", threshold)?;
         d.set_item("look_kept", kept)?;
+        d.set_item("look_new", summary.look_new)?;
+        d.set_item("look_events", summary.look_events)?;
         let rows = PyList::empty(py);
         for l in look_lines {
-            rows.append((l.line_number, l.p_look, l.text))?;
+            if plain {
+                rows.append((l.line_number, l.p_look, l.text))?;
+            } else {
+                let extra = row_extra(py, &l)?;
+                rows.append((l.line_number, l.p_look, l.text, extra))?;
+            }
         }
         d.set_item("look_lines", rows)?;
         Ok(d)
+    }
+
+    /// The `top` largest signed contributions to each line's decision value, as
+    /// `[(term, weight)]` (`word:…`, `char:…`, `feature:…`, `look_floor`): why the
+    /// model scored it so. Meant for LOOK rows (it costs a full scoring per line).
+    #[pyo3(signature = (lines, top = 5))]
+    fn explain(&self, py: Python<'_>, lines: Vec<LineArg>, top: usize) -> Vec<Vec<(String, f64)>> {
+        py.detach(|| self.engine.explain(&lines, top))
+    }
+    /// Names the key rules and JSON fields: baselines are comparable only under one.
+    #[getter]
+    fn key_fingerprint(&self) -> String {
+        self.engine.clf.key_fingerprint()
+    }
+    /// The JSON fields a JSON object line's message is read from.
+    #[getter]
+    fn json_fields(&self) -> Vec<String> {
+        self.engine.clf.json.fields.clone()
+    }
+    /// The text a line is scored on: a JSON object line's `"<level> <message>"`.
+    fn scored_text(&self, line: &str) -> String {
+        self.engine.clf.json.scored_text(line).into_owned()
     }
 
     /// The template key of a line: what every block of the model reads.
@@ -187,6 +248,24 @@ impl PyClassifier {
     }
 }
 
+/// The fields a row adds beyond `(line, prob, text)`, as a dict.
+fn row_extra<'py>(py: Python<'py>, l: &LookLine) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    if let Some(end) = l.event_end {
+        d.set_item("event_end", end)?;
+    }
+    if let Some(new) = l.new {
+        d.set_item("new", new)?;
+    }
+    if let Some(why) = &l.why {
+        d.set_item("why", why.clone())?;
+    }
+    if let Some(event) = &l.event {
+        d.set_item("event", event)?;
+    }
+    Ok(d)
+}
+
 /// `(lines, bytes)` of a file (plain/gzip, `-` = stdin): the I/O floor for benchmarks.
 #[pyfunction]
 fn count_lines(py: Python<'_>, path: PathBuf) -> PyResult<(u64, u64)> {
@@ -221,5 +300,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(template_keys, m)?)?;
     m.add("DEFAULT_KEY_RULES", DEFAULT_RULES.to_vec())?;
     m.add("DEFAULT_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)?;
+    m.add("DEFAULT_JSON_FIELDS", DEFAULT_JSON_FIELDS.to_vec())?;
+    m.add("LEVEL_FIELDS", LEVEL_FIELDS.to_vec())?;
+    let (c, t, h, n) = crate::events::DEFAULT_EVENT_RULE;
+    let rule = PyDict::new(m.py());
+    rule.set_item("continuation", c)?;
+    rule.set_item("timestamp", t)?;
+    rule.set_item("head_bytes", h)?;
+    rule.set_item("max_lines", n)?;
+    m.add("DEFAULT_EVENT_RULE", rule)?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 
+mod baseline;
 #[cfg(feature = "bert")]
 mod bert;
 mod bulk;
@@ -47,6 +48,7 @@ fn lookskip_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     classifier::register(m)?;
     bulk::register(m)?;
+    baseline::register(m)?;
     #[cfg(feature = "bert")]
     bert::register(m)?;
     Ok(())
