@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console, fail, user_errors
+from cli.progress import byte_progress, quiet_option, watch_run
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 
@@ -113,6 +114,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     default=None,
     help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.",
 )
+@quiet_option
 @user_errors(RuntimeError)
 def classify(
     files,
@@ -131,6 +133,7 @@ def classify(
     bert_model=None,
     tfidf_threshold=0.2,
     bert_threshold=None,
+    quiet=False,
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
@@ -154,6 +157,11 @@ def classify(
     For many files or huge ones, `lookskip enqueue classify` spreads the same work over
     Celery workers. A file that cannot be read is reported and the others go on
     (exit status 1).
+
+    On a terminal, a run longer than a second shows its progress on stderr: bytes and
+    lines read (within files, as they are read), rates, files done of found, ETA when
+    the total size is known (plain files); off with --quiet or when stdout or stderr
+    is not a terminal. LOOK lines on stdout never share a line with it.
     """
     if bert:
         from cli.transformer import run_cascade
@@ -186,6 +194,7 @@ def classify(
             max_line_bytes=max_line_bytes,
             report=report,
             fmt=fmt,
+            quiet=quiet,
         )
         return
     from lookskip.classify.local import classify_paths, summarize
@@ -200,24 +209,37 @@ def classify(
         )
 
     names = iter(simple_file_names(files))  # rows name files as the bulk path does
+    from lookskip.progress import RunProgress
+
+    run = RunProgress()
+    bar, task = byte_progress("classifying", quiet=quiet)
+    watch_run(bar, task, run)
 
     def report(res) -> None:
         name = next(names)
         if res.error:
-            console.print(f"[bold red]error:[/] {escape(res.error)}")
+            bar.note(f"[bold red]error:[/] {escape(res.error)}")
             return
         if output_dir is None:
-            write_rows(sys.stdout, name, res.look_lines, fmt)
-            sys.stdout.flush()
-        console.print(
+            with bar.paused():
+                write_rows(sys.stdout, name, res.look_lines, fmt)
+                sys.stdout.flush()
+        bar.note(
             f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
             + (f", {res.truncated:,} truncated" if res.truncated else "")
             + f" ({res.seconds:.2f}s)"
         )
 
-    results = classify_paths(
-        clf, files, threshold=threshold, max_look=max_look, output_dir=output_dir, on_file=report
-    )
+    with bar:
+        results = classify_paths(
+            clf,
+            files,
+            threshold=threshold,
+            max_look=max_look,
+            output_dir=output_dir,
+            on_file=report,
+            progress=run,
+        )
     summary = summarize(clf, results, threshold, max_look)
     t = summary["totals"]
     if len(results) > 1 or output_dir:
@@ -237,59 +259,43 @@ def classify(
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
 
 
-def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
+def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **options) -> None:
     """Directories, archives, URLs, --output: the bulk layer (``lookskip.bulk``)."""
     import tempfile
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lookskip.bulk.run import classify_inputs
+    from lookskip.progress import RunProgress
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} files"),
-        TextColumn("{task.fields[mib]:,.0f} MiB · {task.fields[lines]:,} lines"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task("classifying", total=None, mib=0.0, lines=0)
-    done = {"bytes": 0, "lines": 0}
+    run = RunProgress()
+    bar, task = byte_progress("classifying", quiet=quiet)
+    watch_run(bar, task, run)
 
     def on_start(loaded, exp) -> None:
         if loaded.backend != "rust":
-            console.print(
+            bar.note(
                 f"[yellow]warning:[/] Rust extension lookskip_rs "
                 f"{loaded.fallback_reason}: using the numpy reference scorer "
                 "(same results, much slower)"
             )
-        progress.update(task, total=len(exp.sources))
         for e in exp.errors:
             what = e.error if e.error.startswith(e.name) else f"{e.name}: {e.error}"
-            console.print(f"[bold red]error:[/] {escape(what)}")
-
-    def on_progress(nbytes: int, nlines: int) -> None:
-        done["bytes"] += nbytes
-        done["lines"] += nlines
-        progress.update(task, mib=done["bytes"] / 2**20, lines=done["lines"])
+            bar.note(f"[bold red]error:[/] {escape(what)}")
 
     def on_file(fr) -> None:
-        progress.advance(task)
         if fr.errors:
             why = "; ".join(fr.errors)
-            console.print(f"[bold red]error:[/] {escape(fr.file)}: {escape(why)}")
+            bar.note(f"[bold red]error:[/] {escape(fr.file)}: {escape(why)}")
 
     report = options.pop("report") and bool(output_dir)
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
-        with progress:
+        with bar:
             summary = classify_inputs(
                 files,
                 out,
                 report=report,
                 on_start=on_start,
-                on_progress=on_progress,
+                progress=run,
                 on_file=on_file,
                 **options,
             )

@@ -24,6 +24,7 @@ from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
+from lookskip.progress import RunProgress, exact_bytes_total
 
 
 def classify_source_local(
@@ -33,7 +34,7 @@ def classify_source_local(
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    on_progress: Callable[[int, int], Any] | None = None,
+    progress: RunProgress | None = None,
 ) -> FileResult:
     """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
 
@@ -59,14 +60,13 @@ def classify_source_local(
                     line_offset=lines,
                     append=True,
                     max_look=room,
+                    progress=progress,
                 )
                 results.append(res)
                 if res.error:
                     raise Discard
                 lines += res.lines
                 written += res.written
-                if on_progress:
-                    on_progress(res.bytes, res.lines)
     except Discard:
         remove_output(out_url)  # never leave an earlier run's output looking current
     return FileResult.collect(source, results, rel)
@@ -96,7 +96,7 @@ def run_local(
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    on_progress: Callable[[int, int], Any] | None = None,
+    progress: RunProgress | None = None,
     on_file: Callable[[FileResult], Any] | None = None,
     report: bool = True,
     **run: Any,
@@ -104,11 +104,15 @@ def run_local(
     started = time.time()
     storage.makedirs(output_dir)
     files = []
+    if progress is not None:
+        progress.set_totals(len(sources), exact_bytes_total(sources))
     for source in sources:
         fr = classify_source_local(
-            source, output_dir, scorer, threshold, max_look, chunk_bytes, on_progress
+            source, output_dir, scorer, threshold, max_look, chunk_bytes, progress
         )
         files.append(fr)
+        if progress is not None:
+            progress.file_done(failed=bool(fr.errors))
         if on_file:
             on_file(fr)
     return finish_run(
@@ -178,12 +182,13 @@ def classify_inputs(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     report: bool = True,
     on_start: Callable[[Any, Any], Any] | None = None,
-    on_progress: Callable[[int, int], Any] | None = None,
+    progress: RunProgress | None = None,
     on_file: Callable[[FileResult], Any] | None = None,
 ) -> dict[str, Any]:
     """``lookskip classify``: expand the inputs, load the model, classify, summarize.
 
-    ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars).
+    ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars);
+    ``progress`` is kept current from the first byte read (poll its ``snapshot``).
     """
     from lookskip.bulk.inputs import expand_inputs
     from lookskip.classify.scorer import load_scorer
@@ -201,7 +206,7 @@ def classify_inputs(
         thr,
         max_look,
         chunk_bytes,
-        on_progress,
+        progress,
         on_file,
         report,
         backend=loaded.backend,

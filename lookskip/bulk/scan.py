@@ -36,6 +36,7 @@ from lookskip.bulk.chunks import (
 )
 from lookskip.bulk.inputs import STDIN, Source
 from lookskip.classify.rows import row_rest
+from lookskip.progress import RunProgress
 
 BINARY_PROBE = 8192  # a NUL byte in the first 8 KiB of a stream: binary, not a log
 DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
@@ -286,12 +287,32 @@ def classify_unit_to(
     line_offset: int = 0,
     append: bool = False,
     max_look: int | None = None,
+    progress: RunProgress | None = None,
 ) -> UnitResult:
     """Score a unit into the local file ``path`` (rows as in :func:`scan_unit`).
 
     The Rust extension reads, scores and writes the unit in one call when it can, so
     no line passes through Python; otherwise :func:`scan_unit` does the same work.
+    ``progress`` sees the unit's bytes and lines as they are read (its counter given
+    to the extension) and its exact totals at the end.
     """
+    res = _classify_unit_to(unit, scorer, threshold, path, prefix, line_offset, append, max_look, progress)
+    if progress is not None:
+        progress.unit_done(res.bytes, res.lines)
+    return res
+
+
+def _classify_unit_to(
+    unit: Unit,
+    scorer: Engine,
+    threshold: float,
+    path: str,
+    prefix: bytes | None,
+    line_offset: int,
+    append: bool,
+    max_look: int | None,
+    progress: RunProgress | None,
+) -> UnitResult:
     t0 = time.perf_counter()
     fn = rust_unit_function(scorer)
     args = _rust_args(unit) if fn else None
@@ -303,9 +324,11 @@ def classify_unit_to(
                 threshold,
                 f.write,
                 max_look=max_look,
+                on_progress=progress.add if progress is not None else None,
                 prefix=prefix,
                 line_offset=line_offset,
             )
+    counter = progress.counter if progress is not None else None
     try:
         d = fn(
             scorer,
@@ -315,6 +338,7 @@ def classify_unit_to(
             prefix=prefix,
             line_offset=line_offset,
             append=append,
+            **({"progress": counter} if counter else {}),
             **args,
         )
     except OSError as exc:  # the rows could not be written

@@ -24,6 +24,7 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.classify.rows import json_row
+from lookskip.progress import RunProgress
 
 if TYPE_CHECKING:  # scorer.py imports this module (lazily) for classify_file
     from lookskip.classify.scorer import Scorer
@@ -59,13 +60,32 @@ def classify_file(
     threshold: float | None = None,
     max_look: int | None = None,
     output: str | None = None,
+    progress: RunProgress | None = None,
 ) -> FileResult:
     """Classify one file with ``scorer``, streaming. LOOK rows go to ``output`` when given
     (JSONL in the :mod:`~lookskip.classify.rows` format), else into ``look_lines``;
-    either way at most ``max_look`` of them."""
+    either way at most ``max_look`` of them. ``progress`` sees the bytes and lines as
+    they are read (see :mod:`lookskip.progress`)."""
     thr = scorer.threshold if threshold is None else float(threshold)
+    res = _classify_file(scorer, path, thr, max_look, output, progress)
+    if progress is not None:
+        progress.unit_done(res.bytes, res.lines)
+    return res
+
+
+def _classify_file(
+    scorer: Scorer,
+    path: str,
+    thr: float,
+    max_look: int | None,
+    output: str | None,
+    progress: RunProgress | None,
+) -> FileResult:
     if scorer.backend == "rust":
-        d = scorer.engine.classify_file(path, threshold=thr, max_look=max_look, output=output)
+        watch = {"progress": progress.counter} if progress and progress.counter else {}
+        d = scorer.engine.classify_file(
+            path, threshold=thr, max_look=max_look, output=output, **watch
+        )
         look_lines = [(int(n), float(p), t) for n, p, t in d["look_lines"]]
         return FileResult(
             path=path,
@@ -78,12 +98,17 @@ def classify_file(
             look_lines=look_lines,
             output=output,
         )
-    return _classify_reference(scorer, path, thr, max_look, output)
+    return _classify_reference(scorer, path, thr, max_look, output, progress)
 
 
 # --- the numpy fallback -------------------------------------------------------
 def _classify_reference(
-    scorer: Scorer, path: str, thr: float, max_look: int | None, output: str | None
+    scorer: Scorer,
+    path: str,
+    thr: float,
+    max_look: int | None,
+    output: str | None,
+    progress: RunProgress | None = None,
 ) -> FileResult:
     started = time.perf_counter()
     res = FileResult(path=path, output=output)
@@ -92,18 +117,28 @@ def _classify_reference(
         if b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]:  # the bulk path's rule (lookskip_rs too)
             raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
         if output is None:
-            _scan(scorer, f, res, thr, limit, None)
+            _scan(scorer, f, res, thr, limit, None, progress)
         else:
             with storage.atomic_writer(output, "wb") as out:
-                _scan(scorer, f, res, thr, limit, out)
+                _scan(scorer, f, res, thr, limit, out, progress)
     res.seconds = time.perf_counter() - started
     return res
 
 
 def _scan(
-    scorer: Scorer, f: IO[bytes], res: FileResult, thr: float, limit: int, out: IO[bytes] | None
+    scorer: Scorer,
+    f: IO[bytes],
+    res: FileResult,
+    thr: float,
+    limit: int,
+    out: IO[bytes] | None,
+    progress: RunProgress | None = None,
 ) -> None:
+    seen = (0, 0)
     for first, batch in _batches(f, scorer.max_line_bytes, res):
+        if progress is not None:
+            progress.add(res.bytes - seen[0], res.lines - seen[1])
+            seen = (res.bytes, res.lines)
         texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
         probs = scorer.predict_proba(texts)
         for i in np.flatnonzero(probs >= thr):
@@ -190,28 +225,54 @@ def classify_paths(
     max_look: int | None = None,
     output_dir: str | None = None,
     on_file: Any = None,
+    progress: RunProgress | None = None,
 ) -> list[FileResult]:
     """Classify each path; a file that fails gets ``error`` set and the rest go on.
 
     With ``output_dir``, each file's LOOK rows go to ``<file>.look.jsonl`` there and
-    ``summary.json`` lists every file (written last, atomically).
+    ``summary.json`` lists every file (written last, atomically). ``progress`` is kept
+    current (files found and their sizes first, then bytes and lines as read).
     """
     results: list[FileResult] = []
     taken: set[str] = set()
     if output_dir is not None:
         storage.makedirs(output_dir)
+    if progress is not None:
+        progress.set_totals(len(paths), _sizes(paths))
     for path in paths:
         out = storage.join(output_dir, output_name(path, taken)) if output_dir else None
         try:
-            res = clf.classify_file(path, threshold=threshold, max_look=max_look, output=out)
+            res = classify_file(
+                clf, path, threshold=threshold, max_look=max_look, output=out, progress=progress
+            )
         except (OSError, ValueError) as exc:
             res = FileResult(path=path, error=str(exc))
+            if progress is not None:
+                progress.unit_done(0, 0)
+        if progress is not None:
+            progress.file_done(failed=res.error is not None)
         results.append(res)
         if on_file is not None:
             on_file(res)
     if output_dir is not None:
         write_summary(output_dir, clf, results, threshold, max_look)
     return results
+
+
+def _sizes(paths: Sequence[str]) -> int | None:
+    """Total bytes to read when every input is a plain file (gzip and stdin: unknown)."""
+    total = 0
+    for p in paths:
+        try:
+            if p == "-":
+                return None
+            with open(p, "rb") as f:
+                if f.read(2) == b"\x1f\x8b":
+                    return None
+            total += os.path.getsize(p)
+        except OSError:
+            continue  # it will fail and be reported; the others still count
+    return total
 
 
 def summarize(

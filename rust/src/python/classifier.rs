@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
+use super::bulk::{watch, PyReadProgress};
 use super::LineArg;
 use crate::bulk;
 use crate::engine::{Engine, DEFAULT_MAX_LINE_BYTES};
@@ -103,8 +104,9 @@ impl PyClassifier {
     /// and `look_lines`: `(line_number, p_look, text)` of the first `max_look` LOOK
     /// lines (all when None). With `output`, those rows are written there instead
     /// (atomically; `{"file","line","prob","text"}` JSONL, `file` = `path` as given)
-    /// and `look_lines` stays empty, so memory stays flat.
-    #[pyo3(signature = (path, threshold = None, max_look = None, output = None))]
+    /// and `look_lines` stays empty, so memory stays flat. `progress` (a
+    /// `ReadProgress`) counts the bytes and lines read as they are read.
+    #[pyo3(signature = (path, threshold = None, max_look = None, output = None, progress = None))]
     fn classify_file<'py>(
         &self,
         py: Python<'py>,
@@ -112,11 +114,20 @@ impl PyClassifier {
         threshold: Option<f64>,
         max_look: Option<u64>,
         output: Option<PathBuf>,
+        progress: Option<&Bound<'py, PyReadProgress>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let threshold = threshold.unwrap_or(self.engine.clf.threshold);
         let shown = path.display().to_string();
+        let progress = watch(progress);
         let rows = py.detach(|| {
-            bulk::classify_file(&self.engine, &shown, threshold, max_look, output.as_deref())
+            bulk::classify_file(
+                &self.engine,
+                &shown,
+                threshold,
+                max_look,
+                output.as_deref(),
+                progress,
+            )
         })?;
         let (summary, kept, look_lines) = (rows.summary, rows.kept, rows.look_lines);
         let d = PyDict::new(py);
