@@ -143,6 +143,11 @@ class LiveProgress(Progress):
                     self.start()
 
 
+def _mib(n: float) -> str:
+    mib = n / 2**20
+    return f"{mib:,.1f}" if mib < 10 else f"{mib:,.0f}"
+
+
 class _Figures(ProgressColumn):
     """What a task has done: bytes work (percent, MiB, lines, rates, files) or items."""
 
@@ -153,14 +158,14 @@ class _Figures(ProgressColumn):
             status = f" {f['status']}" if f.get("status") else ""
             return Text(f"{task.completed:,.0f}{total}{status}", style="progress.download")
         pct = f"{task.percentage:>3.0f}% " if task.total else ""
-        total = f"/{task.total / 2**20:,.0f}" if task.total else ""
+        total = f"/{_mib(task.total)}" if task.total else ""
         elapsed = task.elapsed or 0.0
         rate = f["lines"] / elapsed if elapsed > 0.2 else 0.0
         speed = f"{task.speed / 2**20:,.1f} MiB/s" if task.speed else "– MiB/s"
         of = f"/{f['files_total']}" if f.get("files_total") is not None else ""
         failed = f", {f['errors']} failed" if f.get("errors") else ""
         return Text(
-            f"{pct}{task.completed / 2**20:,.0f}{total} MiB · {f['lines']:,} lines · "
+            f"{pct}{_mib(task.completed)}{total} MiB · {f['lines']:,} lines · "
             f"{rate:,.0f} lines/s · {speed} · {f['files']}{of} {f.get('unit', 'files')}{failed}",
             style="progress.download",
         )
