@@ -16,6 +16,7 @@ last line without ``\\n``, so totals stay exact while the bar moves.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,17 +117,17 @@ def exact_bytes_total(sources: Any) -> int | None:
 
 
 @contextmanager
-def heartbeat(report: Callable[[Snapshot], Any], run: RunProgress, every_s: float = 1.0) -> Iterator[None]:
+def heartbeat(
+    report: Callable[[Snapshot], Any], run: RunProgress, every_s: float = 1.0
+) -> Iterator[None]:
     """Call ``report(run.snapshot())`` every ``every_s`` seconds while the block runs, and
     once more at its end (a worker's unit publishing how far it has read)."""
     stop = threading.Event()
 
     def beat() -> None:
         while not stop.wait(every_s):
-            try:
+            with contextlib.suppress(Exception):  # a missed beat must never fail the work
                 report(run.snapshot())
-            except Exception:  # noqa: BLE001 - a missed beat must never fail the work
-                pass
 
     t = threading.Thread(target=beat, name="lookskip-heartbeat", daemon=True)
     t.start()

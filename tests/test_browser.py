@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 MODEL = ROOT / "data" / "models" / "look_skip_model.json.gz"
 FLOWER_USER, FLOWER_PASSWORD = "ops", "flower-pw-browser-51d2"
+LOOKSKIP = (sys.executable, "-m", "cli.main")
 
 
 def _chromium() -> str:
@@ -59,8 +60,17 @@ def stack(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], Path]]:
     tmp = tmp_path_factory.mktemp("browser")
     port, web = free_port(), free_port()
     redis_proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        + ["--dir", str(tmp)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(tmp),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -78,15 +88,14 @@ def stack(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], Path]]:
     logs = {n: open(tmp / f"{n}.log", "w") for n in ("worker", "flower")}  # noqa: SIM115
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker", "--queues", "classify"]
-            + ["--pool", "solo", "--name", "browser"],
+            [*LOOKSKIP, "worker", "--queues", "classify", "--pool", "solo", "--name", "browser"],
             cwd=ROOT,
             env=env,
             stdout=logs["worker"],
             stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "flower", "--port", str(web)],
+            [*LOOKSKIP, "flower", "--port", str(web)],
             cwd=ROOT,
             env=env,
             stdout=logs["flower"],
@@ -131,9 +140,9 @@ def run(stack, shared_data) -> tuple[str, Path, dict]:
         shutil.copy(shared_data / "loghub" / f"{name}_2k.log", logs / f"{name.lower()}.log")
     (logs / "quiet.log").write_bytes(b"hello\nnothing to see\n")
     out = tmp / "out"
+    args = ["classify", str(logs), "--output", str(out), "--model", str(MODEL), "--chunk-mib", "1"]
     p = subprocess.run(
-        [sys.executable, "-m", "cli.main", "enqueue", "classify", str(logs)]
-        + ["--output", str(out), "--model", str(MODEL), "--chunk-mib", "1", "--wait"],
+        [*LOOKSKIP, "enqueue", *args, "--wait"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -143,7 +152,7 @@ def run(stack, shared_data) -> tuple[str, Path, dict]:
     assert p.returncode == 0, p.stdout + p.stderr + (tmp / "worker.log").read_text()
     wf = p.stdout.split()[0]
     st = subprocess.run(
-        [sys.executable, "-m", "cli.main", "status", wf, "--json"],
+        [*LOOKSKIP, "status", wf, "--json"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -186,7 +195,9 @@ def test_report_renders_in_chromium(run, browser, tmp_path):
     _, out, _ = run
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None
+    )
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
     page.on("request", lambda r: None if r.url.startswith("file:") else problems.append(r.url))
     page.goto((out / "report.html").as_uri())
@@ -220,9 +231,12 @@ def test_report_renders_in_chromium(run, browser, tmp_path):
 
     # the files table sorts by LOOK count (descending on first click)
     page.locator("#files th[data-col='2'] button").click()
-    looks = [int(v) for v in page.locator("#files tbody td:nth-child(3)").evaluate_all(
-        "cells => cells.map(c => c.dataset.v)"
-    )]
+    looks = [
+        int(v)
+        for v in page.locator("#files tbody td:nth-child(3)").evaluate_all(
+            "cells => cells.map(c => c.dataset.v)"
+        )
+    ]
     assert looks == sorted(looks, reverse=True) and len(looks) == 4
     page.locator("#files th[data-col='3'] button").click()
     page.locator("#files th[data-col='3'] button").click()  # share, ascending
@@ -264,8 +278,9 @@ def test_flower_shows_the_workflow_tasks_by_name(run, stack, browser, tmp_path):
     # a unit's page shows its readable arguments (kwargsrepr: file and byte range)
     api = httpx.get(base + "/api/tasks", auth=(FLOWER_USER, FLOWER_PASSWORD), timeout=10).json()
     unit = next(
-        u for u, t in api.items() if t["name"] == "lookskip.classify.unit"
-        and "android.log" in (t.get("kwargs") or "")
+        u
+        for u, t in api.items()
+        if t["name"] == "lookskip.classify.unit" and "android.log" in (t.get("kwargs") or "")
     )
     assert page.goto(f"{base}/task/{unit}").status == 200
     assert "logs/android.log[0:]" in page.locator("body").inner_text()

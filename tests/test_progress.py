@@ -6,6 +6,7 @@ second not yet" is a state the test holds for as long as it likes: no timing gue
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -191,10 +192,8 @@ def _run_in_pty(args: list[str], feed, env: dict[str, str]) -> tuple[int, str]:
     def read_some(timeout: float = 0.1) -> None:
         r, _, _ = select.select([master], [], [], timeout)
         if r:
-            try:
+            with contextlib.suppress(OSError):  # the child closed the terminal
                 got.extend(os.read(master, 65536))
-            except OSError:  # the child closed the terminal
-                pass
 
     feed(proc.stdin, lambda: (read_some(), got.decode("utf-8", "replace"))[1])
     proc.stdin.close()

@@ -169,7 +169,9 @@ def _patterns_table(patterns: list[dict[str, Any]], approx: str) -> str:
     esc = html.escape
     rows = []
     for p in patterns:
-        header = f"<span class='hdr'>{esc(p['header'][:EXAMPLE_CHARS])} </span>" if p["header"] else ""
+        header = (
+            f"<span class='hdr'>{esc(p['header'][:EXAMPLE_CHARS])} </span>" if p["header"] else ""
+        )
         message = esc(p["message"][:EXAMPLE_CHARS])
         examples = "".join(
             f"<li><span class='ln'>line {n:,}</span> <code>{esc(t[:EXAMPLE_CHARS])}</code></li>"

@@ -296,7 +296,9 @@ def classify_unit_to(
     ``progress`` sees the unit's bytes and lines as they are read (its counter given
     to the extension) and its exact totals at the end.
     """
-    res = _classify_unit_to(unit, scorer, threshold, path, prefix, line_offset, append, max_look, progress)
+    res = _classify_unit_to(
+        unit, scorer, threshold, path, prefix, line_offset, append, max_look, progress
+    )
     if progress is not None:
         progress.unit_done(res.bytes, res.lines)
     return res

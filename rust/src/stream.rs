@@ -426,11 +426,18 @@ mod tests {
     fn a_watcher_sees_what_was_read_while_it_is_read() {
         let watch = Arc::new(ReadProgress::default());
         let data = b"one\ntwo\nthree\nno newline";
-        let (r, tally) = Tallied::watched(BufReader::with_capacity(4, &data[..]), Some(Arc::clone(&watch)));
+        let (r, tally) = Tallied::watched(
+            BufReader::with_capacity(4, &data[..]),
+            Some(Arc::clone(&watch)),
+        );
         let mut lr = LineReader::new(r, 100);
         let mut b = Batch::default();
         assert!(lr.fill(&mut b, 1, 1 << 20).unwrap());
-        assert_eq!((watch.bytes(), watch.lines()), (4, 1), "after the first line");
+        assert_eq!(
+            (watch.bytes(), watch.lines()),
+            (4, 1),
+            "after the first line"
+        );
         while lr.fill(&mut b, 1, 1 << 20).unwrap() {}
         assert_eq!(watch.bytes(), data.len() as u64);
         assert_eq!(watch.lines(), tally.lines());
