@@ -119,7 +119,7 @@ def main() -> None:
                 counter = lookskip_rs.ReadProgress()
                 clf.clear_cache()
                 with Poller(counter) as poll:
-                    on.append(cpu_s(lambda c=counter: fn(c)))
+                    on.append(cpu_s(lambda c=counter, f=fn: f(c)))
                 reads += poll.reads
                 assert counter.bytes == path.stat().st_size
             a, b = min(off), min(on)

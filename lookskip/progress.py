@@ -17,6 +17,8 @@ last line without ``\\n``, so totals stay exact while the bar moves.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -112,8 +114,21 @@ def exact_bytes_total(sources: Any) -> int | None:
         gz_member = s.kind == "tar" and s.name.endswith((".gz", ".tgz"))  # read gunzipped
         if s.kind not in ("plain", "tar") or gz_member:
             return None
+        if s.kind == "plain" and s.size == 0 and not _regular(s.url):
+            return None  # a FIFO named on purpose: read to its end, size unknown
         total += s.size
     return total
+
+
+def _regular(url: str) -> bool:
+    from lookskip import storage
+
+    if not storage.is_local(url):
+        return True
+    try:
+        return stat.S_ISREG(os.stat(storage.fs_and_path(url)[1]).st_mode)
+    except OSError:
+        return True
 
 
 @contextmanager

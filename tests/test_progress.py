@@ -148,6 +148,25 @@ def test_local_paths_report_progress_exactly(tmp_path, halves, scorer, monkeypat
     assert run.snapshot().bytes == small.stat().st_size
 
 
+def test_a_fifo_is_not_peeked_and_has_no_total(tmp_path, halves, scorer):
+    """Sizing the inputs must not read a FIFO's first bytes (they would be lost)."""
+    fifo = _fifo(tmp_path)
+    run = RunProgress()
+    res: list = []
+    t = threading.Thread(
+        target=lambda: res.extend(classify_paths(scorer, [str(fifo)], progress=run))
+    )
+    t.start()
+    with open(fifo, "wb") as w:
+        w.write(halves[0])
+    t.join(60)
+    assert res[0].error is None and res[0].bytes == len(halves[0])
+    assert run.snapshot().bytes_total is None and run.snapshot().bytes == len(halves[0])
+    from lookskip.bulk.inputs import expand_inputs
+
+    assert exact_bytes_total(expand_inputs([str(fifo)]).sources) is None
+
+
 def test_bytes_total_only_when_sizes_are_exact():
     from lookskip.bulk.inputs import Source
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -260,18 +261,26 @@ def classify_paths(
 
 
 def _sizes(paths: Sequence[str]) -> int | None:
-    """Total bytes to read when every input is a plain file (gzip and stdin: unknown)."""
+    """Total bytes to read when every input is a plain regular file, else None: the
+    uncompressed size of gzip is unknown, and a FIFO or stdin has none (and must not
+    be peeked at: that would take its first bytes)."""
     total = 0
     for p in paths:
+        if p == "-":
+            return None
         try:
-            if p == "-":
-                return None
+            st = os.stat(p)
+        except OSError:
+            continue  # it will fail and be reported; the others still count
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
             with open(p, "rb") as f:
                 if f.read(2) == b"\x1f\x8b":
                     return None
-            total += os.path.getsize(p)
         except OSError:
-            continue  # it will fail and be reported; the others still count
+            continue
+        total += st.st_size
     return total
 
 
