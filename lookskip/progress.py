@@ -3,9 +3,10 @@
 Why a pollable tally instead of callbacks: the Rust extension reads, scores and
 writes a whole unit (up to a whole file) in one call without the GIL, so no
 per-line or per-batch Python callback can run without costing the speed the Rust
-path exists for. Instead the run hands the extension a ``lookskip_rs.ReadProgress``
-counter that its reader bumps as it consumes bytes (two relaxed atomic adds per
-line); a watcher (the CLI's progress bar, a worker's heartbeat) calls
+path exists for. Instead the run hands the extension a ``lookskip_rs.ReadProgress``:
+the extension shows it the read tally of the input it opens (the atomic byte/line
+counters its reader keeps anyway, so nothing is added per line); a watcher (the
+CLI's progress bar, a worker's heartbeat) calls
 :meth:`RunProgress.snapshot` a few times a second. The numpy/Python path
 (:func:`lookskip.bulk.scan.scan_unit`) adds its blocks with :meth:`RunProgress.add`.
 

@@ -102,62 +102,67 @@ impl ReadTally {
     }
 }
 
-/// Bytes and `\n`-terminated lines read so far, for whoever watches (a progress bar).
+/// Bytes and `\n`-terminated lines read so far by the input being read, for whoever
+/// watches (a progress bar).
 ///
-/// Why a counter the reader bumps, not a callback: a progress bar must move *within*
-/// a file (one unit can be minutes of reading), and calling into Python per line
-/// or per batch would cost what the Rust path exists to save. The reader adds to two
-/// relaxed atomics per line it consumes (it counts the line's `\n` anyway, for
-/// [`ReadTally`]); the watcher loads them a few times a second. It may run ahead of
-/// scoring by the batches in flight (at most ~16 MiB).
+/// Why it reads the input's own [`ReadTally`] instead of counting: a progress bar must
+/// move *within* a file (one unit can be minutes of reading), and calling into Python
+/// per line or per batch would cost what the Rust path exists to save. The tally
+/// already counts every consumed line with relaxed atomics; a watched input registers
+/// its tally here when it is opened (one lock per input), and the watcher loads the
+/// tally's counters a few times a second: nothing is added per line. The figures may
+/// run ahead of scoring by the batches in flight (at most ~16 MiB).
 #[derive(Debug, Default)]
 pub struct ReadProgress {
-    bytes: AtomicU64,
-    lines: AtomicU64,
+    current: Mutex<Option<Arc<ReadTally>>>,
 }
 
 impl ReadProgress {
+    fn watch(&self, tally: &Arc<ReadTally>) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(tally));
+    }
+    fn read<T>(&self, f: impl FnOnce(&ReadTally) -> T, none: T) -> T {
+        let guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_deref().map_or(none, f)
+    }
+    /// Bytes the input being read (the last one opened since `reset`) has consumed.
     pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
+        self.read(ReadTally::bytes, 0)
     }
     pub fn lines(&self) -> u64 {
-        self.lines.load(Ordering::Relaxed)
+        self.read(ReadTally::lines, 0)
     }
-    /// Back to zero (the caller does it between inputs, when no reader holds it).
+    /// Back to zero: forget the input (the caller does it between inputs).
     pub fn reset(&self) {
-        self.bytes.store(0, Ordering::Relaxed);
-        self.lines.store(0, Ordering::Relaxed);
-    }
-    fn add(&self, bytes: u64, lines: u64) {
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.lines.fetch_add(lines, Ordering::Relaxed);
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 
-/// A `BufRead` that counts what passes through it into a shared [`ReadTally`]
-/// (and into a watcher's [`ReadProgress`], when given one).
+/// A `BufRead` that counts what passes through it into a shared [`ReadTally`].
 pub struct Tallied<R: BufRead> {
     inner: R,
     tally: Arc<ReadTally>,
-    watch: Option<Arc<ReadProgress>>,
 }
 
 impl<R: BufRead> Tallied<R> {
     pub fn new(inner: R) -> (Self, Arc<ReadTally>) {
-        Self::watched(inner, None)
-    }
-
-    /// As [`Tallied::new`], also adding every consumed byte and line to `watch`.
-    pub fn watched(inner: R, watch: Option<Arc<ReadProgress>>) -> (Self, Arc<ReadTally>) {
         let tally = Arc::new(ReadTally::default());
         (
             Self {
                 inner,
                 tally: Arc::clone(&tally),
-                watch,
             },
             tally,
         )
+    }
+
+    /// As [`Tallied::new`], with the tally shown to `watch` (see [`ReadProgress`]).
+    pub fn watched(inner: R, watch: Option<Arc<ReadProgress>>) -> (Self, Arc<ReadTally>) {
+        let (me, tally) = Self::new(inner);
+        if let Some(w) = watch {
+            w.watch(&tally);
+        }
+        (me, tally)
     }
 }
 
@@ -189,16 +194,12 @@ impl<R: BufRead> BufRead for Tallied<R> {
         if amt > 0 {
             // The bytes being consumed are the front of the buffer the last
             // `fill_buf` returned; asking again returns them without reading.
-            let mut lines = 0;
             if let Ok(buf) = self.inner.fill_buf() {
                 let seen = &buf[..amt.min(buf.len())];
-                lines = memchr::memchr_iter(b'\n', seen).count() as u64;
+                let lines = memchr::memchr_iter(b'\n', seen).count() as u64;
                 self.tally.lines.fetch_add(lines, Ordering::Relaxed);
             }
             self.tally.bytes.fetch_add(amt as u64, Ordering::Relaxed);
-            if let Some(w) = &self.watch {
-                w.add(amt as u64, lines);
-            }
         }
         self.inner.consume(amt);
     }

@@ -19,7 +19,7 @@ use crate::stream::ReadProgress;
 /// Bytes and lines read so far by the `classify_unit` / `Classifier.classify_file`
 /// calls it is passed to, readable from another thread while they run (they release
 /// the GIL): what a progress bar polls to move within a file. `reset()` between
-/// calls; reading it costs two atomic loads.
+/// calls; reading it costs a lock and an atomic load, and costs the reader nothing.
 #[pyclass(module = "lookskip_rs", name = "ReadProgress", frozen)]
 #[derive(Default)]
 pub struct PyReadProgress {
