@@ -83,6 +83,7 @@ class LiveProgress(Progress):
         self._timer: threading.Timer | None = None
         self._closed = False
         self._paused = False
+        self._due = False  # the delay passed while paused: show when the pause ends
 
     def poll(self, fn: Callable[[], Any]) -> None:
         """Call ``fn`` before every redraw (it updates tasks from live figures)."""
@@ -92,10 +93,6 @@ class LiveProgress(Progress):
         for fn in self._pollers:
             fn()
         yield from super().get_renderables()
-
-    @property
-    def shown(self) -> bool:
-        return not self.disable
 
     def __enter__(self) -> LiveProgress:
         if self.disable:
@@ -110,7 +107,9 @@ class LiveProgress(Progress):
 
     def _show(self) -> None:
         with self._gate:
-            if not self._closed and not self._paused:
+            if self._paused:
+                self._due = True
+            elif not self._closed:
                 self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -139,7 +138,7 @@ class LiveProgress(Progress):
         finally:
             with self._gate:
                 self._paused = False
-                if live and not self._closed:
+                if (live or self._due) and not self._closed:
                     self.start()
 
 
