@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console, fail, user_errors
+from cli.progress import byte_progress, quiet_option, watch_run
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 
@@ -162,6 +163,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="A JSON-object line is scored on this field (repeatable, first present wins; "
     "default msg, message, log; 'none': score JSON lines whole).",
 )
+@quiet_option
 @user_errors(RuntimeError)
 def classify(
     files,
@@ -188,6 +190,7 @@ def classify(
     events=False,
     follow=False,
     json_fields=(),
+    quiet=False,
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
@@ -211,6 +214,11 @@ def classify(
     For many files or huge ones, `lookskip enqueue classify` spreads the same work over
     Celery workers. A file that cannot be read is reported and the others go on
     (exit status 1).
+
+    On a terminal, a run longer than a second shows its progress on stderr: bytes and
+    lines read (within files, as they are read), rates, files done of found, ETA when
+    the total size is known (plain files); off with --quiet or when stdout or stderr
+    is not a terminal. LOOK lines on stdout never share a line with it.
 
     \b
     Triage:
@@ -289,6 +297,7 @@ def classify(
             fmt=fmt,
             loaded=loaded,
             triage=triage,
+            quiet=quiet,
         )
         return
     from lookskip.classify.local import classify_paths, summarize
@@ -303,16 +312,22 @@ def classify(
         )
 
     names = iter(simple_file_names(files))  # rows name files as the bulk path does
+    from lookskip.progress import RunProgress
+
+    run = RunProgress()
+    bar, task = byte_progress("classifying", quiet=quiet)
+    watch_run(bar, task, run)
 
     def report(res) -> None:
         name = next(names)
         if res.error:
-            console.print(f"[bold red]error:[/] {escape(res.error)}")
+            bar.note(f"[bold red]error:[/] {escape(res.error)}")
             return
         if output_dir is None:
-            write_rows(sys.stdout, name, res.look_lines, fmt)
-            sys.stdout.flush()
-        console.print(
+            with bar.paused():
+                write_rows(sys.stdout, name, res.look_lines, fmt)
+                sys.stdout.flush()
+        bar.note(
             f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
             + (f", {res.look_events:,} LOOK events" if res.look_events is not None else "")
             + (f", {res.look_new:,} new" if res.look_new is not None else "")
@@ -320,15 +335,17 @@ def classify(
             + f" ({res.seconds:.2f}s)"
         )
 
-    results = classify_paths(
-        clf,
-        files,
-        threshold=threshold,
-        max_look=max_look,
-        output_dir=output_dir,
-        on_file=report,
-        triage=triage,
-    )
+    with bar:
+        results = classify_paths(
+            clf,
+            files,
+            threshold=threshold,
+            max_look=max_look,
+            output_dir=output_dir,
+            on_file=report,
+            triage=triage,
+            progress=run,
+        )
     summary = summarize(clf, results, threshold, max_look)
     t = summary["totals"]
     if len(results) > 1 or output_dir:
@@ -348,59 +365,43 @@ def classify(
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
 
 
-def _classify_bulk(files, output_dir, *, fmt: str, **options) -> None:
+def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **options) -> None:
     """Directories, archives, URLs, --output: the bulk layer (``lookskip.bulk``)."""
     import tempfile
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lookskip.bulk.run import classify_inputs
+    from lookskip.progress import RunProgress
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} files"),
-        TextColumn("{task.fields[mib]:,.0f} MiB · {task.fields[lines]:,} lines"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task("classifying", total=None, mib=0.0, lines=0)
-    done = {"bytes": 0, "lines": 0}
+    run = RunProgress()
+    bar, task = byte_progress("classifying", quiet=quiet)
+    watch_run(bar, task, run)
 
     def on_start(loaded, exp) -> None:
         if loaded.backend != "rust":
-            console.print(
+            bar.note(
                 f"[yellow]warning:[/] Rust extension lookskip_rs "
                 f"{loaded.fallback_reason}: using the numpy reference scorer "
                 "(same results, much slower)"
             )
-        progress.update(task, total=len(exp.sources))
         for e in exp.errors:
             what = e.error if e.error.startswith(e.name) else f"{e.name}: {e.error}"
-            console.print(f"[bold red]error:[/] {escape(what)}")
-
-    def on_progress(nbytes: int, nlines: int) -> None:
-        done["bytes"] += nbytes
-        done["lines"] += nlines
-        progress.update(task, mib=done["bytes"] / 2**20, lines=done["lines"])
+            bar.note(f"[bold red]error:[/] {escape(what)}")
 
     def on_file(fr) -> None:
-        progress.advance(task)
         if fr.errors:
             why = "; ".join(fr.errors)
-            console.print(f"[bold red]error:[/] {escape(fr.file)}: {escape(why)}")
+            bar.note(f"[bold red]error:[/] {escape(fr.file)}: {escape(why)}")
 
     report = options.pop("report") and bool(output_dir)
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
-        with progress:
+        with bar:
             summary = classify_inputs(
                 files,
                 out,
                 report=report,
                 on_start=on_start,
-                on_progress=on_progress,
+                progress=run,
                 on_file=on_file,
                 **options,
             )

@@ -60,6 +60,15 @@ WAIT = click.Option(
 )
 
 
+def _quiet(params: list[click.Parameter]) -> list[click.Parameter]:
+    """--quiet (no progress display with --wait), unless the stage's own options have it."""
+    if any(p.name == "quiet" for p in params):
+        return []
+    from cli.progress import quiet_option
+
+    return [p for p in quiet_option(click.Command("x")).params]
+
+
 def _local(stage: str) -> click.Command:
     module, attr = STAGES[stage][0].split(":")
     return getattr(importlib.import_module(module), attr)
@@ -70,7 +79,7 @@ def _params(stage: str) -> list[click.Parameter]:
     return [p for p in _local(stage).params if p.name not in excluded]
 
 
-def send(stage: str, params: dict[str, Any], wait: bool) -> None:
+def send(stage: str, params: dict[str, Any], wait: bool, quiet: bool = False) -> None:
     """Register and send the workflow; print its id (stdout); optionally follow it."""
     from lookskip.preflight import ParamError, check
     from worker.client import Unreachable, check_broker
@@ -92,18 +101,18 @@ def send(stage: str, params: dict[str, Any], wait: bool) -> None:
         return
     from cli.status import report_end, wait_with_progress
 
-    report_end(wait_with_progress(wf), as_json=False)
+    report_end(wait_with_progress(wf, quiet=quiet), as_json=False)
 
 
 def _stage_command(stage: str) -> click.Command:
     local = _local(stage)
 
-    def callback(wait: bool, **params: Any) -> None:
-        send(stage, ADAPT.get(stage, dict)(params), wait)
+    def callback(wait: bool, quiet: bool = False, **params: Any) -> None:
+        send(stage, ADAPT.get(stage, dict)(params), wait, quiet)
 
     return click.Command(
         stage,
-        params=[*_params(stage), WAIT],
+        params=[*_params(stage), WAIT, *_quiet(_params(stage))],
         callback=callback,
         short_help=f"Send `lookskip {stage}` to the workers.",
         help=f"Send `lookskip {stage}` to the workers (same options; see below).\n\n"
@@ -128,12 +137,12 @@ def _pipeline_command() -> click.Command:
         help="Start at this stage (the earlier ones' outputs are reused).",
     )
 
-    def callback(wait: bool, from_stage: str, **p: Any) -> None:
-        send("pipeline", {"from": from_stage, **p}, wait)
+    def callback(wait: bool, from_stage: str, quiet: bool = False, **p: Any) -> None:
+        send("pipeline", {"from": from_stage, **p}, wait, quiet)
 
     return click.Command(
         "pipeline",
-        params=[from_opt, *params.values(), WAIT],
+        params=[from_opt, *params.values(), WAIT, *_quiet(list(params.values()))],
         callback=callback,
         short_help="Send the whole pipeline (" + " → ".join(PIPELINE) + ") to the workers.",
         help="Send the whole pipeline (" + " → ".join(PIPELINE) + ") to the workers as one "

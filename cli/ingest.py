@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from cli.common import console, datasets_option, fail, out, user_errors
+from cli.common import datasets_option, fail, out, user_errors
+from cli.progress import add_count_task, live_progress, quiet_option
 from lookskip import datasets as ds
 from lookskip.settings import get_settings
 
@@ -32,8 +32,14 @@ _STYLE = {"failed": "bold red", "missing": "yellow", "unchanged": "dim"}
     help="Seed of the synthetic generator (default: lookskip's fixed seed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@quiet_option
 def ingest(
-    source: str | None, datasets: str | None, force: bool, seed: int | None, as_json: bool
+    source: str | None,
+    datasets: str | None,
+    force: bool,
+    seed: int | None,
+    as_json: bool,
+    quiet: bool = False,
 ) -> None:
     """Fetch, copy or generate the 2K-line samples into <data_dir>/loghub/.
 
@@ -58,12 +64,17 @@ def ingest(
     not empty; anything else fails that dataset with the reason, the others go
     on. The exit status is non-zero only if some dataset failed.
     """
-    _ingest(source, datasets, force, seed, as_json)
+    _ingest(source, datasets, force, seed, as_json, quiet)
 
 
 @user_errors(ds.DatasetError)
 def _ingest(
-    source: str | None, datasets: str | None, force: bool, seed: int | None, as_json: bool
+    source: str | None,
+    datasets: str | None,
+    force: bool,
+    seed: int | None,
+    as_json: bool,
+    quiet: bool = False,
 ) -> None:
     from lookskip import ingest as ing
     from lookskip import synthetic
@@ -74,19 +85,12 @@ def _ingest(
     except ing.SourceError as exc:
         fail(str(exc))
     kwargs = {"force": force, "seed": synthetic.DEFAULT_SEED if seed is None else seed}
-    with Progress(
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=as_json,
-    ) as bar:
-        task = bar.add_task("", total=len(todo))
+    with live_progress(quiet=quiet or as_json) as bar:
+        task = add_count_task(bar, "ingest", total=len(todo))
 
         def progress(name: str, result: ing.IngestResult | None) -> None:
             if result is None:
-                bar.update(task, description=name)
+                bar.update(task, status=name)
             else:
                 bar.advance(task)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.common import console, datasets_option, fail, out, user_errors
+from cli.progress import add_count_task, live_progress, quiet_option
 from lookskip import datasets as ds
 from lookskip.labeling.batches import LabelingError
 from lookskip.settings import get_settings
@@ -106,6 +106,7 @@ def _money(x: float | None) -> str:
     default=None,
     help="With --select uncertain: at most this many windows (one request each).",
 )
+@quiet_option
 def label(
     datasets: str | None,
     new_only: bool,
@@ -116,6 +117,7 @@ def label(
     select: str,
     budget: float | None,
     max_requests: int | None,
+    quiet: bool = False,
 ) -> None:
     """Label the samples' lines LOOK or SKIP with Claude through the Message Batches API.
 
@@ -141,7 +143,9 @@ def label(
         fail("--budget and --max-requests go with --select uncertain")
     if select == "uncertain" and budget is None and max_requests is None:
         fail("--select uncertain needs --budget USD or --max-requests N")
-    _label(datasets, new_only, dry_run, window_size, model, force, select, budget, max_requests)
+    _label(
+        datasets, new_only, dry_run, window_size, model, force, select, budget, max_requests, quiet
+    )
 
 
 @user_errors(ds.DatasetError, LabelingError)
@@ -155,6 +159,7 @@ def _label(
     select: str = "all",
     budget: float | None = None,
     max_requests: int | None = None,
+    quiet: bool = False,
 ) -> None:
     from lookskip.labeling import batches, pipeline
 
@@ -200,24 +205,16 @@ def _label(
             "`lookskip api-sim` with any key), or use --dry-run"
         )
 
-    with Progress(
-        TextColumn("[bold]batches"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[requests]} · {task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("label", total=None, requests="", status="preparing")
+    with live_progress(quiet=quiet) as bar:
+        task = add_count_task(bar, "batches")
+        bar.update(task, status="preparing")
 
         def show(pr: pipeline.Progress) -> None:
             bar.update(
                 task,
                 total=pr.batches_total,
                 completed=pr.batches_done,
-                requests=f"{pr.requests_done}/{pr.requests_total} requests",
-                status=pr.status,
+                status=f"· {pr.requests_done}/{pr.requests_total} requests · {pr.status}",
             )
 
         try:

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import console, fail, out
+from cli.common import fail, out
+from cli.progress import quiet_option
 
 
 def _ago(ts: float | None) -> str:
@@ -62,38 +62,53 @@ def print_view(view: Any) -> None:
         )
 
 
-def wait_with_progress(wf: str) -> Any:
-    """Live progress bars (one per part of the workflow) until it ends."""
+def wait_with_progress(wf: str, quiet: bool = False) -> Any:
+    """Follow a workflow until it ends: one bar per part (done of total items), and for
+    classify a bar of the bytes and lines the workers have read so far (each unit
+    publishes its figures every second while it reads); failures as they happen."""
+    from cli.progress import add_bytes_task, add_count_task, live_progress
     from worker.client import wait
 
+    parts = live_progress(quiet=quiet, transient=False)
     bars: dict[str, Any] = {}
-    with Progress(
-        TextColumn("{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[label]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
+    told: set[str] = set()
+    read_task: list[Any] = []
 
-        def update(view: Any) -> None:
-            for p in view.parts:
-                if p["name"] not in bars:
-                    bars[p["name"]] = progress.add_task(p["name"], total=None, label="")
-                progress.update(bars[p["name"]], completed=p["done"], total=p["total"] or None)
-            if bars and view.label:
-                last = next(
-                    (p["name"] for p in reversed(view.parts) if p["done"] or p["total"]),
-                    view.parts[0]["name"] if view.parts else None,
-                )
-                if last in bars:
-                    progress.update(bars[last], label=view.label)
+    def update(view: Any) -> None:
+        for p in view.parts:
+            if p["name"] not in bars:
+                bars[p["name"]] = add_count_task(parts, f"{p['name']:<12}")
+            parts.update(bars[p["name"]], completed=p["done"], total=p["total"] or None)
+        if bars and view.label:
+            last = next(
+                (p["name"] for p in reversed(view.parts) if p["done"] or p["total"]),
+                view.parts[0]["name"] if view.parts else None,
+            )
+            if last in bars:
+                parts.update(bars[last], status=view.label)
+        if view.work is not None:
+            w = view.work
+            if not read_task:
+                read_task.append(add_bytes_task(parts, f"{'reading':<12}", unit="units"))
+            parts.update(
+                read_task[0],
+                completed=w["bytes"],
+                total=w["bytes_total"],
+                lines=w["lines"],
+                files=sum(p["done"] for p in view.parts),
+                files_total=sum(p["total"] for p in view.parts) or None,
+            )
+        for f in view.failures:
+            key = f"{f['task']}/{f['item']}"
+            if key not in told:
+                told.add(key)
+                parts.note(f"[red]failed[/] {f['task']} [{f['item']}]: {f['error']}")
 
-        try:
+    try:
+        with parts:
             return wait(wf, update)
-        except KeyError:
-            fail(f"no workflow with id {wf} (it may have expired)")
+    except KeyError:
+        fail(f"no workflow with id {wf} (it may have expired)")
 
 
 def report_end(view: Any, as_json: bool) -> None:
@@ -121,7 +136,8 @@ def report_end(view: Any, as_json: bool) -> None:
 @click.argument("workflow_id")
 @click.option("--wait", "wait_", is_flag=True, help="Follow it live until it ends.")
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
-def status(workflow_id: str, wait_: bool, as_json: bool) -> None:
+@quiet_option
+def status(workflow_id: str, wait_: bool, as_json: bool, quiet: bool = False) -> None:
     """Show state, progress, failures and result of workflow WORKFLOW_ID.
 
     Exits with status 1 when the workflow failed (the failing task and its error
@@ -129,7 +145,7 @@ def status(workflow_id: str, wait_: bool, as_json: bool) -> None:
     """
     store = _store()
     if wait_ and not as_json:
-        view = wait_with_progress(workflow_id)
+        view = wait_with_progress(workflow_id, quiet=quiet)
     elif wait_:
         from worker.client import wait
 

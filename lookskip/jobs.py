@@ -10,6 +10,9 @@ progress under its workflow's id in Redis, in a few small keys:
                                     result, total:<part>, label, started
     lookskip:job:<id>:done:<part>   set of the item keys finished in that part
     lookskip:job:<id>:failed        hash: item key -> error (JSON)
+    lookskip:job:<id>:work          hash: item key -> "bytes lines" read so far (classify
+                                    units: a heartbeat while running, exact at the end;
+                                    the hash's total size under work_total in the main hash)
 
 "Done" is a set of item keys, not a counter, so a task that is redone (its worker
 was killed after it finished but before it acknowledged) is not counted twice.
@@ -83,6 +86,8 @@ class JobView:
     failures: list[dict[str, Any]] = field(default_factory=list)
     result: Any = None
     finished: float | None = None
+    # bytes/lines read so far over all items, and bytes_total when known (classify)
+    work: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -100,6 +105,7 @@ class JobView:
             "label": self.label,
             "failures": self.failures,
             "result": self.result,
+            "work": self.work,
         }
 
 
@@ -160,6 +166,22 @@ class JobStore:
         self._touch(pipe, done)
         pipe.execute()
 
+    def set_work_total(self, wf: str, bytes_total: int | None) -> None:
+        """Bytes the whole workflow will read (0: not known in advance)."""
+        key = self._key(wf)
+        pipe = self.r.pipeline()
+        pipe.hset(key, "work_total", int(bytes_total or 0))
+        self._touch(pipe, key)
+        pipe.execute()
+
+    def set_work(self, wf: str, item: str, nbytes: int, nlines: int) -> None:
+        """Bytes and lines ``item`` has read so far (a redone item overwrites, never adds)."""
+        work = self._key(wf, "work")
+        pipe = self.r.pipeline()
+        pipe.hset(work, item, f"{int(nbytes)} {int(nlines)}")
+        self._touch(pipe, work)
+        pipe.execute()
+
     def mark_failed(self, wf: str, task: str, item: str, error: str) -> None:
         failed = self._key(wf, "failed")
         entry = {"task": task, "item": item, "error": error, "at": time.time()}
@@ -189,6 +211,14 @@ class JobStore:
             (json.loads(_s(v)) for v in self.r.hvals(self._key(wf, "failed"))),
             key=lambda f: f.get("at", 0),
         )
+        work = None
+        if "work_total" in raw:
+            pairs = [_s(v).split() for v in self.r.hvals(self._key(wf, "work"))]
+            work = {
+                "bytes": sum(int(b) for b, _ in pairs),
+                "lines": sum(int(n) for _, n in pairs),
+                "bytes_total": int(raw["work_total"]) or None,
+            }
         state = raw.get("state", "PENDING")
         if state != "SUCCESS" and failures:
             state = "FAILURE"
@@ -203,6 +233,7 @@ class JobStore:
             failures=failures,
             result=json.loads(raw["result"]) if "result" in raw else None,
             finished=float(raw["finished"]) if "finished" in raw else None,
+            work=work,
         )
 
     def recent(self, limit: int = 20) -> list[JobView]:

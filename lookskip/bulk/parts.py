@@ -23,6 +23,7 @@ from typing import Any
 from lookskip import storage
 from lookskip.bulk.chunks import Unit
 from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
+from lookskip.progress import RunProgress
 
 
 def file_key(name: str) -> str:
@@ -69,12 +70,18 @@ def local_target(url: str) -> Iterator[str]:
 
 
 def run_unit(
-    unit: Unit, parts_dir: str, scorer: Engine, threshold: float, max_look: int | None = None
+    unit: Unit,
+    parts_dir: str,
+    scorer: Engine,
+    threshold: float,
+    max_look: int | None = None,
+    progress: RunProgress | None = None,
 ) -> UnitResult:
-    """Scan a unit into its part files (idempotent: a rerun overwrites them)."""
+    """Scan a unit into its part files (idempotent: a rerun overwrites them); ``progress``
+    sees its bytes and lines as they are read."""
     rows_url, meta_url = part_urls(parts_dir, unit)
     with local_target(rows_url) as tmp:
-        res = classify_unit_to(unit, scorer, threshold, tmp, max_look=max_look)
+        res = classify_unit_to(unit, scorer, threshold, tmp, max_look=max_look, progress=progress)
     storage.write_json(meta_url, {"unit": unit.to_dict(), "result": res.to_dict()})
     return res
 

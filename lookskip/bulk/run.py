@@ -25,6 +25,7 @@ from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 from lookskip.classify.triage import NO_TRIAGE, Triage
+from lookskip.progress import RunProgress, exact_bytes_total
 
 # With events a file is one unit: an event may straddle any cut.
 WHOLE_FILE = 1 << 62
@@ -37,7 +38,7 @@ def classify_source_local(
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    on_progress: Callable[[int, int], Any] | None = None,
+    progress: RunProgress | None = None,
     triage: Triage = NO_TRIAGE,
 ) -> FileSummary:
     """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
@@ -66,14 +67,13 @@ def classify_source_local(
                     append=True,
                     max_look=room,
                     triage=triage,
+                    progress=progress,
                 )
                 results.append(res)
                 if res.error:
                     raise Discard
                 lines += res.lines
                 written += res.written
-                if on_progress:
-                    on_progress(res.bytes, res.lines)
     except Discard:
         remove_output(out_url)  # never leave an earlier run's output looking current
     return FileSummary.collect(source, results, rel)
@@ -103,7 +103,7 @@ def run_local(
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    on_progress: Callable[[int, int], Any] | None = None,
+    progress: RunProgress | None = None,
     on_file: Callable[[FileSummary], Any] | None = None,
     report: bool = True,
     triage: Triage = NO_TRIAGE,
@@ -112,11 +112,15 @@ def run_local(
     started = time.time()
     storage.makedirs(output_dir)
     files = []
+    if progress is not None:
+        progress.set_totals(len(sources), exact_bytes_total(sources))
     for source in sources:
         fr = classify_source_local(
-            source, output_dir, scorer, threshold, max_look, chunk_bytes, on_progress, triage
+            source, output_dir, scorer, threshold, max_look, chunk_bytes, progress, triage
         )
         files.append(fr)
+        if progress is not None:
+            progress.file_done(failed=bool(fr.errors))
         if on_file:
             on_file(fr)
     return finish_run(
@@ -186,14 +190,15 @@ def classify_inputs(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     report: bool = True,
     on_start: Callable[[Any, Any], Any] | None = None,
-    on_progress: Callable[[int, int], Any] | None = None,
+    progress: RunProgress | None = None,
     on_file: Callable[[FileSummary], Any] | None = None,
     loaded: Any = None,
     triage: Triage = NO_TRIAGE,
 ) -> dict[str, Any]:
     """``lookskip classify``: expand the inputs, load the model, classify, summarize.
 
-    ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars).
+    ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars);
+    ``progress`` is kept current from the first byte read (poll its ``snapshot``).
     ``loaded``: a scorer already loaded (the one a baseline was built with).
     """
     from lookskip.bulk.inputs import expand_inputs
@@ -215,7 +220,7 @@ def classify_inputs(
         thr,
         max_look,
         chunk_bytes,
-        on_progress,
+        progress,
         on_file,
         report,
         triage,

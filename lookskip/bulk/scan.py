@@ -37,6 +37,7 @@ from lookskip.bulk.chunks import (
 from lookskip.bulk.inputs import STDIN, Source
 from lookskip.classify.rows import row_rest
 from lookskip.classify.triage import NO_TRIAGE, Triage
+from lookskip.progress import RunProgress
 
 BINARY_PROBE = 8192  # a NUL byte in the first 8 KiB of a stream: binary, not a log
 DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
@@ -287,6 +288,7 @@ def classify_unit_to(
     append: bool = False,
     max_look: int | None = None,
     triage: Triage = NO_TRIAGE,
+    progress: RunProgress | None = None,
 ) -> UnitResult:
     """Score a unit into the local file ``path`` (rows as in :func:`scan_unit`).
 
@@ -294,7 +296,29 @@ def classify_unit_to(
     no line passes through Python; otherwise :func:`scan_unit` does the same work.
     Triage (why/new/events) is computed by the Rust call only: a unit only Python
     can read (zip member, URL) is then copied to a local temp file for it.
+    ``progress`` sees the unit's bytes and lines as they are read (its counter given
+    to the extension) and its exact totals at the end.
     """
+    res = _classify_unit_to(
+        unit, scorer, threshold, path, prefix, line_offset, append, max_look, triage, progress
+    )
+    if progress is not None:
+        progress.unit_done(res.bytes, res.lines)
+    return res
+
+
+def _classify_unit_to(
+    unit: Unit,
+    scorer: Engine,
+    threshold: float,
+    path: str,
+    prefix: bytes | None,
+    line_offset: int,
+    append: bool,
+    max_look: int | None,
+    triage: Triage,
+    progress: RunProgress | None,
+) -> UnitResult:
     t0 = time.perf_counter()
     fn = rust_unit_function(scorer)
     args = _rust_args(unit) if fn else None
@@ -318,6 +342,7 @@ def classify_unit_to(
                 max_look,
                 triage,
                 t0,
+                progress,
             )
     if fn is None or args is None:
         with open(path, "ab" if append else "wb") as f:
@@ -327,6 +352,7 @@ def classify_unit_to(
                 threshold,
                 f.write,
                 max_look=max_look,
+                on_progress=progress.add if progress is not None else None,
                 prefix=prefix,
                 line_offset=line_offset,
             )
@@ -343,6 +369,7 @@ def classify_unit_to(
         max_look,
         triage,
         t0,
+        progress,
     )
 
 
@@ -379,7 +406,9 @@ def _rust_unit(
     max_look: int | None,
     triage: Triage,
     t0: float,
+    progress: RunProgress | None = None,
 ) -> UnitResult:
+    counter = progress.counter if progress is not None else None
     try:
         d = fn(
             scorer,
@@ -389,6 +418,7 @@ def _rust_unit(
             prefix=prefix,
             line_offset=line_offset,
             append=append,
+            **({"progress": counter} if counter else {}),
             **args,
             **triage.rust_kwargs(),
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ import numpy as np
 from lookskip import storage
 from lookskip.classify.rows import json_row
 from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
+from lookskip.progress import RunProgress
 
 if TYPE_CHECKING:  # scorer.py imports this module (lazily) for classify_file
     from lookskip.classify.scorer import Scorer
@@ -64,15 +66,38 @@ def classify_file(
     max_look: int | None = None,
     output: str | None = None,
     triage: Triage = NO_TRIAGE,
+    progress: RunProgress | None = None,
 ) -> FileResult:
     """Classify one file with ``scorer``, streaming. LOOK rows go to ``output`` when given
     (JSONL in the :mod:`~lookskip.classify.rows` format), else into ``look_lines``;
-    either way at most ``max_look`` of them. ``triage`` (Rust only) adds why/new/events."""
+    either way at most ``max_look`` of them. ``triage`` (Rust only) adds why/new/events.
+    ``progress`` sees the bytes and lines as they are read (see :mod:`lookskip.progress`)."""
     thr = scorer.threshold if threshold is None else float(threshold)
     require_rust(scorer, triage)
+    res = _classify_file(scorer, path, thr, max_look, output, triage, progress)
+    if progress is not None:
+        progress.unit_done(res.bytes, res.lines)
+    return res
+
+
+def _classify_file(
+    scorer: Scorer,
+    path: str,
+    thr: float,
+    max_look: int | None,
+    output: str | None,
+    triage: Triage,
+    progress: RunProgress | None,
+) -> FileResult:
     if scorer.backend == "rust":
+        watch = {"progress": progress.counter} if progress and progress.counter else {}
         d = scorer.engine.classify_file(
-            path, threshold=thr, max_look=max_look, output=output, **triage.rust_kwargs()
+            path,
+            threshold=thr,
+            max_look=max_look,
+            output=output,
+            **triage.rust_kwargs(),
+            **watch,
         )
         look_lines = [(int(r[0]), float(r[1]), *r[2:]) for r in d["look_lines"]]
         return FileResult(
@@ -88,12 +113,17 @@ def classify_file(
             look_events=d["look_events"] if triage.events else None,
             output=output,
         )
-    return _classify_reference(scorer, path, thr, max_look, output)
+    return _classify_reference(scorer, path, thr, max_look, output, progress)
 
 
 # --- the numpy fallback -------------------------------------------------------
 def _classify_reference(
-    scorer: Scorer, path: str, thr: float, max_look: int | None, output: str | None
+    scorer: Scorer,
+    path: str,
+    thr: float,
+    max_look: int | None,
+    output: str | None,
+    progress: RunProgress | None = None,
 ) -> FileResult:
     started = time.perf_counter()
     res = FileResult(path=path, output=output)
@@ -102,18 +132,28 @@ def _classify_reference(
         if b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]:  # the bulk path's rule (lookskip_rs too)
             raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
         if output is None:
-            _scan(scorer, f, res, thr, limit, None)
+            _scan(scorer, f, res, thr, limit, None, progress)
         else:
             with storage.atomic_writer(output, "wb") as out:
-                _scan(scorer, f, res, thr, limit, out)
+                _scan(scorer, f, res, thr, limit, out, progress)
     res.seconds = time.perf_counter() - started
     return res
 
 
 def _scan(
-    scorer: Scorer, f: IO[bytes], res: FileResult, thr: float, limit: int, out: IO[bytes] | None
+    scorer: Scorer,
+    f: IO[bytes],
+    res: FileResult,
+    thr: float,
+    limit: int,
+    out: IO[bytes] | None,
+    progress: RunProgress | None = None,
 ) -> None:
+    seen = (0, 0)
     for first, batch in _batches(f, scorer.max_line_bytes, res):
+        if progress is not None:
+            progress.add(res.bytes - seen[0], res.lines - seen[1])
+            seen = (res.bytes, res.lines)
         texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
         probs = scorer.predict_proba(texts)
         for i in np.flatnonzero(probs >= thr):
@@ -201,28 +241,68 @@ def classify_paths(
     output_dir: str | None = None,
     on_file: Any = None,
     triage: Triage = NO_TRIAGE,
+    progress: RunProgress | None = None,
 ) -> list[FileResult]:
     """Classify each path; a file that fails gets ``error`` set and the rest go on.
 
     With ``output_dir``, each file's LOOK rows go to ``<file>.look.jsonl`` there and
-    ``summary.json`` lists every file (written last, atomically).
+    ``summary.json`` lists every file (written last, atomically). ``progress`` is kept
+    current (files found and their sizes first, then bytes and lines as read).
     """
     results: list[FileResult] = []
     taken: set[str] = set()
     if output_dir is not None:
         storage.makedirs(output_dir)
+    if progress is not None:
+        progress.set_totals(len(paths), _sizes(paths))
     for path in paths:
         out = storage.join(output_dir, output_name(path, taken)) if output_dir else None
         try:
-            res = classify_file(clf, path, threshold, max_look, out, triage)
+            res = classify_file(
+                clf,
+                path,
+                threshold=threshold,
+                max_look=max_look,
+                output=out,
+                triage=triage,
+                progress=progress,
+            )
         except (OSError, ValueError) as exc:
             res = FileResult(path=path, error=str(exc))
+            if progress is not None:
+                progress.unit_done(0, 0)
+        if progress is not None:
+            progress.file_done(failed=res.error is not None)
         results.append(res)
         if on_file is not None:
             on_file(res)
     if output_dir is not None:
         write_summary(output_dir, clf, results, threshold, max_look)
     return results
+
+
+def _sizes(paths: Sequence[str]) -> int | None:
+    """Total bytes to read when every input is a plain regular file, else None: the
+    uncompressed size of gzip is unknown, and a FIFO or stdin has none (and must not
+    be peeked at: that would take its first bytes)."""
+    total = 0
+    for p in paths:
+        if p == "-":
+            return None
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue  # it will fail and be reported; the others still count
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            with open(p, "rb") as f:
+                if f.read(2) == b"\x1f\x8b":
+                    return None
+        except OSError:
+            continue
+        total += st.st_size
+    return total
 
 
 def summarize(

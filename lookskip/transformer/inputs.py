@@ -63,6 +63,17 @@ def squeeze_numbers(text: str) -> str:
     return _NUM_RUN.sub("#", text)
 
 
+def header_length(text: str) -> int:
+    """How many leading space-separated fields of ``text`` are header (never all of them).
+
+    A header field holds no letters but a month/weekday name or placeholder word."""
+    fields = text.split(" ")
+    i = 0
+    while i < len(fields) - 1 and _HEADER_FIELD.fullmatch(fields[i]):
+        i += 1
+    return i
+
+
 def drop_header(text: str) -> str:
     """Drop the leading fields with no letters but a month/weekday name or placeholder word.
 
@@ -73,11 +84,22 @@ def drop_header(text: str) -> str:
     >>> drop_header("Jun # # combo sshd(pam_unix)[#]: check pass; user unknown")
     'combo sshd(pam_unix)[#]: check pass; user unknown'
     """
-    fields = text.split(" ")
-    i = 0
-    while i < len(fields) - 1 and _HEADER_FIELD.fullmatch(fields[i]):
-        i += 1
-    return " ".join(fields[i:])
+    return " ".join(text.split(" ")[header_length(text) :])
+
+
+def split_key_header(key: str) -> tuple[str, str]:
+    """``(header, message)`` of a template key, cut where :func:`drop_header` cuts.
+
+    The rule reads the key's compact form (one token per placeholder), which has the
+    same space-separated fields as the key itself, so the cut maps back exactly. Why:
+    the report shows the message first and the timestamp/pid columns dimmed.
+
+    >>> split_key_header("<NUM>-<NUM> <NUM>:<NUM>:<NUM>.<NUM> <NUM> <NUM> W ActivityManager: x")
+    ('<NUM>-<NUM> <NUM>:<NUM>:<NUM>.<NUM> <NUM> <NUM>', 'W ActivityManager: x')
+    """
+    n = header_length(compact_placeholders(key))
+    fields = key.split(" ")
+    return " ".join(fields[:n]), " ".join(fields[n:])
 
 
 def input_from_key(key: str) -> str:

@@ -18,6 +18,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
@@ -25,7 +26,7 @@ use flate2::read::MultiGzDecoder;
 use crate::engine::{Engine, FileSummary, LookLine, Triage};
 use crate::error::{Error, Result};
 use crate::rows::{row_prefix, write_atomically, write_row, RowFormat};
-use crate::stream::{describe_read_error, open_input, read_error, Tallied};
+use crate::stream::{describe_read_error, open_input, read_error, ReadProgress, Tallied};
 
 const BUF: usize = 1 << 20;
 const BINARY_PROBE: usize = 8192;
@@ -296,7 +297,8 @@ pub struct FileRows {
 /// Classify one file (plain or gzip, `-` = stdin) with a unit's rules: binary input
 /// refused, a read error (a gzip stream cut short) an error that says after how many
 /// lines. The first `max_look` LOOK rows go to `output` (written atomically, rows
-/// prefixed by `path`), else into `look_lines`.
+/// prefixed by `path`), else into `look_lines`. `progress`, when given, counts the
+/// bytes and lines read as they are read (a progress bar polls it).
 pub fn classify_file(
     engine: &Engine,
     path: &str,
@@ -304,12 +306,13 @@ pub fn classify_file(
     max_look: Option<u64>,
     output: Option<&Path>,
     triage: &Triage<'_>,
+    progress: Option<Arc<ReadProgress>>,
 ) -> Result<FileRows> {
     let limit = max_look.unwrap_or(u64::MAX);
     let mut kept = 0u64;
     let mut look_lines = Vec::new();
     let summary = match output {
-        None => scan_file(engine, path, threshold, triage, &mut |l| {
+        None => scan_file(engine, path, threshold, triage, progress, &mut |l| {
             if kept < limit {
                 kept += 1;
                 look_lines.push(l);
@@ -319,7 +322,7 @@ pub fn classify_file(
         Some(out) => write_atomically(out, |w| {
             let prefix = row_prefix(path);
             let mut row = Vec::with_capacity(256);
-            scan_file(engine, path, threshold, triage, &mut |l| {
+            scan_file(engine, path, threshold, triage, progress, &mut |l| {
                 if kept < limit {
                     kept += 1;
                     write_row(&mut row, Some(&prefix), 0, &l)?;
@@ -341,6 +344,7 @@ fn scan_file(
     path: &str,
     threshold: f64,
     triage: &Triage<'_>,
+    progress: Option<Arc<ReadProgress>>,
     on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
 ) -> Result<FileSummary> {
     let fail = |m: String| Error::Io(format!("{path}: {m}"));
@@ -350,7 +354,7 @@ fn scan_file(
         Ok(true) => return Err(fail(BINARY_ERROR.into())),
         Err(e) => return Err(fail(read_error(&e, 0))),
     }
-    let (input, tally) = Tallied::new(input);
+    let (input, tally) = Tallied::watched(input, progress);
     let scored = engine.classify_reader(Box::new(input), threshold, triage, on_look);
     if let Some(e) = tally.error() {
         return Err(fail(read_error(&e, tally.lines())));
@@ -364,7 +368,8 @@ fn scan_file(
 /// Score a unit, writing up to `max_rows` LOOK rows to `out` (all are counted).
 ///
 /// An input that cannot be read to its end gives a summary with `error` set (and
-/// the lines read before it); `Err` means the rows could not be written.
+/// the lines read before it); `Err` means the rows could not be written. `progress`
+/// as in [`classify_file`].
 pub fn classify_unit(
     engine: &Engine,
     input: &UnitInput,
@@ -372,6 +377,7 @@ pub fn classify_unit(
     format: &RowFormat<'_>,
     triage: &Triage<'_>,
     out: &mut dyn Write,
+    progress: Option<Arc<ReadProgress>>,
 ) -> Result<UnitSummary> {
     let start = Instant::now();
     let mut s = UnitSummary {
@@ -396,7 +402,7 @@ pub fn classify_unit(
             Err(e) => return failed(s, describe_read_error(&e, 0, archive)),
         }
     }
-    let (reader, tally) = Tallied::new(reader);
+    let (reader, tally) = Tallied::watched(reader, progress);
     let limit = format.max_rows.unwrap_or(u64::MAX);
     let offset = format.line_offset;
     let (mut density, mut bucket) = (Vec::new(), DENSITY_BUCKET);

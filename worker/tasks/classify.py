@@ -26,7 +26,8 @@ from lookskip.bulk.inputs import InputError, expand_inputs
 from lookskip.bulk.parts import run_unit
 from lookskip.bulk.run import merge_all, plan
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer
-from worker.app import app
+from lookskip.progress import RunProgress, exact_bytes_total, heartbeat
+from worker.app import app, job_store
 from worker.workflows import stage, task_sig
 
 # Limits: a 64 MiB range takes seconds, but a whole .gz or archive member is one unit
@@ -100,6 +101,8 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     # Longest units first: the last unit to start then is a short one (makespan).
     flat = sorted((u for us in units for u in us), key=_weight, reverse=True)
     self.set_total(wf, "units", len(flat))
+    if wf:  # what `enqueue classify --wait` measures its byte bar against
+        job_store().set_work_total(wf, exact_bytes_total(exp.sources))
     self.progress(wf, 0, len(flat), f"classifying {len(exp.sources)} files in {len(flat)} units")
     common = {
         "parts_dir": parts_dir,
@@ -154,13 +157,21 @@ def unit_task(
     """Classify one unit into its part files; an unreadable input is a result, not a failure."""
     u = Unit.from_dict(unit)
     loaded = _scorer(model_path, max_line_bytes)
-    res = run_unit(
-        u,
-        parts_dir,
-        loaded.engine,
-        loaded.threshold if threshold is None else float(threshold),
-        max_look,
-    )
+    run = RunProgress()
+
+    def publish(s: Any) -> None:  # bytes/lines read so far, for `enqueue classify --wait`
+        if wf:
+            job_store().set_work(wf, item, s.bytes, s.lines)
+
+    with heartbeat(publish, run):
+        res = run_unit(
+            u,
+            parts_dir,
+            loaded.engine,
+            loaded.threshold if threshold is None else float(threshold),
+            max_look,
+            progress=run,
+        )
     self.item_done(wf, "units", item)
     return {
         "file": u.source.name,

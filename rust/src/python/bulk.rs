@@ -1,8 +1,10 @@
-//! `lookskip_rs.classify_unit`: the PyO3 face of `bulk::classify_unit`.
+//! `lookskip_rs.classify_unit` and `ReadProgress`: the PyO3 face of `bulk::classify_unit`
+//! and of `stream::ReadProgress`.
 
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -14,6 +16,52 @@ use crate::bulk::{classify_unit as run, UnitInput};
 use crate::engine::Triage;
 use crate::error::Error;
 use crate::rows::RowFormat;
+use crate::stream::ReadProgress;
+
+/// Bytes and lines read so far by the `classify_unit` / `Classifier.classify_file`
+/// calls it is passed to, readable from another thread while they run (they release
+/// the GIL): what a progress bar polls to move within a file. `reset()` between
+/// calls; reading it costs a lock and an atomic load, and costs the reader nothing.
+#[pyclass(module = "lookskip_rs", name = "ReadProgress", frozen)]
+#[derive(Default)]
+pub struct PyReadProgress {
+    pub(crate) inner: Arc<ReadProgress>,
+}
+
+#[pymethods]
+impl PyReadProgress {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+    #[getter]
+    fn bytes(&self) -> u64 {
+        self.inner.bytes()
+    }
+    #[getter]
+    fn lines(&self) -> u64 {
+        self.inner.lines()
+    }
+    /// `(bytes, lines)` read so far.
+    fn snapshot(&self) -> (u64, u64) {
+        (self.inner.bytes(), self.inner.lines())
+    }
+    fn reset(&self) {
+        self.inner.reset();
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ReadProgress(bytes={}, lines={})",
+            self.inner.bytes(),
+            self.inner.lines()
+        )
+    }
+}
+
+/// The counter inside an optional `ReadProgress` argument.
+pub(crate) fn watch(progress: Option<&Bound<'_, PyReadProgress>>) -> Option<Arc<ReadProgress>> {
+    progress.map(|p| Arc::clone(&p.get().inner))
+}
 
 /// Classify one unit of a bulk job (see `lookskip.bulk`), writing its LOOK rows to
 /// `rows_path` (truncated, or appended to with `append`; the caller renames it into
@@ -23,11 +71,12 @@ use crate::rows::RowFormat;
 /// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
 /// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
 /// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
+/// `progress` (a `ReadProgress`) counts the unit's bytes and lines as they are read.
 #[pyfunction]
 #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
                     size = 0, gz = false, threshold = None, max_look = None, prefix = None,
                     line_offset = 0, append = false, why = 0, baseline = None,
-                    only_new = false, events = false))]
+                    only_new = false, events = false, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn classify_unit<'py>(
     py: Python<'py>,
@@ -49,7 +98,9 @@ fn classify_unit<'py>(
     baseline: Option<&Bound<'py, PyBaseline>>,
     only_new: bool,
     events: bool,
+    progress: Option<&Bound<'py, PyReadProgress>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let progress = watch(progress);
     let input = match kind {
         "plain" => UnitInput::Plain { path, start, end },
         "whole" => UnitInput::Whole { path },
@@ -93,7 +144,9 @@ fn classify_unit<'py>(
             line_offset,
             max_rows: max_look,
         };
-        let s = run(engine, &input, threshold, &format, &triage, &mut w)?;
+        let s = run(
+            engine, &input, threshold, &format, &triage, &mut w, progress,
+        )?;
         w.flush().map_err(io_err)?;
         Ok(s)
     })?;
@@ -113,5 +166,6 @@ fn classify_unit<'py>(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyReadProgress>()?;
     m.add_function(wrap_pyfunction!(classify_unit, m)?)
 }

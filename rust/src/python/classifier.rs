@@ -10,6 +10,7 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
 use super::baseline::PyBaseline;
+use super::bulk::{watch, PyReadProgress};
 use super::LineArg;
 use crate::bulk;
 use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
@@ -107,13 +108,14 @@ impl PyClassifier {
     /// and `look_lines`: `(line_number, p_look, text)` of the first `max_look` LOOK
     /// lines (all when None). With `output`, those rows are written there instead
     /// (atomically; `{"file","line","prob","text"}` JSONL, `file` = `path` as given)
-    /// and `look_lines` stays empty, so memory stays flat.
+    /// and `look_lines` stays empty, so memory stays flat. `progress` (a
+    /// `ReadProgress`) counts the bytes and lines read as they are read.
     ///
     /// Triage (`why`, `baseline`, `only_new`, `events`: see `engine::Triage`) adds
     /// `look_new` and `look_events` to the totals, and the rows become
     /// `(line_number, p_look, text, extra)` with `extra` the row's added fields.
     #[pyo3(signature = (path, threshold = None, max_look = None, output = None, why = 0,
-                        baseline = None, only_new = false, events = false))]
+                        baseline = None, only_new = false, events = false, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn classify_file<'py>(
         &self,
@@ -126,9 +128,11 @@ impl PyClassifier {
         baseline: Option<&Bound<'py, PyBaseline>>,
         only_new: bool,
         events: bool,
+        progress: Option<&Bound<'py, PyReadProgress>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let threshold = threshold.unwrap_or(self.engine.clf.threshold);
         let shown = path.display().to_string();
+        let progress = watch(progress);
         if let Some(b) = baseline {
             b.get().check(&self.engine.clf)?;
         }
@@ -148,6 +152,7 @@ impl PyClassifier {
                 max_look,
                 output.as_deref(),
                 &triage,
+                progress,
             )
         })?;
         let (summary, kept, look_lines) = (rows.summary, rows.kept, rows.look_lines);
