@@ -401,3 +401,118 @@ def wait_for(pred, timeout: float = 30.0, what: str = "condition"):
             return v
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# --------------------------------------------------------------------------- S3 server
+
+FAKE_S3_KEY_ID = "lookskip-test-key"
+FAKE_S3_SECRET = "s3-FAKE-SECRET-lookskip-9d41c7e2-do-not-leak"
+
+
+@dataclass
+class S3Service:
+    """A real S3-compatible server (moto's server mode) on a loopback port.
+
+    ``env`` is what a client process needs to reach it (the standard AWS variables,
+    which boto, s3fs and every worker read): credentials never travel in a task.
+    """
+
+    port: int
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": FAKE_S3_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": FAKE_S3_SECRET,
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto server did not start: {self.log.read_text()}")
+                time.sleep(0.1)
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=FAKE_S3_KEY_ID,
+            aws_secret_access_key=FAKE_S3_SECRET,
+            region_name="us-east-1",
+        )
+
+    def bucket(self, name: str) -> str:
+        """Create bucket ``name`` (if new); returns ``s3://name``."""
+        c = self.client()
+        if name not in {b["Name"] for b in c.list_buckets().get("Buckets", [])}:
+            c.create_bucket(Bucket=name)
+        return f"s3://{name}"
+
+    def upload_dir(self, local: Path, url: str, pattern: str = "*") -> None:
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        c = self.client()
+        for p in sorted(local.glob(pattern)):
+            if p.is_file():
+                c.upload_file(str(p), bucket, f"{prefix.rstrip('/')}/{p.name}".lstrip("/"))
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def s3_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Service]:
+    """moto's S3 server for the session; this process's AWS settings point at it."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.fail("moto's S3 server not installed (extra s3-server): run scripts/setup")
+    svc = S3Service(port=free_port(), log=tmp_path_factory.mktemp("s3") / "moto.log")
+    svc.start()
+    saved = {k: os.environ.get(k) for k in svc.env}
+    os.environ.update(svc.env)
+    try:
+        yield svc
+    finally:
+        svc.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _clear_fsspec_instances()
+
+
+def _clear_fsspec_instances() -> None:
+    """s3fs caches one file system per set of arguments: forget those made for a server."""
+    try:
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()
+    except ImportError:
+        pass

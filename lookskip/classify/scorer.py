@@ -77,9 +77,10 @@ class Scorer:
         started = time.perf_counter()
         if module is not None:
             self.backend = "rust"
-            self.engine: Any = module.Classifier(
-                model_path, threads=threads, max_line_bytes=max_line_bytes
-            )
+            with storage.local_copy(model_path) as path:  # Rust reads local files only
+                self.engine: Any = module.Classifier(
+                    path, threads=threads, max_line_bytes=max_line_bytes
+                )
         elif allow_fallback:
             from lookskip.model.reference import ReferenceModel
 
