@@ -8,9 +8,10 @@ the first task is sent (``worker.workflows.enqueue``) or the first step runs (th
 local commands), so a bad run costs nothing.
 
 Checks: with the data dir on an object store (workers on several hosts), no parameter
-names a path on this host; known dataset names (``--datasets``, ``--holdout``), a usable ``--source``,
-a known ``--grid``, ``--folds`` of at least 2 and at most the number of training
-datasets (those train will see, minus ``--holdout``), which must be at least 2.
+names a path on this host; known dataset names (``--datasets``, ``--holdout``), a
+usable ``--source``, a known ``--grid``, ``--folds`` of at least 2 and at most the
+number of training datasets (those train will see, minus ``--holdout``), which must be
+at least 2.
 """
 
 from __future__ import annotations

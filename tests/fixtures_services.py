@@ -208,13 +208,13 @@ class Workers:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str, queues: str = ALL_QUEUES) -> None:
+    def start(self, name: str, queues: str = ALL_QUEUES, **env: str) -> None:
         from worker.launch import spawn_worker
 
         self.procs[name] = spawn_worker(
             name,
             queues,
-            env=self.env,
+            env={**self.env, **env},
             logfile=self.log_dir / f"{name}.log",
             imports=["worker_test_tasks"],
         )
@@ -379,6 +379,27 @@ def drop_client_connections() -> None:
     app.amqp._producer_pool = None
 
 
+def redis_blobs(url: str) -> list[bytes]:
+    """Every value Redis holds (strings, lists, hashes, sets, sorted sets), to grep for secrets."""
+    import redis
+
+    r = redis.Redis.from_url(url)
+    blobs: list[bytes] = []
+    for key in r.scan_iter(count=1000):
+        t = r.type(key).decode()
+        if t == "string":
+            blobs.append(r.get(key) or b"")
+        elif t == "list":
+            blobs.extend(r.lrange(key, 0, -1))
+        elif t == "hash":
+            blobs.extend(r.hvals(key))
+        elif t == "set":
+            blobs.extend(r.smembers(key))
+        elif t == "zset":
+            blobs.extend(m for m, _ in r.zrange(key, 0, -1, withscores=True))
+    return blobs
+
+
 def wait_workflow(wf: str, timeout: float = 90.0):
     """The registry view of workflow ``wf`` once it is done (AssertionError after timeout)."""
     from worker.app import job_store
@@ -448,7 +469,7 @@ class S3Service:
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"moto server did not start: {self.log.read_text()}")
+                    raise RuntimeError(f"moto did not start: {self.log.read_text()}") from None
                 time.sleep(0.1)
 
     def client(self):
@@ -469,12 +490,20 @@ class S3Service:
             c.create_bucket(Bucket=name)
         return f"s3://{name}"
 
-    def upload_dir(self, local: Path, url: str, pattern: str = "*") -> None:
+    def upload(self, local: Path, url: str, pattern: str = "**/*") -> None:
+        """Copy a file, or the files under a folder matching ``pattern``, to ``url``."""
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         c = self.client()
-        for p in sorted(local.glob(pattern)):
-            if p.is_file():
-                c.upload_file(str(p), bucket, f"{prefix.rstrip('/')}/{p.name}".lstrip("/"))
+        files = (
+            [(local, "")]
+            if local.is_file()
+            else [
+                (p, str(p.relative_to(local))) for p in sorted(local.glob(pattern)) if p.is_file()
+            ]
+        )
+        for p, rel in files:
+            key = "/".join(x for x in (prefix.strip("/"), rel) if x)
+            c.upload_file(str(p), bucket, key)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -72,12 +72,12 @@ def test_two_processes_racing_on_the_manifest_lose_nothing(s3_settings, s3_servi
 
 def test_a_holder_whose_lock_expired_writes_nothing(s3_settings):
     url = storage.join(s3_settings.data_dir, "state.json")
-    with pytest.raises(LockLost):
-        with locked_json(s3_settings, "state", url, _empty, ttl_s=0.3, heartbeat=False) as stale:
-            stale["items"]["stale"] = 1
-            time.sleep(0.6)  # stalls past its lock's expiry; another holder comes and goes
-            with locked_json(s3_settings, "state", url, _empty) as fresh:
-                fresh["items"]["fresh"] = 1
+    stale_lock = locked_json(s3_settings, "state", url, _empty, ttl_s=0.3, heartbeat=False)
+    with pytest.raises(LockLost), stale_lock as stale:
+        stale["items"]["stale"] = 1
+        time.sleep(0.6)  # stalls past its lock's expiry; another holder comes and goes
+        with locked_json(s3_settings, "state", url, _empty) as fresh:
+            fresh["items"]["fresh"] = 1
     doc = storage.read_json(url)
     assert doc["items"] == {"fresh": 1}
 
@@ -95,13 +95,13 @@ def test_a_write_past_the_fence_check_is_refused_by_the_store(s3_settings):
     by S3's conditional write: the stale holder's PUT names an ETag that is gone."""
     url = storage.join(s3_settings.data_dir, "state.json")
     storage.write_json(url, {"items": {"first": 1}})
-    with pytest.raises(StateConflict):
-        with locked_json(s3_settings, "state", url, _empty, ttl_s=0.3, heartbeat=False) as stale:
-            stale._fence.check = lambda: None  # as if the check ran just before the expiry
-            time.sleep(0.6)
-            with locked_json(s3_settings, "state", url, _empty) as fresh:
-                fresh["items"]["fresh"] = 1
-            stale["items"]["stale"] = 1
+    stale_lock = locked_json(s3_settings, "state", url, _empty, ttl_s=0.3, heartbeat=False)
+    with pytest.raises(StateConflict), stale_lock as stale:
+        stale._fence.check = lambda: None  # as if the check ran just before the expiry
+        time.sleep(0.6)
+        with locked_json(s3_settings, "state", url, _empty) as fresh:
+            fresh["items"]["fresh"] = 1
+        stale["items"]["stale"] = 1
     assert storage.read_json(url)["items"] == {"first": 1, "fresh": 1}
 
 

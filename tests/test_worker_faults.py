@@ -18,6 +18,7 @@ from fixtures_services import (
     FAKE_API_KEY,
     local_redis_image,
     redis_backend_choice,
+    redis_blobs,
     wait_for,
     wait_workflow,
 )
@@ -154,22 +155,7 @@ def test_a_poison_task_fails_after_max_deliveries(celery_workers):
 
 
 def test_no_secret_in_logs_arguments_or_redis(celery_workers, redis_service):
-    import redis
-
-    r = redis.Redis.from_url(redis_service.url)
-    blobs = []
-    for key in r.scan_iter(count=1000):
-        t = r.type(key).decode()
-        if t == "string":
-            blobs.append(r.get(key) or b"")
-        elif t == "list":
-            blobs.extend(r.lrange(key, 0, -1))
-        elif t == "hash":
-            blobs.extend(r.hvals(key))
-        elif t == "set":
-            blobs.extend(r.smembers(key))
-        elif t == "zset":
-            blobs.extend(m for m, _ in r.zrange(key, 0, -1, withscores=True))
+    blobs = redis_blobs(redis_service.url)
     assert blobs, "redis holds the workflows of the other tests"
     assert not [b for b in blobs if FAKE_API_KEY.encode() in b]
     logs = celery_workers.all_logs()
