@@ -25,7 +25,7 @@ def doctor(timeout: float) -> None:
     from lookskip import storage
     from lookskip.jobs import mask_url
     from lookskip.settings import get_settings
-    from worker.client import Unreachable, _check_redis
+    from worker.client import Unreachable, check_url
 
     s = get_settings()
     rows: list[tuple[str, str, str]] = []  # (check, status, detail)
@@ -36,7 +36,7 @@ def doctor(timeout: float) -> None:
     reachable = True
     for what, url in (("broker", broker), ("result backend", backend)):
         try:
-            _check_redis(url, what)
+            check_url(url, what)
             rows.append((what, "ok", mask_url(url)))
         except Unreachable as exc:
             rows.append((what, "FAIL", str(exc)))

@@ -17,6 +17,7 @@ session and a recognisable fake API key, so tests can grep logs and Redis for it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -352,6 +353,7 @@ def _point_app_at(url: str) -> None:
         app.conf.update(celery_config(get_settings()))
         drop_client_connections()
         app._local.__dict__.pop("backend", None)
+        app.__dict__.pop("amqp", None)  # queues and routes are built once from the config
     wapp._store = None
 
 
@@ -545,3 +547,94 @@ def _clear_fsspec_instances() -> None:
         s3fs.S3FileSystem.clear_instance_cache()
     except ImportError:
         pass
+
+
+# --------------------------------------------------------------------------- RabbitMQ
+
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's, without the su wrapper
+
+
+@dataclass
+class RabbitService:
+    """A throw-away RabbitMQ node (Debian's ``rabbitmq-server``, installed by scripts/setup)
+    on free loopback ports, its own data dir, no plugins; ``restart`` kills it (SIGKILL)
+    and starts it again on the same data, as a crash would."""
+
+    port: int
+    dist_port: int
+    workdir: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _env(self) -> dict[str, str]:
+        from worker.config import rabbitmq_consumer_timeout_ms
+
+        conf = self.workdir / "rabbitmq.conf"
+        conf.write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+            f"consumer_timeout = {rabbitmq_consumer_timeout_ms()}\n"
+        )
+        (self.workdir / "enabled_plugins").write_text("[].\n")
+        return dict(
+            os.environ,
+            HOME=str(self.workdir),  # the Erlang cookie
+            RABBITMQ_NODENAME=f"lookskip-test-{self.port}@localhost",
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            RABBITMQ_MNESIA_BASE=str(self.workdir / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.workdir / "log"),
+            RABBITMQ_CONFIG_FILE=str(conf),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.workdir / "enabled_plugins"),
+            RABBITMQ_PID_FILE=str(self.workdir / "pid"),
+        )
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.proc = subprocess.Popen(
+            [RABBITMQ_SERVER],
+            env=self._env(),
+            stdout=(self.workdir / "server.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the Erlang VM and its helpers: one group to kill
+        )
+        deadline = time.monotonic() + timeout
+        from kombu import Connection
+
+        while True:
+            try:
+                with Connection(self.url, connect_timeout=1) as c:
+                    c.ensure_connection(max_retries=1)
+                return
+            except Exception:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    log = (self.workdir / "server.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"rabbitmq-server did not start: {log}") from None
+                time.sleep(0.3)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.kill()
+        time.sleep(down_s)
+        self.start()
+        drop_client_connections()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def rabbitmq_available() -> bool:
+    return os.access(RABBITMQ_SERVER, os.X_OK)

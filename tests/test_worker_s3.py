@@ -9,6 +9,7 @@ the session's local-disk workers never take their tasks.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import uuid
@@ -59,9 +60,6 @@ def s3_workers(s3_service, batch_sim, tmp_path_factory) -> Iterator[Workers]:
         workers.wait_ready()
         yield workers
     finally:
-        for n in list(workers.procs):
-            workers.stop(n)
-        redis.stop()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -69,6 +67,10 @@ def s3_workers(s3_service, batch_sim, tmp_path_factory) -> Iterator[Workers]:
                 os.environ[k] = v
         get_settings.cache_clear()
         _point_app_at(get_settings().broker_url.get_secret_value())
+        gc.collect()  # results of this module's runs let go while their Redis still answers
+        for n in list(workers.procs):
+            workers.stop(n)
+        redis.stop()
 
 
 def _run(*args: str):
