@@ -201,3 +201,11 @@ def test_enqueue_refuses_a_path_only_this_host_sees(s3_workers, tmp_path):
     assert "a path on this host" in res.output and "s3://" in res.output
     res = _run("enqueue", "ingest", "--source", str(tmp_path))
     assert res.exit_code != 0 and "a path on this host" in res.output
+
+
+def test_doctor_shows_the_redis_lock_and_conditional_writes(s3_workers):
+    res = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["doctor"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "Redis lock with fencing" in res.output
+    assert "conditional writes: yes" in res.output
+    assert FAKE_S3_SECRET not in res.output
