@@ -169,6 +169,28 @@ def local_copy(url: str | os.PathLike[str]) -> Iterator[str]:
         os.unlink(tmp)
 
 
+@contextmanager
+def local_dir(url: str | os.PathLike[str]) -> Iterator[str]:
+    """A local directory with the files of ``url``: itself if local, else a temp copy.
+
+    Why: transformers and the Rust BERT load model directories by path; one trained by a
+    worker on another host lives in the bucket. A missing remote folder gives an empty
+    directory, so the caller's own "no model here" message applies.
+    """
+    fs, path = fs_and_path(url)
+    if "file" in _protocols(fs):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="lookskip-") as tmp:
+        for remote in fs.find(path):
+            rel = remote[len(path.rstrip("/")) + 1 :]
+            target = os.path.join(tmp, *rel.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(fs.cat_file(remote))
+        yield tmp
+
+
 class Conflict(RuntimeError):
     """A conditional write was refused: the object changed since it was read."""
 

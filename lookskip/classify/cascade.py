@@ -27,10 +27,20 @@ class CascadeError(RuntimeError):
 
 
 def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> Any:
-    """``lookskip_rs.BertClassifier`` for ``export_dir``, or a clear error why not."""
+    """``lookskip_rs.BertClassifier`` for ``export_dir``, or a clear error why not.
+
+    An export in the object store is loaded through a temporary local copy.
+    """
+    from lookskip import storage
+
+    with storage.local_dir(export_dir) as local:
+        return _load_bert_local(export_dir, local, device, threads)
+
+
+def _load_bert_local(export_dir: str, local: str, device: str, threads: int) -> Any:
     import os
 
-    if not os.path.exists(os.path.join(export_dir, "model.safetensors")):
+    if not os.path.exists(os.path.join(local, "model.safetensors")):
         raise CascadeError(
             f"no BERT export in {export_dir}; run `lookskip train-transformer` "
             "and `lookskip export-transformer` (or pass --bert-model)"
@@ -45,7 +55,7 @@ def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> Any:
         raise CascadeError(
             "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup"
         )
-    return lookskip_rs.BertClassifier(export_dir, device=device, threads=threads)
+    return lookskip_rs.BertClassifier(local, device=device, threads=threads)
 
 
 @dataclass
