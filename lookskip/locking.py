@@ -130,7 +130,12 @@ def state_lock(
     lock = r.lock(base, timeout=ttl_s, blocking_timeout=acquire_timeout_s, thread_local=False)
     if not lock.acquire():
         raise TimeoutError(f"lock {name} not acquired within {acquire_timeout_s:.0f}s")
-    token = int(r.incr(base + ":fence"))
+    try:
+        token = int(r.incr(base + ":fence"))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            lock.release()
+        raise
     lost = threading.Event()
     stop = threading.Event()
     still_mine = r.register_script(_STILL_MINE)

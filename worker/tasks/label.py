@@ -15,12 +15,23 @@ from typing import Any
 
 from celery import chain, chord, group
 
+from lookskip.locking import LockLost, StateConflict
 from worker.app import app, stage_settings
 from worker.config import MAX_COUNTDOWN_S
 from worker.workflows import task_sig
 
 PART = "batches"
 POLL_MAX_RETRIES = 5000  # with the default 300 s cap: far beyond the API's 24 h expiry
+#: A step that lost the manifest lock (it stalled past the lock's expiry) or whose
+#: conditional write the store refused has written nothing (``lookskip.locking``): it
+#: runs again after a short backoff instead of failing the workflow.
+LOCK_RETRY: dict[str, Any] = {
+    "autoretry_for": (LockLost, StateConflict),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 class LabelFailed(RuntimeError):
@@ -71,7 +82,7 @@ def _datasets_of(settings: Any, keys: list[str]) -> set[str]:
     }
 
 
-@app.task(name="lookskip.label.prepare", bind=True)
+@app.task(name="lookskip.label.prepare", bind=True, **LOCK_RETRY)
 def prepare(
     self,
     *,
@@ -121,7 +132,7 @@ def prepare(
     return self.replace(chord(_batch_chains(wf, keys, overrides), body))
 
 
-@app.task(name="lookskip.label.submit", bind=True)
+@app.task(name="lookskip.label.submit", bind=True, **LOCK_RETRY)
 def submit(
     self,
     *,
@@ -137,7 +148,7 @@ def submit(
     return {"key": key, "api_id": b["api_id"], "status": b["status"]}
 
 
-@app.task(name="lookskip.label.poll", bind=True, max_retries=POLL_MAX_RETRIES)
+@app.task(name="lookskip.label.poll", bind=True, **{**LOCK_RETRY, "max_retries": POLL_MAX_RETRIES})
 def poll(
     self,
     *,
@@ -161,7 +172,7 @@ def poll(
     return {"key": key, "status": status}
 
 
-@app.task(name="lookskip.label.collect", bind=True)
+@app.task(name="lookskip.label.collect", bind=True, **LOCK_RETRY)
 def collect(
     self,
     *,
@@ -185,7 +196,7 @@ def collect(
     }
 
 
-@app.task(name="lookskip.label.round", bind=True)
+@app.task(name="lookskip.label.round", bind=True, **LOCK_RETRY)
 def round_(
     self,
     collected: list[dict],
@@ -236,7 +247,7 @@ def _total(wf: str | None) -> int:
     return next((p["total"] for p in view.parts if p["name"] == PART), 0) if view else 0
 
 
-@app.task(name="lookskip.label.merge", bind=True)
+@app.task(name="lookskip.label.merge", bind=True, **LOCK_RETRY)
 def merge(
     self, *, wf: str | None = None, state: dict[str, Any], overrides: dict[str, Any] | None = None
 ) -> dict:
