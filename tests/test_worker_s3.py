@@ -40,13 +40,23 @@ CLIENT_KEYS = ("LOOKSKIP_BROKER_URL", "LOOKSKIP_RESULT_BACKEND", "LOOKSKIP_DATA_
 
 
 @pytest.fixture(scope="module")
-def s3_workers(s3_service, batch_sim, tmp_path_factory) -> Iterator[Workers]:
+def s3_sim():
+    """This module's own Batch-API simulator (other tests count the session one's batches)."""
+    from lookskip.apisim import SimOptions, serve_in_thread
+
+    sim = serve_in_thread(SimOptions(delay=0.3))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_workers(s3_service, s3_sim, tmp_path_factory) -> Iterator[Workers]:
     from lookskip.settings import get_settings
 
     redis = RedisService(kind="local", port=free_port(), workdir=tmp_path_factory.mktemp("r"))
     redis.start()
     data_dir = f"{s3_service.bucket('lookskip-data')}/{uuid.uuid4().hex[:8]}"
-    env = {**service_env(redis.url, Path("."), batch_sim.url), **s3_service.env}
+    env = {**service_env(redis.url, Path("."), s3_sim.url), **s3_service.env}
     env["LOOKSKIP_DATA_DIR"] = data_dir
     saved = {k: os.environ.get(k) for k in CLIENT_KEYS}
     os.environ.update({k: env[k] for k in CLIENT_KEYS})
@@ -86,7 +96,7 @@ def _wf_id(output: str) -> str:
 
 
 def test_pipeline_on_s3_matches_the_local_disk_run(
-    s3_workers, s3_service, batch_sim, shared_data, tmp_path
+    s3_workers, s3_service, s3_sim, shared_data, tmp_path
 ):
     src = f"{s3_service.bucket('lookskip-inputs')}/mirror-{uuid.uuid4().hex[:6]}"
     for name in ("HDFS_2k.log", "BGL_2k.log", "BGL_2k.log_structured.csv"):
@@ -114,7 +124,7 @@ def test_pipeline_on_s3_matches_the_local_disk_run(
 
     local = Settings(
         data_dir=str(tmp_path / "local"),
-        anthropic_base_url=batch_sim.url,
+        anthropic_base_url=s3_sim.url,
         anthropic_api_key="sim-key",
         poll_initial_s=0.02,
         poll_max_s=0.2,
