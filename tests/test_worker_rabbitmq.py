@@ -47,24 +47,13 @@ def rabbit(tmp_path_factory) -> Iterator[RabbitService]:
 
 
 @pytest.fixture(scope="module")
-def rabbit_sim():
-    """This module's own Batch-API simulator: tests elsewhere count the batches the
-    session's simulator created, and its batches end after 2 s (several polls)."""
-    from lookskip.apisim import SimOptions, serve_in_thread
-
-    sim = serve_in_thread(SimOptions(delay=2.0))
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(scope="module")
-def rabbit_workers(rabbit, rabbit_sim, tmp_path_factory) -> Iterator[Workers]:
+def rabbit_workers(rabbit, batch_sim, tmp_path_factory) -> Iterator[Workers]:
     from lookskip.settings import get_settings
 
     results = RedisService(kind="local", port=free_port(), workdir=tmp_path_factory.mktemp("rr"))
     results.start()
     data_dir = tmp_path_factory.mktemp("rabbit-data")
-    env = service_env(results.url, data_dir, rabbit_sim.url)
+    env = service_env(results.url, data_dir, batch_sim.url)
     env["LOOKSKIP_BROKER_URL"] = rabbit.url
     saved = {k: os.environ.get(k) for k in CLIENT_KEYS}
     os.environ.update({k: env[k] for k in CLIENT_KEYS})
@@ -102,17 +91,27 @@ def test_rabbitmq_restart_mid_workflow_completes(rabbit_workers, rabbit, tmp_pat
 
 
 def test_label_polls_with_countdowns_and_the_queues_are_quorum(
-    rabbit_workers, rabbit, rabbit_sim, shared_data
+    rabbit_workers, rabbit, batch_sim, shared_data
 ):
-    name = "Proxifier"
+    name = "Zookeeper"  # (test_worker_stages counts the session simulator's Proxifier batches)
     res = CliRunner().invoke(
         cli, ["enqueue", "ingest", "--source", str(shared_data / "loghub"), "--datasets", name,
               "--wait"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    res = CliRunner().invoke(cli, ["enqueue", "label", "--datasets", name, "--wait"])
+    opts = batch_sim.simulator.options
+    opts.delay, saved = 2.0, opts.delay  # several polls, each re-scheduled with a countdown
+    try:
+        res = CliRunner().invoke(cli, ["enqueue", "label", "--datasets", name, "--wait"])
+    finally:
+        opts.delay = saved
     assert res.exit_code == 0, res.output
-    assert len(rabbit_sim.simulator.batches) == 1  # polled (with countdowns), created once
+    created = [
+        b
+        for b in batch_sim.simulator.batches.values()
+        if any(r["custom_id"].startswith(f"{name}_") for r in b.requests)
+    ]
+    assert len(created) == 1  # polled (with countdowns), created once
     rows = (Path(rabbit_workers.data_dir) / "labels" / f"{name}.jsonl").read_text().splitlines()
     assert len({json.loads(r)["line_number"] for r in rows}) == len(rows) == 2000
     env = {**rabbit._env(), "HOME": str(rabbit.workdir)}

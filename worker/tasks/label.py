@@ -11,13 +11,14 @@ batch still running re-schedules its poll task with a growing countdown.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from celery import chain, chord, group
 
 from lookskip.locking import LockLost, StateConflict
 from worker.app import app, stage_settings
-from worker.config import MAX_COUNTDOWN_S
+from worker.config import MAX_COUNTDOWN_S, broker_kind
 from worker.workflows import task_sig
 
 PART = "batches"
@@ -165,6 +166,9 @@ def poll(
     if status not in ("ended", "collected"):
         n = self.request.retries or 0
         countdown = min(settings.poll_initial_s * 1.5**n, settings.poll_max_s, MAX_COUNTDOWN_S)
+        if broker_kind(app.conf.broker_url) == "amqp":
+            # RabbitMQ's native delayed delivery counts whole seconds (and refuses 0)
+            countdown = float(max(1, math.ceil(countdown)))
         self.progress(wf, 0, 1, f"batch {key} {status}, next check in {countdown:.0f}s")
         raise self.retry(countdown=countdown)
     self.item_done(wf, PART, key)
