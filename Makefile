@@ -8,7 +8,7 @@ export PATH := $(HOME)/.local/bin:$(HOME)/.cargo/bin:$(PATH)
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-setup:  ## install everything (uv, Python deps, Rust extension, redis-server)
+setup:  ## install everything (uv, Python deps, Rust extension, redis-server, rabbitmq-server)
 	scripts/setup
 
 quickstart:  ## set up (minimal) and run a first real job, no Redis or API key needed

@@ -25,7 +25,7 @@ def doctor(timeout: float) -> None:
     from lookskip import storage
     from lookskip.jobs import mask_url
     from lookskip.settings import get_settings
-    from worker.client import Unreachable, _check_redis
+    from worker.client import Unreachable, check_url
 
     s = get_settings()
     rows: list[tuple[str, str, str]] = []  # (check, status, detail)
@@ -36,7 +36,7 @@ def doctor(timeout: float) -> None:
     reachable = True
     for what, url in (("broker", broker), ("result backend", backend)):
         try:
-            _check_redis(url, what)
+            check_url(url, what)
             rows.append((what, "ok", mask_url(url)))
         except Unreachable as exc:
             rows.append((what, "FAIL", str(exc)))
@@ -73,6 +73,8 @@ def doctor(timeout: float) -> None:
         fs, path = storage.fs_and_path(probe)
         fs.rm(path)
         rows.append(("data dir", "ok", f"{s.data_dir} is writable"))
+        rows.append(_lock_row(s, probe))
+        broken = broken or rows[-1][1] == "FAIL"
     except OSError as exc:
         rows.append(("data dir", "FAIL", f"{s.data_dir}: {exc}"))
         broken = True
@@ -92,6 +94,33 @@ def doctor(timeout: float) -> None:
     out.print(table)
     if broken:
         raise SystemExit(1)
+
+
+def _lock_row(s, probe: str) -> tuple[str, str, str]:
+    """How read-modify-write state is protected here (README "Several hosts")."""
+    from lookskip import storage
+    from lookskip.jobs import mask_url
+    from lookskip.locking import lock_kind, redis_client
+
+    if lock_kind(s) == "file":
+        return ("state locks", "ok", "file locks (local or shared POSIX data dir)")
+    url = (s.lock_url or s.result_backend).get_secret_value()
+    try:
+        redis_client(s).ping()
+    except Exception as exc:  # not Redis, or unreachable: labeling cannot run safely
+        return ("state locks", "FAIL", f"Redis lock at {mask_url(url)}: {exc}")
+    conditional = "conditional writes: no (fencing only)"
+    try:
+        storage.write_if_unchanged(probe, b"1", None)
+        try:
+            storage.write_if_unchanged(probe, b"2", None)
+        except storage.Conflict:
+            conditional = "conditional writes: yes"
+        fs, path = storage.fs_and_path(probe)
+        fs.rm(path)
+    except OSError as exc:
+        conditional = f"conditional writes: untested ({exc})"
+    return ("state locks", "ok", f"Redis lock with fencing at {mask_url(url)}; {conditional}")
 
 
 def _worker_rows(timeout: float) -> list[tuple[str, str, str]]:

@@ -85,7 +85,7 @@ def send(stage: str, params: dict[str, Any], wait: bool, quiet: bool = False) ->
     from worker.client import Unreachable, check_broker
 
     try:  # before the broker: a run that cannot succeed is refused here, for free
-        check(stage, params)
+        check(stage, params, workers=True)
     except ParamError as exc:
         fail(str(exc))
     try:

@@ -7,9 +7,11 @@ dataset registry and the files already here is checked by :func:`check` once, be
 the first task is sent (``worker.workflows.enqueue``) or the first step runs (the
 local commands), so a bad run costs nothing.
 
-Checks: known dataset names (``--datasets``, ``--holdout``), a usable ``--source``,
-a known ``--grid``, ``--folds`` of at least 2 and at most the number of training
-datasets (those train will see, minus ``--holdout``), which must be at least 2.
+Checks: with the data dir on an object store (workers on several hosts), no parameter
+names a path on this host; known dataset names (``--datasets``, ``--holdout``), a
+usable ``--source``, a known ``--grid``, ``--folds`` of at least 2 and at most the
+number of training datasets (those train will see, minus ``--holdout``), which must be
+at least 2.
 """
 
 from __future__ import annotations
@@ -122,9 +124,58 @@ def _check_train(
         )
 
 
-def check(stage: str, params: dict[str, Any], settings: Settings | None = None) -> None:
-    """Raise :class:`ParamError` if a run of ``stage`` with ``params`` cannot succeed."""
+#: Parameters that name files or folders the workers open.
+PATH_PARAMS = ("source", "labels_dir", "models_dir", "model_path", "output", "inputs")
+SOURCE_WORDS = ("registry", "loghub", "synthetic")
+
+
+def _is_host_path(value: str) -> bool:
+    return "://" not in value or value.startswith("file://")
+
+
+def check_shared(params: dict[str, Any], settings: Settings) -> None:
+    """With the data dir on an object store, refuse paths that only this host can see.
+
+    Why: an object-store data dir means the workers may be on other hosts that share
+    nothing but the broker and the bucket (README, "Several hosts"); a task handed a
+    local path would fail there, or worse, read a different file of the same name.
+    A local (or shared POSIX) data dir keeps accepting local paths.
+    """
+    from lookskip import storage
+
+    if storage.is_local(settings.data_dir):
+        return
+    for key in PATH_PARAMS:
+        value = params.get(key)
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if not isinstance(v, str) or not v or (key == "source" and v in SOURCE_WORDS):
+                continue
+            if _is_host_path(v):
+                flag = {"inputs": "input", "model_path": "--model"}.get(
+                    key, "--" + key.replace("_", "-")
+                )
+                raise ParamError(
+                    f"{flag} {v}: a path on this host, but the data dir is "
+                    f"{settings.data_dir} and the workers may be on other hosts: put it in "
+                    "the object store (s3://…) or use a URL every worker can read"
+                )
+
+
+def check(
+    stage: str,
+    params: dict[str, Any],
+    settings: Settings | None = None,
+    *,
+    workers: bool = False,
+) -> None:
+    """Raise :class:`ParamError` if a run of ``stage`` with ``params`` cannot succeed.
+
+    ``workers``: the run goes to the workers (``enqueue``), so paths must be theirs too.
+    """
     settings = settings or get_settings()
+    if workers:
+        check_shared(params, settings)
     stages = stages_of(stage, params)
     names = _datasets(params, settings) if set(stages) & {"ingest", "label", "train"} else []
     if "ingest" in stages and params.get("source"):

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(
         30.0, ge=0, description="How often a worker looks for tasks held by dead workers; 0: never."
     )
+    lock_url: SecretStr | None = Field(
+        None,
+        description="Redis for the state locks of an object-store data dir "
+        "(default: the result backend).",
+    )
     reaper_grace_s: float = Field(
         60.0, gt=0, description="The reaper hands back only tasks delivered this long ago."
     )

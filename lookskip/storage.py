@@ -80,9 +80,22 @@ def size(url: str | os.PathLike[str]) -> int:
     return int(fs.size(path))
 
 
+#: Read buffer for object-store files read line by line.
+LINE_BUFFER = 1 << 20
+
+
 def open_file(url: str | os.PathLike[str], mode: str = "rb", **kwargs: Any) -> IO:
-    """Open for reading (or non-atomic writing); ``compression='infer'`` handles .gz."""
-    return fsspec.open(str(url), mode, **kwargs).open()
+    """Open for reading (or non-atomic writing); ``compression='infer'`` handles .gz.
+
+    An object-store file opened ``rb`` comes wrapped in an ``io.BufferedReader``: fsspec's
+    own ``readline`` reads a whole block (50 MiB on S3) per line and keeps one line, so
+    iterating the lines of a large object was quadratic (minutes for an output that a
+    local disk reads in a second).
+    """
+    f = fsspec.open(str(url), mode, **kwargs).open()
+    if mode == "rb" and isinstance(f, fsspec.spec.AbstractBufferedFile):
+        return io.BufferedReader(f, LINE_BUFFER)  # type: ignore[arg-type]
+    return f
 
 
 def read_bytes(url: str | os.PathLike[str]) -> bytes:
@@ -133,6 +146,159 @@ def atomic_writer(url: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]
         data = buf.getvalue()
         with fs.open(path, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextmanager
+def local_copy(url: str | os.PathLike[str]) -> Iterator[str]:
+    """A local path with the content of ``url``: itself if local, else a temp copy.
+
+    Why: the Rust extension opens files by path; a model in the bucket (exported by a
+    worker on another host) is fetched once into a temp file, removed after loading.
+    """
+    fs, path = fs_and_path(url)
+    if "file" in _protocols(fs):
+        yield path
+        return
+    suffix = "".join(os.path.basename(path).partition(".")[1:])
+    fd, tmp = tempfile.mkstemp(prefix="lookskip-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(fs.cat_file(path))
+        yield tmp
+    finally:
+        os.unlink(tmp)
+
+
+@contextmanager
+def local_dir(url: str | os.PathLike[str]) -> Iterator[str]:
+    """A local directory with the files of ``url``: itself if local, else a temp copy.
+
+    Why: transformers and the Rust BERT load model directories by path; one trained by a
+    worker on another host lives in the bucket. A missing remote folder gives an empty
+    directory, so the caller's own "no model here" message applies.
+    """
+    fs, path = fs_and_path(url)
+    if "file" in _protocols(fs):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="lookskip-") as tmp:
+        for remote in fs.find(path):
+            rel = remote[len(path.rstrip("/")) + 1 :]
+            target = os.path.join(tmp, *rel.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(fs.cat_file(remote))
+        yield tmp
+
+
+class Conflict(RuntimeError):
+    """A conditional write was refused: the object changed since it was read."""
+
+
+def _s3_key(fs: fsspec.AbstractFileSystem, path: str) -> tuple[str, str]:
+    bucket, key, _ = fs.split_path(path)
+    return bucket, key
+
+
+def read_versioned(url: str | os.PathLike[str]) -> tuple[bytes | None, Any]:
+    """The bytes of ``url`` (None if absent) and a version token for :func:`write_if_unchanged`.
+
+    Why: read-modify-write state on an object store (the labeling manifest) must not
+    replace a version it never saw. S3 gives the ETag of exactly the bytes read (one
+    GET); a local file, its (mtime, size, inode); other stores give no token.
+    """
+    fs, path = fs_and_path(url)
+    protos = _protocols(fs)
+    if "s3" in protos or "s3a" in protos:
+        from fsspec.asyn import sync
+
+        bucket, key = _s3_key(fs, path)
+
+        async def get() -> tuple[bytes, str]:
+            resp = await fs._call_s3("get_object", Bucket=bucket, Key=key)
+            body = resp["Body"]
+            try:
+                return await body.read(), resp["ETag"]
+            finally:
+                body.close()
+
+        try:
+            return sync(fs.loop, get)
+        except FileNotFoundError:
+            return None, None
+    if "file" in protos:
+        try:
+            st = os.stat(path)
+            with open(path, "rb") as f:
+                return f.read(), (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            return None, None
+    return (fs.cat_file(path), "unversioned") if fs.exists(path) else (None, None)
+
+
+def write_if_unchanged(url: str | os.PathLike[str], data: bytes, version: Any) -> Any:
+    """Write ``data`` to ``url`` only if it is still at ``version`` (None: still absent).
+
+    Returns the new version. On S3 the store decides (``If-Match`` / ``If-None-Match``),
+    so no window is left between the check and the write; a local file is checked and
+    then replaced atomically (callers hold a file lock, which closes that window); other
+    stores are written unconditionally. Raises :class:`Conflict` when refused.
+    """
+    fs, path = fs_and_path(url)
+    protos = _protocols(fs)
+    if "s3" in protos or "s3a" in protos:
+        from fsspec.asyn import sync
+
+        bucket, key = _s3_key(fs, path)
+        cond = {"IfNoneMatch": "*"} if version is None else {"IfMatch": version}
+
+        async def put() -> str:
+            resp = await fs._call_s3("put_object", Bucket=bucket, Key=key, Body=data, **cond)
+            return resp["ETag"]
+
+        try:
+            etag = sync(fs.loop, put)
+        except Exception as exc:
+            if _precondition_failed(exc):
+                raise Conflict(f"{url} changed since it was read; not overwritten") from None
+            raise
+        finally:
+            fs.invalidate_cache(path)
+        return etag
+    if "file" in protos:
+        try:
+            st = os.stat(path)
+            now = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            now = None
+        if now != version:
+            raise Conflict(f"{url} changed since it was read; not overwritten")
+        write_bytes(url, data)
+        st = os.stat(path)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+    write_bytes(url, data)
+    return "unversioned"
+
+
+def _precondition_failed(exc: BaseException) -> bool:
+    """S3 answered 412 PreconditionFailed (or 409 ConditionalRequestConflict)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        resp = getattr(e, "response", None)
+        if isinstance(resp, dict):
+            code = str(resp.get("Error", {}).get("Code", ""))
+            status = resp.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (
+                409,
+                412,
+            ):
+                return True
+        if "PreconditionFailed" in str(e) or "ConditionalRequestConflict" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def write_bytes(url: str | os.PathLike[str], data: bytes) -> None:

@@ -17,6 +17,7 @@ session and a recognisable fake API key, so tests can grep logs and Redis for it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -208,13 +209,13 @@ class Workers:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str, queues: str = ALL_QUEUES) -> None:
+    def start(self, name: str, queues: str = ALL_QUEUES, **env: str) -> None:
         from worker.launch import spawn_worker
 
         self.procs[name] = spawn_worker(
             name,
             queues,
-            env=self.env,
+            env={**self.env, **env},
             logfile=self.log_dir / f"{name}.log",
             imports=["worker_test_tasks"],
         )
@@ -352,6 +353,7 @@ def _point_app_at(url: str) -> None:
         app.conf.update(celery_config(get_settings()))
         drop_client_connections()
         app._local.__dict__.pop("backend", None)
+        app.__dict__.pop("amqp", None)  # queues and routes are built once from the config
     wapp._store = None
 
 
@@ -379,6 +381,27 @@ def drop_client_connections() -> None:
     app.amqp._producer_pool = None
 
 
+def redis_blobs(url: str) -> list[bytes]:
+    """Every value Redis holds (strings, lists, hashes, sets, sorted sets), to grep for secrets."""
+    import redis
+
+    r = redis.Redis.from_url(url)
+    blobs: list[bytes] = []
+    for key in r.scan_iter(count=1000):
+        t = r.type(key).decode()
+        if t == "string":
+            blobs.append(r.get(key) or b"")
+        elif t == "list":
+            blobs.extend(r.lrange(key, 0, -1))
+        elif t == "hash":
+            blobs.extend(r.hvals(key))
+        elif t == "set":
+            blobs.extend(r.smembers(key))
+        elif t == "zset":
+            blobs.extend(m for m, _ in r.zrange(key, 0, -1, withscores=True))
+    return blobs
+
+
 def wait_workflow(wf: str, timeout: float = 90.0):
     """The registry view of workflow ``wf`` once it is done (AssertionError after timeout)."""
     from worker.app import job_store
@@ -401,3 +424,217 @@ def wait_for(pred, timeout: float = 30.0, what: str = "condition"):
             return v
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# --------------------------------------------------------------------------- S3 server
+
+FAKE_S3_KEY_ID = "lookskip-test-key"
+FAKE_S3_SECRET = "s3-FAKE-SECRET-lookskip-9d41c7e2-do-not-leak"
+
+
+@dataclass
+class S3Service:
+    """A real S3-compatible server (moto's server mode) on a loopback port.
+
+    ``env`` is what a client process needs to reach it (the standard AWS variables,
+    which boto, s3fs and every worker read): credentials never travel in a task.
+    """
+
+    port: int
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": FAKE_S3_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": FAKE_S3_SECRET,
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto did not start: {self.log.read_text()}") from None
+                time.sleep(0.1)
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=FAKE_S3_KEY_ID,
+            aws_secret_access_key=FAKE_S3_SECRET,
+            region_name="us-east-1",
+        )
+
+    def bucket(self, name: str) -> str:
+        """Create bucket ``name`` (if new); returns ``s3://name``."""
+        c = self.client()
+        if name not in {b["Name"] for b in c.list_buckets().get("Buckets", [])}:
+            c.create_bucket(Bucket=name)
+        return f"s3://{name}"
+
+    def upload(self, local: Path, url: str, pattern: str = "**/*") -> None:
+        """Copy a file, or the files under a folder matching ``pattern``, to ``url``."""
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        c = self.client()
+        files = (
+            [(local, "")]
+            if local.is_file()
+            else [
+                (p, str(p.relative_to(local))) for p in sorted(local.glob(pattern)) if p.is_file()
+            ]
+        )
+        for p, rel in files:
+            key = "/".join(x for x in (prefix.strip("/"), rel) if x)
+            c.upload_file(str(p), bucket, key)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def s3_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Service]:
+    """moto's S3 server for the session; this process's AWS settings point at it."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.fail("moto's S3 server not installed (extra s3-server): run scripts/setup")
+    svc = S3Service(port=free_port(), log=tmp_path_factory.mktemp("s3") / "moto.log")
+    svc.start()
+    saved = {k: os.environ.get(k) for k in svc.env}
+    os.environ.update(svc.env)
+    try:
+        yield svc
+    finally:
+        svc.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _clear_fsspec_instances()
+
+
+def _clear_fsspec_instances() -> None:
+    """s3fs caches one file system per set of arguments: forget those made for a server."""
+    try:
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()
+    except ImportError:
+        pass
+
+
+# --------------------------------------------------------------------------- RabbitMQ
+
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's, without the su wrapper
+
+
+@dataclass
+class RabbitService:
+    """A throw-away RabbitMQ node (Debian's ``rabbitmq-server``, installed by scripts/setup)
+    on free loopback ports, its own data dir, no plugins; ``restart`` kills it (SIGKILL)
+    and starts it again on the same data, as a crash would."""
+
+    port: int
+    dist_port: int
+    workdir: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _env(self) -> dict[str, str]:
+        from worker.config import rabbitmq_consumer_timeout_ms
+
+        conf = self.workdir / "rabbitmq.conf"
+        conf.write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+            f"consumer_timeout = {rabbitmq_consumer_timeout_ms()}\n"
+        )
+        (self.workdir / "enabled_plugins").write_text("[].\n")
+        return dict(
+            os.environ,
+            HOME=str(self.workdir),  # the Erlang cookie
+            RABBITMQ_NODENAME=f"lookskip-test-{self.port}@localhost",
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            RABBITMQ_MNESIA_BASE=str(self.workdir / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.workdir / "log"),
+            RABBITMQ_CONFIG_FILE=str(conf),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.workdir / "enabled_plugins"),
+            RABBITMQ_PID_FILE=str(self.workdir / "pid"),
+        )
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.proc = subprocess.Popen(
+            [RABBITMQ_SERVER],
+            env=self._env(),
+            stdout=(self.workdir / "server.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the Erlang VM and its helpers: one group to kill
+        )
+        deadline = time.monotonic() + timeout
+        from kombu import Connection
+
+        while True:
+            try:
+                with Connection(self.url, connect_timeout=1) as c:
+                    c.ensure_connection(max_retries=1)
+                return
+            except Exception:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    log = (self.workdir / "server.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"rabbitmq-server did not start: {log}") from None
+                time.sleep(0.3)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.kill()
+        time.sleep(down_s)
+        self.start()
+        drop_client_connections()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def rabbitmq_available() -> bool:
+    return os.access(RABBITMQ_SERVER, os.X_OK)

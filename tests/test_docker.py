@@ -22,7 +22,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 DOCKERFILES = [DOCKER / "Dockerfile", DOCKER / "redis.Dockerfile"]
-SCRIPTS = [DOCKER / "make-base-image", DOCKER / "smoke-test", DOCKER / "healthcheck"]
+SCRIPTS = [
+    DOCKER / "make-base-image",
+    DOCKER / "smoke-test",
+    DOCKER / "several-hosts",
+    DOCKER / "healthcheck",
+]
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.docker
@@ -290,8 +295,12 @@ def test_runtime_targets_are_non_root_with_healthcheck_and_exec_cmd():
 def test_dependencies_installed_from_the_lock_before_the_source():
     """Editing code must not invalidate the dependency layers; nothing resolves anew."""
     st = stages(DOCKER / "Dockerfile")
-    venvs = [name for name in st if name.endswith("-venv")]
+    venvs = [name for name in st if name.endswith("-venv") and name != "s3-server-venv"]
     assert set(venvs) == {"worker-venv", "classifier-venv", "transformer-venv"}
+    # the S3 server's venv holds moto only, from the lock, and none of the project
+    s3 = st["s3-server-venv"]
+    assert all("--frozen" in a and "--no-install-project" in a for w, a in s3 if w == "RUN")
+    assert not [a for w, a in s3 if w == "COPY"]
     for name in venvs:
         ins = st[name]
         syncs = [i for i, (w, a) in enumerate(ins) if w == "RUN" and "uv sync" in a]

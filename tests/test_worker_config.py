@@ -111,3 +111,33 @@ def test_worker_command_rejects_unknown_queues():
 
     res = CliRunner().invoke(cli, ["worker", "--queues", "ingest,bogus"])
     assert res.exit_code == 2 and "bogus" in res.output
+
+
+def test_label_steps_that_lost_the_manifest_lock_run_again(app):
+    from lookskip.locking import LockLost, StateConflict
+
+    for name in ("prepare", "submit", "poll", "collect", "round", "merge"):
+        task = app.tasks[f"lookskip.label.{name}"]
+        assert {LockLost, StateConflict} <= set(task.autoretry_for), name
+        assert task.max_retries >= 5
+
+
+def test_rabbitmq_gets_quorum_queues_on_topic_exchanges_and_no_visibility_timeout():
+    from worker.config import (
+        QUEUES,
+        broker_kind,
+        celery_config,
+        rabbitmq_consumer_timeout_ms,
+        visibility_timeout_s,
+    )
+
+    conf = celery_config(Settings(broker_url="amqp://u:p@rabbit:5672//"))
+    assert broker_kind(conf["broker_url"]) == "amqp"
+    assert [q.name for q in conf["task_queues"]] == list(QUEUES)
+    for q in conf["task_queues"]:
+        assert q.queue_arguments == {"x-queue-type": "quorum"}
+        assert q.exchange.type == "topic" and q.routing_key == q.name
+    assert "visibility_timeout" not in conf["broker_transport_options"]
+    assert rabbitmq_consumer_timeout_ms() >= visibility_timeout_s() * 1000
+    redis = celery_config(Settings(broker_url="redis://r:6379/0"))
+    assert redis["task_queues"] is None and redis["task_default_queue_type"] == "classic"

@@ -18,6 +18,7 @@ from fixtures_services import (
     FAKE_API_KEY,
     local_redis_image,
     redis_backend_choice,
+    redis_blobs,
     wait_for,
     wait_workflow,
 )
@@ -50,6 +51,11 @@ def _collect(wf: str):
 
 
 def test_kill9_of_the_process_running_a_task_loses_and_duplicates_nothing(celery_workers, tmp_path):
+    check_kill9_mid_task(tmp_path)
+
+
+def check_kill9_mid_task(tmp_path: Path) -> None:
+    """SIGKILL of the process running a task: it is redone, once (any broker)."""
     gate = tmp_path / "gate"
     items = ["a", "b", "c", "d"]
     wf = _gated_workflow(gate, items)
@@ -75,6 +81,12 @@ def test_kill9_of_the_process_running_a_task_loses_and_duplicates_nothing(celery
 
 def test_redis_restart_mid_workflow_completes(celery_workers, redis_service, tmp_path):
     """Both workers are busy (each runs a task) when Redis restarts; both survive it."""
+    check_broker_restart_mid_workflow(celery_workers, redis_service, tmp_path)
+
+
+def check_broker_restart_mid_workflow(workers, broker, tmp_path: Path) -> None:
+    """Both workers are busy when the broker is killed and started again: the workflow
+    completes, every item once, and both workers reconnect (any broker)."""
     import psutil
 
     gate = tmp_path / "gate"
@@ -88,20 +100,20 @@ def test_redis_restart_mid_workflow_completes(celery_workers, redis_service, tmp
         ),
         what="two running tasks",
     )
-    workers = {n: p.pid for n, p in celery_workers.procs.items()}
+    procs = {n: p.pid for n, p in workers.procs.items()}
     busy = {psutil.Process(int(p.read_text())).ppid() for p in pids}
-    assert busy == set(workers.values()), f"not one task on each worker: {busy} vs {workers}"
-    redis_service.restart(down_s=1.0)  # SIGKILL + start again from the AOF file
+    assert busy == set(procs.values()), f"not one task on each worker: {busy} vs {procs}"
+    broker.restart(down_s=1.0)  # SIGKILL + start again from its files (AOF, quorum log)
     (gate / "open").touch()
     view = wait_workflow(wf, timeout=120)
     assert view.state == "SUCCESS", view
     assert view.result["result"] == {"items": items}
     assert sorted((gate / "runs.log").read_text().split()) == items
     # every worker reconnected and goes on: alive, answering, no unrecoverable error
-    dead = {n: p.returncode for n, p in celery_workers.procs.items() if p.poll() is not None}
-    assert not dead, f"workers died across the Redis restart: {dead}"
-    celery_workers.wait_ready(timeout=60)
-    assert "Unrecoverable error" not in celery_workers.all_logs()
+    dead = {n: p.returncode for n, p in workers.procs.items() if p.poll() is not None}
+    assert not dead, f"workers died across the broker restart: {dead}"
+    workers.wait_ready(timeout=60)
+    assert "Unrecoverable error" not in workers.all_logs()
 
 
 def test_bad_input_fails_clearly_and_the_rest_of_the_group_goes_on(celery_workers, tmp_path):
@@ -154,22 +166,7 @@ def test_a_poison_task_fails_after_max_deliveries(celery_workers):
 
 
 def test_no_secret_in_logs_arguments_or_redis(celery_workers, redis_service):
-    import redis
-
-    r = redis.Redis.from_url(redis_service.url)
-    blobs = []
-    for key in r.scan_iter(count=1000):
-        t = r.type(key).decode()
-        if t == "string":
-            blobs.append(r.get(key) or b"")
-        elif t == "list":
-            blobs.extend(r.lrange(key, 0, -1))
-        elif t == "hash":
-            blobs.extend(r.hvals(key))
-        elif t == "set":
-            blobs.extend(r.smembers(key))
-        elif t == "zset":
-            blobs.extend(m for m, _ in r.zrange(key, 0, -1, withscores=True))
+    blobs = redis_blobs(redis_service.url)
     assert blobs, "redis holds the workflows of the other tests"
     assert not [b for b in blobs if FAKE_API_KEY.encode() in b]
     logs = celery_workers.all_logs()

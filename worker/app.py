@@ -70,9 +70,12 @@ def secrets() -> list[str]:
     values = [s.anthropic_api_key.get_secret_value() if s.anthropic_api_key else ""]
     if s.flower_password:
         values.append(s.flower_password.get_secret_value())
-    for url in (s.broker_url.get_secret_value(), s.result_backend.get_secret_value()):
+    urls = [s.broker_url, s.result_backend, *([s.lock_url] if s.lock_url else [])]
+    for url in urls:
         with contextlib.suppress(ValueError):
-            values.append(urlsplit(url).password or "")
+            values.append(urlsplit(url.get_secret_value()).password or "")
+    # object-store credentials come from each host's environment (boto's variables)
+    values += [os.environ.get(k, "") for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
     return values
 
 

@@ -38,21 +38,27 @@ def _password(url: str) -> str:
         return ""
 
 
+def check_url(url: str, what: str, timeout: float = 3.0) -> None:
+    """Raise ``Unreachable`` unless the service at ``url`` (Redis, or any kombu transport
+    such as RabbitMQ) answers."""
+    if url.startswith(("redis://", "rediss://")):
+        _check_redis(url, what, timeout)
+        return
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception as exc:  # kombu raises transport-specific errors
+        why = redact(str(exc), [_password(url)])
+        raise Unreachable(f"cannot reach the {what} at {host_port(url)}: {why}") from None
+
+
 def check_broker() -> None:
     """Raise ``Unreachable`` unless the broker and the result backend both answer."""
     s = get_settings()
-    broker = s.broker_url.get_secret_value()
+    check_url(s.broker_url.get_secret_value(), "broker")
     backend = s.result_backend.get_secret_value()
-    if broker.startswith(("redis://", "rediss://")):
-        _check_redis(broker, "broker")
-    else:  # another kombu transport: ask kombu itself
-        from worker.app import app
-
-        try:
-            with app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=3)
-        except Exception as exc:  # kombu raises transport-specific errors
-            raise Unreachable(f"cannot reach the broker at {host_port(broker)}: {exc}") from None
     if backend.startswith(("redis://", "rediss://")):
         _check_redis(backend, "result backend")
 

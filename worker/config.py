@@ -14,6 +14,13 @@ Why these values:
 * The Redis ``visibility_timeout`` must exceed the longest task (hard limit) and the
   longest countdown, or Redis hands a running task to a second worker. Broker and
   result backend get the same value.
+* On RabbitMQ (``LOOKSKIP_BROKER_URL=amqp://…``) the role queues are quorum queues
+  (replicated, durable, at-least-once) on topic exchanges, so countdowns (the label
+  poll) use RabbitMQ's native delayed delivery instead of sitting unacked in a worker;
+  publishes are confirmed. The broker itself redelivers a dead consumer's messages, so
+  no visibility timeout (and no reaper) is needed there, but its ``consumer_timeout``
+  must exceed the longest task (``rabbitmq_consumer_timeout_ms``). The result backend
+  (and the workflow registry) stay on Redis.
 """
 
 from __future__ import annotations
@@ -71,8 +78,49 @@ def visibility_timeout_s() -> int:
     return longest + 3600
 
 
+def rabbitmq_consumer_timeout_ms() -> int:
+    """RabbitMQ closes a channel whose delivery stays unacked longer than its
+    ``consumer_timeout`` (30 min by default); acks-late tasks run up to the longest hard
+    limit, so the broker must allow at least as long as Redis' visibility timeout."""
+    return visibility_timeout_s() * 1000
+
+
+def broker_kind(url: str) -> str:
+    """``redis`` or ``amqp`` (RabbitMQ), from the broker URL's scheme."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("amqp", "amqps", "pyamqp"):
+        return "amqp"
+    return "redis" if scheme in ("redis", "rediss", "sentinel", "unix") else scheme
+
+
+def _amqp_config() -> dict[str, Any]:
+    from kombu import Exchange, Queue
+
+    quorum = {"x-queue-type": "quorum"}
+    return {
+        "task_queues": [
+            Queue(q, Exchange(q, type="topic"), routing_key=q, queue_arguments=quorum)
+            for q in QUEUES
+        ],
+        "task_default_queue_type": "quorum",
+        "task_create_missing_queue_type": "quorum",
+        "task_default_exchange_type": "topic",
+        "broker_transport_options": {"confirm_publish": True},
+        # a host cut off from the network is noticed by its missed AMQP heartbeats
+        # (two intervals), then the broker requeues what it held
+        "broker_heartbeat": 30,
+    }
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     vt = visibility_timeout_s()
+    conf = _base_config(settings, vt)
+    if broker_kind(conf["broker_url"]) == "amqp":
+        conf.update(_amqp_config())
+    return conf
+
+
+def _base_config(settings: Settings, vt: int) -> dict[str, Any]:
     return {
         "broker_url": settings.broker_url.get_secret_value(),
         "result_backend": settings.result_backend.get_secret_value(),
@@ -104,6 +152,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": "ingest",
         "task_routes": {pattern: {"queue": q} for pattern, q in ROUTES.items()},
         "task_create_missing_queues": True,
+        # (RabbitMQ changes these, see _amqp_config; named here so a re-configured app
+        # goes back to the defaults)
+        "task_default_queue_type": "classic",
+        "task_create_missing_queue_type": "classic",
+        "task_default_exchange_type": "direct",
+        "broker_heartbeat": 120,
         # monitoring (Flower, `lookskip status`)
         "task_track_started": True,
         "worker_send_task_events": True,

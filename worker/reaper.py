@@ -171,9 +171,11 @@ class ReaperStep(bootsteps.StartStopStep):
         self._thread: threading.Thread | None = None
 
     def start(self, worker: Any) -> None:
+        from worker.config import broker_kind
+
         s = get_settings()
-        if s.reaper_interval_s <= 0:
-            return
+        if s.reaper_interval_s <= 0 or broker_kind(worker.app.conf.broker_url) != "redis":
+            return  # RabbitMQ requeues a lost consumer's messages by itself
         self._thread = threading.Thread(
             target=self._run,
             name="lookskip-reaper",

@@ -57,7 +57,7 @@ def enqueue(stage_name: str, params: dict[str, Any]) -> str:
     """
     from lookskip import preflight
 
-    preflight.check(stage_name, params)
+    preflight.check(stage_name, params, workers=True)
     app.loader.import_default_modules()
     _register_pipeline()
     if stage_name not in BUILDERS:

@@ -30,9 +30,18 @@ class CascadeError(RuntimeError):
 
 def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> InputCache:
     """``lookskip_rs.BertClassifier`` for ``export_dir`` behind an :class:`InputCache`,
-    or a clear error why not."""
+    or a clear error why not. An export in the object store is loaded through a
+    temporary local copy.
+    """
+    from lookskip import storage
 
-    if not os.path.exists(os.path.join(export_dir, "model.safetensors")):
+    with storage.local_dir(export_dir) as local:
+        return _load_bert_local(export_dir, local, device, threads)
+
+
+def _load_bert_local(export_dir: str, local: str, device: str, threads: int) -> InputCache:
+
+    if not os.path.exists(os.path.join(local, "model.safetensors")):
         raise CascadeError(
             f"no BERT export in {export_dir}; run `lookskip train-transformer` "
             "and `lookskip export-transformer` (or pass --bert-model)"
@@ -47,8 +56,8 @@ def load_bert(export_dir: str, device: str = "auto", threads: int = 0) -> InputC
         raise CascadeError(
             "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup"
         )
-    bert = lookskip_rs.BertClassifier(export_dir, device=device, threads=threads)
-    with open(os.path.join(export_dir, "config.json"), encoding="utf-8") as f:
+    bert = lookskip_rs.BertClassifier(local, device=device, threads=threads)
+    with open(os.path.join(local, "config.json"), encoding="utf-8") as f:
         inputs = json.load(f).get("lookskip_inputs", "lines")
     return InputCache(bert, inputs)
 

@@ -82,9 +82,13 @@ class Scorer:
         started = time.perf_counter()
         if module is not None:
             self.backend = "rust"
-            self.engine: Any = module.Classifier(
-                model_path, threads=threads, max_line_bytes=max_line_bytes, json_fields=json_fields
-            )
+            with storage.local_copy(model_path) as path:  # Rust reads local files only
+                self.engine: Any = module.Classifier(
+                    path,
+                    threads=threads,
+                    max_line_bytes=max_line_bytes,
+                    json_fields=json_fields,
+                )
         elif allow_fallback:
             from lookskip.model.reference import ReferenceModel
 

@@ -90,31 +90,34 @@ def load_manifest(settings: Settings) -> dict:
     return m
 
 
-def save_manifest(settings: Settings, m: dict) -> None:
+def _set_totals(m: dict) -> None:
     usage = pricing.Usage()
     cost = 0.0
     for b in m["batches"].values():
         usage.add(b.get("usage"))
         cost += b.get("cost_usd") or 0.0
     m["totals"] = {"usage": usage.as_dict(), "cost_usd": round(cost, 6)}
-    storage.write_json(manifest_path(settings), m)
 
 
 @contextlib.contextmanager
-def locked_manifest(settings: Settings) -> Iterator[dict]:
-    """Load, yield for changes, save — under a file lock when the data dir is local,
-    so separate worker processes updating different batches do not lose updates."""
-    if storage.is_local(settings.batches_dir):
-        from filelock import FileLock
+def locked_manifest(settings: Settings) -> Iterator[Any]:
+    """Load, yield for changes, save — under the data dir's manifest lock, so separate
+    worker processes (on one host or many) updating different batches lose nothing.
 
-        storage.makedirs(settings.batches_dir)
-        lock: Any = FileLock(storage.fs_and_path(settings.batches_dir)[1] + "/.manifest.lock")
-    else:
-        lock = contextlib.nullcontext()
-    with lock:
-        m = load_manifest(settings)
+    A file lock on a local data dir; on an object store a Redis lock with fencing and a
+    conditional write (``lookskip.locking``). The yielded manifest is a dict with a
+    ``commit()`` method, to save part-way (``submit_batch`` saves before the API call).
+    """
+    from lookskip.locking import locked_json
+
+    with locked_json(
+        settings, "manifest", manifest_path(settings), _empty_manifest, on_save=_set_totals
+    ) as m:
+        if m.get("version") != MANIFEST_VERSION:
+            raise LabelingError(
+                f"{manifest_path(settings)}: unknown manifest version {m.get('version')!r}"
+            )
         yield m
-        save_manifest(settings, m)
 
 
 def _now() -> str:
@@ -407,7 +410,7 @@ def submit_batch(key: str, settings: Settings, client: Any = None) -> dict:
                 b["adopted"] = True
                 return dict(b)
         b["submit_started_at"] = _now()
-        save_manifest(settings, m)  # recorded before the create, for the check above
+        m.commit()  # recorded before the create, for the check above
         with api_errors(f"submitting batch {key}"):
             api_batch = client.messages.batches.create(requests=requests)
         _update_from_api(b, api_batch)

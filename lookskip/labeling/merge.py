@@ -174,26 +174,37 @@ def rebuild_combined(settings: Settings) -> int:
 
 
 def merge_labels(names: list[str], settings: Settings) -> list[Merged]:
-    """Write the label files of ``names`` (those fully answered), then the combined file."""
-    m = load_manifest(settings)
-    cache: dict[str, dict] = {}
-    reports, new_unlabeled, written = [], [], set()
-    for name in names:
-        report, unlabeled = merge_dataset(name, settings, m, cache)
-        reports.append(report)
-        if not report.pending and not report.error:
-            written.add(name)
-            new_unlabeled.extend(unlabeled)
-    unl_path = storage.join(settings.labels_dir, UNLABELED)
-    kept = (
-        [r for r in storage.read_jsonl(unl_path) if r["system"] not in written]
-        if storage.exists(unl_path)
-        else []
-    )
-    all_unlabeled = sorted([*kept, *new_unlabeled], key=lambda r: (r["system"], r["line_number"]))
-    if all_unlabeled or storage.exists(unl_path):
-        storage.write_jsonl(unl_path, all_unlabeled)
-    rebuild_combined(settings)
+    """Write the label files of ``names`` (those fully answered), then the combined file.
+
+    Under the data dir's ``labels`` lock (``lookskip.locking``): ``unlabeled.jsonl`` and
+    ``all_labeled.jsonl`` are read-modify-write, and two label runs may merge at once.
+    """
+    from lookskip.locking import state_lock
+
+    with state_lock(settings, "labels") as fence:
+        m = load_manifest(settings)
+        cache: dict[str, dict] = {}
+        reports, new_unlabeled, written = [], [], set()
+        for name in names:
+            fence.check()
+            report, unlabeled = merge_dataset(name, settings, m, cache)
+            reports.append(report)
+            if not report.pending and not report.error:
+                written.add(name)
+                new_unlabeled.extend(unlabeled)
+        unl_path = storage.join(settings.labels_dir, UNLABELED)
+        kept = (
+            [r for r in storage.read_jsonl(unl_path) if r["system"] not in written]
+            if storage.exists(unl_path)
+            else []
+        )
+        all_unlabeled = sorted(
+            [*kept, *new_unlabeled], key=lambda r: (r["system"], r["line_number"])
+        )
+        fence.check()
+        if all_unlabeled or storage.exists(unl_path):
+            storage.write_jsonl(unl_path, all_unlabeled)
+        rebuild_combined(settings)
     return reports
 
 

@@ -223,14 +223,17 @@ def load_trained(model_dir: str | Path, device: str = "cpu"):
 
     from transformers import BertForSequenceClassification
 
-    model_dir = str(model_dir)
-    if not os.path.exists(os.path.join(model_dir, "config.json")):
-        raise ModelError(
-            f"{model_dir}: no trained transformer here; run `lookskip train-transformer`"
-        )
-    model = BertForSequenceClassification.from_pretrained(model_dir).to(device)
-    model.eval()
-    info_path = os.path.join(model_dir, "training.json")
-    info = json.loads(Path(info_path).read_text()) if os.path.exists(info_path) else {}
-    tokenizer = prepare_tokenizer(load_tokenizer(model_dir), int(info.get("max_length", 128)))
+    from lookskip import storage
+
+    url = str(model_dir)
+    with storage.local_dir(url) as local:  # a model in the bucket: through a temp copy
+        if not os.path.exists(os.path.join(local, "config.json")):
+            raise ModelError(
+                f"{url}: no trained transformer here; run `lookskip train-transformer`"
+            )
+        model = BertForSequenceClassification.from_pretrained(local).to(device)
+        model.eval()
+        info_path = os.path.join(local, "training.json")
+        info = json.loads(Path(info_path).read_text()) if os.path.exists(info_path) else {}
+        tokenizer = prepare_tokenizer(load_tokenizer(local), int(info.get("max_length", 128)))
     return model, tokenizer, info

@@ -209,13 +209,11 @@ def train(
 ) -> dict[str, Any]:
     """Fine-tune, keep the epoch with the best held-out LOOK F1, save it to ``out_dir``.
 
-    ``out_dir`` (a local directory) receives ``model.safetensors``, ``config.json``,
-    ``tokenizer.json`` and ``training.json``. Returns the report (also in
+    ``out_dir`` (a local directory or a data-dir URL) receives ``model.safetensors``,
+    ``config.json``, ``tokenizer.json`` and ``training.json``. Returns the report (also in
     ``training.json``): per-epoch history, best epoch, held-out metrics.
     """
     cfg.validate()
-    if not storage.is_local(out_dir):
-        raise ValueError(f"{out_dir}: the transformer stage needs a local models directory")
     model, tokenizer, _, report = fine_tune(train_ex, held_ex, cfg, on_epoch, on_batch)
     save(model, tokenizer, report, out_dir)
     return report

@@ -11,16 +11,28 @@ batch still running re-schedules its poll task with a growing countdown.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from celery import chain, chord, group
 
+from lookskip.locking import LockLost, StateConflict
 from worker.app import app, stage_settings
-from worker.config import MAX_COUNTDOWN_S
+from worker.config import MAX_COUNTDOWN_S, broker_kind
 from worker.workflows import task_sig
 
 PART = "batches"
 POLL_MAX_RETRIES = 5000  # with the default 300 s cap: far beyond the API's 24 h expiry
+#: A step that lost the manifest lock (it stalled past the lock's expiry) or whose
+#: conditional write the store refused has written nothing (``lookskip.locking``): it
+#: runs again after a short backoff instead of failing the workflow.
+LOCK_RETRY: dict[str, Any] = {
+    "autoretry_for": (LockLost, StateConflict),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 class LabelFailed(RuntimeError):
@@ -59,7 +71,7 @@ def _batch_chains(wf: str | None, keys: list[str], overrides: dict[str, Any]) ->
     )
 
 
-@app.task(name="lookskip.label.prepare", bind=True)
+@app.task(name="lookskip.label.prepare", bind=True, **LOCK_RETRY)
 def prepare(
     self,
     *,
@@ -105,7 +117,7 @@ def prepare(
     return self.replace(chord(_batch_chains(wf, keys, overrides), body))
 
 
-@app.task(name="lookskip.label.submit", bind=True)
+@app.task(name="lookskip.label.submit", bind=True, **LOCK_RETRY)
 def submit(
     self,
     *,
@@ -121,7 +133,7 @@ def submit(
     return {"key": key, "api_id": b["api_id"], "status": b["status"]}
 
 
-@app.task(name="lookskip.label.poll", bind=True, max_retries=POLL_MAX_RETRIES)
+@app.task(name="lookskip.label.poll", bind=True, **{**LOCK_RETRY, "max_retries": POLL_MAX_RETRIES})
 def poll(
     self,
     *,
@@ -138,6 +150,9 @@ def poll(
     status = B.poll_batch(key, settings)
     if status not in ("ended", "collected"):
         countdown = min(poll_delay(settings, self.request.retries or 0), MAX_COUNTDOWN_S)
+        if broker_kind(app.conf.broker_url) == "amqp":
+            # RabbitMQ's native delayed delivery counts whole seconds (and refuses 0)
+            countdown = float(max(1, math.ceil(countdown)))
         self.progress(wf, 0, 1, f"batch {key} {status}, next check in {countdown:.0f}s")
         raise self.retry(countdown=countdown)
     self.item_done(wf, PART, key)
@@ -145,7 +160,7 @@ def poll(
     return {"key": key, "status": status}
 
 
-@app.task(name="lookskip.label.collect", bind=True)
+@app.task(name="lookskip.label.collect", bind=True, **LOCK_RETRY)
 def collect(
     self,
     *,
@@ -169,7 +184,7 @@ def collect(
     }
 
 
-@app.task(name="lookskip.label.round", bind=True)
+@app.task(name="lookskip.label.round", bind=True, **LOCK_RETRY)
 def round_(
     self,
     collected: list[dict],
@@ -216,7 +231,7 @@ def _total(wf: str | None) -> int:
     return next((p["total"] for p in view.parts if p["name"] == PART), 0) if view else 0
 
 
-@app.task(name="lookskip.label.merge", bind=True)
+@app.task(name="lookskip.label.merge", bind=True, **LOCK_RETRY)
 def merge(
     self, *, wf: str | None = None, state: dict[str, Any], overrides: dict[str, Any] | None = None
 ) -> dict:
