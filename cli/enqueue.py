@@ -19,7 +19,10 @@ from cli.common import console, fail, out
 # stage -> (local command "module:attr", local-only parameter names not offered here)
 STAGES: dict[str, tuple[str, set[str]]] = {
     "ingest": ("cli.ingest:ingest", {"as_json"}),
-    "label": ("cli.label:label", {"dry_run"}),
+    # --select uncertain needs the model and the samples where the command runs; the
+    # workers' label stage labels every window (offering the options there would
+    # silently ignore a budget)
+    "label": ("cli.label:label", {"dry_run", "select", "budget", "max_requests"}),
     "train": ("cli.train:train", {"n_jobs"}),
     "export": ("cli.export:export", set()),
     "classify": ("cli.classify:classify", {"fmt", "threads"}),

@@ -128,3 +128,14 @@ def test_budget_below_one_window_is_refused_and_options_need_select(
     assert "is below the estimated cost of the first window" in result.output
     assert label("--budget", "1").exit_code != 0
     assert label("--select", "uncertain").exit_code != 0
+
+
+def test_enqueue_does_not_offer_a_budget_it_could_not_keep():
+    """The workers' label stage labels every window: --select/--budget are local only."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    for cmd in (["enqueue", "label"], ["enqueue", "pipeline"]):
+        res = CliRunner().invoke(cli, [*cmd, "--select", "uncertain", "--budget", "1"])
+        assert res.exit_code == 2 and "No such option" in res.output, res.output
