@@ -324,53 +324,39 @@ def _classify_unit_to(
     args = _rust_args(unit) if fn else None
     if triage.active and fn is None:
         return UnitResult(error="--why, --baseline and --events need the Rust extension")
-    if triage.active and args is None:
-        with _spooled(unit) as (local, error):
+    with ExitStack() as stack:
+        if triage.active and args is None:  # only Python can read it: spool for Rust
+            local, error = stack.enter_context(_spooled(unit))
             if error:
                 return UnitResult(error=error, seconds=time.perf_counter() - t0)
-            spooled = Unit(unit.source, unit.index)
-            return _rust_unit(
-                fn,
-                spooled,
-                {"kind": "whole", "path": local},
-                scorer,
-                threshold,
-                path,
-                prefix,
-                line_offset,
-                append,
-                max_look,
-                triage,
-                t0,
-                progress,
-            )
-    if fn is None or args is None:
-        with open(path, "ab" if append else "wb") as f:
-            return scan_unit(
-                unit,
-                scorer,
-                threshold,
-                f.write,
-                max_look=max_look,
-                on_progress=progress.add if progress is not None else None,
-                prefix=prefix,
-                line_offset=line_offset,
-            )
-    return _rust_unit(
-        fn,
-        unit,
-        args,
-        scorer,
-        threshold,
-        path,
-        prefix,
-        line_offset,
-        append,
-        max_look,
-        triage,
-        t0,
-        progress,
-    )
+            unit, args = Unit(unit.source, unit.index), {"kind": "whole", "path": local}
+        if fn is None or args is None:
+            with open(path, "ab" if append else "wb") as f:
+                return scan_unit(
+                    unit,
+                    scorer,
+                    threshold,
+                    f.write,
+                    max_look=max_look,
+                    on_progress=progress.add if progress is not None else None,
+                    prefix=prefix,
+                    line_offset=line_offset,
+                )
+        return _rust_unit(
+            fn,
+            unit,
+            args,
+            scorer,
+            threshold,
+            path,
+            prefix,
+            line_offset,
+            append,
+            max_look,
+            triage,
+            t0,
+            progress,
+        )
 
 
 @contextmanager
