@@ -122,6 +122,67 @@ def test_unclosed_fence_and_objects_without_array():
     assert p.complete
 
 
+def test_a_line_number_int_refuses_costs_only_that_line():
+    """Defect 8: "²" passes str.isdigit() but int() refuses it; once it failed the run."""
+    objs = items(3)
+    objs[0]["line"] = "\u00b2"
+    objs[1]["line"] = "\u0662"  # ARABIC-INDIC DIGIT TWO: int() reads it, the parser must not
+    p = parse_answer(fenced(objs), 3)
+    assert p.labels == {3: ("SKIP", "r3")}
+    assert set(p.unlabeled) == {1, 2}
+    assert sum("usable line number" in x for x in p.problems) == 2
+
+
+def test_the_answer_is_the_last_array_not_an_example_quoted_before_it():
+    example = [{"line": 1, "label": "LOOK", "reason": "example"}]
+    for answer in (json.dumps(items(3)), fenced(items(3))):
+        p = parse_answer(f"Each item is like {json.dumps(example)}, one per line.\n{answer}", 3)
+        assert p.complete and not p.problems
+        assert p.labels[1] == ("SKIP", "r1")
+    # an answer whose own reasons hold arrays is still one answer
+    nested = items(2)
+    nested[0]["reason"] = "x"
+    nested[0]["refs"] = [{"label": "LOOK", "line": 2}]
+    p = parse_answer(json.dumps(nested), 2)
+    assert p.labels == {1: ("SKIP", "x"), 2: ("SKIP", "r2")}
+
+
+def test_an_example_then_a_truncated_answer_never_yields_the_example():
+    example = [{"line": 1, "label": "LOOK", "reason": "example"}]
+    full = fenced(items(6))
+    cut = full[: full.index('"line": 5')]
+    p = parse_answer(f"Format: {json.dumps(example)}\n{cut}", 6)
+    assert p.labels == {i: ("SKIP", f"r{i}") for i in range(1, 5)}
+    assert set(p.unlabeled) == {5, 6}
+    assert any("not one complete JSON array" in x for x in p.problems)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+_item = st.fixed_dictionaries(
+    {},
+    optional={
+        "line": _json | st.text(alphabet="0123456789\u00b2\u0662\u2460 -+", max_size=4),
+        "label": _json | st.sampled_from(["LOOK", "skip", " Look ", "MAYBE"]),
+        "reason": _json,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_item, max_size=8), st.booleans())
+def test_any_json_items_never_raise_and_label_only_stated_lines(objs, as_array):
+    """A bad entry costs its line, never the run: any JSON values in any field."""
+    text = json.dumps(objs) if as_array else "\n".join(json.dumps(o) for o in objs)
+    p = parse_answer(text, 5)
+    assert set(p.labels) | set(p.unlabeled) == {1, 2, 3, 4, 5}
+    for label, reason in p.labels.values():
+        assert label in ("LOOK", "SKIP") and isinstance(reason, str)
+
+
 def test_windows_cover_the_sample_without_overlap():
     lines = [f"line {i}" for i in range(1, 121)]
     ws = windows("Demo", lines, 50)

@@ -375,3 +375,32 @@ def test_api_down_is_one_clear_line_and_the_next_run_finishes(
     assert result.exit_code == 0, result.output
     assert up.stats["batches_created"] == 1
     assert len(rows(data_dir / "labels" / "WebServer.jsonl")) == sample_lines(data_dir, "WebServer")
+
+
+def test_hostile_answers_cost_their_lines_never_the_run(data_dir, shared_data, api_sim):
+    """Defect 8: ``{"line": "²"}`` once failed every later run; an example array quoted
+    before the answer was taken for it. Every answer here is one of the two."""
+    names = ["JavaApp", "KernelErrors"]
+    copy_samples(shared_data, data_dir, names)
+    sim = api_sim(
+        replay=str(shared_data / "batches" / "batch_results.jsonl"),
+        malformed_rate=1.0,
+        malformations=("odd_line_number", "example_first"),
+        seed=3,
+    )
+    first = label("--datasets", ",".join(names))
+    assert first.exit_code == 0, first.output
+    assert sim.stats["malformed:odd_line_number"] and sim.stats["malformed:example_first"]
+    again = label("--datasets", ",".join(names))  # a later run is not failed by the answers
+    assert again.exit_code == 0, again.output
+
+    ref = reference(shared_data, names)
+    labeled = rows(data_dir / "labels" / "all_labeled.jsonl")
+    unlabeled = rows(data_dir / "labels" / "unlabeled.jsonl")
+    assert labeled, "the well-formed items were used"
+    # every label is the recorded answer's, never the example's
+    assert all(r["label"] == ref[(r["system"], r["line_number"])]["label"] for r in labeled)
+    # only a window's line 1 (the "²" item) can go without a label
+    size = get_settings().window_size
+    assert all((r["line_number"] - 1) % size == 0 for r in unlabeled)
+    assert len(labeled) + len(unlabeled) == len(ref)

@@ -129,6 +129,10 @@ def message(
 
 
 MALFORMATIONS = ("truncated", "missing_lines", "prose", "label_case", "duplicates", "not_json")
+# Drawn only when asked for (``SimOptions.malformations``), so the default draws of a
+# seed stay what they were: a line number int() refuses ("²" passes str.isdigit), and
+# an example array quoted in prose before the real answer.
+HOSTILE = ("odd_line_number", "example_first")
 
 
 def malform(items: list[dict], kind: str, rnd: random.Random) -> tuple[str, str]:
@@ -154,6 +158,14 @@ def malform(items: list[dict], kind: str, rnd: random.Random) -> tuple[str, str]
         extra = [dict(i) for i in items[: max(1, len(items) // 5)]]
         bad = {"line": len(items) + 3, "label": "LOOK", "reason": "out of range"}
         return render([*items, *extra, bad]), "end_turn"
+    if kind == "odd_line_number":
+        return render([{**items[0], "line": "\u00b2"}, *items[1:]]), "end_turn"
+    if kind == "example_first":
+        example = [{"line": 1, "label": "SKIP" if items[0]["label"] == "LOOK" else "LOOK"}]
+        return (
+            f"Each item looks like {json.dumps(example)}. The labels:\n{render(items)}",
+            "end_turn",
+        )
     return "I'm sorry, but I can't provide labels for these lines.", "end_turn"
 
 
@@ -183,6 +195,7 @@ def draw(
     error_rate: float,
     expire_rate: float,
     malformed_rate: float,
+    malformations: tuple[str, ...] = MALFORMATIONS,
 ) -> tuple[Draw, random.Random]:
     rnd = random.Random(f"{seed}:{custom_id}:{attempt}")
     x = rnd.random()
@@ -191,5 +204,5 @@ def draw(
     if x < error_rate + expire_rate:
         return Draw("expired"), rnd
     if rnd.random() < malformed_rate:
-        return Draw("succeeded", rnd.choice(MALFORMATIONS)), rnd
+        return Draw("succeeded", rnd.choice(malformations)), rnd
     return Draw("succeeded"), rnd

@@ -52,6 +52,7 @@ class SimOptions:
     error_rate: float = 0.0  # share of requests whose result is "errored"
     expire_rate: float = 0.0  # share of requests whose result is "expired"
     malformed_rate: float = 0.0  # share of succeeded answers that are damaged
+    malformations: tuple[str, ...] = R.MALFORMATIONS  # the kinds of damage drawn from
     seed: int = 0
     data_dir: str | None = None
     retry_after_ms: int = 20  # sent with injected 429/5xx, so SDK retries are quick
@@ -135,6 +136,7 @@ class Simulator:
             o.error_rate if custom_id else 0.0,
             o.expire_rate if custom_id else 0.0,
             o.malformed_rate,
+            tuple(o.malformations),
         )
         if fate.outcome == "errored":
             return {

@@ -50,6 +50,11 @@ def _parsed(settings: Settings, m: dict, key: str, cache: dict[str, dict]) -> di
     return cache[key]
 
 
+def _line_key(key: str) -> int | None:
+    """A parsed file's line key, or None: a bad key costs that line, never the merge."""
+    return int(key) if key.isascii() and key.isdigit() else None
+
+
 def merge_dataset(
     name: str, settings: Settings, m: dict, cache: dict[str, dict]
 ) -> tuple[Merged, list[dict]]:
@@ -83,9 +88,11 @@ def merge_dataset(
             if parsed is None:
                 continue
             for k, v in parsed["labels"].items():
-                got.setdefault(int(k), (v[0], v[1]))
+                if (n := _line_key(k)) is not None:
+                    got.setdefault(n, (v[0], v[1]))
             for k, why in parsed["unlabeled"].items():
-                last_why[int(k)] = why
+                if (n := _line_key(k)) is not None:
+                    last_why[n] = why
         for rel in range(1, rec["n"] + 1):
             number = rec["start"] + rel - 1
             raw = lines[number - 1] if number <= len(lines) else ""

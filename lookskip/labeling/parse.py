@@ -18,6 +18,7 @@ from lookskip.model.pipeline import LABELS
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.S)
 _decoder = json.JSONDecoder()
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass
@@ -35,14 +36,6 @@ def _candidates(text: str) -> list[str]:
     """Fenced blocks first (the usual shape), then the whole text."""
     blocks = [m.group(1) for m in _FENCE.finditer(text) if "{" in m.group(1)]
     return [*blocks, text]
-
-
-def _array_at(text: str, pos: int) -> list | None:
-    try:
-        value, _ = _decoder.raw_decode(text, pos)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, list) else None
 
 
 def _objects_from(text: str, pos: int) -> list[dict]:
@@ -64,19 +57,57 @@ def _objects_from(text: str, pos: int) -> list[dict]:
     return found
 
 
+def _label_arrays(text: str) -> list[tuple[list[dict], int]]:
+    """Every top-level JSON array of label objects in ``text``, with where it ends.
+
+    An array found is skipped whole, so an array nested inside it (a list in a
+    reason, say) is never taken for the answer.
+    """
+    found: list[tuple[list[dict], int]] = []
+    pos = 0
+    while (pos := text.find("[", pos)) != -1:
+        try:
+            value, end = _decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            pos += 1
+            continue
+        if isinstance(value, list):
+            objs = [x for x in value if isinstance(x, dict)]
+            if any("label" in x for x in objs):
+                found.append((objs, end))
+        pos = max(end, pos + 1)
+    return found
+
+
+def _label_objects(text: str, pos: int = 0) -> list[dict]:
+    return [o for o in _objects_from(text, pos) if "label" in o]
+
+
+def _recovered(objs: list[dict]) -> str:
+    return f"answer is not one complete JSON array; recovered {len(objs)} complete object(s)"
+
+
 def extract_items(text: str) -> tuple[list[dict], list[str]]:
-    """The answer's label objects and notes on how they were recovered."""
+    """The answer's label objects and notes on how they were recovered.
+
+    The answer array is the *last* complete array of label objects: a model that
+    quotes an example of the format in its prose writes it before its answer. An
+    unclosed array of label objects after it means the answer itself was cut short
+    (an example, then a truncated answer): its complete objects are the answer,
+    never the example.
+    """
+    arrays = _label_arrays(text)
+    if arrays:
+        objs, end = arrays[-1]
+        tail = text.find("[", end)
+        after = _label_objects(text, tail) if tail != -1 else []
+        if not after:
+            return objs, []
+        return after, [_recovered(after)]
     for candidate in _candidates(text):
-        for m in re.finditer(r"\[", candidate):
-            arr = _array_at(candidate, m.start())
-            if arr is not None and any(isinstance(x, dict) for x in arr):
-                return [x for x in arr if isinstance(x, dict)], []
-    for candidate in _candidates(text):
-        objs = [o for o in _objects_from(candidate, 0) if "label" in o]
+        objs = _label_objects(candidate)
         if objs:
-            return objs, [
-                f"answer is not one complete JSON array; recovered {len(objs)} complete object(s)"
-            ]
+            return objs, [_recovered(objs)]
     return [], ["answer contains no JSON label objects"]
 
 
@@ -90,7 +121,8 @@ def _line_number(item: dict) -> int | None:
                 return value
             if isinstance(value, float) and value.is_integer():
                 return int(value)
-            if isinstance(value, str) and value.strip().isdigit():
+            # ASCII digits only: str.isdigit() also accepts "²" or "①", which int() refuses
+            if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
                 return int(value.strip())
             return None
     return None
