@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -17,8 +18,12 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print a one-line error (no traceback) and exit: users need the cause, not a stack."""
-    console.print(f"[bold red]error:[/] {message}")
+    """Print a one-line error (no traceback) and exit: users need the cause, not a stack.
+
+    ``message`` is printed as it is, never read as rich markup: it quotes user input
+    (a URL, a file name) whose ``[`` would otherwise be taken for a tag, or raise.
+    """
+    console.print(f"[bold red]error:[/] {escape(message)}")
     sys.exit(code)
 
 

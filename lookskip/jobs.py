@@ -35,17 +35,39 @@ KEEP_JOBS = 500  # the registry keeps this many recent workflows
 
 
 def mask_url(url: str) -> str:
-    """``redis://:secret@host:6379/0`` -> ``redis://:***@host:6379/0`` (for printing)."""
+    """``redis://:secret@host:6379/0`` -> ``redis://:***@host:6379/0`` (for printing).
+
+    Only the userinfo is rewritten, so a URL whose port is not a number is masked too
+    (it is the URL the user needs to see to fix it).
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable url>"
     if parts.password is None:
-        return url
+        if "@" not in url:
+            return url
+        # not parsed as user:password@host (a typo in the scheme): hide all of the userinfo
+        head, _, host = url.rpartition("@")
+        scheme = head.partition("://")[0] + "://" if "://" in head else ""
+        return f"{scheme}***@{host}"
     user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    hostinfo = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot name a broker or result backend (no scheme, a port that is
+    not a number), or None. Checked before any client library parses it: those raise
+    a bare ``ValueError`` deep inside a connection pool."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc).replace("could not be cast to integer value as", "is not a number:")
+    if not parts.scheme or not (parts.hostname or parts.path):
+        return "expected scheme://[user:password@]host[:port][/…]"
+    return None if port is None or port > 0 else "port 0 is not a port"
 
 
 def host_port(url: str, default_port: int = 6379) -> str:

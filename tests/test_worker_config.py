@@ -74,6 +74,8 @@ def test_urls_are_masked_and_secrets_redacted():
     assert mask_url("redis://:hunter2@redis:6379/1") == "redis://:***@redis:6379/1"
     assert mask_url("redis://user:pw@h/0") == "redis://user:***@h/0"
     assert mask_url("redis://localhost:6379/0") == "redis://localhost:6379/0"
+    assert mask_url("redis://:pw@h:notaport/0") == "redis://:***@h:notaport/0"
+    assert mask_url("redis//:pw@h/0") == "***@h/0"
     assert host_port("redis://:pw@cache.example:6380/0") == "cache.example:6380"
     assert host_port("redis://localhost") == "localhost:6379"
     assert redact("key sk-ant-123456 leaked", ["sk-ant-123456"]) == "key *** leaked"
@@ -84,6 +86,36 @@ def test_urls_are_masked_and_secrets_redacted():
         )
         == "fits 57/160"
     )
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("redis://:hunter2@127.0.0.1:notaport/0", "Port is not a number: 'notaport'"),
+        ("redis://:hunter2@127.0.0.1:70000/0", "Port out of range"),
+        ("redis://:hunter2@[::1/0", "Invalid IPv6 URL"),
+        ("redis//:hunter2@127.0.0.1/0", "expected scheme://"),
+    ],
+)
+@pytest.mark.parametrize("command", [["jobs"], ["status", "x"], ["enqueue", "export"]])
+def test_a_bad_broker_url_is_one_clear_line_without_the_password(url, why, command, tmp_path):
+    """Defect 13: a port that is not a number was a traceback from redis' URL parser."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOOKSKIP_BROKER_URL": url, "LOOKSKIP_DATA_DIR": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and "hunter2" not in run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "broker URL" in lines[0] and why in lines[0], lines
 
 
 def test_enqueue_commands_reuse_the_local_options():

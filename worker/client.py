@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lookskip.jobs import JobView, host_port, mask_url, redact
+from lookskip.jobs import JobView, host_port, mask_url, redact, url_problem
 from lookskip.settings import get_settings
 
 
@@ -41,6 +41,9 @@ def _password(url: str) -> str:
 def check_url(url: str, what: str, timeout: float = 3.0) -> None:
     """Raise ``Unreachable`` unless the service at ``url`` (Redis, or any kombu transport
     such as RabbitMQ) answers."""
+    problem = url_problem(url)
+    if problem:
+        raise Unreachable(f"the {what} URL {mask_url(url)} is not usable: {problem}")
     if url.startswith(("redis://", "rediss://")):
         _check_redis(url, what, timeout)
         return
@@ -60,7 +63,7 @@ def check_broker() -> None:
     check_url(s.broker_url.get_secret_value(), "broker")
     backend = s.result_backend.get_secret_value()
     if backend.startswith(("redis://", "rediss://")):
-        _check_redis(backend, "result backend")
+        check_url(backend, "result backend")
 
 
 def wait(
