@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import console, fail, user_errors
+from cli.common import THRESHOLD, console, fail, user_errors
 from cli.progress import byte_progress, quiet_option, watch_run
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
@@ -26,7 +26,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 )
 @click.option(
     "--threshold",
-    type=float,
+    type=THRESHOLD,
     default=None,
     help="LOOK iff p_look >= this. Default: the model's tuned threshold.",
 )
@@ -104,14 +104,14 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 )
 @click.option(
     "--tfidf-threshold",
-    type=float,
+    type=THRESHOLD,
     default=0.2,
     show_default=True,
     help="With --bert: TF-IDF's (low, high-recall) threshold for BERT candidates.",
 )
 @click.option(
     "--bert-threshold",
-    type=float,
+    type=THRESHOLD,
     default=None,
     help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.",
 )

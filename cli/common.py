@@ -61,3 +61,22 @@ datasets_option = click.option(
     default=None,
     help="Only these datasets (comma-separated names from `lookskip datasets list`).",
 )
+
+
+class ThresholdType(click.ParamType):
+    """A threshold option: a number in [0, 1] (``click.FloatRange`` lets nan through)."""
+
+    name = "P"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        from lookskip.classify.scorer import THRESHOLD_RULE, check_threshold
+
+        if value is None:
+            return None
+        try:
+            return check_threshold(value)
+        except ValueError:
+            self.fail(f"{value} {THRESHOLD_RULE}", param, ctx)
+
+
+THRESHOLD = ThresholdType()

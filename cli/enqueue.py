@@ -97,7 +97,7 @@ def send(stage: str, params: dict[str, Any], wait: bool, quiet: bool = False) ->
         fail(str(exc))
     from worker.workflows import enqueue as enqueue_workflow
 
-    wf = enqueue_workflow(stage, params)
+    wf = enqueue_workflow(stage, params, checked=True)
     out.print(wf)
     if not wait:
         console.print(f"sent {stage}; follow it with: lookskip status {wf} --wait")

@@ -11,7 +11,7 @@ Checks: with the data dir on an object store (workers on several hosts), no para
 names a path on this host; known dataset names (``--datasets``, ``--holdout``), a
 usable ``--source``, a known ``--grid``, ``--folds`` of at least 2 and at most the
 number of training datasets (those train will see, minus ``--holdout``), which must be
-at least 2.
+at least 2; classify's thresholds in [0, 1].
 """
 
 from __future__ import annotations
@@ -187,3 +187,24 @@ def check(
             raise ParamError(str(exc)) from None
     if "train" in stages:
         _check_train(params, stages, names, settings)
+    if "classify" in stages:
+        _check_thresholds(params)
+
+
+#: classify's thresholds (parameter name -> its flag), each a probability.
+THRESHOLD_PARAMS = {
+    "threshold": "--threshold",
+    "tfidf_threshold": "--tfidf-threshold",
+    "bert_threshold": "--bert-threshold",
+}
+
+
+def _check_thresholds(params: dict[str, Any]) -> None:
+    from lookskip.classify.scorer import check_threshold
+
+    for key, flag in THRESHOLD_PARAMS.items():
+        if params.get(key) is not None:
+            try:
+                check_threshold(params[key], flag)
+            except ValueError as exc:
+                raise ParamError(str(exc)) from None

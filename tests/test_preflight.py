@@ -9,6 +9,7 @@ connection is made, which is the point.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -70,11 +71,58 @@ def test_each_stage_parameter_is_checked(data_dir, stage, params, match):
         check(stage, params)
 
 
-def test_good_parameters_pass(data_dir):
-    check("pipeline", {"datasets": FOUR, "grid": "quick", "folds": 4})
-    check("pipeline", {"grid": "quick"})  # every registry dataset
-    check("ingest", {"datasets": "HDFS"})
-    check("classify", {"inputs": ["x"], "output": "y"})
+@pytest.mark.parametrize(
+    ("stage", "good", "bad", "match"),
+    [
+        ("pipeline", {"datasets": FOUR, "grid": "quick", "folds": 4}, {"folds": 5}, "--folds 5"),
+        ("pipeline", {"grid": "quick"}, {"grid": "huge"}, "unknown grid"),
+        ("ingest", {"datasets": "HDFS"}, {"datasets": "HDFSx"}, "unknown dataset"),
+        ("classify", {"inputs": ["x"], "output": "y"}, {"threshold": 1.0001}, "--threshold"),
+        ("classify", {"threshold": 0, "bert_threshold": 1}, {"threshold": "nan"}, "from 0 to 1"),
+        ("classify", {"tfidf_threshold": 0.2}, {"tfidf_threshold": float("inf")}, "--tfidf"),
+        ("classify", {"bert_threshold": 0.5}, {"bert_threshold": -1}, "--bert-threshold"),
+    ],
+)
+def test_good_parameters_pass_and_one_change_is_refused(data_dir, stage, good, bad, match):
+    """Each good set sits next to a refused one, so passing means the check looked."""
+    assert check(stage, good) is None
+    with pytest.raises(ParamError, match=match):
+        check(stage, {**good, **bad})
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "2", "-1", "-0.0001", "x"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["classify", "--threshold"],
+        ["enqueue", "classify", "--output", "out", "--threshold"],
+        ["classify", "--bert", "--tfidf-threshold"],
+        ["classify", "--bert", "--bert-threshold"],
+    ],
+)
+def test_a_threshold_outside_0_1_is_refused_everywhere(no_broker, tmp_path, command, value):
+    """Defect 10: nan, inf, 2 and -1 were accepted (no line LOOK, or every one)."""
+    log = tmp_path / "a.log"
+    log.write_text("ERROR disk failed\n")
+    r = CliRunner().invoke(cli, [*command, value, str(log)])
+    assert r.exit_code == 2, r.output
+    assert f"{value} must be a number from 0 to 1" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_workers_and_the_core_refuse_a_bad_threshold_too(no_broker, tmp_path):
+    from lookskip.bulk.run import classify_inputs
+    from worker.workflows import enqueue
+
+    with pytest.raises(ParamError, match="--threshold nan"):
+        enqueue("classify", {"inputs": ["/x"], "output": "/y", "threshold": float("nan")})
+    log = tmp_path / "a.log"
+    log.write_text("ERROR disk failed\n")
+    model = str(Path(__file__).resolve().parent.parent / "data/models/look_skip_model.json.gz")
+    with pytest.raises(ValueError, match="--threshold 2"):
+        classify_inputs([str(log)], str(tmp_path / "out"), model_path=model, threshold=2)
+    summary = classify_inputs([str(log)], str(tmp_path / "out"), model_path=model, threshold=0)
+    assert summary["totals"]["look"] == 1  # 0 is a threshold: every line LOOK
 
 
 def test_train_counts_the_labels_on_disk(data_dir):

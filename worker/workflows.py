@@ -49,15 +49,18 @@ def task_sig(name: str, label: str, *, takes_result: bool = False, **kwargs: Any
     return sig.set(argsrepr="(…)" if takes_result else "()", kwargsrepr=label)
 
 
-def enqueue(stage_name: str, params: dict[str, Any]) -> str:
+def enqueue(stage_name: str, params: dict[str, Any], *, checked: bool = False) -> str:
     """Build the workflow for ``stage_name``, register it, send it; returns its id.
 
     Its parameters are checked first (``lookskip.preflight``): a run that cannot
-    succeed raises ``ParamError`` before anything is registered or sent.
+    succeed raises ``ParamError`` before anything is registered or sent. ``checked``:
+    the caller has just run that check itself (``lookskip enqueue`` does, before it
+    tries the broker), so it is not run twice.
     """
     from lookskip import preflight
 
-    preflight.check(stage_name, params, workers=True)
+    if not checked:
+        preflight.check(stage_name, params, workers=True)
     app.loader.import_default_modules()
     _register_pipeline()
     if stage_name not in BUILDERS:

@@ -23,7 +23,7 @@ from lookskip.bulk.report import write_report
 from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
-from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage
 from lookskip.progress import RunProgress, exact_bytes_total
 
@@ -211,7 +211,7 @@ def classify_inputs(
     exp = expand_inputs(inputs, include, exclude)
     if on_start:
         on_start(loaded, exp)
-    thr = loaded.threshold if threshold is None else float(threshold)
+    thr = pick_threshold(threshold, loaded.threshold)
     return run_local(
         exp.sources,
         exp.errors,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from lookskip.classify.scorer import check_threshold, pick_threshold
 DEFAULT_TFIDF_THRESHOLD = 0.2
 DEFAULT_BATCH_SIZE = 32
 
@@ -133,7 +134,7 @@ def open_cascade(
     )
     export_dir = bert_model or storage.join(settings.models_dir, MODEL_SUBDIR, EXPORT_SUBDIR)
     bert = load_bert(export_dir, device=settings.device, threads=threads)
-    thr = float(bert.threshold if bert_threshold is None else bert_threshold)
+    thr = pick_threshold(bert_threshold, bert.threshold, "--bert-threshold")
     return Cascade(tfidf, bert, thr)
 
 
@@ -200,7 +201,8 @@ def cascade_file(
 ) -> CascadeResult:
     """Classify ``path``: TF-IDF (a ``Scorer``) at ``tfidf_threshold``, BERT on
     its LOOK lines. TF-IDF's candidates are held in memory (a few percent of lines)."""
-    thr = float(bert.threshold if bert_threshold is None else bert_threshold)
+    thr = pick_threshold(bert_threshold, bert.threshold, "--bert-threshold")
+    check_threshold(tfidf_threshold, "--tfidf-threshold")
     started = time.perf_counter()
     first = tfidf.classify_file(path, threshold=tfidf_threshold, max_look=None)
     res = CascadeResult(

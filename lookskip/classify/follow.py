@@ -23,6 +23,7 @@ from typing import IO, Any
 import numpy as np
 
 from lookskip.bulk.chunks import split_lines
+from lookskip.classify.scorer import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage
 
 POLL_S = 0.01
@@ -93,7 +94,7 @@ def follow(
     ``(line, prob, text, triage fields)``. Returns the number of lines scored."""
     if triage.events:
         raise ValueError("--events cannot be used with --follow (an event's end is not known yet)")
-    thr = scorer.threshold if threshold is None else float(threshold)
+    thr = pick_threshold(threshold, scorer.threshold)
     cap = int(scorer.max_line_bytes)
     cur: _Followed | None = None
     scored = 0

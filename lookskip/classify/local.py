@@ -25,6 +25,7 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.classify.rows import json_row
+from lookskip.classify.scorer import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
 from lookskip.progress import RunProgress
 
@@ -72,7 +73,7 @@ def classify_file(
     (JSONL in the :mod:`~lookskip.classify.rows` format), else into ``look_lines``;
     either way at most ``max_look`` of them. ``triage`` (Rust only) adds why/new/events.
     ``progress`` sees the bytes and lines as they are read (see :mod:`lookskip.progress`)."""
-    thr = scorer.threshold if threshold is None else float(threshold)
+    thr = pick_threshold(threshold, scorer.threshold)
     require_rust(scorer, triage)
     res = _classify_file(scorer, path, thr, max_look, output, triage, progress)
     if progress is not None:

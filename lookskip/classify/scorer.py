@@ -18,6 +18,7 @@ truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,29 @@ from lookskip.settings import get_settings
 # A longer line is scored on its first 64 KiB (and counted as truncated), here, in
 # lookskip_rs and in the bulk chunker alike.
 DEFAULT_MAX_LINE_BYTES = 64 << 10
+
+
+THRESHOLD_RULE = "must be a number from 0 to 1 (p_look is a probability)"
+
+
+def check_threshold(value: Any, name: str = "--threshold") -> float:
+    """``value`` as a threshold, or ``ValueError`` naming ``name``.
+
+    Why: a row is LOOK iff ``p_look >= threshold`` and ``p_look`` is a probability, so a
+    threshold outside [0, 1] (or nan) silently makes every line LOOK or none.
+    """
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = math.nan
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"{name} {value}: {THRESHOLD_RULE}")
+    return t
+
+
+def pick_threshold(given: Any, default: float, name: str = "--threshold") -> float:
+    """The threshold a run uses: ``given`` (checked), else the model's ``default``."""
+    return float(default) if given is None else check_threshold(given, name)
 
 
 def default_model_path() -> str:
@@ -96,7 +120,7 @@ class Scorer:
             self.engine = ReferenceEngine(ReferenceModel.load(model_path), json_fields)
         else:
             raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
-        self.threshold = float(self.engine.threshold)
+        self.threshold = check_threshold(self.engine.threshold, f"{model_path}: threshold")
         self.threads = int(self.engine.threads)
         self.load_seconds = time.perf_counter() - started
 

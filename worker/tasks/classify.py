@@ -25,7 +25,7 @@ from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
 from lookskip.bulk.inputs import InputError, expand_inputs
 from lookskip.bulk.parts import run_unit
 from lookskip.bulk.run import merge_all, plan
-from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer, pick_threshold
 from lookskip.progress import RunProgress, exact_bytes_total, heartbeat
 from worker.app import app, job_store
 from worker.workflows import stage, task_sig
@@ -168,7 +168,7 @@ def unit_task(
             u,
             parts_dir,
             loaded.engine,
-            loaded.threshold if threshold is None else float(threshold),
+            pick_threshold(threshold, loaded.threshold),
             max_look,
             progress=run,
         )
