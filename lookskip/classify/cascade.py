@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lookskip.classify.scorer import check_threshold, pick_threshold
+
 DEFAULT_TFIDF_THRESHOLD = 0.2
 DEFAULT_BATCH_SIZE = 32
 
