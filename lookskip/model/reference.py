@@ -31,18 +31,127 @@ def _ngrams(items: Sequence[str] | str, lo: int, hi: int, sep: str) -> list[str]
     return out
 
 
+def _kind(value: Any) -> str:
+    """How a JSON value is named in an error: its JSON type and a glimpse of it."""
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"{names.get(type(value), type(value).__name__)} ({json.dumps(value)[:40]})"
+
+
+def _at(doc: Any, path: str, optional: bool = False) -> Any:
+    """The value at dotted ``path``; a missing field is an error naming it."""
+    value = doc
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            raise ValueError(f"field {path}: expected an object around {key!r}, not {_kind(value)}")
+        if key not in value:
+            if optional:
+                return None
+            raise ValueError(f"missing field {path}")
+        value = value[key]
+    return value
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _number(doc: Any, path: str) -> float:
+    v = _at(doc, path)
+    if not _is_number(v):
+        raise ValueError(f"field {path} must be a finite number, not {_kind(v)}")
+    return float(v)
+
+
+def _string(doc: Any, path: str, optional: bool = False) -> str | None:
+    v = _at(doc, path, optional)
+    if v is None and optional:
+        return None
+    if not isinstance(v, str):
+        raise ValueError(f"field {path} must be a string, not {_kind(v)}")
+    return v
+
+
+def _list(doc: Any, path: str, item_ok: Any, item_name: str) -> list[Any]:
+    v = _at(doc, path)
+    if not isinstance(v, list):
+        raise ValueError(f"field {path} must be an array of {item_name}, not {_kind(v)}")
+    for i, x in enumerate(v):
+        if not item_ok(x):
+            raise ValueError(f"field {path}[{i}] must be {item_name}, not {_kind(x)}")
+    return v
+
+
+def _numbers(doc: Any, path: str) -> np.ndarray:
+    return np.asarray(_list(doc, path, _is_number, "finite numbers"), dtype=np.float64)
+
+
+def _strings(doc: Any, path: str) -> list[str]:
+    return _list(doc, path, lambda x: isinstance(x, str), "strings")
+
+
+def _pattern(path: str, pattern: Any) -> re.Pattern[str]:
+    """Compile a model pattern in the shared dialect (ASCII, ``re.ASCII``)."""
+    if not isinstance(pattern, str):
+        raise ValueError(f"field {path} must be a string, not {_kind(pattern)}")
+    if not pattern.isascii():
+        raise ValueError(f"field {path}: patterns are ASCII-only (the dialect shared with Rust)")
+    try:
+        return re.compile(pattern, re.ASCII)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"field {path}: invalid pattern ({exc})") from None
+
+
+# The handcrafted patterns the features use (docs/model-format.md).
+_FEATURE_PATTERNS = (
+    "LEVEL",
+    "STACK",
+    "NEGATIVE",
+    "PATH",
+    "HEX",
+    "REPEATED_PUNCT",
+    "KV",
+    "ALLCAPS",
+    "EMPHASIS",
+    "TOKEN",
+    "LEADING_WS",
+)
+
+
 class _Block:
     """One TF-IDF block as the format defines it."""
 
-    def __init__(self, spec: dict[str, Any], coef: list[float]):
-        self.lo, self.hi = spec["ngram_range"]
-        self.index = {t: i for i, t in enumerate(spec["vocabulary"])}
-        self.idf = np.asarray(spec["idf"], dtype=np.float64)
-        self.coef = np.asarray(coef, dtype=np.float64)
-        self.sublinear = bool(spec["sublinear_tf"])
-        self.norm = spec["norm"]
+    def __init__(self, doc: dict[str, Any], name: str):
+        spec = f"{name}."
+        lo_hi = _at(doc, spec + "ngram_range")
+        if not (
+            isinstance(lo_hi, list)
+            and len(lo_hi) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in lo_hi)
+            and 1 <= lo_hi[0] <= lo_hi[1]
+        ):
+            raise ValueError(f"field {spec}ngram_range must be [lo, hi] with 1 <= lo <= hi")
+        self.lo, self.hi = lo_hi
+        self.index = {t: i for i, t in enumerate(_strings(doc, spec + "vocabulary"))}
+        self.idf = _numbers(doc, spec + "idf")
+        self.coef = _numbers(doc, f"coef.{name}")
+        sublinear = _at(doc, spec + "sublinear_tf")
+        if not isinstance(sublinear, bool):
+            raise ValueError(f"field {spec}sublinear_tf must be true or false, not {_kind(sublinear)}")
+        self.sublinear = sublinear
+        self.norm = _at(doc, spec + "norm")
+        if self.norm not in ("l2", None):
+            raise ValueError(f"field {spec}norm: unsupported norm {self.norm!r} (l2 or null)")
         if not (len(self.index) == self.idf.size == self.coef.size):
-            raise ValueError("vocabulary, idf and coef sizes differ")
+            raise ValueError(
+                f"{name} block: vocabulary ({len(self.index)}), idf ({self.idf.size}) and "
+                f"coef.{name} ({self.coef.size}) sizes differ"
+            )
 
     def score(self, terms: list[str]) -> float:
         """``coef · tfidf(terms)`` for one line."""
@@ -56,36 +165,70 @@ class _Block:
         v = tf * self.idf[idx]
         if self.norm == "l2":
             v = v / math.sqrt(float(np.dot(v, v)))
-        elif self.norm is not None:
-            raise ValueError(f"unsupported norm {self.norm!r}")
         return float(np.dot(v, self.coef[idx]))
 
 
 class ReferenceModel:
-    """Scores lines from an exported model document."""
+    """Scores lines from an exported model document.
+
+    Every field is read through a checker that names it, so a model file with a
+    missing field or a wrong type is one clear error ("missing field coef.word"),
+    never a ``KeyError`` or ``TypeError`` from deep inside the scorer.
+    """
 
     def __init__(self, doc: dict[str, Any]):
         self.doc = doc
-        self.threshold = float(doc["threshold"])
-        self.intercept = float(doc["intercept"])
-        key = doc["key"]
-        rules = key["rules"]
+        self.threshold = _number(doc, "threshold")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"field threshold {self.threshold} must be from 0 to 1")
+        self.intercept = _number(doc, "intercept")
+        rules = _list(
+            doc,
+            "key.rules",
+            lambda r: (
+                isinstance(r, list)
+                and len(r) == 3
+                and isinstance(r[0], str)
+                and r[0].isidentifier()
+                and isinstance(r[1], str | None)
+            ),
+            "[name, placeholder or null, pattern]",
+        )
+        if not rules:
+            raise ValueError("field key.rules is empty")
+        for i, (_, _, p) in enumerate(rules):
+            _pattern(f"key.rules[{i}]", p)
         self._placeholders = {name: ph for name, ph, _ in rules}
-        self._keyer = re.compile("|".join(f"(?P<{n}>{p})" for n, _, p in rules), re.ASCII)
-        self._squeeze = re.compile(f"[{re.escape(key['squeeze_chars'])}]+")
-        word = doc["word"]
-        self._token = re.compile(word["token_pattern"], re.ASCII)
-        self.word = _Block(word, doc["coef"]["word"])
-        self.char = _Block(doc["char"], doc["coef"]["char"])
-        hand = doc["handcrafted"]
-        self.names = list(hand["names"])
-        self._rx = {k: re.compile(p, re.ASCII) for k, p in hand["patterns"].items()}
-        self._struct = frozenset(hand["struct_punct_chars"])
-        self.mean = np.asarray(hand["mean"], dtype=np.float64)
-        self.scale = np.asarray(hand["scale"], dtype=np.float64)
-        self.hand_coef = np.asarray(doc["coef"]["handcrafted"], dtype=np.float64)
-        floor = doc.get("look_floor")
-        self._floor = re.compile(floor, re.ASCII) if floor else None
+        self._keyer = _pattern("key.rules", "|".join(f"(?P<{n}>{p})" for n, _, p in rules))
+        squeeze = _string(doc, "key.squeeze_chars")
+        self._squeeze = re.compile(f"[{re.escape(squeeze)}]+") if squeeze else None
+        self._token = _pattern("word.token_pattern", _string(doc, "word.token_pattern"))
+        self.word = _Block(doc, "word")
+        self.char = _Block(doc, "char")
+        self.names = _strings(doc, "handcrafted.names")
+        patterns = _at(doc, "handcrafted.patterns")
+        if not isinstance(patterns, dict):
+            raise ValueError(f"field handcrafted.patterns must be an object, not {_kind(patterns)}")
+        missing = [k for k in _FEATURE_PATTERNS if k not in patterns]
+        if missing:
+            raise ValueError(f"missing field handcrafted.patterns.{missing[0]}")
+        self._rx = {k: _pattern(f"handcrafted.patterns.{k}", p) for k, p in patterns.items()}
+        self._struct = frozenset(_string(doc, "handcrafted.struct_punct_chars") or "")
+        self.mean = _numbers(doc, "handcrafted.mean")
+        self.scale = _numbers(doc, "handcrafted.scale")
+        self.hand_coef = _numbers(doc, "coef.handcrafted")
+        if not (len(self.names) == self.mean.size == self.scale.size == self.hand_coef.size):
+            raise ValueError(
+                f"handcrafted: names ({len(self.names)}), mean ({self.mean.size}), scale "
+                f"({self.scale.size}) and coef.handcrafted ({self.hand_coef.size}) sizes differ"
+            )
+        if not np.all(self.scale != 0):
+            raise ValueError("field handcrafted.scale must be non-zero")
+        unknown = [n for n in self.names if n not in self._feature_values("")]
+        if unknown:
+            raise ValueError(f"field handcrafted.names: unknown feature {unknown[0]!r}")
+        floor = _string(doc, "look_floor", optional=True)
+        self._floor = _pattern("look_floor", floor) if floor else None
 
     @classmethod
     def load(cls, path: str) -> ReferenceModel:
@@ -101,7 +244,10 @@ class ReferenceModel:
         from lookskip.model.export import check_version
 
         check_version(doc, path)
-        return cls(doc)
+        try:
+            return cls(doc)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     # --- transforms ---------------------------------------------------------
     def _replace(self, m: re.Match[str]) -> str:
@@ -109,7 +255,8 @@ class ReferenceModel:
         return m.group(0) if placeholder is None else placeholder
 
     def template_key(self, line: str) -> str:
-        return self._squeeze.sub(" ", self._keyer.sub(self._replace, line))
+        key = self._keyer.sub(self._replace, line)
+        return self._squeeze.sub(" ", key) if self._squeeze else key
 
     # The blocks below take a key, never a raw line.
     def word_terms(self, line: str) -> list[str]:
@@ -120,6 +267,10 @@ class ReferenceModel:
         return _ngrams(line.translate(_ASCII_LOWER), self.char.lo, self.char.hi, "")
 
     def line_features(self, line: str) -> np.ndarray:
+        values = self._feature_values(line)
+        return np.asarray([values[name] for name in self.names], dtype=np.float64)
+
+    def _feature_values(self, line: str) -> dict[str, float]:
         rx = self._rx
         n_chars = max(1, len(line))
         tokens = rx["TOKEN"].findall(line)
@@ -128,7 +279,7 @@ class ReferenceModel:
         digits = sum(1 for ch in line if "0" <= ch <= "9")
         struct = sum(1 for ch in line if ch in self._struct)
         leading = rx["LEADING_WS"].match(line)
-        values = {
+        return {
             "has_level": float(rx["LEVEL"].search(line) is not None),
             "has_stack": float(rx["STACK"].search(line) is not None),
             "has_negative": float(n_neg > 0),
@@ -147,7 +298,6 @@ class ReferenceModel:
             "n_emphasis": math.log1p(sum(1 for _ in rx["EMPHASIS"].finditer(line))),
             "length": math.log1p(len(line)),
         }
-        return np.asarray([values[name] for name in self.names], dtype=np.float64)
 
     # --- scoring ------------------------------------------------------------
     def decision(self, line: str) -> float:

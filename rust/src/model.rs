@@ -211,8 +211,14 @@ impl ModelSpec {
         if h.scale.iter().any(|s| *s == 0.0 || !s.is_finite()) {
             return bad("handcrafted: scale must be finite and non-zero".into());
         }
-        if !self.intercept.is_finite() || !self.threshold.is_finite() {
-            return bad("intercept and threshold must be finite".into());
+        if !self.intercept.is_finite() {
+            return bad("intercept must be finite".into());
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return bad(format!(
+                "threshold {} must be from 0 to 1 (p_look is a probability)",
+                self.threshold
+            ));
         }
         if self.key.rules.is_empty() {
             return bad("key.rules is empty".into());

@@ -24,8 +24,11 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\' && i + 1 < bytes.len() {
-            let esc = &pattern[i..i + 2];
-            if INCOMPATIBLE_ESCAPES.contains(&esc) {
+            // Bytes, not `&pattern[i..i + 2]`: the escaped character may be non-ASCII,
+            // and a str slice inside it panics (a model file must never panic).
+            let esc = &bytes[i..i + 2];
+            if INCOMPATIBLE_ESCAPES.iter().any(|e| e.as_bytes() == esc) {
+                let esc = String::from_utf8_lossy(esc);
                 return Err(Error::Model(format!(
                     "{what}: escape {esc} reads differently in Python re and Rust regex"
                 )));
@@ -34,6 +37,11 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
         } else {
             i += 1;
         }
+    }
+    if !pattern.is_ascii() {
+        return Err(Error::Model(format!(
+            "{what}: patterns are ASCII-only (the dialect shared with Python re)"
+        )));
     }
     // `$` outside a class matches before a final "\n" in Python, only at the end in Rust.
     let mut in_class = false;
@@ -278,6 +286,14 @@ mod tests {
         let re = compile("t", r#"^\s*File \"[^\"]*\", line [0-9]+"#).unwrap();
         let mut c = re.create_cache();
         assert!(is_match(&re, &mut c, br#"  File "x.py", line 3"#));
+    }
+
+    #[test]
+    fn an_escaped_non_ascii_character_is_an_error_not_a_panic() {
+        for p in ["\\é", "a\\é", "\\\u{1F600}x", "[\\é]"] {
+            assert!(compile("t", p).is_err(), "{p}");
+            assert!(Pattern::new("t", p, Use::Count).is_err(), "{p}");
+        }
     }
 
     #[test]

@@ -149,6 +149,9 @@ impl Encoder {
                 cfg.hidden_act
             ));
         }
+        if cfg.hidden_size == 0 || cfg.num_attention_heads == 0 {
+            return err("hidden_size and num_attention_heads must be positive");
+        }
         if !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return err("hidden_size is not a multiple of num_attention_heads");
         }
@@ -318,5 +321,54 @@ impl Head {
             .squeeze(1)?
             .to_dtype(DType::F32)?
             .to_vec1()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(hidden: usize, heads: usize, layers: usize, vocab: usize, pos: usize) -> BertConfig {
+        BertConfig {
+            vocab_size: vocab,
+            hidden_size: hidden,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            intermediate_size: hidden * 2,
+            hidden_act: "gelu".into(),
+            max_position_embeddings: pos,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            pad_token_id: 0,
+        }
+    }
+
+    /// Every config.json shape, however wrong, is an `Err` or a working encoder: never
+    /// a panic (hidden_size and num_attention_heads 0 once divided by zero).
+    #[test]
+    fn any_config_loads_or_errs_and_never_panics() {
+        let mut checked = 0;
+        for hidden in [0, 1, 2, 4] {
+            for heads in [0, 1, 2, 3] {
+                for layers in [0, 1] {
+                    for vocab in [0, 1, 5] {
+                        for pos in [0, 1, 4] {
+                            let cfg = config(hidden, heads, layers, vocab, pos);
+                            let vb = VarBuilder::zeros(DType::F32, &Device::Cpu);
+                            let Ok(enc) = Encoder::load(vb, &cfg) else {
+                                continue;
+                            };
+                            checked += 1;
+                            let ids = Tensor::new(&[[0u32, 1, 2]], &Device::Cpu).unwrap();
+                            let _ = enc.cls(&ids, &[3]); // an Err is fine, a panic is not
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 0, "some configs are valid and were run");
+        let vb = VarBuilder::zeros(DType::F32, &Device::Cpu);
+        let e = Encoder::load(vb, &config(0, 0, 1, 5, 4)).err().unwrap();
+        assert!(e.0.contains("must be positive"), "{}", e.0);
     }
 }

@@ -126,6 +126,14 @@ impl BertClassifier {
             .unwrap_or(128)
             .min(config.max_position_embeddings as u64) as usize;
         let threshold = raw.get("threshold").and_then(|v| v.as_f64()).unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&threshold) {
+            return err(format!("config.json: threshold {threshold} must be from 0 to 1"));
+        }
+        if max_length < 2 {
+            return err(format!(
+                "config.json: max_length {max_length} (at most max_position_embeddings) leaves no room for [CLS] and [SEP]"
+            ));
+        }
         let n_labels = raw
             .get("id2label")
             .and_then(|v| v.as_object())
