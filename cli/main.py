@@ -44,6 +44,23 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*self.lazy, *sorted(set(super().list_commands(ctx)) - set(self.lazy))]
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a panic of the Rust extension is one line, not a traceback.
+
+        ``pyo3``'s ``PanicException`` derives from ``BaseException``, so no command's
+        error handling sees it. No input should reach one (the extension returns
+        errors), so this is the last guard, and the message asks for a report.
+        """
+        try:
+            return super().invoke(ctx)
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            from cli.common import fail
+
+            first = (str(exc).splitlines() or [""])[0]
+            fail(f"internal error in the Rust extension ({first}); please report it")
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module, attr = self.lazy[name].split(":")

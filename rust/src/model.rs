@@ -105,6 +105,76 @@ pub struct ModelSpec {
     pub events: Option<crate::events::EventSpec>,
 }
 
+/// The path (`word.vocabulary`, `key.rules[2][1]`) of the value being read at
+/// `line`:`column` (1-based, as serde_json reports errors) of `json`, so a type error
+/// names its field instead of only a column. Empty at the top level.
+fn json_path_at(json: &[u8], line: usize, column: usize) -> String {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let line_start = if line <= 1 {
+        0
+    } else {
+        json.iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .nth(line - 2)
+            .map_or(json.len(), |(i, _)| i + 1)
+    };
+    let end = (line_start + column.saturating_sub(1)).min(json.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < end {
+        match json[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < json.len() && json[i] != b'"' {
+                    i += if json[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key {
+                    if let Some(Frame::Object(key)) = stack.last_mut() {
+                        let raw = &json[start..i.min(json.len())];
+                        *key = Some(String::from_utf8_lossy(raw).into_owned());
+                    }
+                    expect_key = false;
+                }
+            }
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expect_key = true;
+            }
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(_)) => expect_key = true,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object(Some(key)) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Object(None) => {}
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
+}
+
 fn look() -> String {
     "LOOK".to_string()
 }
@@ -155,8 +225,11 @@ impl ModelSpec {
                 head.format_version
             )));
         }
-        let spec: ModelSpec = serde_json::from_slice(json)
-            .map_err(|e| Error::Model(format!("malformed model file ({e})")))?;
+        let spec: ModelSpec = serde_json::from_slice(json).map_err(|e| {
+            let at = json_path_at(json, e.line(), e.column());
+            let field = if at.is_empty() { String::new() } else { format!("field {at}: ") };
+            Error::Model(format!("malformed model file ({field}{e})"))
+        })?;
         spec.validate()?;
         Ok(spec)
     }
@@ -227,5 +300,33 @@ impl ModelSpec {
             return bad("key.squeeze_chars must be ASCII".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_type_error_names_its_field() {
+        let doc = br#"{"a": 1, "word": {"ngram_range": [1, 2], "vocabulary": 3}, "r": [[1, "x"], [2, {"k": [1, 2, true]}]]}"#;
+        let col = |needle: &str| {
+            let at = doc.windows(needle.len()).position(|w| w == needle.as_bytes()).unwrap();
+            at + needle.len() + 1 // serde_json reports the column after the value read
+        };
+        assert_eq!(json_path_at(doc, 1, col(r#""vocabulary": 3"#)), "word.vocabulary");
+        assert_eq!(json_path_at(doc, 1, col(r#"[1, 2"#)), "word.ngram_range[1]");
+        assert_eq!(json_path_at(doc, 1, col("true")), "r[1][1].k[2]");
+        assert_eq!(json_path_at(doc, 1, 2), "");
+        let multi = b"{\n  \"x\": {\n    \"y\": 3\n  }\n}";
+        assert_eq!(json_path_at(multi, 3, 11), "x.y");
+        // the whole loader: a wrong type is named
+        let e = ModelSpec::from_json(
+            br#"{"format": "lookskip-tfidf", "format_version": 2, "threshold": "high"}"#,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("field threshold"), "{e}");
     }
 }
