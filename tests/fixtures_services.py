@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,13 +65,20 @@ def local_redis_image() -> str | None:
     return next((i for i in present if i.split(":")[0].endswith("redis")), None)
 
 
-def redis_backend_choice(env: dict[str, str] | None = None) -> tuple[str, str | None]:
-    """("docker", image) or ("local", None), as described in the module docstring."""
+def redis_backend_choice(
+    env: dict[str, str] | None = None,
+    find_image: Callable[[], str | None] = local_redis_image,
+) -> tuple[str, str | None]:
+    """("docker", image) or ("local", None), as described in the module docstring.
+
+    ``find_image``: how a present Redis image is found (a test passes its own answer,
+    so it checks this function's choices without copying them).
+    """
     env = os.environ if env is None else env
     forced = env.get("LOOKSKIP_TEST_REDIS", "").strip().lower()
     if forced == "local":
         return "local", None
-    image = local_redis_image()
+    image = find_image()
     if forced == "docker":
         if image is None:
             pytest.fail("LOOKSKIP_TEST_REDIS=docker but no Docker engine with a redis image")

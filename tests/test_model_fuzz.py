@@ -10,6 +10,7 @@ score lines to probabilities, or refuse it with ``ValueError``/``OSError``; a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gzip
 import json
@@ -122,15 +123,12 @@ def write(doc: dict, path: Path) -> str:
 def test_any_mutated_model_loads_or_is_refused_never_panics(tmp_path, mutations):
     doc = copy.deepcopy(BASE)
     for path, how, value in mutations:
-        try:
+        # (an earlier mutation may have removed or retyped the parent)
+        with contextlib.suppress(KeyError, IndexError, TypeError):
             mutate(doc, path, how, value)
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier mutation removed or retyped the parent
     path = write(doc, tmp_path / "model.json")
     must_load_or_refuse(lambda: rs.Classifier(path, threads=1), lambda m: m.predict_proba(LINES))
-    must_load_or_refuse(
-        lambda: ReferenceModel.load(path), lambda m: m.predict_proba_look(LINES)
-    )
+    must_load_or_refuse(lambda: ReferenceModel.load(path), lambda m: m.predict_proba_look(LINES))
 
 
 BAD_MODELS = {

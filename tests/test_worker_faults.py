@@ -16,7 +16,6 @@ import pytest
 from celery import chord, group
 from fixtures_services import (
     FAKE_API_KEY,
-    local_redis_image,
     redis_backend_choice,
     redis_blobs,
     wait_for,
@@ -174,8 +173,26 @@ def test_no_secret_in_logs_arguments_or_redis(celery_workers, redis_service):
     assert FAKE_API_KEY not in logs
 
 
-def test_redis_backend_choice_is_explicit(monkeypatch):
-    assert redis_backend_choice({"LOOKSKIP_TEST_REDIS": "local"}) == ("local", None)
-    image = local_redis_image()
-    expected = ("docker", image) if image else ("local", None)
-    assert redis_backend_choice({}) == expected
+@pytest.mark.parametrize(
+    ("forced", "image", "expected"),
+    [
+        ("local", "redis:7", ("local", None)),  # forced local wins over a present image
+        (" LOCAL ", None, ("local", None)),
+        ("docker", "redis:7", ("docker", "redis:7")),
+        ("", "redis:7", ("docker", "redis:7")),  # an image present: a container
+        ("", None, ("local", None)),  # none: redis-server
+        ("whatever", None, ("local", None)),
+    ],
+)
+def test_redis_backend_choice_is_explicit(forced, image, expected):
+    """The real function, each input fixed: not a copy of its logic checked against it."""
+    assert redis_backend_choice({"LOOKSKIP_TEST_REDIS": forced}, lambda: image) == expected
+
+
+def test_forcing_docker_without_an_image_fails_instead_of_falling_back():
+    with pytest.raises(pytest.fail.Exception, match="no Docker engine with a redis image"):
+        redis_backend_choice({"LOOKSKIP_TEST_REDIS": "docker"}, lambda: None)
+
+
+def test_the_session_redis_is_the_chosen_one(redis_service):
+    assert redis_service.kind == redis_backend_choice()[0]

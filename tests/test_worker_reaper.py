@@ -2,7 +2,8 @@
 
 Real Redis, real worker processes: a worker of our own takes a gated task, its whole
 process group (main process and pool child) is SIGKILLed mid-task, and another worker
-must redo the task within about two minutes (not the 3 h visibility timeout), once.
+must redo the task (not wait out the 3 h visibility timeout), once; how soon it does
+is printed by benchmarks/bench_reaper.py.
 Before the kill, the test checks the reaper leaves alone tasks that live workers hold
 well past the grace period.
 """
@@ -86,7 +87,6 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(
         assert r.exists(f"{ALIVE_PREFIX}reaper-victim@{os.uname().nodename}")
 
         victim = procs.pop("victim")
-        t0 = time.monotonic()
         os.killpg(victim.pid, signal.SIGKILL)  # main process and pool child, no goodbye
         victim.wait(10)
         wait_for(
@@ -94,8 +94,7 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(
             timeout=120,
             what="the dead worker's task to start again elsewhere",
         )
-        recovery_s = time.monotonic() - t0
-        print(f"reaper recovery: task restarted {recovery_s:.1f} s after the worker was killed")
+        # how soon is a figure, printed by benchmarks/bench_reaper.py, not asserted here
 
         (gate / "open").touch()
         assert dead.get(timeout=60) == {"item": "dead", "output": str(gate / "out/dead.json")}
@@ -110,7 +109,6 @@ def test_a_task_held_by_a_worker_killed_hard_is_redone_once(
             if "reaper: handed back task" in line and (dead.id in line or live.id in line)
         ]
         assert len(handed) == 1 and dead.id in handed[0], handed
-        assert recovery_s < 120
         # nothing of ours is left unacked (the ack follows the stored result closely)
         wait_for(
             lambda: (

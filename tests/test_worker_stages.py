@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -54,49 +54,37 @@ def _local_settings(tmp: Path, sim_url: str):
     )
 
 
-def _kill_a_running_fit(wf: str, timeout: float = 300) -> list[str]:
-    """SIGKILL the pool process of a running fit job, until one provably died mid-run.
+@pytest.fixture
+def fit_gate(celery_workers):
+    """The fit gate of tests/worker_test_tasks.py, armed: the next fit to start holds.
+    Opened and removed at teardown, so no later fit can wait on it."""
+    from worker_test_tasks import fit_gate_dir
 
-    A fit is mid-run when its worker reports it active; it provably died mid-run when
-    the same message starts a second time (its delivery counter reaches 2) — unless it
-    had finished just before the kill, in which case the next fit is tried.
-    """
-    from worker.app import app, job_store
+    d = celery_workers.data_dir / "test-gates" / "fit"
+    assert Path(fit_gate_dir()) == d  # the workers read the same data dir
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    (d / "armed").touch()
+    yield d
+    (d / "open").touch()
+    time.sleep(0.2)
+    shutil.rmtree(d, ignore_errors=True)
 
-    r = job_store().r
+
+def _kill_the_held_fit(gate: Path, timeout: float = 300) -> str:
+    """SIGKILL the pool process of the fit the gate holds (provably mid-run); its task id."""
     deadline = time.monotonic() + timeout
-    tried: set[str] = set()
-    while time.monotonic() < deadline:
-        view = job_store().get(wf)
-        if view.done:
-            return []
-        active = app.control.inspect(timeout=0.5).active() or {}
-        fits = [
-            t
-            for ts in active.values()
-            for t in ts
-            if t["name"] == "lookskip.train.fit" and t["id"] not in tried
-        ]
-        if not fits:
-            continue
-        t = fits[0]
-        tried.add(t["id"])
-        try:
-            os.kill(t["worker_pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            continue
-        for _ in range(600):
-            counts = [int(r.get(k) or 0) for k in r.scan_iter(f"lookskip:deliveries:{t['id']}:*")]
-            if max(counts, default=0) >= 2:
-                return [t["id"]]
-            if app.AsyncResult(t["id"]).state == "SUCCESS":
-                break
-            time.sleep(0.1)
-    return []
+    while not (gate / "held").exists():
+        assert time.monotonic() < deadline, "no fit job started within the timeout"
+        time.sleep(0.05)
+    pid, task_id = (gate / "held").read_text().split()
+    os.kill(int(pid), signal.SIGKILL)
+    (gate / "open").touch()
+    return task_id
 
 
 def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
-    celery_workers, batch_sim, shared_data, tmp_path
+    celery_workers, batch_sim, shared_data, tmp_path, fit_gate
 ):
     """ingest → label → train → export on the workers; a fit job's process is SIGKILLed."""
     models = celery_workers.data_dir / "models-pipeline"
@@ -116,14 +104,15 @@ def test_whole_pipeline_on_workers_matches_the_local_run_despite_a_killed_fit(
     )
     assert res.exit_code == 0, res.output
     wf = _wf_id(res.output)
-    killed = _kill_a_running_fit(wf)
+    killed = _kill_the_held_fit(fit_gate)
     res = _run("status", wf, "--wait")
     assert res.exit_code == 0, res.output
-    if not killed:  # on an idle machine the quick grid's fits can all end between polls;
-        # the kill-mid-task recovery itself is also covered by test_worker_faults
-        warnings.warn(
-            "no fit job was caught mid-run: the kill part was not exercised", stacklevel=1
-        )
+    # the killed fit was started again (in another pool process) and finished
+    starts = [line.split() for line in (fit_gate / "starts.log").read_text().splitlines()]
+    assert [pid for tid, pid in starts if tid == killed][1:], starts
+    from worker.app import app
+
+    assert app.AsyncResult(killed).state == "SUCCESS"
     st = json.loads(_run("status", wf, "--json").stdout)
     assert st["state"] == "SUCCESS"
     parts = {p["name"]: (p["done"], p["total"]) for p in st["progress"]}

@@ -142,7 +142,9 @@ class _Block:
         self.coef = _numbers(doc, f"coef.{name}")
         sublinear = _at(doc, spec + "sublinear_tf")
         if not isinstance(sublinear, bool):
-            raise ValueError(f"field {spec}sublinear_tf must be true or false, not {_kind(sublinear)}")
+            raise ValueError(
+                f"field {spec}sublinear_tf must be true or false, not {_kind(sublinear)}"
+            )
         self.sublinear = sublinear
         self.norm = _at(doc, spec + "norm")
         if self.norm not in ("l2", None):
