@@ -228,7 +228,9 @@ def classify(
       lookskip classify failed.log --baseline-file good.lskb --events --output out/
       lookskip classify --follow /var/log/app.log --why
     """
-    fields = _json_fields(json_fields)
+    from lookskip.classify.jsonlog import json_fields_option
+
+    fields = json_fields_option(json_fields)
     wants_triage = bool(why or baseline_inputs or baseline_file or events or only_new)
     if not files and not (save_baseline and (baseline_inputs or baseline_file)):
         raise click.UsageError("give at least one INPUT (or --baseline … --save-baseline PATH)")
@@ -453,15 +455,6 @@ def _print_bulk_rows(summary: dict, out: str, fmt: str) -> None:
     sys.stdout.flush()
 
 
-def _json_fields(names: tuple[str, ...]) -> list[str] | None:
-    """``--json-field`` values: None for the default fields, [] for ``none``."""
-    if not names:
-        return None
-    if [n.lower() for n in names] == ["none"]:
-        return []
-    return [n for n in names if n]
-
-
 def _triage(
     loaded,
     why: bool,
@@ -474,18 +467,22 @@ def _triage(
     exclude,
 ):
     """The run's :class:`~lookskip.classify.triage.Triage`: reads (and saves) the baseline."""
-    from lookskip.classify.triage import WHY_TOP, Triage, build_baseline, load_baseline
+    from lookskip.classify.triage import make_triage
 
-    baseline = None
-    if baseline_file:
-        baseline = load_baseline(loaded, baseline_file)
+    triage, errors = make_triage(
+        loaded,
+        why=why,
+        baseline_inputs=baseline_inputs,
+        baseline_file=baseline_file,
+        only_new=only_new,
+        events=events,
+        include=include,
+        exclude=exclude,
+    )
+    for e in errors:
+        console.print(f"[bold red]error:[/] baseline {escape(e)}")
+    baseline = triage.baseline
     if baseline_inputs:
-        built, errors = build_baseline(loaded, baseline_inputs, include, exclude)
-        for e in errors:
-            console.print(f"[bold red]error:[/] baseline {escape(e)}")
-        if baseline is not None:
-            built.merge(baseline)
-        baseline = built
         console.print(
             f"baseline: {len(baseline):,} template keys from {baseline.lines:,} lines "
             f"of {len(baseline.sources)} file(s)"
@@ -495,7 +492,7 @@ def _triage(
             raise click.UsageError("--save-baseline needs --baseline")
         baseline.save(save_baseline)
         console.print(f"wrote baseline {escape(save_baseline)}")
-    return Triage(why=WHY_TOP if why else 0, baseline=baseline, only_new=only_new, events=events)
+    return triage
 
 
 def _follow(path: str, loaded, triage, threshold, fmt: str) -> None:

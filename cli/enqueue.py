@@ -25,7 +25,8 @@ STAGES: dict[str, tuple[str, set[str]]] = {
     "label": ("cli.label:label", {"dry_run", "select", "budget", "max_requests"}),
     "train": ("cli.train:train", {"n_jobs"}),
     "export": ("cli.export:export", set()),
-    "classify": ("cli.classify:classify", {"fmt", "threads"}),
+    # --follow tails a file here; --save-baseline writes a file here: local only
+    "classify": ("cli.classify:classify", {"fmt", "threads", "follow", "save_baseline"}),
     "train-transformer": ("cli.transformer:train_transformer", set()),
 }
 # Stages the pipeline chains (classify is not a pipeline stage).
@@ -45,7 +46,14 @@ def _classify_params(p: dict[str, Any]) -> dict[str, Any]:
     def absolute(x: str) -> str:
         return x if "://" in x else os.path.abspath(x)
 
-    return {**p, "inputs": [absolute(f) for f in files], "output": absolute(out_dir)}
+    baseline_file = p.pop("baseline_file", None)
+    return {
+        **p,
+        "inputs": [absolute(f) for f in files],
+        "output": absolute(out_dir),
+        "baseline_inputs": [absolute(b) for b in p.get("baseline_inputs") or ()],
+        "baseline_file": absolute(baseline_file) if baseline_file else None,
+    }
 
 
 # stage -> turns the local command's parameters into the workflow's

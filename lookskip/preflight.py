@@ -125,7 +125,16 @@ def _check_train(
 
 
 #: Parameters that name files or folders the workers open.
-PATH_PARAMS = ("source", "labels_dir", "models_dir", "model_path", "output", "inputs")
+PATH_PARAMS = (
+    "source",
+    "labels_dir",
+    "models_dir",
+    "model_path",
+    "output",
+    "inputs",
+    "baseline_inputs",
+    "baseline_file",
+)
 SOURCE_WORDS = ("registry", "loghub", "synthetic")
 
 
@@ -152,9 +161,11 @@ def check_shared(params: dict[str, Any], settings: Settings) -> None:
             if not isinstance(v, str) or not v or (key == "source" and v in SOURCE_WORDS):
                 continue
             if _is_host_path(v):
-                flag = {"inputs": "input", "model_path": "--model"}.get(
-                    key, "--" + key.replace("_", "-")
-                )
+                flag = {
+                    "inputs": "input",
+                    "model_path": "--model",
+                    "baseline_inputs": "--baseline",
+                }.get(key, "--" + key.replace("_", "-"))
                 raise ParamError(
                     f"{flag} {v}: a path on this host, but the data dir is "
                     f"{settings.data_dir} and the workers may be on other hosts: put it in "

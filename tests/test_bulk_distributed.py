@@ -202,3 +202,63 @@ def test_enqueue_classify_cli_waits_and_writes_outputs(celery_workers, tmp_path,
         assert not f["errors"] and f["written"] == min(5, f["look"])
         assert len((out / f["output"]).read_text().splitlines()) == f["written"]
     assert (out / "report.html").exists()
+
+
+def test_enqueue_classify_honours_every_triage_option(
+    celery_workers, tmp_path, sample_lines, monkeypatch
+):
+    """Item 2: --why, --baseline, --events and --json-field mean on the workers what they
+    mean here (they were offered and silently ignored): the outputs are byte for byte
+    the local run's. And the parameters are checked once per enqueue, not twice."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+    from lookskip import preflight
+
+    good = tmp_path / "good.log"
+    good.write_bytes(b"\n".join(sample_lines["HDFS"][:1000]) + b"\n")
+    target = tmp_path / "failed.log"
+    target.write_bytes(
+        b"\n".join(sample_lines["HDFS"][500:1500])
+        + b"\n2026-01-01 12:00:00 ERROR java.lang.IllegalStateException: pool exhausted\n"
+        + b"\tat org.example.Pool.take(Pool.java:42)\n\tat org.example.Main.run(Main.java:7)\n"
+        + b'{"body": "FATAL kernel: Out of memory: Kill process 4242", "level": 3}\n'
+        + b'{"body": "GET /health 200", "level": 6}\n'
+    )
+    options = [
+        "--model", str(MODEL), "--why", "--baseline", str(good), "--events",
+        "--json-field", "body", "--json-field", "msg",
+    ]  # fmt: skip
+    local = CliRunner().invoke(
+        cli, ["classify", str(target), "--output", str(tmp_path / "local"), *options]
+    )
+    assert local.exit_code == 0, local.output
+
+    calls = []
+    real_check = preflight.check
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(preflight, "check", counted)
+    dist_args = ["--output", str(tmp_path / "dist"), *options, "--chunk-mib", "1", "--wait"]
+    dist = CliRunner().invoke(cli, ["enqueue", "classify", str(target), *dist_args])
+    assert dist.exit_code == 0, dist.output
+    assert calls == ["classify"]
+
+    rows = [json.loads(r) for r in (tmp_path / "dist" / "failed.log.look.jsonl").open()]
+    assert rows and all(r["why"] for r in rows)
+    assert any(r["new"] for r in rows) and not all(r["new"] for r in rows)
+    assert any(r.get("event_end", r["line"]) > r["line"] for r in rows)  # a joined trace
+    assert any("Out of memory" in r["text"] for r in rows)  # scored on "body"
+    assert _outputs(tmp_path / "dist") == _outputs(tmp_path / "local")
+    local_sum = json.loads((tmp_path / "local" / "summary.json").read_text())
+    dist_sum = json.loads((tmp_path / "dist" / "summary.json").read_text())
+    for k in ("lines", "look", "look_new", "look_events"):
+        assert dist_sum["totals"][k] == local_sum["totals"][k], k
+    for k in ("why", "baseline_keys", "only_new", "events"):
+        assert dist_sum["run"][k] == local_sum["run"][k], k
+    assert not (tmp_path / "dist" / ".parts").exists() or not any(
+        (tmp_path / "dist" / ".parts").iterdir()
+    )

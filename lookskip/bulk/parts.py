@@ -23,6 +23,7 @@ from typing import Any
 from lookskip import storage
 from lookskip.bulk.chunks import Unit
 from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
+from lookskip.classify.triage import NO_TRIAGE, Triage
 from lookskip.progress import RunProgress
 
 
@@ -76,12 +77,15 @@ def run_unit(
     threshold: float,
     max_look: int | None = None,
     progress: RunProgress | None = None,
+    triage: Triage = NO_TRIAGE,
 ) -> UnitResult:
     """Scan a unit into its part files (idempotent: a rerun overwrites them); ``progress``
-    sees its bytes and lines as they are read."""
+    sees its bytes and lines as they are read; ``triage`` as in a local run."""
     rows_url, meta_url = part_urls(parts_dir, unit)
     with local_target(rows_url) as tmp:
-        res = classify_unit_to(unit, scorer, threshold, tmp, max_look=max_look, progress=progress)
+        res = classify_unit_to(
+            unit, scorer, threshold, tmp, max_look=max_look, progress=progress, triage=triage
+        )
     storage.write_json(meta_url, {"unit": unit.to_dict(), "result": res.to_dict()})
     return res
 

@@ -24,7 +24,7 @@ from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, pick_threshold
-from lookskip.classify.triage import NO_TRIAGE, Triage
+from lookskip.classify.triage import NO_TRIAGE, Triage, triage_run_info
 from lookskip.progress import RunProgress, exact_bytes_total
 
 # With events a file is one unit: an event may straddle any cut.
@@ -228,8 +228,5 @@ def classify_inputs(
         model=loaded.model_path,
         threads=loaded.threads,
         max_line_bytes=max_line_bytes,
-        why=triage.why,
-        baseline_keys=None if triage.baseline is None else len(triage.baseline),
-        only_new=triage.only_new,
-        events=triage.events,
+        **triage_run_info(triage),
     )

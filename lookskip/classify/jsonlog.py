@@ -21,6 +21,16 @@ JSON_FIELDS: tuple[str, ...] = ("msg", "message", "log")
 LEVEL_FIELDS: tuple[str, ...] = ("level", "severity", "lvl", "levelname", "loglevel")
 
 
+def json_fields_option(names: Sequence[str] | None) -> list[str] | None:
+    """``--json-field`` values as the scorer takes them: None for the default fields
+    (none given), [] for ``none`` (JSON lines scored whole), else the names."""
+    if not names:
+        return None
+    if [n.lower() for n in names] == ["none"]:
+        return []
+    return [n for n in names if n]
+
+
 def _not_json(name: str) -> None:
     raise ValueError(name)
 

@@ -133,6 +133,50 @@ def build_baseline(
 
 
 def load_baseline(scorer: Any, path: str) -> Any:
-    """A baseline saved by ``--save-baseline``, checked against the model's key rules."""
+    """A baseline saved by ``--save-baseline``, checked against the model's key rules
+    (a local path or a URL: the Rust side reads a local copy)."""
+    from lookskip import storage
+
     rs = _rust(scorer)
-    return rs.Baseline.load(path, scorer.engine)
+    with storage.local_copy(path) as local:
+        return rs.Baseline.load(local, scorer.engine)
+
+
+def make_triage(
+    scorer: Any,
+    *,
+    why: bool = False,
+    baseline_inputs: Sequence[str] = (),
+    baseline_file: str | None = None,
+    only_new: bool = False,
+    events: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> tuple[Triage, list[str]]:
+    """The run's :class:`Triage` from classify's options, and the errors of baseline
+    inputs that could not be read (the rest of the baseline is still used).
+
+    One definition for ``lookskip classify`` and the workers' plan task, so an option
+    means the same on both: ``--baseline-file`` and ``--baseline`` merge into one
+    baseline; ``--why`` gives the top ``WHY_TOP`` contributions.
+    """
+    baseline = load_baseline(scorer, baseline_file) if baseline_file else None
+    errors: list[str] = []
+    if baseline_inputs:
+        built, errors = build_baseline(scorer, baseline_inputs, include, exclude)
+        if baseline is not None:
+            built.merge(baseline)
+        baseline = built
+    triage = Triage(why=WHY_TOP if why else 0, baseline=baseline, only_new=only_new, events=events)
+    require_rust(scorer, triage)
+    return triage, errors
+
+
+def triage_run_info(triage: Triage) -> dict[str, Any]:
+    """What ``summary.json``'s ``run`` records of the triage (the report reads it)."""
+    return {
+        "why": triage.why,
+        "baseline_keys": None if triage.baseline is None else len(triage.baseline),
+        "only_new": triage.only_new,
+        "events": triage.events,
+    }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from celery import chord, group
@@ -23,9 +24,18 @@ from celery import chord, group
 from lookskip import storage
 from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
 from lookskip.bulk.inputs import InputError, expand_inputs
-from lookskip.bulk.parts import run_unit
-from lookskip.bulk.run import merge_all, plan
+from lookskip.bulk.parts import local_target, run_unit
+from lookskip.bulk.run import WHOLE_FILE, merge_all, plan
+from lookskip.classify.jsonlog import json_fields_option
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer, pick_threshold
+from lookskip.classify.triage import (
+    NO_TRIAGE,
+    Triage,
+    load_baseline,
+    make_triage,
+    require_rust,
+    triage_run_info,
+)
 from lookskip.progress import RunProgress, exact_bytes_total, heartbeat
 from worker.app import app, job_store
 from worker.workflows import stage, task_sig
@@ -36,20 +46,84 @@ from worker.workflows import stage, task_sig
 UNIT_LIMITS = (7000, 7200)
 MERGE_LIMITS = (3600, 3700)
 
-_scorers: dict[tuple[str, int, int, int], Any] = {}
+_scorers: dict[tuple[Any, ...], Any] = {}
+_baselines: dict[tuple[Any, ...], Any] = {}
 
 
-def _scorer(model_path: str | None, max_line_bytes: int | None = None) -> Any:
+def _scorer(
+    model_path: str | None,
+    max_line_bytes: int | None = None,
+    json_fields: Sequence[str] | None = None,
+) -> Any:
     """One loaded model per worker process (loading costs ~0.1-1 s, a unit may be faster)."""
     from lookskip.settings import get_settings
 
     threads = get_settings().threads
     cap = int(max_line_bytes or DEFAULT_MAX_LINE_BYTES)
-    key = (model_path or "", os.getpid(), threads, cap)
+    fields = json_fields_option(json_fields)
+    key = (model_path or "", os.getpid(), threads, cap, None if fields is None else tuple(fields))
     if key not in _scorers:
         _scorers.clear()
-        _scorers[key] = load_scorer(model_path, threads, max_line_bytes=cap)
+        _baselines.clear()
+        _scorers[key] = load_scorer(model_path, threads, max_line_bytes=cap, json_fields=fields)
     return _scorers[key]
+
+
+def _triage(loaded: Any, spec: dict[str, Any] | None) -> Triage:
+    """The unit's :class:`Triage` from the plan's ``spec`` (its baseline is a file the
+    plan task saved, loaded once per process)."""
+    if not spec:
+        return NO_TRIAGE
+    baseline = None
+    if spec.get("baseline"):
+        key = (id(loaded), spec["baseline"])
+        if key not in _baselines:
+            _baselines[key] = load_baseline(loaded, spec["baseline"])
+        baseline = _baselines[key]
+    triage = Triage(
+        why=int(spec.get("why") or 0),
+        baseline=baseline,
+        only_new=bool(spec.get("only_new")),
+        events=bool(spec.get("events")),
+    )
+    require_rust(loaded, triage)
+    return triage
+
+
+def _plan_triage(params: dict[str, Any], parts_dir: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Build the run's triage once, as ``lookskip classify`` does (``make_triage``):
+    the spec every unit task gets (the baseline saved beside the parts) and what the
+    summary records of it."""
+    wanted = (
+        params.get("why")
+        or params.get("baseline_inputs")
+        or params.get("baseline_file")
+        or params.get("events")
+    )
+    if not wanted:
+        return {}, {}
+    loaded = _scorer(
+        params.get("model_path"), params.get("max_line_bytes"), params.get("json_fields")
+    )
+    triage, errors = make_triage(
+        loaded,
+        why=bool(params.get("why")),
+        baseline_inputs=params.get("baseline_inputs") or (),
+        baseline_file=params.get("baseline_file"),
+        only_new=bool(params.get("only_new")),
+        events=bool(params.get("events")),
+        include=params.get("include") or (),
+        exclude=params.get("exclude") or (),
+    )
+    spec: dict[str, Any] = {"why": triage.why, "only_new": triage.only_new, "events": triage.events}
+    if triage.baseline is not None:
+        spec["baseline"] = storage.join(parts_dir, "baseline.lskb")
+        with local_target(spec["baseline"]) as tmp:
+            triage.baseline.save(tmp)
+    info = triage_run_info(triage)
+    if errors:
+        info["baseline_errors"] = errors
+    return spec, info
 
 
 def _weight(u: Unit) -> int:
@@ -87,15 +161,19 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
         allow_stdin=False,
     )
     chunk = params.get("chunk_bytes") or (params.get("chunk_mib") or 0) << 20
+    if params.get("events"):  # an event may straddle any cut: a file is one unit
+        chunk = WHOLE_FILE
     units = plan(exp.sources, int(chunk or DEFAULT_CHUNK_BYTES))
     output = params["output"]
     parts_dir = parts_dir_for(output, wf)
+    triage, triage_info = _plan_triage(params, parts_dir)
     storage.write_json(
         storage.join(parts_dir, "plan.json"),
         {
             "units": [[u.to_dict() for u in us] for us in units],
             "input_errors": [e.to_dict() for e in exp.errors],
             "started": started,
+            "run": triage_info,
         },
     )
     # Longest units first: the last unit to start then is a short one (makespan).
@@ -110,6 +188,8 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
         "threshold": params.get("threshold"),
         "max_look": params.get("max_look"),
         "max_line_bytes": params.get("max_line_bytes"),
+        "json_fields": params.get("json_fields") or None,
+        "triage": triage or None,
         "wf": wf,
     }
     header = group(
@@ -152,11 +232,14 @@ def unit_task(
     max_look: int | None,
     item: str,
     max_line_bytes: int | None = None,
+    json_fields: list[str] | None = None,
+    triage: dict[str, Any] | None = None,
     wf: str | None = None,
 ) -> dict[str, Any]:
     """Classify one unit into its part files; an unreadable input is a result, not a failure."""
     u = Unit.from_dict(unit)
-    loaded = _scorer(model_path, max_line_bytes)
+    loaded = _scorer(model_path, max_line_bytes, json_fields)
+    unit_triage = _triage(loaded, triage)
     run = RunProgress()
 
     def publish(s: Any) -> None:  # bytes/lines read so far, for `enqueue classify --wait`
@@ -171,6 +254,7 @@ def unit_task(
             pick_threshold(threshold, loaded.threshold),
             max_look,
             progress=run,
+            triage=unit_triage,
         )
     self.item_done(wf, "units", item)
     return {
@@ -217,5 +301,6 @@ def merge_task(
         max_look=max_look,
         report=report,
         workflow=wf,
+        **doc.get("run", {}),
     )
     return {"output": output, "summary": summary_url, "totals": summary["totals"]}
