@@ -81,7 +81,24 @@ pub fn compile_many(what: &str, patterns: &[&str]) -> Result<Regex> {
     }
     builder()
         .build_many(patterns)
-        .map_err(|e| Error::Model(format!("{what}: invalid pattern ({e})")))
+        .map_err(|e| {
+            let why = match e.syntax_error() {
+                Some(syntax) => one_line(syntax),
+                None => one_line(&e),
+            };
+            Error::Model(format!("{what}: invalid pattern ({why})"))
+        })
+}
+
+/// A regex error on one line: regex-syntax draws the pattern and a caret over several
+/// lines, ending with `error: <what is wrong>`, which is the part kept.
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 pub fn compile(what: &str, pattern: &str) -> Result<Regex> {
@@ -150,8 +167,9 @@ impl Pattern {
             Some(body) => (body, true),
             None => (pattern, false),
         };
-        let invalid =
-            |e: &dyn std::fmt::Display| Error::Model(format!("{what}: invalid pattern ({e})"));
+        let invalid = |e: &dyn std::fmt::Display| {
+            Error::Model(format!("{what}: invalid pattern ({})", one_line(e)))
+        };
         let hir = regex_syntax::ParserBuilder::new()
             .unicode(false)
             .utf8(false)
@@ -293,6 +311,10 @@ mod tests {
         for p in ["\\é", "a\\é", "\\\u{1F600}x", "[\\é]"] {
             assert!(compile("t", p).is_err(), "{p}");
             assert!(Pattern::new("t", p, Use::Count).is_err(), "{p}");
+        }
+        for e in [compile("t", "(").err(), Pattern::new("t", "a(", Use::Count).err()] {
+            let e = e.unwrap().to_string();
+            assert_eq!(e, "t: invalid pattern (unclosed group)");
         }
     }
 
