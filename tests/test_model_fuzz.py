@@ -66,6 +66,14 @@ def locations(doc: Any, prefix: tuple = ()) -> list[tuple]:
 
 
 PATHS = locations(BASE)
+
+
+def _value_at(doc: Any, path: tuple) -> Any:
+    for k in path:
+        doc = doc[k]
+    return doc
+
+
 HOSTILE_STRINGS = ["\\\u00e9", "\u00e9", "\\", "(", "[", "a$", "\\<", "(?P<x>a)(?P<x>b)", "", "x"]
 values = st.recursive(
     st.none()
@@ -77,7 +85,16 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
     max_leaves=5,
 )
-mutation = st.tuples(st.sampled_from(PATHS), st.sampled_from(["delete", "set"]), values)
+PATTERN_PATHS = [p for p in PATHS if isinstance(_value_at(BASE, p), str)]
+mutation = st.one_of(
+    st.tuples(st.sampled_from(PATHS), st.sampled_from(["delete", "set"]), values),
+    # every string field (patterns above all) made hostile, often enough to matter
+    st.tuples(
+        st.sampled_from(PATTERN_PATHS),
+        st.just("set"),
+        st.sampled_from(HOSTILE_STRINGS) | st.text(max_size=6),
+    ),
+)
 
 
 def mutate(doc: dict, path: tuple, how: str, value: Any) -> None:
