@@ -205,7 +205,7 @@ def test_enqueue_classify_cli_waits_and_writes_outputs(celery_workers, tmp_path,
 
 
 def test_enqueue_classify_honours_every_triage_option(
-    celery_workers, tmp_path, sample_lines, monkeypatch
+    celery_workers, tmp_path, shared_data, monkeypatch
 ):
     """Item 2: --why, --baseline, --events and --json-field mean on the workers what they
     mean here (they were offered and silently ignored): the outputs are byte for byte
@@ -215,16 +215,17 @@ def test_enqueue_classify_honours_every_triage_option(
     from cli.main import cli
     from lookskip import preflight
 
+    hdfs = (shared_data / "loghub" / "HDFS_2k.log").read_bytes().split(b"\n")
     good = tmp_path / "good.log"
-    good.write_bytes(b"\n".join(sample_lines["HDFS"][:1000]) + b"\n")
+    good.write_bytes(b"\n".join(hdfs[:1000]) + b"\n")
     target = tmp_path / "failed.log"
     target.write_bytes(
-        b"\n".join(sample_lines["HDFS"][500:1500])
+        b"\n".join(hdfs[500:1500])
         + b"\n2026-01-01 12:00:00 ERROR java.lang.IllegalStateException: pool exhausted\n"
         + b"\tat org.example.Pool.take(Pool.java:42)\n\tat org.example.Main.run(Main.java:7)\n"
-        + b'{"body": "FATAL kernel: Out of memory: Kill process 4242", "level": 3}\n'
-        + b'{"body": "GET /health 200", "level": 6}\n'
-    )
+        + b'{"time": "2026-01-01 12:00:01", "body": "FATAL kernel: Out of memory: Kill '
+        + b'process 4242"}\n{"time": "2026-01-01 12:00:02", "body": "GET /health 200"}\n'
+    )  # (JSON lines with a timestamp up front: each its own event)
     options = [
         "--model", str(MODEL), "--why", "--baseline", str(good), "--events",
         "--json-field", "body", "--json-field", "msg",
@@ -251,7 +252,8 @@ def test_enqueue_classify_honours_every_triage_option(
     assert rows and all(r["why"] for r in rows)
     assert any(r["new"] for r in rows) and not all(r["new"] for r in rows)
     assert any(r.get("event_end", r["line"]) > r["line"] for r in rows)  # a joined trace
-    assert any("Out of memory" in r["text"] for r in rows)  # scored on "body"
+    oom = next(r for r in rows if "Out of memory" in r["text"])  # scored on "body": LOOK
+    assert oom["event_end"] == oom["line"]
     assert _outputs(tmp_path / "dist") == _outputs(tmp_path / "local")
     local_sum = json.loads((tmp_path / "local" / "summary.json").read_text())
     dist_sum = json.loads((tmp_path / "dist" / "summary.json").read_text())
