@@ -6,8 +6,9 @@ Starts its own redis-server and worker processes. Each run: a worker takes a gat
 task (tests/worker_test_tasks.py), a second worker starts, the first one's whole
 process group is SIGKILLed mid-task, and the time until the task starts again on
 the survivor is printed. The figure depends on LOOKSKIP_REAPER_INTERVAL_S and
-LOOKSKIP_REAPER_GRACE_S (passed as --interval/--grace); with the defaults it is
-about grace + interval. It lives here, not in tests/test_worker_reaper.py: a speed
+LOOKSKIP_REAPER_GRACE_S (passed as --interval/--grace): the dead worker's liveness
+key must expire (``worker.reaper.alive_ttl_s``), its message be held past the grace
+period, and a survivor's reaper round come round. It lives here, not in tests/test_worker_reaper.py: a speed
 goal is a figure to print, never a timed test.
 """
 
