@@ -197,8 +197,11 @@ def test_cascade_rescores_only_tfidf_look_lines(trained, shared_data, tmp_path):
     for n, _, p_bert, text in res.look_lines[:10]:
         assert text == cand[n]
         assert bert.predict_proba([text])[0] == pytest.approx(p_bert, abs=1e-5)
-    none = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.01)
-    assert none.look == 0 and none.demoted == none.bert_seen
+    with pytest.raises(ValueError, match="--bert-threshold 1.01"):  # not a probability
+        cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.01)
+    top = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.0)
+    assert top.look + top.demoted == top.bert_seen
+    assert all(p_bert >= 1.0 for _, _, p_bert, _ in top.look_lines)
     every = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=0.0)
     assert every.demoted == 0 and every.look == every.bert_seen
 
