@@ -8,8 +8,8 @@ process group is SIGKILLed mid-task, and the time until the task starts again on
 the survivor is printed. The figure depends on LOOKSKIP_REAPER_INTERVAL_S and
 LOOKSKIP_REAPER_GRACE_S (passed as --interval/--grace): the dead worker's liveness
 key must expire (``worker.reaper.alive_ttl_s``), its message be held past the grace
-period, and a survivor's reaper round come round. It lives here, not in tests/test_worker_reaper.py: a speed
-goal is a figure to print, never a timed test.
+period, and a survivor's reaper round come round. It lives here, not in
+tests/test_worker_reaper.py: a speed goal is a figure to print, never a timed test.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def test_cascade_rescores_only_tfidf_look_lines(trained, shared_data, tmp_path):
     for n, _, p_bert, text in res.look_lines[:10]:
         assert text == cand[n]
         assert bert.predict_proba([text])[0] == pytest.approx(p_bert, abs=1e-5)
-    with pytest.raises(ValueError, match="--bert-threshold 1.01"):  # not a probability
+    with pytest.raises(ValueError, match=r"--bert-threshold 1\.01"):  # not a probability
         cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.01)
     top = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.0)
     assert top.look + top.demoted == top.bert_seen

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from lookskip.model.pipeline import LABELS
 
@@ -38,44 +40,35 @@ def _candidates(text: str) -> list[str]:
     return [*blocks, text]
 
 
-def _objects_from(text: str, pos: int) -> list[dict]:
-    """Every complete JSON object from ``pos`` on, skipping junk between them.
-
-    Recovers the finished part of a truncated array and objects written without
-    an enclosing array.
-    """
-    found: list[dict] = []
-    while (pos := text.find("{", pos)) != -1:
+def _values_at(text: str, opener: str, pos: int = 0) -> Iterator[tuple[Any, int]]:
+    """Each complete JSON value starting at an ``opener`` character from ``pos`` on, with
+    where it ends, skipping junk between them. A value found is skipped whole, so a
+    value nested inside it is never returned on its own."""
+    while (pos := text.find(opener, pos)) != -1:
         try:
             value, end = _decoder.raw_decode(text, pos)
         except json.JSONDecodeError:
             pos += 1
             continue
-        if isinstance(value, dict):
-            found.append(value)
-        pos = end
-    return found
+        yield value, end
+        pos = max(end, pos + 1)
+
+
+def _objects_from(text: str, pos: int) -> list[dict]:
+    """Every complete JSON object from ``pos`` on: the finished part of a truncated
+    array, and objects written without an enclosing array."""
+    return [v for v, _ in _values_at(text, "{", pos) if isinstance(v, dict)]
 
 
 def _label_arrays(text: str) -> list[tuple[list[dict], int]]:
-    """Every top-level JSON array of label objects in ``text``, with where it ends.
-
-    An array found is skipped whole, so an array nested inside it (a list in a
-    reason, say) is never taken for the answer.
-    """
+    """Every top-level JSON array of label objects in ``text``, with where it ends
+    (an array inside one, a list in a reason say, is never taken for the answer)."""
     found: list[tuple[list[dict], int]] = []
-    pos = 0
-    while (pos := text.find("[", pos)) != -1:
-        try:
-            value, end = _decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            pos += 1
-            continue
+    for value, end in _values_at(text, "["):
         if isinstance(value, list):
             objs = [x for x in value if isinstance(x, dict)]
             if any("label" in x for x in objs):
                 found.append((objs, end))
-        pos = max(end, pos + 1)
     return found
 
 

@@ -107,22 +107,6 @@ def _pattern(path: str, pattern: Any) -> re.Pattern[str]:
         raise ValueError(f"field {path}: invalid pattern ({exc})") from None
 
 
-# The handcrafted patterns the features use (docs/model-format.md).
-_FEATURE_PATTERNS = (
-    "LEVEL",
-    "STACK",
-    "NEGATIVE",
-    "PATH",
-    "HEX",
-    "REPEATED_PUNCT",
-    "KV",
-    "ALLCAPS",
-    "EMPHASIS",
-    "TOKEN",
-    "LEADING_WS",
-)
-
-
 class _Block:
     """One TF-IDF block as the format defines it."""
 
@@ -211,9 +195,6 @@ class ReferenceModel:
         patterns = _at(doc, "handcrafted.patterns")
         if not isinstance(patterns, dict):
             raise ValueError(f"field handcrafted.patterns must be an object, not {_kind(patterns)}")
-        missing = [k for k in _FEATURE_PATTERNS if k not in patterns]
-        if missing:
-            raise ValueError(f"missing field handcrafted.patterns.{missing[0]}")
         self._rx = {k: _pattern(f"handcrafted.patterns.{k}", p) for k, p in patterns.items()}
         self._struct = frozenset(_string(doc, "handcrafted.struct_punct_chars") or "")
         self.mean = _numbers(doc, "handcrafted.mean")
@@ -226,7 +207,11 @@ class ReferenceModel:
             )
         if not np.all(self.scale != 0):
             raise ValueError("field handcrafted.scale must be non-zero")
-        unknown = [n for n in self.names if n not in self._feature_values("")]
+        try:  # every feature on an empty line: uses each pattern the format requires
+            known = self._feature_values("")
+        except KeyError as exc:
+            raise ValueError(f"missing field handcrafted.patterns.{exc.args[0]}") from None
+        unknown = [n for n in self.names if n not in known]
         if unknown:
             raise ValueError(f"field handcrafted.names: unknown feature {unknown[0]!r}")
         floor = _string(doc, "look_floor", optional=True)
