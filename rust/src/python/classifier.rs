@@ -256,6 +256,10 @@ impl PyClassifier {
 /// The fields a row adds beyond `(line, prob, text)`, as a dict.
 fn row_extra<'py>(py: Python<'py>, l: &LookLine) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
+    if let Some(reason) = &l.reason {
+        d.set_item("source", "claude")?;
+        d.set_item("reason", reason)?;
+    }
     if let Some(end) = l.event_end {
         d.set_item("event_end", end)?;
     }
