@@ -9,9 +9,10 @@ Python one here, local and distributed runs all give byte-identical rows. Text r
 (``--format text``) are ``file:line:prob:text`` with ``prob`` at :data:`PROB_DECIMALS`
 decimals, for terminals and pipes.
 
-A row whose label came from Claude's answer about its template (``lookskip.answers``)
-says so right after ``prob``: ``"source":"claude","reason":…``. Triage adds fields
-(``lookskip.classify.triage``), in this order, each only when asked for: ``"event_end"`` (the last line of the row's event, ``--events``),
+A row whose label came from Claude's answer about its template
+(``lookskip.model.answers``) says so right after ``prob``: ``"source":"claude",
+"reason":…``. Triage adds fields (``lookskip.classify.triage``), in this order, each
+only when asked for: ``"event_end"`` (the last line of the row's event, ``--events``),
 ``"new"`` (its template key is not in the baseline, ``--baseline``), ``"why"``
 (``[[term, weight], …]``, the top contributions to its score, ``--why``) before
 ``"text"``, and ``"event"`` (the whole event's text, lines joined by ``\n``, when
