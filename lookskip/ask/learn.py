@@ -3,9 +3,10 @@ answer store, and carry the answers in the model file.
 
 The refit uses the current model's hyper-parameters and threshold (no grid: the
 grid was searched when those were chosen; a refit is seconds), so what changes is
-only what the answers taught. The refit model goes to ``<data_dir>/models/`` (the
-previous one is kept beside it as ``look_skip_model.prev.json.gz``), where every
-later run and every worker sharing the data dir picks it up.
+only what the answers taught. The refit model goes to
+``<data_dir>/models/learned_model.json.gz`` (the previous one is kept beside it as
+``learned_model.prev.json.gz``), which every later run and every worker sharing the
+data dir prefers to the trained model (``classify.scorer.default_model_path``).
 
 Answers reach lines in two ways: the model file's ``answers`` label every key that
 matches an answered template exactly as Claude said (``model.answers``), and the
@@ -20,8 +21,6 @@ from typing import Any
 
 from lookskip import storage
 from lookskip.settings import Settings
-
-PREVIOUS_MODEL = "look_skip_model.prev.json.gz"
 
 
 def model_answers(doc: dict) -> list[dict[str, str]]:
@@ -58,7 +57,7 @@ def refit(
 ) -> dict[str, Any]:
     """Fit on everything known, export with the store's answers; returns a summary."""
     from lookskip.model.export import export_model
-    from lookskip.model.files import MODEL_FILE
+    from lookskip.model.files import LEARNED_FILE, LEARNED_PREVIOUS
     from lookskip.model.pipeline import TrainedModel, build_pipeline
     from lookskip.training.labels import collapse_keys, load_files, training_files
 
@@ -70,10 +69,10 @@ def refit(
     if len(set(rows.y.tolist())) < 2:
         raise ValueError("the training rows hold only one class; LOOK and SKIP are both needed")
     pipe = build_pipeline(params).fit(rows.keys, rows.y, clf__sample_weight=rows.weight)
-    output = output or storage.join(settings.models_dir, MODEL_FILE)
+    output = output or storage.join(settings.models_dir, LEARNED_FILE)
     if storage.exists(output):
         storage.write_bytes(
-            storage.join(output.rsplit("/", 1)[0], PREVIOUS_MODEL), storage.read_bytes(output)
+            storage.join(output.rsplit("/", 1)[0], LEARNED_PREVIOUS), storage.read_bytes(output)
         )
     answers = model_answers(store_doc)
     model = TrainedModel(

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lookskip import storage
-from lookskip.model.files import MODEL_FILE
+from lookskip.model.files import LEARNED_FILE, MODEL_FILE
 from lookskip.rust import rust_module
 from lookskip.settings import get_settings
 
@@ -33,8 +33,15 @@ DEFAULT_MAX_LINE_BYTES = 64 << 10
 
 
 def default_model_path() -> str:
+    """``LOOKSKIP_MODEL_PATH``, else the model learned from Claude's answers in the data
+    dir (``classify --ask-claude``), else the data dir's model."""
     s = get_settings()
-    return s.model_path or storage.join(s.models_dir, MODEL_FILE)
+    if s.model_path:
+        return s.model_path
+    learned = storage.join(s.models_dir, LEARNED_FILE)
+    if storage.exists(learned):
+        return learned
+    return storage.join(s.models_dir, MODEL_FILE)
 
 
 class ReferenceEngine:
