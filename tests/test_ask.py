@@ -258,7 +258,7 @@ def test_base_rows_train_a_fresh_install_and_own_labels_replace_them(tmp_path, d
     from lookskip.training.base import read_base_rows
     from lookskip.training.labels import LabelError, load_files, training_files
 
-    head, rows = read_base_rows(str(SHIPPED_BASE))
+    head, _ = read_base_rows(str(SHIPPED_BASE))
     assert len(head["datasets"]) == 20
     assert not {"BGL", "Thunderbird"} & set(head["datasets"])
     settings = get_settings().model_copy(update={"base_rows": str(SHIPPED_BASE)})
