@@ -293,3 +293,60 @@ def test_oracle_answers_window_requests_by_line(tmp_path):
     items, misses = oracle.items(req["params"])
     assert misses == 0
     assert [i["label"] for i in items] == labels[:50]
+
+
+@pytest.mark.integration
+def test_workers_ask_refit_then_classify_with_the_learned_model(
+    celery_workers, batch_sim, tmp_path
+):
+    """`enqueue classify --ask-claude`: the ask task (train queue) asks through the
+    Batch API, files the answers in the shared data dir, refits, and the classify
+    units score with the learned model."""
+    import subprocess
+    import sys
+
+    from lookskip.apisim.responder import Oracle
+
+    lines, labels = dpkg_like(seed=11)
+    log, oracle = write_log(tmp_path, "dpkg", lines, labels)
+    batch_sim.simulator.oracle = Oracle.load([str(oracle)])
+    created = batch_sim.stats["batches_created"]
+    out = tmp_path / "out"
+    try:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "enqueue",
+                "classify",
+                str(log),
+                "--output",
+                str(out),
+                "--model",
+                str(SHIPPED_MODEL),
+                "--ask-claude",
+                "--budget",
+                "0.05",
+                "--wait",
+            ],
+            cwd=ROOT,
+            env=celery_workers.env,
+            capture_output=True,
+            timeout=400,
+        )
+    finally:
+        batch_sim.simulator.oracle = None
+    assert r.returncode == 0, r.stderr.decode()[-3000:] + celery_workers.all_logs()[-3000:]
+    assert batch_sim.stats["batches_created"] == created + 1
+    ask_doc = json.loads((out / "ask.json").read_text())
+    assert ask_doc["answers"] and ask_doc["model"].endswith("learned_model.json.gz")
+    store = json.loads((celery_workers.data_dir / "answers" / "answers.json").read_text())
+    assert not store["pending"]
+    rows = [json.loads(x) for x in (out / "dpkg.log.look.jsonl").read_text().splitlines()]
+    assert {r["line"] for r in rows} == {i for i, y in enumerate(labels, 1) if y == "LOOK"}
+    assert all(r.get("source") == "claude" for r in rows)
+    from fixtures_services import FAKE_API_KEY
+
+    for written in (out / "ask.json", celery_workers.data_dir / "answers" / "answers.json"):
+        assert FAKE_API_KEY not in written.read_text()  # the key stays in the environment
