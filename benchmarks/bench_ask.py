@@ -59,13 +59,17 @@ def fit_export(keys, y, weight, params, threshold, path: str, answers=()) -> Non
     export_model(TrainedModel(pipe, threshold, params, answers=list(answers)), path)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--systems", default="", help="comma-separated (default: all 24)")
-    ap.add_argument("--budgets", default="0.01,0.02,0.05")
-    ap.add_argument("--no-windows", action="store_true", help="skip the window comparison")
-    args = ap.parse_args()
+def show(name: str, res: dict, info: dict) -> None:
+    cols = "  ".join(f"{k} {f1:.3f}/{acc:.3f}" for k, (f1, acc) in res.items())
+    print(f"{name:15s} {info['lines']:5d} lines {info['look']:5d} LOOK  {cols}", flush=True)
 
+
+def run_system_args(job: tuple) -> tuple:
+    return run_system(*job)
+
+
+def run_system(name: str, labels_path: str, budgets: list, windows: bool, tmp_dir: str) -> tuple:
+    """One held-out system: the model alone, then ask and windows at each budget."""
     import numpy as np
 
     from lookskip.apisim.server import SimOptions, serve_in_thread
@@ -83,113 +87,135 @@ def main() -> None:
     shipped = str(ROOT / "data" / "models" / "look_skip_model.json.gz")
     params, threshold = current_params(shipped)
     _, base_rows = read_base_rows(str(ROOT / "data" / "models" / "base_rows.jsonl.gz"))
+    sim = serve_in_thread(SimOptions(delay=0.05, oracle=(labels_path,)))
+    tmp = Path(tmp_dir)
+    rows = [json.loads(x) for x in Path(labels_path).read_text("utf-8").splitlines() if x.strip()]
+    lines = [r["raw_line"] for r in rows]
+    y = np.asarray([r["label"] == "LOOK" for r in rows])
+    d = tmp / name
+    d.mkdir()
+    log = d / f"{name}.log"
+    log.write_text("".join(x + "\n" for x in lines), "utf-8")
+    keep = [r for r in base_rows if r["system"] != name]
+    base_path = d / "base_rows.jsonl.gz"
+    head = {"format": FORMAT, "key_rules_hash": key_rules_hash()}
+    base_path.write_bytes(
+        gzip.compress(("\n".join(json.dumps(x) for x in [head, *keep]) + "\n").encode())
+    )
+    bkeys = [r["key"] for r in keep]
+    by = np.asarray([r["label"] == "LOOK" for r in keep], dtype=np.int8)
+    bw = np.asarray([r["count"] for r in keep])
+    model0 = str(d / "alone.json.gz")
+    t0 = time.perf_counter()
+    fit_export(bkeys, by, bw, params, threshold, model0)
+    fit_s = time.perf_counter() - t0
+    scorer = Scorer(model0, threads=1)
+    p0 = np.asarray(scorer.predict_proba(lines))
+    res = {"alone": metrics(y, p0 >= threshold)}
+    info: dict = {"lines": len(lines), "look": int(y.sum()), "fit_s": fit_s}
+    keys = template_keys(lines)
+    for b in budgets:
+        settings = Settings(
+            data_dir=str(d / f"ask{b}"),
+            base_rows=str(base_path),
+            anthropic_api_key="sim",
+            anthropic_base_url=sim.url,
+            poll_initial_s=0.05,
+            poll_max_s=0.2,
+        )
+        try:
+            plan = plan_ask(scorer, [str(log)], settings, b)
+        except AskError as exc:
+            print(f"# {name} ${b}: {exc}")
+            continue
+        rep = ask(plan, settings)
+        fitted = refit(settings, load_store(settings), model0, str(d / f"ask{b}.json.gz"))
+        p = np.asarray(Scorer(fitted["model"], threads=1).predict_proba(lines))
+        res[f"ask ${b}"] = metrics(y, p >= threshold)
+        ans = answers_of(load_store(settings))
+        covered = sum(ans.find(k) is not None for k in keys)
+        info[f"ask ${b}"] = {
+            "templates": len(plan.survey.templates),
+            "asked": len(rep.answers),
+            "requests": len(plan.requests),
+            "estimate": plan.cost_estimate_usd,
+            "cost": rep.cost_usd,
+            "covered": covered,
+            "survey_s": plan.survey.seconds,
+            "refit_s": fitted["seconds"],
+        }
+        if not windows:
+            continue
+        # window labeling at the same spend: uncertainty-ranked aligned windows
+        chosen, spent = [], 0.0
+        for w in rank_windows(keys, p0, threshold, 50):
+            win = Window(name, w.start, tuple(lines[w.start - 1 : w.start + 49]), len(lines))
+            req = build_request(win, "claude-haiku-4-5", 8192)
+            cost = pricing.cost_usd(
+                "claude-haiku-4-5",
+                pricing.Usage(
+                    pricing.estimate_input_tokens(req),
+                    pricing.estimate_output_tokens(w.n_lines),
+                ),
+            )
+            if spent + cost > b + 1e-12:
+                break
+            chosen.append(w.start)
+            spent += cost
+        labeled = {
+            i: ("LOOK" if y[i] else "SKIP")
+            for s in chosen
+            for i in range(s - 1, min(len(lines), s + 49))
+        }
+        spread, _ = propagate_labels(keys, labeled)
+        counts: dict[tuple[str, bool], int] = {}
+        for i, lab in spread.items():
+            counts[(keys[i], lab == "LOOK")] = counts.get((keys[i], lab == "LOOK"), 0) + 1
+        wk = bkeys + [k for k, _ in counts]
+        wy = np.concatenate([by, np.asarray([int(v) for _, v in counts], dtype=np.int8)])
+        ww = np.concatenate([bw, np.asarray(list(counts.values()), dtype=np.int64)])
+        wpath = str(d / f"win{b}.json.gz")
+        fit_export(wk, wy, ww, params, threshold, wpath)
+        pw = np.asarray(Scorer(wpath, threads=1).predict_proba(lines))
+        res[f"windows ${b}"] = metrics(y, pw >= threshold)
+        info[f"windows ${b}"] = {"windows": len(chosen), "estimate": round(spent, 6)}
+    sim.stop()
+    return name, res, info
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--systems", default="", help="comma-separated (default: all 24)")
+    ap.add_argument("--budgets", default="0.01,0.02,0.05")
+    ap.add_argument("--no-windows", action="store_true", help="skip the window comparison")
+    ap.add_argument("--jobs", type=int, default=1, help="systems held out in parallel")
+    args = ap.parse_args()
+
+    from lookskip.ask.learn import current_params
+
+    params, threshold = current_params(str(ROOT / "data" / "models" / "look_skip_model.json.gz"))
     budgets = [float(b) for b in args.budgets.split(",") if b]
     avail = systems_available()
     names = [s for s in args.systems.split(",") if s] or list(avail)
-    oracle = tuple(str(avail[n]) for n in names)
-    sim = serve_in_thread(SimOptions(delay=0.05, oracle=oracle))
     tmp = Path(tempfile.mkdtemp(prefix="bench-ask-"))
     print(f"# {len(names)} systems held out one at a time; budgets {budgets}; oracle over HTTP")
-    print(f"# model: shipped params {params}, threshold {threshold}")
+    print(f"# model: the shipped params {params}, threshold {threshold}")
+    t_all = time.perf_counter()
+    jobs = [(n, str(avail[n]), budgets, not args.no_windows, str(tmp)) for n in names]
     results: dict[str, dict[str, tuple[float, float]]] = {}
     extra: dict[str, dict] = {}
-    t_all = time.perf_counter()
-    for name in names:
-        rows = [json.loads(x) for x in avail[name].read_text("utf-8").splitlines() if x.strip()]
-        lines = [r["raw_line"] for r in rows]
-        y = np.asarray([r["label"] == "LOOK" for r in rows])
-        d = tmp / name
-        d.mkdir()
-        log = d / f"{name}.log"
-        log.write_text("".join(x + "\n" for x in lines), "utf-8")
-        keep = [r for r in base_rows if r["system"] != name]
-        base_path = d / "base_rows.jsonl.gz"
-        head = {"format": FORMAT, "key_rules_hash": key_rules_hash()}
-        base_path.write_bytes(
-            gzip.compress(("\n".join(json.dumps(x) for x in [head, *keep]) + "\n").encode())
-        )
-        bkeys = [r["key"] for r in keep]
-        by = np.asarray([r["label"] == "LOOK" for r in keep], dtype=np.int8)
-        bw = np.asarray([r["count"] for r in keep])
-        model0 = str(d / "alone.json.gz")
-        t0 = time.perf_counter()
-        fit_export(bkeys, by, bw, params, threshold, model0)
-        fit_s = time.perf_counter() - t0
-        scorer = Scorer(model0, threads=1)
-        p0 = np.asarray(scorer.predict_proba(lines))
-        res = {"alone": metrics(y, p0 >= threshold)}
-        info: dict = {"lines": len(lines), "look": int(y.sum()), "fit_s": fit_s}
-        keys = template_keys(lines)
-        for b in budgets:
-            settings = Settings(
-                data_dir=str(d / f"ask{b}"),
-                base_rows=str(base_path),
-                anthropic_api_key="sim",
-                anthropic_base_url=sim.url,
-                poll_initial_s=0.05,
-                poll_max_s=0.2,
-            )
-            try:
-                plan = plan_ask(scorer, [str(log)], settings, b)
-            except AskError as exc:
-                print(f"# {name} ${b}: {exc}")
-                continue
-            rep = ask(plan, settings)
-            fitted = refit(settings, load_store(settings), model0, str(d / f"ask{b}.json.gz"))
-            p = np.asarray(Scorer(fitted["model"], threads=1).predict_proba(lines))
-            res[f"ask ${b}"] = metrics(y, p >= threshold)
-            ans = answers_of(load_store(settings))
-            covered = sum(ans.find(k) is not None for k in keys)
-            info[f"ask ${b}"] = {
-                "templates": len(plan.survey.templates),
-                "asked": len(rep.answers),
-                "requests": len(plan.requests),
-                "estimate": plan.cost_estimate_usd,
-                "cost": rep.cost_usd,
-                "covered": covered,
-                "survey_s": plan.survey.seconds,
-                "refit_s": fitted["seconds"],
-            }
-            if args.no_windows:
-                continue
-            # window labeling at the same spend: uncertainty-ranked aligned windows
-            chosen, spent = [], 0.0
-            for w in rank_windows(keys, p0, threshold, 50):
-                win = Window(name, w.start, tuple(lines[w.start - 1 : w.start + 49]), len(lines))
-                req = build_request(win, "claude-haiku-4-5", 8192)
-                cost = pricing.cost_usd(
-                    "claude-haiku-4-5",
-                    pricing.Usage(
-                        pricing.estimate_input_tokens(req),
-                        pricing.estimate_output_tokens(w.n_lines),
-                    ),
-                )
-                if spent + cost > b + 1e-12:
-                    break
-                chosen.append(w.start)
-                spent += cost
-            labeled = {
-                i: ("LOOK" if y[i] else "SKIP")
-                for s in chosen
-                for i in range(s - 1, min(len(lines), s + 49))
-            }
-            spread, _ = propagate_labels(keys, labeled)
-            counts: dict[tuple[str, bool], int] = {}
-            for i, lab in spread.items():
-                counts[(keys[i], lab == "LOOK")] = counts.get((keys[i], lab == "LOOK"), 0) + 1
-            wk = bkeys + [k for k, _ in counts]
-            wy = np.concatenate([by, np.asarray([int(v) for _, v in counts], dtype=np.int8)])
-            ww = np.concatenate([bw, np.asarray(list(counts.values()), dtype=np.int64)])
-            wpath = str(d / f"win{b}.json.gz")
-            fit_export(wk, wy, ww, params, threshold, wpath)
-            pw = np.asarray(Scorer(wpath, threads=1).predict_proba(lines))
-            res[f"windows ${b}"] = metrics(y, pw >= threshold)
-            info[f"windows ${b}"] = {"windows": len(chosen), "estimate": round(spent, 6)}
-        results[name] = res
-        extra[name] = info
-        cols = "  ".join(f"{k} {f1:.3f}/{acc:.3f}" for k, (f1, acc) in res.items())
-        print(f"{name:15s} {len(lines):5d} lines {int(y.sum()):5d} LOOK  {cols}", flush=True)
-    sim.stop()
+    if args.jobs > 1:
+        from multiprocessing import get_context
+
+        with get_context("spawn").Pool(args.jobs) as pool:
+            for name, res, info in pool.imap(run_system_args, jobs):
+                results[name], extra[name] = res, info
+                show(name, res, info)
+    else:
+        for job in jobs:
+            name, res, info = run_system(*job)
+            results[name], extra[name] = res, info
+            show(name, res, info)
     print()
     modes = list(next(iter(results.values())).keys()) if results else []
     groups = {
