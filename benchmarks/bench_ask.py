@@ -183,12 +183,52 @@ def run_system(name: str, labels_path: str, budgets: list, windows: bool, tmp_di
     return name, res, info
 
 
+def survey_figures(names: list[str], avail: dict[str, Path]) -> None:
+    """Keys and templates per 1,000 lines of each system, and the survey's speed on a
+    1M-line file made of the samples' lines (numbers perturbed, so keys repeat as in a
+    real archive and lines do not)."""
+    import random
+
+    from lookskip.ask.survey import survey
+    from lookskip.classify.scorer import Scorer
+    from lookskip.model.answers import Answers
+
+    scorer = Scorer(str(ROOT / "data" / "models" / "look_skip_model.json.gz"), threads=1)
+    print("## survey: distinct keys and templates per 1,000 lines")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-survey-"))
+    pool: list[str] = []
+    for name in names:
+        lines = [json.loads(x)["raw_line"] for x in avail[name].read_text("utf-8").splitlines()]
+        pool += lines
+        log = tmp / f"{name}.log"
+        log.write_text("".join(x + "\n" for x in lines), "utf-8")
+        sv = survey(scorer, [str(log)], stored=Answers())
+        print(
+            f"  {name:15s} {sv.lines:5d} lines  keys/1k {1000 * sv.keys / sv.lines:6.1f}  "
+            f"templates/1k {1000 * len(sv.templates) / sv.lines:6.1f}"
+        )
+    rnd = random.Random(0)
+    big = tmp / "big.log"
+    with big.open("w", encoding="utf-8") as f:
+        for _ in range(1_000_000):
+            line = rnd.choice(pool)
+            f.write("".join(str(rnd.randint(0, 9)) if c.isdigit() else c for c in line) + "\n")
+    t0 = time.perf_counter()
+    sv = survey(scorer, [str(big)], stored=Answers())
+    dt = time.perf_counter() - t0
+    print(
+        f"  1M sample lines (digits perturbed): {sv.keys:,} keys, {len(sv.templates):,} "
+        f"templates, survey {dt:.2f}s = {sv.lines / dt:,.0f} lines/s (one process)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--systems", default="", help="comma-separated (default: all 24)")
     ap.add_argument("--budgets", default="0.01,0.02,0.05")
     ap.add_argument("--no-windows", action="store_true", help="skip the window comparison")
     ap.add_argument("--jobs", type=int, default=1, help="systems held out in parallel")
+    ap.add_argument("--survey-only", action="store_true", help="only the survey figures")
     args = ap.parse_args()
 
     from lookskip.ask.learn import current_params
@@ -197,6 +237,9 @@ def main() -> None:
     budgets = [float(b) for b in args.budgets.split(",") if b]
     avail = systems_available()
     names = [s for s in args.systems.split(",") if s] or list(avail)
+    survey_figures(names, avail)
+    if args.survey_only:
+        return
     tmp = Path(tempfile.mkdtemp(prefix="bench-ask-"))
     print(f"# {len(names)} systems held out one at a time; budgets {budgets}; oracle over HTTP")
     print(f"# model: the shipped params {params}, threshold {threshold}")
