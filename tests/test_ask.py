@@ -350,3 +350,54 @@ def test_workers_ask_refit_then_classify_with_the_learned_model(
 
     for written in (out / "ask.json", celery_workers.data_dir / "answers" / "answers.json"):
         assert FAKE_API_KEY not in written.read_text()  # the key stays in the environment
+
+
+def test_rows_name_claude_on_every_classify_path(tmp_path, monkeypatch):
+    """The Rust writer, the bulk Python path and the numpy reference write the same
+    rows for a model with answers, ``source`` and ``reason`` included."""
+    from lookskip.settings import get_settings
+
+    lines, _ = dpkg_like(120)
+    log, _ = write_log(tmp_path, "dpkg", lines, ["SKIP"] * len(lines))
+    model = with_answers(
+        tmp_path,
+        [
+            {
+                "template": "<NUM>-<NUM>-<NUM> <NUM>:<NUM>:<NUM> upgrade <*> <*> <*>",
+                "label": "LOOK",
+                "reason": "upgraded",
+            }
+        ],
+    )
+    outputs = {}
+    for name, env in {"rust": None, "reference": "1"}.items():
+        for fmt in ("jsonl", "text"):  # the plain-file path prints through Python
+            res = CliRunner().invoke(
+                cli, ["classify", str(log), "--model", str(model), "--format", fmt]
+            )
+            assert res.exit_code == 0, res.output
+            outputs[f"{name} stdout {fmt}"] = res.stdout
+        if env:
+            monkeypatch.setenv("LOOKSKIP_NO_RUST", env)
+        get_settings.cache_clear()
+        res = CliRunner().invoke(
+            cli, ["classify", str(log), "--model", str(model), "--output", str(tmp_path / name)]
+        )
+        assert res.exit_code == 0, res.output
+        outputs[name] = (tmp_path / name / "dpkg.log.look.jsonl").read_text()
+        monkeypatch.delenv("LOOKSKIP_NO_RUST", raising=False)
+    rows = [json.loads(x) for x in outputs["rust"].splitlines()]
+    upgrades = [r for r in rows if " upgrade " in r["text"]]
+    assert upgrades and all(r["source"] == "claude" and r["reason"] == "upgraded" for r in upgrades)
+
+    def same(a: str, b: str) -> bool:  # numpy and Rust agree to 1e-9, not to the bit
+        ra, rb = ([json.loads(x) for x in t.splitlines()] for t in (a, b))
+        return len(ra) == len(rb) and all(
+            {**x, "prob": 0} == {**y, "prob": 0} and abs(x["prob"] - y["prob"]) < 1e-9
+            for x, y in zip(ra, rb, strict=True)
+        )
+
+    assert same(outputs["reference"], outputs["rust"])
+    assert same(outputs["reference stdout jsonl"], outputs["rust"])
+    assert outputs["rust stdout jsonl"] == outputs["rust"]
+    assert outputs["rust stdout text"].count("\n") == len(rows)

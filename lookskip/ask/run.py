@@ -99,6 +99,20 @@ def choose(
     return chosen, reqs, estimate_cost(reqs, settings.label_model), stopped
 
 
+def key_items(templates: Sequence[Template], base_rows: Sequence[dict] = ()) -> list[Template]:
+    """The keys of ``templates`` beyond each one's representative, as items of their
+    own (exact-key templates), most lines first: what a budget left after one answer
+    per template buys. A template's lines mostly share a label (majority purity 0.95
+    over the 20 labeled systems), but not always (HPC 0.83, against 0.98 per key);
+    an answer about the exact key overrides its template's (``model.answers``).
+    """
+    known = {r["key"] for r in base_rows}
+    out = [
+        Template(k.key, [k], value=0.0) for t in templates for k in t.keys[1:] if k.key not in known
+    ]
+    return sorted(out, key=lambda t: (-t.count, t.template))
+
+
 def plan_ask(
     scorer: Any,
     inputs: Sequence[str],
@@ -127,7 +141,9 @@ def plan_ask(
         exclude=exclude,
         max_lines=max_lines,
     )
-    chosen, reqs, est, stopped = choose(sv.to_ask, settings, budget_usd, send)
+    chosen, reqs, est, stopped = choose(
+        sv.to_ask + key_items(sv.to_ask, base_rows), settings, budget_usd, send
+    )
     return AskPlan(sv, chosen, reqs, est, budget_usd, stopped, send)
 
 

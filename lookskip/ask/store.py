@@ -102,10 +102,18 @@ def add_answers(doc: dict, records: list[dict]) -> int:
 
 
 def training_rows(doc: dict) -> list[tuple[str, str, str, int]]:
-    """``(system, key, label, count)`` per key seen for an answered template."""
+    """``(system, key, label, count)`` per key seen for an answered template; a key
+    that has an answer of its own (an exact-key template) takes that one only."""
+    from lookskip.model.answers import WILDCARD
+
+    answers = doc.get("answers") or ()
+    exact = {a["template"] for a in answers if WILDCARD not in a["template"]}
     out = []
-    for a in doc.get("answers") or ():
+    for a in answers:
         system = a.get("system") or "answers"
+        general = WILDCARD in a["template"]
         for key, count in a.get("keys") or ():
+            if general and key in exact:
+                continue
             out.append((system, key, a["label"], max(1, int(count))))
     return out

@@ -55,6 +55,18 @@ class ReferenceEngine:
         self.threads = 1
         self.json_fields = tuple(JSON_FIELDS if json_fields is None else json_fields)
 
+    @property
+    def n_answers(self) -> int:
+        return len(self.model.answers)
+
+    def answer(self, line: str) -> tuple[str, str] | None:
+        from lookskip.classify.jsonlog import scored_text
+
+        found = self.model.answers.find(
+            self.model.template_key(scored_text(line, self.json_fields))
+        )
+        return None if found is None else (found.label, found.reason)
+
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         from lookskip.classify.jsonlog import scored_text
 
@@ -110,6 +122,19 @@ class Scorer:
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         """``p_look`` per line (str, or bytes decoded lossily)."""
         return self.engine.predict_proba(list(lines))
+
+    @property
+    def has_answers(self) -> bool:
+        """Whether the model carries Claude's answers about templates."""
+        return bool(getattr(self.engine, "n_answers", 0))
+
+    def answer_reason(self, text: str) -> str | None:
+        """Claude's reason when an answer about ``text``'s template decided its label
+        (rows then say ``"source": "claude"``); None otherwise."""
+        if not self.has_answers:
+            return None
+        found = self.engine.answer(text)
+        return None if found is None else found[1]
 
     def classify_file(
         self,
