@@ -188,7 +188,9 @@ def test_ask_learns_and_every_later_run_applies_the_answers(ask_env):
     assert {a["label"] for a in store["answers"]} == {"LOOK", "SKIP"}
     assert (ask_env["data_dir"] / "models" / "learned_model.json.gz").exists()
     ask_doc = json.loads((out / "ask.json").read_text())
-    assert ask_doc["cost_usd"] > 0 and len(ask_doc["answers"]) == len(store["answers"])
+    # one answer per item asked: templates, keys, and votes on keys' other lines
+    assert ask_doc["cost_usd"] > 0 and len(ask_doc["answers"]) >= len(store["answers"])
+    assert any(a.get("votes") for a in store["answers"])
 
     rows = [json.loads(x) for x in (out / "dpkg.log.look.jsonl").read_text().splitlines()]
     flagged = {r["line"] for r in rows}
@@ -235,7 +237,8 @@ def test_a_killed_run_collects_its_batch_instead_of_paying_again(ask_env):
     report = ask(plan_ask(scorer, [str(ask_env["log"])], settings, 0.05), settings)
     assert ask_env["sim"].stats["batches_created"] == 1  # the same batch, collected
     doc = load_store(settings)
-    assert not doc["pending"] and len(doc["answers"]) == len(plan.chosen)
+    templates = {t.template for t in plan.chosen}
+    assert not doc["pending"] and {a["template"] for a in doc["answers"]} == templates
     assert len(report.answers) == len(plan.chosen)
 
 
@@ -401,3 +404,25 @@ def test_rows_name_claude_on_every_classify_path(tmp_path, monkeypatch):
     assert same(outputs["reference stdout jsonl"], outputs["rust"])
     assert outputs["rust stdout jsonl"] == outputs["rust"]
     assert outputs["rust stdout text"].count("\n") == len(rows)
+
+
+def test_votes_on_a_key_take_the_majority_and_count_its_template():
+    from lookskip.ask.store import add_answers, training_rows
+    from lookskip.model.answers import Answers
+
+    doc = {"answers": [], "pending": {}}
+    general = {"template": "a <*> c", "label": "SKIP", "reason": "routine", "examples": ["x"]}
+    general["keys"] = [["a b c", 5], ["a d c", 2]]
+    vote = {"template": "a b c", "keys": [["a b c", 5]], "examples": ["y"], "vote": True}
+    add_answers(doc, [{**vote, "label": "LOOK", "reason": "odd"}, general])
+    key = next(a for a in doc["answers"] if a["template"] == "a b c")
+    assert key["votes"] == {"LOOK": 1, "SKIP": 1} and key["label"] == "LOOK"  # tie: LOOK
+    add_answers(doc, [{**vote, "label": "SKIP", "reason": "fine"}])
+    key = next(a for a in doc["answers"] if a["template"] == "a b c")
+    assert key["votes"] == {"LOOK": 1, "SKIP": 2} and key["label"] == "SKIP"
+    answers = Answers(doc["answers"])
+    assert answers.find("a b c").label == "SKIP" and answers.find("a d c").label == "SKIP"
+    assert sorted(training_rows(doc)) == [
+        ("answers", "a b c", "SKIP", 5),
+        ("answers", "a d c", "SKIP", 2),
+    ]

@@ -1,12 +1,13 @@
 """What is sent to Claude about templates: the prompt, the requests, their cost.
 
-One request shows up to ``LOOKSKIP_ASK_PER_REQUEST`` (40) templates, each as one
-numbered representative line (the first line of its most frequent key), a second
-example when the template has other keys, and up to two lines before and after the
-representative for context. Claude answers in the labeling answer format
-(``[{"line", "label", "reason"}]``, one object per numbered item), so the labeling
-parser reads it (``labeling.parse.parse_answer``) and the Batch-API simulator's
-oracle answers it by the numbered lines, as it answers windows.
+One request shows up to ``LOOKSKIP_ASK_PER_REQUEST`` (40) items, each as one
+numbered line (for a template, the first line of its most frequent key; for a vote,
+another sample line of a key), a second example when the item's template has other
+keys, and up to two lines before and after the numbered line for context. Claude
+answers in the labeling answer format (``[{"line", "label", "reason"}]``, one object
+per numbered item), so the labeling parser reads it (``labeling.parse.parse_answer``)
+and the Batch-API simulator's oracle answers it by the numbered lines, as it answers
+windows.
 
 ``send="masked"`` shows template keys (numbers, ids, addresses masked) instead of raw
 lines: what leaves the host is then the masked form only.
@@ -41,11 +42,16 @@ SEND_MODES = ("raw", "masked")
 
 @dataclass(frozen=True)
 class AskRequest:
-    """One request: which templates (by template string) its items are, in order."""
+    """One request: its items (``survey.Template``: a template, a key, or a vote on a
+    key's other sample line), in the order they are numbered."""
 
     custom_id: str
-    templates: tuple[str, ...]
+    items: tuple
     request: dict  # the Message Batches request ({custom_id, params})
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        return tuple(t.template for t in self.items)
 
     @property
     def params(self) -> dict:
@@ -69,12 +75,12 @@ def _shown(text: str, send: str) -> str:
 
 def item_lines(n: int, template, send: str) -> list[str]:
     """The lines of one numbered item (``template``: a ``survey.Template``)."""
-    head = template.keys[0]
-    out = [f"{n}: {_shown(head.example, send)}"]
+    shown = template.shown
+    out = [f"{n}: {_shown(shown.text, send)}"]
     if len(template.keys) > 1:
         out.append(f"   also: {_shown(template.keys[1].example, send)}")
-    out += [f"   before: {_shown(b, send)}" for b in head.before]
-    out += [f"   after: {_shown(a, send)}" for a in head.after]
+    out += [f"   before: {_shown(b, send)}" for b in shown.before]
+    out += [f"   after: {_shown(a, send)}" for a in shown.after]
     return out
 
 
@@ -120,9 +126,7 @@ def build_requests(
         }
         blob = json.dumps(params, sort_keys=True, ensure_ascii=False).encode("utf-8")
         cid = "tpl_" + hashlib.sha256(blob).hexdigest()[:24]
-        out.append(
-            AskRequest(cid, tuple(t.template for t in part), {"custom_id": cid, "params": params})
-        )
+        out.append(AskRequest(cid, tuple(part), {"custom_id": cid, "params": params}))
     return out
 
 

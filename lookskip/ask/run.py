@@ -113,6 +113,25 @@ def key_items(templates: Sequence[Template], base_rows: Sequence[dict] = ()) -> 
     return sorted(out, key=lambda t: (-t.count, t.template))
 
 
+def vote_items(items: Sequence[Template]) -> list[Template]:
+    """More answers about keys already asked, each on another sample line of the key
+    (its 3rd, 10th, 30th, 100th occurrence, with that line's context): the label a
+    key gets is then the majority of its answers (LOOK on a tie), not its first
+    line's. Why: a key's lines can differ by context (a stack frame of a failing
+    trace or of a logged one); on the 20 labeled systems a key's majority label holds
+    for 97% of lines, its first line's for fewer (OpenSSH, HPC). Bigger keys first,
+    second samples of every key before third ones.
+    """
+    heads = [t.keys[0] for t in items]
+    out = [
+        Template(k.key, [k], sample=j)
+        for j in range(1, max((len(k.samples) for k in heads), default=1))
+        for k in sorted(heads, key=lambda k: (-k.count, k.key))
+        if j < len(k.samples)
+    ]
+    return out
+
+
 def plan_ask(
     scorer: Any,
     inputs: Sequence[str],
@@ -141,22 +160,23 @@ def plan_ask(
         exclude=exclude,
         max_lines=max_lines,
     )
-    chosen, reqs, est, stopped = choose(
-        sv.to_ask + key_items(sv.to_ask, base_rows), settings, budget_usd, send
-    )
+    items = sv.to_ask + key_items(sv.to_ask, base_rows)
+    chosen, reqs, est, stopped = choose(items + vote_items(items), settings, budget_usd, send)
     return AskPlan(sv, chosen, reqs, est, budget_usd, stopped, send)
 
 
-def _pending_entry(r: AskRequest, by_template: dict[str, Template], send: str) -> dict:
+def _pending_entry(r: AskRequest, send: str) -> dict:
+    """What filing a request's answer needs, saved before the answer exists."""
     return {
         "templates": [
             {
-                "template": t,
-                "system": by_template[t].keys[0].source,
-                "keys": [[k.key, k.count] for k in by_template[t].keys],
-                "examples": [k.example for k in by_template[t].keys[:2]],
+                "template": t.template,
+                "system": t.shown.source,
+                "keys": [[k.key, k.count] for k in t.keys],
+                "examples": [t.shown.text] + [k.example for k in t.keys[1:2]],
+                "vote": t.sample > 0,
             }
-            for t in r.templates
+            for t in r.items
         ],
         "send": send,
     }
@@ -216,7 +236,6 @@ def ask(
     started = time.perf_counter()
     report = AskReport(plan)
     client = client or make_client(settings)
-    by_template = {t.template: t for t in plan.chosen}
     model = settings.label_model
 
     def step(text: str) -> None:
@@ -226,7 +245,7 @@ def ask(
     if now:
         for i, r in enumerate(plan.requests, 1):
             step(f"asking {i}/{len(plan.requests)} (Messages API)")
-            entry = _pending_entry(r, by_template, plan.send)
+            entry = _pending_entry(r, plan.send)
             with api_errors("asking Claude"):
                 msg = client.messages.create(**r.params).model_dump()
             records, cost, problems = _file_answer(entry, msg, model, batch=False)
@@ -248,7 +267,7 @@ def ask(
         with locked_store(settings) as doc:
             for r in new:
                 doc["pending"][r.custom_id] = {
-                    **_pending_entry(r, by_template, plan.send),
+                    **_pending_entry(r, plan.send),
                     "batch_id": batch.id,
                     "submitted_at": time.time(),
                 }
@@ -267,6 +286,8 @@ def ask(
             delay = min(settings.poll_max_s, delay * 2)
         with api_errors("reading the ask batch's results"):
             results = list(client.messages.batches.results(batch_id))
+        filed: list[dict] = []
+        done: list[str] = []
         for res in results:
             entry = pending.get(res.custom_id)
             if entry is None or entry.get("batch_id") != batch_id:
@@ -283,9 +304,14 @@ def ask(
                     f"request {res.custom_id}: {res.result.type} (its templates stay unasked)"
                 )
                 records = []
-            with locked_store(settings) as doc:
-                add_answers(doc, records)
-                doc["pending"].pop(res.custom_id, None)
+            filed += records
+            done.append(res.custom_id)
+        # one atomic write per batch: its answers filed and its requests no longer
+        # pending, or (killed before) neither, and the next run collects it again
+        with locked_store(settings) as doc:
+            add_answers(doc, filed)
+            for cid in done:
+                doc["pending"].pop(cid, None)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -87,18 +87,61 @@ def answers_of(doc: dict):
 
 
 def add_answers(doc: dict, records: list[dict]) -> int:
-    """Add (or replace, by template) answer records; returns how many are new."""
-    index = {a["template"]: i for i, a in enumerate(doc["answers"])}
+    """File answer records; returns how many templates are new.
+
+    A general template's record replaces an earlier one. Answers about one exact key
+    are votes (``vote_items`` in ``lookskip.ask.run``): the key's label is the
+    majority of its answers, LOOK on a tie (the labeling instructions lean to LOOK),
+    counting the answer about the general template the key was asked under.
+    """
+    from lookskip.model.answers import WILDCARD
+
+    answers = doc["answers"]
+    index = {a["template"]: i for i, a in enumerate(answers)}
     new = 0
-    for r in records:
+    # templates first, so a key's votes can count its template's answer
+    for r in sorted(records, key=lambda r: bool(r.get("vote"))):
         i = index.get(r["template"])
+        if WILDCARD in r["template"] or (i is None and not r.get("vote")):
+            if i is None:
+                index[r["template"]] = len(answers)
+                answers.append(r)
+                new += 1
+            else:
+                answers[i] = r
+            continue
         if i is None:
-            index[r["template"]] = len(doc["answers"])
-            doc["answers"].append(r)
+            seed = next(
+                (a for a in answers if any(k == r["template"] for k, _ in a.get("keys") or ())),
+                None,
+            )
+            base = {**r, "votes": {"LOOK": 0, "SKIP": 0}, "examples": []}
+            if seed is not None:
+                base["votes"][seed["label"]] += 1
+                base["examples"] = list(seed.get("examples") or [])[:1]
+            index[r["template"]] = len(answers)
+            answers.append(base)
             new += 1
-        else:
-            doc["answers"][i] = r
+            i = index[r["template"]]
+        old = answers[i]
+        votes = dict(old.get("votes") or {old["label"]: 1})
+        votes[r["label"]] = votes.get(r["label"], 0) + 1
+        label = "LOOK" if votes.get("LOOK", 0) >= votes.get("SKIP", 0) else "SKIP"
+        reason = r["reason"] if r["label"] == label else old.get("reason", r["reason"])
+        answers[i] = {
+            **old,
+            "label": label,
+            "reason": reason,
+            "votes": votes,
+            "examples": (list(old.get("examples") or []) + r["examples"][:1])[:5],
+            "cost_usd": _add(old.get("cost_usd"), r.get("cost_usd")),
+            "asked_at": r.get("asked_at", old.get("asked_at")),
+        }
     return new
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a + b, 6)
 
 
 def training_rows(doc: dict) -> list[tuple[str, str, str, int]]:

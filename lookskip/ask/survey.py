@@ -24,15 +24,17 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lookskip.model.answers import WILDCARD, tokens
 
-#: Lines of context kept before and after a key's first line (shown to Claude).
+#: Lines of context kept before and after a sample line (shown to Claude).
 CONTEXT_LINES = 2
+#: Which occurrences of a key are kept as samples: the first is the one a template
+#: or key item shows; the others are what a budget left over buys votes with.
+SAMPLE_AT = frozenset({1, 3, 10, 30, 100})
 #: A template with fewer literal tokens than this applies to its exact keys only.
 MIN_LITERAL_TOKENS = 2
 DRAIN_SIM_TH = 0.4
@@ -40,18 +42,34 @@ DRAIN_DEPTH = 4
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-@dataclass
-class KeySeen:
-    """One distinct template key of the inputs: how often, and where first."""
+@dataclass(frozen=True)
+class Sample:
+    """One line of a key, where it was, and the lines around it."""
 
-    key: str
-    count: int
-    example: str  # the first line with this key (its scored text)
+    text: str  # its scored text
     source: str
     line: int  # 1-based, in ``source``
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+
+
+@dataclass
+class KeySeen:
+    """One distinct template key of the inputs: how often, and sample lines of it
+    (the first one first)."""
+
+    key: str
+    count: int
+    samples: list[Sample]
     p_look: float = 0.0
+
+    @property
+    def example(self) -> str:
+        return self.samples[0].text
+
+    @property
+    def source(self) -> str:
+        return self.samples[0].source
 
 
 @dataclass
@@ -60,6 +78,11 @@ class Template:
     keys: list[KeySeen]  # most lines first
     value: float = 0.0
     known: str | None = None  # "store" or "base": already labeled, not asked
+    sample: int = 0  # which sample of the head key is shown (a vote item: > 0)
+
+    @property
+    def shown(self) -> Sample:
+        return self.keys[0].samples[self.sample]
 
     @property
     def count(self) -> int:
@@ -104,7 +127,8 @@ def read_keys(
     exclude: Sequence[str] = (),
     max_lines: int | None = None,
 ) -> tuple[dict[str, KeySeen], int, list[str], list[str], bool]:
-    """Distinct keys of ``inputs`` with counts, first line and its context.
+    """Distinct keys of ``inputs`` with counts and sample lines (the 1st, 3rd, 10th,
+    30th and 100th occurrence, each with its context).
 
     Returns ``(keys, lines, sources, errors, sampled)``; ``sampled`` when reading
     stopped at ``max_lines``.
@@ -113,7 +137,7 @@ def read_keys(
     from lookskip.model.key import template_keys
 
     seen: dict[str, KeySeen] = {}
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     errors: list[str] = []
     sources: list[str] = []
     total = 0
@@ -131,19 +155,22 @@ def read_keys(
         if scored is not None:
             texts = [scored(t) if t.startswith("{") else t for t in texts]
         keys = template_keys(texts)
-        counts.update(keys)
         start = line_no.get(name, 0)
         for i, k in enumerate(keys):
-            if k not in seen:
-                seen[k] = KeySeen(
-                    k,
-                    0,
-                    texts[i],
-                    name,
-                    start + i + 1,
-                    tuple(texts[max(0, i - CONTEXT_LINES) : i]),
-                    tuple(texts[i + 1 : i + 1 + CONTEXT_LINES]),
-                )
+            c = counts[k] = counts.get(k, 0) + 1
+            if c not in SAMPLE_AT:
+                continue
+            sample = Sample(
+                texts[i],
+                name,
+                start + i + 1,
+                tuple(texts[max(0, i - CONTEXT_LINES) : i]),
+                tuple(texts[i + 1 : i + 1 + CONTEXT_LINES]),
+            )
+            if c == 1:
+                seen[k] = KeySeen(k, 0, [sample])
+            else:
+                seen[k].samples.append(sample)
         line_no[name] = start + len(keys)
         total += len(keys)
         if sampled:
