@@ -119,17 +119,14 @@ def vote_items(items: Sequence[Template]) -> list[Template]:
     key gets is then the majority of its answers (LOOK on a tie), not its first
     line's. Why: a key's lines can differ by context (a stack frame of a failing
     trace or of a logged one); on the 20 labeled systems a key's majority label holds
-    for 97% of lines, its first line's for fewer (OpenSSH, HPC). Bigger keys first,
-    second samples of every key before third ones.
+    for 97% of lines, its first line's for fewer (OpenSSH, HPC). Ordered by lines per
+    vote already asked.
     """
     heads = [t.keys[0] for t in items]
-    out = [
-        Template(k.key, [k], sample=j)
-        for j in range(1, max((len(k.samples) for k in heads), default=1))
-        for k in sorted(heads, key=lambda k: (-k.count, k.key))
-        if j < len(k.samples)
-    ]
-    return out
+    out = [Template(k.key, [k], sample=j) for k in heads for j in range(1, len(k.samples))]
+    # a key's j-th vote is worth its lines / j: a 400-line key gets its votes before a
+    # 3-line key gets its second
+    return sorted(out, key=lambda t: (-t.count / t.sample, t.template, t.sample))
 
 
 def plan_ask(
