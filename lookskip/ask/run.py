@@ -37,7 +37,7 @@ class AskPlan:
     requests: list[AskRequest]
     cost_estimate_usd: float | None
     budget_usd: float
-    stopped_by: str  # "budget", "all templates" or "nothing to ask"
+    stopped_by: str  # "budget", "all items" or "nothing to ask"
     send: str = "raw"
 
 
@@ -86,7 +86,13 @@ def choose(
             f"a budget of ${budget_usd:.4f} is below one request "
             f"(${cost(1):.4f} for one template): raise --budget"
         )
-    lo, hi = 1, len(templates)
+    from lookskip.labeling import pricing
+
+    # an item costs at least its answer's output tokens: no more items can fit than
+    # that bound allows, so a huge survey is never turned into requests whole
+    out_price = pricing.prices(settings.label_model)[1] * pricing.BATCH_DISCOUNT / 1e6
+    most = int(budget_usd / (pricing.OUTPUT_TOKENS_PER_LINE * out_price)) + 1
+    lo, hi = 1, min(len(templates), most)
     while lo < hi:  # largest k with cost(k) <= budget (cost grows with k)
         mid = (lo + hi + 1) // 2
         if cost(mid) <= budget_usd + 1e-12:
@@ -95,7 +101,7 @@ def choose(
             hi = mid - 1
     chosen = list(templates[:lo])
     reqs = _requests(chosen, settings, send)
-    stopped = "all templates" if lo == len(templates) else "budget"
+    stopped = "all items" if lo == len(templates) else "budget"
     return chosen, reqs, estimate_cost(reqs, settings.label_model), stopped
 
 
