@@ -25,8 +25,13 @@ STAGES: dict[str, tuple[str, set[str]]] = {
     "label": ("cli.label:label", {"dry_run", "select", "budget", "max_requests"}),
     "train": ("cli.train:train", {"n_jobs"}),
     "export": ("cli.export:export", set()),
-    # --follow tails a file here; --save-baseline writes a file here: local only
-    "classify": ("cli.classify:classify", {"fmt", "threads", "follow", "save_baseline"}),
+    # --ask-claude on the workers asks through the Batch API (resumable); a dry run and
+    # the request listing are local (`lookskip classify --ask-claude --dry-run`), and so
+    # are --follow (tails a file here) and --save-baseline (writes a file here)
+    "classify": (
+        "cli.classify:classify",
+        {"fmt", "threads", "dry_run", "show_requests", "now", "follow", "save_baseline"},
+    ),
     "train-transformer": ("cli.transformer:train_transformer", set()),
 }
 # Stages the pipeline chains (classify is not a pipeline stage).

@@ -216,6 +216,17 @@ class ReferenceModel:
             raise ValueError(f"field handcrafted.names: unknown feature {unknown[0]!r}")
         floor = _string(doc, "look_floor", optional=True)
         self._floor = _pattern("look_floor", floor) if floor else None
+        answers = _at(doc, "answers", optional=True)
+        if answers is not None and not isinstance(answers, list):
+            raise ValueError(f"field answers must be an array, not {_kind(answers)}")
+        from lookskip.model.answers import Answers
+
+        try:
+            self.answers = Answers(answers or ())
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"field answers: each must be {{template, label, reason}} ({exc})"
+            ) from None
 
     @classmethod
     def load(cls, path: str) -> ReferenceModel:
@@ -301,8 +312,11 @@ class ReferenceModel:
         )
 
     def key_proba(self, key: str) -> float:
-        """``p_look`` of a key: the logistic of its decision, raised to the threshold
-        where ``look_floor`` matches the key."""
+        """``p_look`` of a key: Claude's answer when one matches it (1 or 0), else the
+        logistic of its decision, raised to the threshold where ``look_floor`` matches."""
+        answer = self.answers.find(key)
+        if answer is not None:
+            return 1.0 if answer.look else 0.0
         z = self.key_decision(key)
         p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0  # exp would overflow
         if self._floor is not None and self._floor.search(key):
