@@ -47,7 +47,7 @@ def classify_source_local(
     offset is already known when it starts, so rows get their global numbers at once
     and go straight to the output (no parts, no merge).
     """
-    rel = output_relpath(source.name)
+    rel = output_relpath(source)
     out_url = storage.join(output_dir, rel)
     prefix = row_prefix(source.name)
     results: list[UnitResult] = []
