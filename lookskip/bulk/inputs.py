@@ -516,9 +516,11 @@ def is_simple_file(name: str) -> bool:
 
 
 OUTPUT_SUFFIX = ".look.jsonl"
+OUTPUT_MARKER = ".lookskip-output"  # in every output dir (see lookskip.bulk.staging)
+STAGING_DIR = ".lookskip-staging"
 # Folders a run keeps in its output dir (distributed parts, the staging area): an
 # input's output path never starts with one of them.
-RESERVED_OUTPUT_DIRS = (".parts", ".lookskip-staging")
+RESERVED_OUTPUT_DIRS = (".parts", STAGING_DIR)
 
 
 def _escape_segment(seg: str) -> str:
