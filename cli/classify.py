@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import console, fail, user_errors
+from cli.common import console, fail, terminate_cleanly, user_errors
 from cli.progress import byte_progress, quiet_option, watch_run
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
@@ -395,7 +395,7 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     report = options.pop("report") and bool(output_dir)
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
-        with bar:
+        with bar, terminate_cleanly():
             summary = classify_inputs(
                 files,
                 out,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import gzip
+import json
 import os
 import posixpath
 import stat
@@ -38,6 +39,15 @@ STDIN = "-"
 TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 ZIP_SUFFIXES = (".zip",)
 GZ_SUFFIXES = (".gz",)
+
+OUTPUT_SUFFIX = ".look.jsonl"
+OUTPUT_MARKER = ".lookskip-output"  # in every output dir (see lookskip.bulk.staging)
+STAGING_DIR = ".lookskip-staging"
+# Folders a run keeps in its output dir (distributed parts, the staging area): an
+# input's output path never starts with one of them.
+RESERVED_OUTPUT_DIRS = (".parts", STAGING_DIR)
+# What a run writes at the top of its output dir besides the rows files.
+RUN_FILES = ("summary.json", "report.html", OUTPUT_MARKER, *RESERVED_OUTPUT_DIRS)
 
 
 @dataclass(frozen=True)
@@ -321,9 +331,48 @@ def _stat_problem(path: str, exc: OSError) -> str:
     return f"cannot stat: {exc.strerror or exc}"
 
 
-def _walk_local(root: str) -> list[tuple[str, str | None]]:
+def is_output_dir(path: str) -> bool:
+    """Whether a local folder holds lookskip outputs: the marker every run writes, or
+    (a run older than the marker) a ``summary.json`` with a run's ``totals`` and
+    ``files``."""
+    if os.path.exists(os.path.join(path, OUTPUT_MARKER)):
+        return True
+    summary = os.path.join(path, "summary.json")
+    if not os.path.isfile(summary):
+        return False
+    try:
+        with open(summary, "rb") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"totals", "files", "run"} <= doc.keys()
+
+
+def _dir_keys(paths: Sequence[str]) -> frozenset[tuple[int, int]]:
+    keys = set()
+    for p in paths:
+        if storage.is_local(p):
+            try:
+                st = os.stat(storage.fs_and_path(p)[1])
+            except OSError:
+                continue
+            keys.add((st.st_dev, st.st_ino))
+    return frozenset(keys)
+
+
+def _walk_local(
+    root: str, skip: frozenset[tuple[int, int]] = frozenset()
+) -> list[tuple[str, str | None]]:
     """``(path, None)`` for every regular file under ``root`` (links followed), and
-    ``(path, why skipped)`` for every other entry; sorted by path."""
+    ``(path, why skipped)`` for every other entry; sorted by path.
+
+    Outputs are never inputs: folders in ``skip`` (the run's own output dir, by device
+    and inode, so a link to it is skipped too), ``*.look.jsonl`` rows files, and in a
+    folder holding an earlier run's outputs (:func:`is_output_dir`) its summary,
+    report, marker, parts and staging are left out without a word. Why: with
+    ``--output`` inside the input tree, a second run classified the first one's
+    outputs (``out/in/out/in/x.look.jsonl.look.jsonl``, ``summary.json.look.jsonl``).
+    """
     found: list[tuple[str, str | None]] = []
 
     def visit(directory: str, ancestors: frozenset[tuple[int, int]]) -> None:
@@ -333,6 +382,8 @@ def _walk_local(root: str) -> list[tuple[str, str | None]]:
         except OSError as exc:
             found.append((directory, f"cannot list directory: {exc.strerror or exc}"))
             return
+        if is_output_dir(directory):
+            entries = [e for e in entries if e.name not in RUN_FILES]
         for entry in entries:
             try:
                 st = os.stat(entry.path)
@@ -345,10 +396,11 @@ def _walk_local(root: str) -> list[tuple[str, str | None]]:
                     found.append(
                         (entry.path, "symbolic link loop (to a directory being walked): skipped")
                     )
-                else:
+                elif key not in skip:
                     visit(entry.path, ancestors | {key})
             elif stat.S_ISREG(st.st_mode):
-                found.append((entry.path, None))
+                if not entry.name.endswith(OUTPUT_SUFFIX):
+                    found.append((entry.path, None))
             else:
                 found.append((entry.path, f"{_type_name(st.st_mode)}, not a regular file: skipped"))
 
@@ -357,14 +409,26 @@ def _walk_local(root: str) -> list[tuple[str, str | None]]:
     return sorted(found)
 
 
-def _walk(url: str) -> list[tuple[str, str | None]]:
+def _walk(url: str, skip: Sequence[str] = ()) -> list[tuple[str, str | None]]:
     """Every file under a directory (recursive, sorted), as URLs the storage module opens,
-    each with None or the reason it is skipped (see the module docstring)."""
+    each with None or the reason it is skipped (see the module docstring); outputs
+    left out as :func:`_walk_local` says (in an object store: folders with the marker
+    or in ``skip``, and rows files)."""
     if storage.is_local(url):
-        return _walk_local(storage.fs_and_path(url)[1])
+        return _walk_local(storage.fs_and_path(url)[1], _dir_keys(skip))
     fs, path = storage.fs_and_path(url)
     proto = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return sorted((f"{proto}://{p}", None) for p in fs.find(path))
+    found = fs.find(path)
+    marked = {posixpath.dirname(p) for p in found if posixpath.basename(p) == OUTPUT_MARKER}
+    run_files = tuple(f"{d}/{n}" for d in marked for n in RUN_FILES)
+    skipped = tuple(storage.fs_and_path(d)[1].rstrip("/") + "/" for d in skip)
+    return sorted(
+        (f"{proto}://{p}", None)
+        for p in found
+        if not p.endswith(OUTPUT_SUFFIX)
+        and not p.startswith(skipped)
+        and not any(p == r or p.startswith(r + "/") for r in run_files)
+    )
 
 
 def _explicit_problem(url: str) -> str | None:
@@ -388,12 +452,14 @@ def expand_inputs(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     allow_stdin: bool = True,
+    skip: Sequence[str] = (),
 ) -> Expansion:
     """Sources for every named input, in the order given (directories sorted inside).
 
     Globs (``--include``/``--exclude``) filter files found in directories and archive
     members; a file named explicitly is always taken. Names are made unique so that
-    each source gets its own output file.
+    each source gets its own output file. ``skip``: folders never walked (the run's
+    output dir); the outputs of earlier runs are never taken either (:func:`_walk_local`).
     """
     out = Expansion()
     for raw in inputs:
@@ -412,7 +478,7 @@ def expand_inputs(
             fs, path = storage.fs_and_path(url)
             if fs.isdir(path):
                 base = posixpath.basename(path.rstrip("/")) or path
-                for found, skipped in _walk(url):
+                for found, skipped in _walk(url, skip):
                     _, fpath = storage.fs_and_path(found)
                     rel = posixpath.relpath(fpath, path)
                     # An archive is opened unless excluded; --include then picks its members.
@@ -513,14 +579,6 @@ def is_simple_file(name: str) -> bool:
     if not storage.is_local(name) or _kind_of(name) in ("tar", "zip"):
         return False
     return os.path.isfile(storage.fs_and_path(name)[1])
-
-
-OUTPUT_SUFFIX = ".look.jsonl"
-OUTPUT_MARKER = ".lookskip-output"  # in every output dir (see lookskip.bulk.staging)
-STAGING_DIR = ".lookskip-staging"
-# Folders a run keeps in its output dir (distributed parts, the staging area): an
-# input's output path never starts with one of them.
-RESERVED_OUTPUT_DIRS = (".parts", STAGING_DIR)
 
 
 def _escape_segment(seg: str) -> str:

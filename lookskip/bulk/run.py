@@ -214,7 +214,7 @@ def classify_inputs(
     if loaded is None:
         loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     require_rust(loaded, triage)
-    exp = expand_inputs(inputs, include, exclude)
+    exp = expand_inputs(inputs, include, exclude, skip=[output_dir])
     if on_start:
         on_start(loaded, exp)
     thr = loaded.threshold if threshold is None else float(threshold)

@@ -85,6 +85,7 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
         params.get("include") or (),
         params.get("exclude") or (),
         allow_stdin=False,
+        skip=[params["output"]],
     )
     chunk = params.get("chunk_bytes") or (params.get("chunk_mib") or 0) << 20
     units = plan(exp.sources, int(chunk or DEFAULT_CHUNK_BYTES))
