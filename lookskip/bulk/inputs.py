@@ -255,7 +255,7 @@ def _follow_tar_link(
             return pool[target], ""
         if target in seen or target not in links:
             what = "symbolic link loop" if target in seen else "not a file in the archive"
-            if target not in seen and any(k.startswith(target + "/") for k in files):
+            if target not in seen and any(k.startswith(f"{target}/") for k in (*files, *links)):
                 what = "a folder (not followed)"
             return None, f"{kind} to {info.linkname}: {what}: skipped"
         seen.add(target)

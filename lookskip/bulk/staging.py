@@ -147,6 +147,11 @@ def promote(stage: str, output_dir: str, run: str) -> None:
     for rel in sorted(new, key=lambda r: r == SUMMARY_NAME):
         _move(storage.join(stage, rel), storage.join(output_dir, rel))
     _write_marker(output_dir, "complete", run)
+    _drop(stage, output_dir)
+
+
+def _drop(stage: str, output_dir: str) -> None:
+    """Remove a staging folder, and the staging area if no other run uses it."""
     _rm(stage)
     parent = storage.join(output_dir, STAGING)
     if storage.is_local(parent):
@@ -174,6 +179,6 @@ def staged_output(output_dir: str) -> Iterator[str]:
     try:
         yield stage
     except BaseException:
-        _rm(stage)
+        _drop(stage, output_dir)
         raise
     promote(stage, output_dir, run)
