@@ -22,11 +22,13 @@ from celery import chord, group
 
 from lookskip import storage
 from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
-from lookskip.bulk.inputs import InputError, expand_inputs
+from lookskip.bulk.inputs import InputError
 from lookskip.bulk.parts import run_unit
 from lookskip.bulk.run import merge_all, plan
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, load_scorer
 from lookskip.progress import RunProgress, exact_bytes_total, heartbeat
+from lookskip.roots import check as check_path
+from lookskip.roots import confine, worker_roots
 from worker.app import app, job_store
 from worker.workflows import stage, task_sig
 
@@ -80,10 +82,13 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
             "--bert (the BERT cascade) runs only locally for now: use `lookskip classify --bert`"
         )
     started = time.time()
-    exp = expand_inputs(
+    roots = worker_roots()
+    check_path(params["output"], roots, "output")
+    exp = confine(
         params["inputs"],
-        params.get("include") or (),
-        params.get("exclude") or (),
+        roots,
+        include=params.get("include") or (),
+        exclude=params.get("exclude") or (),
         allow_stdin=False,
         skip=[params["output"]],
     )
@@ -157,6 +162,9 @@ def unit_task(
 ) -> dict[str, Any]:
     """Classify one unit into its part files; an unreadable input is a result, not a failure."""
     u = Unit.from_dict(unit)
+    roots = worker_roots()  # a message may name any path: the plan's checks are not enough
+    check_path(u.source.url, roots, "input")
+    check_path(parts_dir, roots, "parts folder")
     loaded = _scorer(model_path, max_line_bytes)
     run = RunProgress()
 
@@ -199,6 +207,9 @@ def merge_task(
     wf: str | None = None,
 ) -> dict[str, Any]:
     """Write every output in order from the parts, then summary.json and report.html."""
+    roots = worker_roots()
+    check_path(output, roots, "output")
+    check_path(parts_dir, roots, "parts folder")
     self.progress(wf, 0, 1, "merging")
     plan_url = storage.join(parts_dir, "plan.json")
     summary_url = storage.join(output, "summary.json")
