@@ -461,3 +461,69 @@ def test_a_newline_in_a_name_cannot_forge_text_rows(tmp_path, pool):
         shown = name.replace("\n", "\\n")
         assert all(r.startswith(f"{shown}:") for r in rows), rows
         assert not any(r.startswith("forged.log:") for r in rows)
+
+
+# --- 14: workers read and write only under the allowed roots ---------------------------
+
+
+def test_allowed_roots_are_checked_after_resolving_links(tmp_path):
+    from lookskip.roots import allowed_roots, confine, problem
+
+    root = tmp_path / "data"
+    (root / "in").mkdir(parents=True)
+    (root / "in" / "ok.log").write_text("fine\n")
+    secret = tmp_path / "secret.log"
+    secret.write_text("password\n")
+    (root / "in" / "link.log").symlink_to(secret)
+    roots = [str(root)]
+    assert problem(str(root / "in" / "ok.log"), roots) is None
+    assert problem(str(root / "out" / "new"), roots) is None  # an output not made yet
+    assert "outside the folders workers may use" in problem(str(secret), roots)
+    assert str(secret) in problem(str(root / "in" / "link.log"), roots)  # the link's target
+    assert problem(f"{root}-other/x.log", roots)  # a name prefix is not a parent
+    assert problem(str(root / ".." / "secret.log"), roots)
+    assert allowed_roots(None, "/srv/lookskip") == ["/srv/lookskip", "/data"]
+    assert allowed_roots(" /a , s3://b/in ", "x") == ["/a", "s3://b/in"]
+    assert problem("s3://any/x.log", ["/a"]) is None  # no URL prefix listed: the store decides
+    assert problem("s3://other/x.log", ["/a", "s3://b/in"])
+    exp = confine([str(root / "in"), str(secret)], roots)
+    assert [s.name for s in exp.sources] == ["in/ok.log"]
+    refused = {e.name: e.error for e in exp.errors}
+    assert set(refused) == {str(secret), "in/link.log"}
+    assert all(r.startswith("input refused: ") for r in refused.values())
+
+
+@pytest.mark.integration
+def test_workers_refuse_paths_outside_the_allowed_roots(celery_workers, tmp_path, pool):
+    from fixtures_services import wait_workflow
+
+    from worker.workflows import enqueue
+
+    secret = Path("/etc/passwd")
+    assert os.access(secret, os.R_OK)  # a worker could read it
+    assert not str(secret).startswith(str(tmp_path.parent.parent))  # outside the test roots
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.log").write_bytes(_text(pool, 0, 20))
+    (tmp_path / "in" / "passwd.log").symlink_to(secret)  # a link out of an allowed folder
+    out = tmp_path / "dist"
+    params = {"inputs": [str(tmp_path / "in"), str(secret)], "output": str(out)}
+    view = wait_workflow(
+        enqueue("classify", {**params, "model_path": str(MODEL), "threshold": 0.0}), timeout=120
+    )
+    assert view.state == "SUCCESS", view
+    summary = _summary(out)
+    by_file = {f["file"]: f for f in summary["files"]}
+    assert by_file["in/good.log"]["errors"] == [] and by_file["in/good.log"]["lines"] == 20
+    for name in ("in/passwd.log", str(secret)):
+        (err,) = by_file[name]["errors"]
+        assert err.startswith("input refused: ") and "outside the folders" in err, err
+    rows = "".join(p.read_text() for p in out.rglob("*.look.jsonl"))
+    assert "root:" not in rows and summary["totals"]["lines"] == 20
+
+    elsewhere = Path("/tmp") / f"lookskip-refused-{os.getpid()}-{time.time_ns()}"
+    assert not str(elsewhere).startswith(str(tmp_path.parent.parent))
+    wf = enqueue("classify", {**params, "output": str(elsewhere), "model_path": str(MODEL)})
+    view = wait_workflow(wf, timeout=120)
+    assert view.state == "FAILURE", view
+    assert "output refused" in json.dumps(view.to_dict()), view
+    assert not elsewhere.exists()
