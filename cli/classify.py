@@ -202,8 +202,10 @@ def classify(
 
     With --output DIR: <file>.look.jsonl per file ({"file","line","prob","text"} in
     line order), summary.json (per file and totals, errors with reasons) and
-    report.html (LOOK density along each file, most frequent LOOK patterns). Outputs
-    are replaced atomically, so a rerun never leaves a half-written file.
+    report.html (LOOK density along each file, most frequent LOOK patterns). A run
+    writes into DIR/.lookskip-staging and replaces the previous run's files only once
+    it has finished: a run stopped midway leaves the previous one as it was. Outputs
+    are never classified again, even with DIR inside an INPUT directory.
 
     \b
     Examples:

@@ -9,7 +9,12 @@ Reliability comes from the app's settings (``acks_late`` + ``reject_on_worker_lo
 a unit whose worker is killed is delivered again, and since a unit writes its part
 files atomically (metadata last) a redone unit replaces, never adds to, what a
 killed run left. The merge is the chord callback, so it starts only once every unit
-has finished; it writes each output in one atomic rename.
+has finished; it writes the outputs into a staging folder and puts them in place once
+all are written (``lookskip.bulk.staging``).
+
+Every task checks the paths its message names against the worker's allowed roots
+(``lookskip.roots``, ``LOOKSKIP_ALLOWED_ROOTS``) before it opens anything: whoever can
+send a message must not be able to read or write the worker's disk elsewhere.
 """
 
 from __future__ import annotations
