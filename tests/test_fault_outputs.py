@@ -352,10 +352,18 @@ def test_a_file_truncated_after_listing_is_an_error(tmp_path, pool, monkeypatch,
     assert len(entry["errors"]) == 1 and "shrank while being read" in entry["errors"][0], entry
 
 
-def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool):
+@pytest.mark.parametrize("backend", ["rust", "reference"])
+@pytest.mark.parametrize("how", ["bulk", "stdout"])
+def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool, monkeypatch, backend, how):
+    """Cut to zero bytes (copytruncate) once reading has begun: through the bulk path
+    (``--output``) and the one-file path (rows to stdout), with either scorer."""
     from lookskip.bulk.run import classify_inputs
+    from lookskip.classify.local import classify_paths
+    from lookskip.classify.scorer import load_scorer
     from lookskip.progress import RunProgress
 
+    if backend == "reference":
+        monkeypatch.setenv("LOOKSKIP_NO_RUST", "1")
     log = tmp_path / "big.log"
     log.write_bytes(_text(pool, 0, 400_000))  # ~40 MB, one unit
     size = log.stat().st_size
@@ -373,21 +381,33 @@ def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool):
                 return
             time.sleep(0.0005)
 
+    scorer = load_scorer(str(MODEL), threads=1)
+    assert scorer.backend == backend
     t = threading.Thread(target=rotate)
     t.start()
-    summary = classify_inputs(
-        [str(log)],
-        str(tmp_path / "out"),
-        model_path=str(MODEL),
-        threads=1,
-        chunk_bytes=1 << 30,
-        progress=run,
-    )
+    if how == "bulk":
+        summary = classify_inputs(
+            [str(log)], str(tmp_path / "out"), loaded=scorer, chunk_bytes=1 << 30, progress=run
+        )
+        (entry,) = summary["files"]
+        lines, errors = entry["lines"], entry["errors"]
+    else:
+        (res,) = classify_paths(scorer, [str(log)], progress=run)
+        lines, errors = res.lines, [res.error] if res.error else []
     t.join()
     assert 0 < seen.get("read", 0) < size, "the file was not cut while being read"
-    (entry,) = summary["files"]
-    assert entry["lines"] < 400_000
-    assert len(entry["errors"]) == 1 and "shrank while being read" in entry["errors"][0], entry
+    assert lines < 400_000
+    assert len(errors) == 1 and "shrank while being read" in errors[0], errors
+
+
+def test_the_reference_path_cuts_a_long_line_before_its_newline():
+    from lookskip.classify.local import _capped_lines
+
+    data = b"a" * 10_000 + b"\r\nshort\n" + b"b" * 500
+    got = list(_capped_lines(io.BytesIO(data), cap=100))
+    # a long line keeps cap + 2 bytes (enough to be seen as too long), the rest dropped
+    assert got == [(b"a" * 102 + b"\n", 10_000 - 102 + 1), (b"short\n", 0), (b"b" * 102, 398)]
+    assert sum(len(r) + d for r, d in got) == len(data)
 
 
 # --- 11: link members of a tar ---------------------------------------------------------
