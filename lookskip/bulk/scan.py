@@ -122,12 +122,8 @@ class _Prepend:
 
 
 class _ShrinkGuard:
-    """A plain file whose end of file is trusted only if it did not shrink.
-
-    The twin of ``rust/src/guard.rs`` (why: logrotate's copytruncate makes a read
-    inside the file return 0 bytes, which looks like the end): at the end, the file
-    must still be as long as what was read and as it was listed (``source.size``).
-    """
+    """A plain file whose end of file is trusted only if it did not shrink
+    (:func:`lookskip.storage.shrank`; ``source.size``: its size when listed)."""
 
     def __init__(self, f: IO[bytes], source: Source):
         self.f, self.url, self.listed = f, source.url, source.size
@@ -144,12 +140,9 @@ class _ShrinkGuard:
     def read(self, n: int = -1) -> bytes:
         data = self.f.read(n)
         if not data and n != 0:
-            pos, now = self.f.tell(), self._now()
-            if now is not None and now < max(pos, self.listed):
-                raise UnreadableInput(
-                    f"file shrank while being read (now {now} bytes, was "
-                    f"{max(pos, self.listed)} bytes; truncated, e.g. by log rotation)"
-                )
+            why = storage.shrank(self._now(), self.f.tell(), self.listed)
+            if why:
+                raise UnreadableInput(why)
         return data
 
     def seek(self, pos: int, whence: int = 0) -> int:

@@ -199,19 +199,13 @@ class _open_input:
             f.close()
 
     def check_whole(self, res: FileResult) -> None:
-        """Raise if the file shrank while it was read: logrotate's copytruncate makes a
-        read inside the file return nothing, which looks like its end (the twin of
-        ``rust/src/guard.rs``, which the Rust path reads through)."""
+        """Raise if the file shrank while it was read (:func:`lookskip.storage.shrank`)."""
         if self._size is None:
             return
         raw = self._owned[0]
-        now, pos = os.fstat(raw.fileno()).st_size, raw.tell()
-        if now < max(pos, self._size):
-            raise OSError(
-                f"{self.path}: file shrank while being read (now {now} bytes, was "
-                f"{max(pos, self._size)} bytes; truncated, e.g. by log rotation), "
-                f"after {res.lines} complete lines"
-            )
+        why = storage.shrank(os.fstat(raw.fileno()).st_size, raw.tell(), self._size)
+        if why:
+            raise OSError(f"{self.path}: {why}, after {res.lines} complete lines")
 
 
 def _batches(
