@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lookskip import storage
-from lookskip.model.files import MODEL_FILE
+from lookskip.model.files import LEARNED_FILE, MODEL_FILE
 from lookskip.rust import rust_module
 from lookskip.settings import get_settings
 
@@ -33,8 +33,15 @@ DEFAULT_MAX_LINE_BYTES = 64 << 10
 
 
 def default_model_path() -> str:
+    """``LOOKSKIP_MODEL_PATH``, else the model learned from Claude's answers in the data
+    dir (``classify --ask-claude``), else the data dir's model."""
     s = get_settings()
-    return s.model_path or storage.join(s.models_dir, MODEL_FILE)
+    if s.model_path:
+        return s.model_path
+    learned = storage.join(s.models_dir, LEARNED_FILE)
+    if storage.exists(learned):
+        return learned
+    return storage.join(s.models_dir, MODEL_FILE)
 
 
 class ReferenceEngine:
@@ -47,6 +54,18 @@ class ReferenceEngine:
         self.threshold = float(model.threshold)
         self.threads = 1
         self.json_fields = tuple(JSON_FIELDS if json_fields is None else json_fields)
+
+    @property
+    def n_answers(self) -> int:
+        return len(self.model.answers)
+
+    def answer(self, line: str) -> tuple[str, str] | None:
+        from lookskip.classify.jsonlog import scored_text
+
+        found = self.model.answers.find(
+            self.model.template_key(scored_text(line, self.json_fields))
+        )
+        return None if found is None else (found.label, found.reason)
 
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         from lookskip.classify.jsonlog import scored_text
@@ -103,6 +122,19 @@ class Scorer:
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         """``p_look`` per line (str, or bytes decoded lossily)."""
         return self.engine.predict_proba(list(lines))
+
+    @property
+    def has_answers(self) -> bool:
+        """Whether the model carries Claude's answers about templates."""
+        return bool(getattr(self.engine, "n_answers", 0))
+
+    def answer_reason(self, text: str) -> str | None:
+        """Claude's reason when an answer about ``text``'s template decided its label
+        (rows then say ``"source": "claude"``); None otherwise."""
+        if not self.has_answers:
+            return None
+        found = self.engine.answer(text)
+        return None if found is None else found[1]
 
     def classify_file(
         self,
