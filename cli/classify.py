@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.ask import ask_options, check_ask_usage
-from cli.common import THRESHOLD, console, fail, user_errors
+from cli.common import THRESHOLD, console, fail, terminate_cleanly, user_errors
 from cli.progress import byte_progress, quiet_option, watch_run
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
@@ -210,8 +210,10 @@ def classify(
 
     With --output DIR: <file>.look.jsonl per file ({"file","line","prob","text"} in
     line order), summary.json (per file and totals, errors with reasons) and
-    report.html (LOOK density along each file, most frequent LOOK patterns). Outputs
-    are replaced atomically, so a rerun never leaves a half-written file.
+    report.html (LOOK density along each file, most frequent LOOK patterns). A run
+    writes into DIR/.lookskip-staging and replaces the previous run's files only once
+    it has finished: a run stopped midway leaves the previous one as it was. Outputs
+    are never classified again, even with DIR inside an INPUT directory.
 
     \b
     Examples:
@@ -435,7 +437,7 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     report = options.pop("report") and bool(output_dir)
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
-        with bar:
+        with bar, terminate_cleanly():
             summary = classify_inputs(
                 files,
                 out,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -61,6 +64,31 @@ datasets_option = click.option(
     default=None,
     help="Only these datasets (comma-separated names from `lookskip datasets list`).",
 )
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """Within the block, SIGTERM ends the command as an exception (exit status 143).
+
+    Why: Python's default SIGTERM kills the process where it stands, so no ``finally``
+    runs: a ``classify --output`` stopped by ``kill`` or ``docker stop`` left its
+    staging folder and temp files behind. As an exception, the run's cleanup runs
+    (the staging folder is removed; the previous run's files stay as they were). The
+    exception is raised once the Rust call in progress returns (one unit of at most
+    ``--chunk-mib``, or a compressed file). Outside the main thread it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class ThresholdType(click.ParamType):

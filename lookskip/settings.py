@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     reaper_grace_s: float = Field(
         60.0, gt=0, description="The reaper hands back only tasks delivered this long ago."
     )
+    allowed_roots: str | None = Field(
+        None,
+        description="Folders (comma-separated; URL prefixes too) where workers may read "
+        "and write; default: the data dir and /data (lookskip.roots).",
+    )
 
     # --- classification ----------------------------------------------------
     model_path: str | None = Field(None, description="Default model for `lookskip classify`.")

@@ -80,6 +80,24 @@ def size(url: str | os.PathLike[str]) -> int:
     return int(fs.size(path))
 
 
+def shrank(now: int | None, read: int, listed: int = 0) -> str | None:
+    """Why a file whose reads ended after ``read`` bytes did not really end, or None.
+
+    Why: logrotate's copytruncate (or ``: > app.log``) cuts a file while it is read,
+    and the next read returns nothing, which looks exactly like the end of the file.
+    The end is trusted only when the file (``now`` bytes; None: unknown) is still as
+    long as what was read and as it was when listed. ``rust/src/guard.rs`` is the
+    Rust side of the same rule.
+    """
+    was = max(read, listed)
+    if now is None or now >= was:
+        return None
+    return (
+        f"file shrank while being read (now {now} bytes, was {was} bytes; "
+        "truncated, e.g. by log rotation)"
+    )
+
+
 #: Read buffer for object-store files read line by line.
 LINE_BUFFER = 1 << 20
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_API_KEY = "sk-ant-FAKE-KEY-lookskip-3f9c2a71-do-not-leak"
@@ -278,6 +279,9 @@ def service_env(redis_url: str, data_dir: Path, sim_url: str) -> dict[str, str]:
             "LOOKSKIP_BROKER_URL": redis_url,
             "LOOKSKIP_RESULT_BACKEND": redis_url,
             "LOOKSKIP_DATA_DIR": str(data_dir),
+            # Workers use only allowed folders (lookskip.roots): the tests' temp root,
+            # where every test's inputs and outputs live, and the shared reference data.
+            "LOOKSKIP_ALLOWED_ROOTS": f"{data_dir.resolve().parent},{SHARED_DATA}",
             "ANTHROPIC_API_KEY": FAKE_API_KEY,
             "ANTHROPIC_BASE_URL": sim_url,
             **SIM_ENV,

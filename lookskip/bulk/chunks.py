@@ -17,7 +17,7 @@ one unit each (``end=None``: to the end of the stream).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -80,14 +80,25 @@ def plan_units(source: Source, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[U
 
 
 def owned_blocks(
-    f: IO[bytes], start: int = 0, end: int | None = None, block: int = READ_BLOCK
+    f: IO[bytes],
+    start: int = 0,
+    end: int | None = None,
+    block: int = READ_BLOCK,
+    cap: int | None = None,
+    on_drop: Callable[[int], Any] | None = None,
 ) -> Iterator[bytes]:
     """Blocks of whole lines whose first byte lies in ``[start, end)``.
 
     Every block but the very last of a stream ends with ``\\n``; the last may lack it
-    (a file without a final newline). Memory stays within ``block`` plus the longest
-    line. ``start > 0`` needs a seekable ``f``; with ``start == 0`` ``f`` is read from
-    where it stands (a decompressing stream).
+    (a file without a final newline). ``start > 0`` needs a seekable ``f``; with
+    ``start == 0`` ``f`` is read from where it stands (a decompressing stream).
+
+    Memory stays within ``block`` plus the longest line, or with ``cap`` within
+    ``block + cap + 1`` whatever the input: a line longer than ``cap`` keeps its first
+    ``cap + 1`` bytes (so :func:`split_lines` still sees it as too long, cuts it to
+    ``cap`` and counts it) and the rest of it is read and dropped, ``on_drop`` told
+    how many bytes. Why: a zip member of 1 GiB without a newline (a zip bomb is
+    1 MB) was otherwise held whole, and grown by copying, before the cap applied.
     """
     pending = b""
     pos = start
@@ -109,6 +120,7 @@ def owned_blocks(
                 pos += len(buf)
     if end is not None and pos >= end:
         return
+    keep = None if cap is None else cap + 1
     # Phase 1: the bytes of the range itself (pending already holds some of them).
     left = None if end is None else end - pos
     excess = b""  # bytes already read beyond ``end`` (only when the range is tiny)
@@ -117,9 +129,16 @@ def owned_blocks(
     elif left is not None:
         left -= len(pending)
     carry = b""
+    dropping = False  # inside an overlong line whose first ``keep`` bytes are in carry
     eof = False
     data = pending
     while True:
+        if data and dropping:
+            i = data.find(b"\n")
+            skip = len(data) if i < 0 else i
+            if on_drop and skip:
+                on_drop(skip)
+            data, dropping = data[skip:], i < 0
         if data:
             buf = carry + data
             cut = buf.rfind(b"\n")
@@ -128,6 +147,10 @@ def owned_blocks(
                 carry = buf[cut + 1 :]
             else:
                 carry = buf
+            if keep is not None and len(carry) > keep:
+                if on_drop:
+                    on_drop(len(carry) - keep)
+                carry, dropping = carry[:keep], True
         if left == 0:
             break
         want = block if left is None else min(block, left)
@@ -140,15 +163,22 @@ def owned_blocks(
     # Phase 2: the last line began inside the range; finish it past ``end``.
     if carry and not eof and end is not None:
         parts = [carry]
+        size = len(carry)
         while True:
             buf, excess = (excess, b"") if excess else (f.read(SKIP_BLOCK), b"")
             if not buf:
                 break
             i = buf.find(b"\n")
+            body = buf if i < 0 else buf[:i]
+            room = len(body) if keep is None else max(0, keep - size)
+            if len(body) > room:  # over the cap: read on to the newline, keep nothing
+                if on_drop:
+                    on_drop(len(body) - room)
+                body = body[:room]
+            parts.append(body if i < 0 else body + b"\n")
+            size += len(body)
             if i >= 0:
-                parts.append(buf[: i + 1])
                 break
-            parts.append(buf)
         carry = b"".join(parts)
     if carry:
         yield carry

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import gzip
+import json
 import os
 import posixpath
 import stat
@@ -39,6 +40,15 @@ TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 ZIP_SUFFIXES = (".zip",)
 GZ_SUFFIXES = (".gz",)
 
+OUTPUT_SUFFIX = ".look.jsonl"
+OUTPUT_MARKER = ".lookskip-output"  # in every output dir (see lookskip.bulk.staging)
+STAGING_DIR = ".lookskip-staging"
+# Folders a run keeps in its output dir (distributed parts, the staging area): an
+# input's output path never starts with one of them.
+RESERVED_OUTPUT_DIRS = (".parts", STAGING_DIR)
+# What a run writes at the top of its output dir besides the rows files.
+RUN_FILES = ("summary.json", "report.html", OUTPUT_MARKER, *RESERVED_OUTPUT_DIRS)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -47,7 +57,9 @@ class Source:
     ``kind`` is ``plain`` (byte ranges can be read directly), ``gz`` (one stream),
     ``tar`` / ``zip`` (a member of an archive at ``url``) or ``stdin``. For a tar
     member ``offset`` is where its data start in the *uncompressed* tar stream, so
-    a worker seeks straight there instead of re-walking the headers.
+    a worker seeks straight there instead of re-walking the headers; for a zip member
+    it is the member's local header offset, because a zip may hold two members of
+    the same name and opening by name would read the last one twice.
     """
 
     name: str
@@ -55,8 +67,9 @@ class Source:
     kind: str
     size: int = 0
     member: str | None = None
-    offset: int = 0
+    offset: int = 0  # tar: data offset; zip: the member's header offset (names may repeat)
     compression: str | None = None  # tar only: "gz" or None
+    archive: str | None = None  # a member: the name of its archive (``name`` starts with it)
 
     @property
     def splittable(self) -> bool:
@@ -117,14 +130,18 @@ def _safe_member(name: str) -> str:
     return "/".join(parts)
 
 
-def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
+def list_tar(url: str, name: str) -> tuple[list[Source], list[InputError]]:
     """Regular-file members of a tar (optionally gzip-compressed), streaming the headers.
 
     A truncated or corrupt archive yields the members listed before the damage plus an
     error naming it; the member cut by the damage then fails on its own when read.
+    Link members are treated as a directory walk treats links (:func:`_tar_links`):
+    followed to the member they name, or listed with the reason they are not.
     """
     compression = "gz" if url.lower().endswith((".gz", ".tgz")) else None
+    entries: list[Source | tarfile.TarInfo] = []  # links stay TarInfo until resolved
     members: list[Source] = []
+    errors: list[InputError] = []
     try:
         with (
             storage.open_file(url, "rb") as raw,
@@ -134,28 +151,116 @@ def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
                 info = tf.next()
                 if info is None:
                     break
-                if not info.isfile():
-                    continue
-                member = _safe_member(info.name)
-                members.append(
-                    Source(
-                        name=f"{name}!{member}",
+                if info.isfile():
+                    src = Source(
+                        name=f"{name}!{_safe_member(info.name)}",
                         url=url,
                         kind="tar",
                         size=int(info.size),
                         member=info.name,
                         offset=int(info.offset_data),
                         compression=compression,
+                        archive=name,
                     )
-                )
+                    members.append(src)
+                    entries.append(src)
+                elif info.islnk() or info.issym():
+                    entries.append(info)
+                elif not info.isdir():
+                    errors.append(
+                        InputError(
+                            f"{name}!{_safe_member(info.name)}",
+                            f"{_tar_type_name(info)} member, not a regular file: skipped",
+                        )
+                    )
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        if members and not _member_end_readable(url, compression, members[-1]):
-            # Cut inside the last member: that member fails when read and says so,
-            # with the lines it got; one error for one cut.
-            return members, None
-        what = "truncated or corrupt archive" if members else "cannot read archive"
-        return members, InputError(name, f"{what}: {type(exc).__name__}: {exc}".rstrip(": "))
-    return members, None
+        if not members or _member_end_readable(url, compression, members[-1]):
+            what = "truncated or corrupt archive" if members else "cannot read archive"
+            errors.append(InputError(name, f"{what}: {type(exc).__name__}: {exc}".rstrip(": ")))
+        # else: cut inside the last member, which fails when read and says so, with
+        # the lines it got; one error for one cut.
+    sources, link_errors = _tar_links(entries, name)
+    return sources, errors + link_errors
+
+
+def _tar_type_name(info: tarfile.TarInfo) -> str:
+    if info.ischr():
+        return "a character device"
+    if info.isblk():
+        return "a block device"
+    return "a FIFO" if info.isfifo() else "an unknown type of"
+
+
+MAX_LINK_HOPS = 16
+
+
+def _tar_links(
+    entries: list[Source | tarfile.TarInfo], name: str
+) -> tuple[list[Source], list[InputError]]:
+    """The archive's sources in order, link members followed to the member they name.
+
+    Why: a directory walk scores what a link points to, so a tar of the same tree
+    must too (skipping links silently lost their files). A hard link names an
+    earlier member by its archive path; a symbolic link names a path relative to its
+    own folder, possibly another link. A link is read as a member of its own name with
+    its target's data (offset and size); one that leaves the archive, names nothing
+    in it, names a folder or loops is listed with the reason, never read.
+    """
+    files: dict[str, Source] = {}
+    links: dict[str, tarfile.TarInfo] = {}
+    for e in entries:
+        if isinstance(e, Source):
+            files[posixpath.normpath(e.member or "")] = e
+        else:
+            links[posixpath.normpath(e.name)] = e
+    out: list[Source] = []
+    errors: list[InputError] = []
+    before: dict[str, Source] = {}  # a hard link names a member before it
+    for e in entries:
+        if isinstance(e, Source):
+            before[posixpath.normpath(e.member or "")] = e
+            out.append(e)
+            continue
+        label = f"{name}!{_safe_member(e.name)}"
+        target, why = _follow_tar_link(e, before, files, links)
+        if target is None:
+            errors.append(InputError(label, why))
+        else:
+            out.append(Source(**{**target.to_dict(), "name": label, "member": e.name}))
+    return out, errors
+
+
+def _follow_tar_link(
+    info: tarfile.TarInfo,
+    before: dict[str, Source],
+    files: dict[str, Source],
+    links: dict[str, tarfile.TarInfo],
+) -> tuple[Source | None, str]:
+    """The regular member a link member ends at, or None and why it is skipped."""
+    kind = "hard link" if info.islnk() else "symbolic link"
+    seen: set[str] = set()
+    cur = info
+    for _ in range(MAX_LINK_HOPS):
+        if cur.islnk():
+            target = posixpath.normpath(cur.linkname.lstrip("/"))
+            pool = before if cur is info else files
+        else:
+            if cur.linkname.startswith("/"):
+                return None, f"{kind} to {info.linkname}, outside the archive: skipped"
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(cur.name), cur.linkname))
+            pool = files
+        if target == ".." or target.startswith("../"):
+            return None, f"{kind} to {info.linkname}, outside the archive: skipped"
+        if target in pool:
+            return pool[target], ""
+        if target in seen or target not in links:
+            what = "symbolic link loop" if target in seen else "not a file in the archive"
+            if target not in seen and any(k.startswith(f"{target}/") for k in (*files, *links)):
+                what = "a folder (not followed)"
+            return None, f"{kind} to {info.linkname}: {what}: skipped"
+        seen.add(target)
+        cur = links[target]
+    return None, f"{kind} to {info.linkname}: too many links in a row: skipped"
 
 
 def _member_end_readable(url: str, compression: str | None, member: Source) -> bool:
@@ -172,7 +277,7 @@ def _member_end_readable(url: str, compression: str | None, member: Source) -> b
         return False
 
 
-def list_zip(url: str, name: str) -> tuple[list[Source], InputError | None]:
+def list_zip(url: str, name: str) -> tuple[list[Source], list[InputError]]:
     try:
         with storage.open_file(url, "rb") as raw, zipfile.ZipFile(raw) as zf:
             return [
@@ -182,21 +287,23 @@ def list_zip(url: str, name: str) -> tuple[list[Source], InputError | None]:
                     kind="zip",
                     size=int(i.file_size),
                     member=i.filename,
+                    offset=int(i.header_offset),
+                    archive=name,
                 )
                 for i in zf.infolist()
                 if not i.is_dir()
-            ], None
+            ], []
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        return [], InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")
+        return [], [InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")]
 
 
-def _file_sources(url: str, name: str) -> tuple[list[Source], InputError | None]:
+def _file_sources(url: str, name: str) -> tuple[list[Source], list[InputError]]:
     kind = _kind_of(url)
     if kind == "tar":
         return list_tar(url, name)
     if kind == "zip":
         return list_zip(url, name)
-    return [Source(name=name, url=url, kind=kind, size=storage.size(url))], None
+    return [Source(name=name, url=url, kind=kind, size=storage.size(url))], []
 
 
 _FILE_TYPES = (
@@ -224,9 +331,48 @@ def _stat_problem(path: str, exc: OSError) -> str:
     return f"cannot stat: {exc.strerror or exc}"
 
 
-def _walk_local(root: str) -> list[tuple[str, str | None]]:
+def is_output_dir(path: str) -> bool:
+    """Whether a local folder holds lookskip outputs: the marker every run writes, or
+    (a run older than the marker) a ``summary.json`` with a run's ``totals`` and
+    ``files``."""
+    if os.path.exists(os.path.join(path, OUTPUT_MARKER)):
+        return True
+    summary = os.path.join(path, "summary.json")
+    if not os.path.isfile(summary):
+        return False
+    try:
+        with open(summary, "rb") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"totals", "files", "run"} <= doc.keys()
+
+
+def _dir_keys(paths: Sequence[str]) -> frozenset[tuple[int, int]]:
+    keys = set()
+    for p in paths:
+        if storage.is_local(p):
+            try:
+                st = os.stat(storage.fs_and_path(p)[1])
+            except OSError:
+                continue
+            keys.add((st.st_dev, st.st_ino))
+    return frozenset(keys)
+
+
+def _walk_local(
+    root: str, skip: frozenset[tuple[int, int]] = frozenset()
+) -> list[tuple[str, str | None]]:
     """``(path, None)`` for every regular file under ``root`` (links followed), and
-    ``(path, why skipped)`` for every other entry; sorted by path."""
+    ``(path, why skipped)`` for every other entry; sorted by path.
+
+    Outputs are never inputs: folders in ``skip`` (the run's own output dir, by device
+    and inode, so a link to it is skipped too), ``*.look.jsonl`` rows files, and in a
+    folder holding an earlier run's outputs (:func:`is_output_dir`) its summary,
+    report, marker, parts and staging are left out without a word. Why: with
+    ``--output`` inside the input tree, a second run classified the first one's
+    outputs (``out/in/out/in/x.look.jsonl.look.jsonl``, ``summary.json.look.jsonl``).
+    """
     found: list[tuple[str, str | None]] = []
 
     def visit(directory: str, ancestors: frozenset[tuple[int, int]]) -> None:
@@ -236,6 +382,8 @@ def _walk_local(root: str) -> list[tuple[str, str | None]]:
         except OSError as exc:
             found.append((directory, f"cannot list directory: {exc.strerror or exc}"))
             return
+        if is_output_dir(directory):
+            entries = [e for e in entries if e.name not in RUN_FILES]
         for entry in entries:
             try:
                 st = os.stat(entry.path)
@@ -248,10 +396,11 @@ def _walk_local(root: str) -> list[tuple[str, str | None]]:
                     found.append(
                         (entry.path, "symbolic link loop (to a directory being walked): skipped")
                     )
-                else:
+                elif key not in skip:
                     visit(entry.path, ancestors | {key})
             elif stat.S_ISREG(st.st_mode):
-                found.append((entry.path, None))
+                if not entry.name.endswith(OUTPUT_SUFFIX):
+                    found.append((entry.path, None))
             else:
                 found.append((entry.path, f"{_type_name(st.st_mode)}, not a regular file: skipped"))
 
@@ -260,14 +409,26 @@ def _walk_local(root: str) -> list[tuple[str, str | None]]:
     return sorted(found)
 
 
-def _walk(url: str) -> list[tuple[str, str | None]]:
+def _walk(url: str, skip: Sequence[str] = ()) -> list[tuple[str, str | None]]:
     """Every file under a directory (recursive, sorted), as URLs the storage module opens,
-    each with None or the reason it is skipped (see the module docstring)."""
+    each with None or the reason it is skipped (see the module docstring); outputs
+    left out as :func:`_walk_local` says (in an object store: folders with the marker
+    or in ``skip``, and rows files)."""
     if storage.is_local(url):
-        return _walk_local(storage.fs_and_path(url)[1])
+        return _walk_local(storage.fs_and_path(url)[1], _dir_keys(skip))
     fs, path = storage.fs_and_path(url)
     proto = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return sorted((f"{proto}://{p}", None) for p in fs.find(path))
+    found = fs.find(path)
+    marked = {posixpath.dirname(p) for p in found if posixpath.basename(p) == OUTPUT_MARKER}
+    run_files = tuple(f"{d}/{n}" for d in marked for n in RUN_FILES)
+    skipped = tuple(storage.fs_and_path(d)[1].rstrip("/") + "/" for d in skip)
+    return sorted(
+        (f"{proto}://{p}", None)
+        for p in found
+        if not p.endswith(OUTPUT_SUFFIX)
+        and not p.startswith(skipped)
+        and not any(p == r or p.startswith(r + "/") for r in run_files)
+    )
 
 
 def _explicit_problem(url: str) -> str | None:
@@ -291,12 +452,14 @@ def expand_inputs(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     allow_stdin: bool = True,
+    skip: Sequence[str] = (),
 ) -> Expansion:
     """Sources for every named input, in the order given (directories sorted inside).
 
     Globs (``--include``/``--exclude``) filter files found in directories and archive
     members; a file named explicitly is always taken. Names are made unique so that
-    each source gets its own output file.
+    each source gets its own output file. ``skip``: folders never walked (the run's
+    output dir); the outputs of earlier runs are never taken either (:func:`_walk_local`).
     """
     out = Expansion()
     for raw in inputs:
@@ -315,7 +478,7 @@ def expand_inputs(
             fs, path = storage.fs_and_path(url)
             if fs.isdir(path):
                 base = posixpath.basename(path.rstrip("/")) or path
-                for found, skipped in _walk(url):
+                for found, skipped in _walk(url, skip):
                     _, fpath = storage.fs_and_path(found)
                     rel = posixpath.relpath(fpath, path)
                     # An archive is opened unless excluded; --include then picks its members.
@@ -344,13 +507,14 @@ def _add_file(
     """The sources of one file (or its error): a file that vanished or cannot be read
     while the directory is listed is one error, not the end of the directory."""
     try:
-        srcs, err = _file_sources(url, name)
+        srcs, errs = _file_sources(url, name)
     except OSError as exc:
         out.errors.append(InputError(name, describe_os_error(exc)))
         return
     out.sources.extend(s for s in srcs if _member_selected(s, include, exclude))
-    if err:
-        out.errors.append(err)
+    out.errors.extend(
+        e for e in errs if e.name == name or _selected(e.name[len(name) + 1 :], include, exclude)
+    )
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -367,21 +531,32 @@ def _member_selected(src: Source, include: Sequence[str], exclude: Sequence[str]
     return _selected(src.name.split("!", 1)[1], include, exclude)
 
 
-def _unique_names(names: Iterable[str]) -> list[str]:
-    seen: dict[str, int] = {}
+def _unique_names(names: Iterable[str], archives: Iterable[str | None] | None = None) -> list[str]:
+    """Each name once: a repeat becomes ``root~N.ext`` with the first N that no name
+    (given before or after it) has, so ``a/app.log b/app.log c/app~2.log`` cannot
+    give two ``app~2.log``. A member's ``~N`` goes into its member path, after
+    ``<archive>!`` (``archives``: each name's archive name, or None)."""
+    names = list(names)
+    parents = list(archives) if archives is not None else [None] * len(names)
+    taken = set(names)
+    seen: set[str] = set()
     result = []
-    for name in names:
-        n = seen.get(name, 0)
-        seen[name] = n + 1
-        if n:
-            root, ext = os.path.splitext(name)
-            name = f"{root}~{n + 1}{ext}"
+    for name, archive in zip(names, parents, strict=True):
+        if name in seen:
+            head = "" if archive is None else f"{archive}!"
+            root, ext = os.path.splitext(name[len(head) :])
+            n = 2
+            while f"{head}{root}~{n}{ext}" in taken:
+                n += 1
+            name = f"{head}{root}~{n}{ext}"
+            taken.add(name)
+        seen.add(name)
         result.append(name)
     return result
 
 
 def _unique(sources: list[Source]) -> list[Source]:
-    names = _unique_names(s.name for s in sources)
+    names = _unique_names((s.name for s in sources), (s.archive for s in sources))
     return [
         s if s.name == n else Source(**{**s.to_dict(), "name": n})
         for s, n in zip(sources, names, strict=True)
@@ -406,7 +581,31 @@ def is_simple_file(name: str) -> bool:
     return os.path.isfile(storage.fs_and_path(name)[1])
 
 
-def output_relpath(name: str, suffix: str = ".look.jsonl") -> str:
-    """Where a source's output goes under ``--output``: archive members in a subfolder."""
-    parts = [p for p in name.replace("!", "!/").split("/") if p not in ("", ".", "..")]
-    return "/".join(parts) + suffix
+def _escape_segment(seg: str) -> str:
+    """``%`` and ``!`` percent-escaped, and ``.``/``..`` kept as names, not steps."""
+    seg = seg.replace("%", "%25").replace("!", "%21")
+    return seg.replace(".", "%2E") if seg in (".", "..") else seg
+
+
+def _escape_path(name: str, top: bool = True) -> str:
+    segs = [_escape_segment(p) for p in name.split("/") if p]
+    if top and segs and segs[0] in RESERVED_OUTPUT_DIRS:
+        segs[0] = "%2E" + segs[0][1:]
+    return "/".join(segs)
+
+
+def output_relpath(source: Source, suffix: str = OUTPUT_SUFFIX) -> str:
+    """Where a source's output goes under ``--output``; distinct sources never share one.
+
+    Why this scheme: names are unique (:func:`expand_inputs`), and the mapping is one
+    to one. ``!`` and ``%`` in a name are percent-escaped (``x!y`` -> ``x%21y``), so
+    the only ``!`` left in an output path is the one that puts an archive's members
+    in an ``<archive>!/`` folder: a file ``d/x!y`` and a file ``d/x!/y`` can no longer
+    meet, as they did when every ``!`` became a folder. Everything else stays as
+    named, so outputs stay readable; ``summary.json``'s ``manifest`` maps each input
+    to its output.
+    """
+    if source.archive is None or not source.name.startswith(f"{source.archive}!"):
+        return _escape_path(source.name) + suffix
+    tail = source.name[len(source.archive) + 1 :]
+    return f"{_escape_path(source.archive)}!/{_escape_path(tail, top=False)}{suffix}"

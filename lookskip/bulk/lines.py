@@ -9,7 +9,8 @@ error for that input (in ``errors``), and the others are still read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 
 def input_lines(
@@ -18,9 +19,12 @@ def input_lines(
     exclude: Sequence[str],
     max_line_bytes: int,
     errors: list[str],
+    expand: Callable[..., Any] | None = None,
 ) -> Iterator[tuple[str, list[bytes] | None]]:
     """``(source name, lines)`` per block read, then ``(source name, None)`` once a
-    source was read to its end (a source that failed gets an error and no end)."""
+    source was read to its end (a source that failed gets an error and no end).
+    ``expand``: how inputs become sources (default ``expand_inputs``; the workers pass
+    one confined to their allowed roots)."""
     from lookskip.bulk.chunks import READ_BLOCK, owned_blocks, split_lines
     from lookskip.bulk.inputs import expand_inputs
     from lookskip.bulk.scan import (
@@ -31,7 +35,7 @@ def input_lines(
         open_stream,
     )
 
-    exp = expand_inputs(inputs, include, exclude)
+    exp = (expand or expand_inputs)(inputs, include=include, exclude=exclude)
     errors.extend(
         e.error if e.error.startswith(e.name) else f"{e.name}: {e.error}" for e in exp.errors
     )

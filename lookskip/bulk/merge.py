@@ -145,7 +145,7 @@ def merge_units(
 ) -> FileSummary:
     """Write one source's output from its units' parts and return its summary line."""
     source = units[0].source
-    rel = output_relpath(source.name)
+    rel = output_relpath(source)
     out_url = storage.join(output_dir, rel)
     metas = [read_meta(parts_dir, u) for u in units]
     missing = [u.index for u, m in zip(units, metas, strict=True) if m is None]

@@ -21,6 +21,7 @@ from lookskip.bulk.merge import FileSummary, merge_units, remove_output
 from lookskip.bulk.parts import Discard, local_target, remove_parts
 from lookskip.bulk.report import write_report
 from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
+from lookskip.bulk.staging import staged_output
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES, pick_threshold
@@ -47,7 +48,7 @@ def classify_source_local(
     offset is already known when it starts, so rows get their global numbers at once
     and go straight to the output (no parts, no merge).
     """
-    rel = output_relpath(source.name)
+    rel = output_relpath(source)
     out_url = storage.join(output_dir, rel)
     prefix = row_prefix(source.name)
     results: list[UnitResult] = []
@@ -109,31 +110,34 @@ def run_local(
     triage: Triage = NO_TRIAGE,
     **run: Any,
 ) -> dict[str, Any]:
+    """Classify ``sources`` here into ``output_dir``, staged (:mod:`lookskip.bulk.staging`):
+    the previous run's files there are replaced only once this run has finished."""
     started = time.time()
-    storage.makedirs(output_dir)
     files = []
     if progress is not None:
         progress.set_totals(len(sources), exact_bytes_total(sources))
-    for source in sources:
-        fr = classify_source_local(
-            source, output_dir, scorer, threshold, max_look, chunk_bytes, progress, triage
+    with staged_output(output_dir) as stage:
+        for source in sources:
+            fr = classify_source_local(
+                source, stage, scorer, threshold, max_look, chunk_bytes, progress, triage
+            )
+            files.append(fr)
+            if progress is not None:
+                progress.file_done(failed=bool(fr.errors))
+            if on_file:
+                on_file(fr)
+        summary = finish_run(
+            files,
+            input_errors,
+            stage,
+            started,
+            report=report,
+            mode="local",
+            threshold=threshold,
+            max_look=max_look,
+            **run,
         )
-        files.append(fr)
-        if progress is not None:
-            progress.file_done(failed=bool(fr.errors))
-        if on_file:
-            on_file(fr)
-    return finish_run(
-        files,
-        input_errors,
-        output_dir,
-        started,
-        report=report,
-        mode="local",
-        threshold=threshold,
-        max_look=max_look,
-        **run,
-    )
+    return summary
 
 
 def plan(sources: Sequence[Source], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[list[Unit]]:
@@ -155,22 +159,24 @@ def merge_all(
     keep_parts: bool = False,
     **run: Any,
 ) -> dict[str, Any]:
-    """Merge every source's parts into its output, then write the summary and report."""
-    files = [
-        merge_units(list(units), parts_dir, output_dir, max_look)
-        for units in units_by_source
-        if units
-    ]
-    summary = finish_run(
-        files,
-        input_errors,
-        output_dir,
-        started,
-        report=report,
-        mode="distributed",
-        max_look=max_look,
-        **run,
-    )
+    """Merge every source's parts into its output, then write the summary and report,
+    all staged: the previous run's files are replaced once the merge has finished."""
+    with staged_output(output_dir) as stage:
+        files = [
+            merge_units(list(units), parts_dir, stage, max_look)
+            for units in units_by_source
+            if units
+        ]
+        summary = finish_run(
+            files,
+            input_errors,
+            stage,
+            started,
+            report=report,
+            mode="distributed",
+            max_look=max_look,
+            **run,
+        )
     if not keep_parts:
         remove_parts(parts_dir)
     return summary
@@ -208,7 +214,7 @@ def classify_inputs(
     if loaded is None:
         loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     require_rust(loaded, triage)
-    exp = expand_inputs(inputs, include, exclude)
+    exp = expand_inputs(inputs, include, exclude, skip=[output_dir])
     if on_start:
         on_start(loaded, exp)
     thr = pick_threshold(threshold, loaded.threshold)

@@ -13,6 +13,8 @@ lines are decoded.
 from __future__ import annotations
 
 import gzip
+import io
+import os
 import sys
 import tarfile
 import time
@@ -119,6 +121,37 @@ class _Prepend:
         return data
 
 
+class _ShrinkGuard:
+    """A plain file whose end of file is trusted only if it did not shrink
+    (:func:`lookskip.storage.shrank`; ``source.size``: its size when listed)."""
+
+    def __init__(self, f: IO[bytes], source: Source):
+        self.f, self.url, self.listed = f, source.url, source.size
+
+    def _now(self) -> int | None:
+        try:
+            return os.fstat(self.f.fileno()).st_size
+        except (OSError, AttributeError, io.UnsupportedOperation):
+            try:
+                return storage.size(self.url)
+            except OSError:
+                return None
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        if not data and n != 0:
+            why = storage.shrank(self._now(), self.f.tell(), self.listed)
+            if why:
+                raise UnreadableInput(why)
+        return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.f.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+
 def _by_content(stack: ExitStack, f: Any) -> Any:
     """An archive member read by content, as a file is: gzip (``app.log.gz``) is gunzipped."""
     head = f.read(2)
@@ -142,7 +175,7 @@ def open_stream(source: Source) -> Iterator[IO[bytes]]:
             return
         raw = stack.enter_context(storage.open_file(source.url, "rb"))
         if source.kind == "plain":
-            yield raw
+            yield _ShrinkGuard(raw, source)  # type: ignore[misc]
         elif source.kind == "gz":
             yield stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
         elif source.kind == "tar":
@@ -157,9 +190,35 @@ def open_stream(source: Source) -> Iterator[IO[bytes]]:
             yield _by_content(stack, _Bounded(f, source.size))
         elif source.kind == "zip":
             zf = stack.enter_context(zipfile.ZipFile(raw))
-            yield _by_content(stack, stack.enter_context(zf.open(source.member or "")))
+            yield _by_content(stack, stack.enter_context(zf.open(_zip_member(zf, source))))
         else:
             raise ValueError(f"unknown source kind {source.kind!r}")
+
+
+def _refuse_binary(f: IO[bytes]) -> IO[bytes]:
+    """``f`` unchanged after checking its first :data:`BINARY_PROBE` bytes for a NUL.
+
+    Why before the lines are cut: a member with no newline for its first GiB would be
+    read to its end before its first line, and so its first bytes, could be seen.
+    """
+    head = b""
+    while len(head) < BINARY_PROBE:
+        more = f.read(BINARY_PROBE - len(head))
+        if not more:
+            break
+        head += more
+    if b"\0" in head:
+        raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
+    return _Prepend(head, f)  # type: ignore[return-value]
+
+
+def _zip_member(zf: zipfile.ZipFile, source: Source) -> zipfile.ZipInfo | str:
+    """The member ``source`` names, by its header offset: a zip may hold two members
+    of the same name, and ``ZipFile.open(name)`` always opens the last of them."""
+    for info in zf.infolist():
+        if info.header_offset == source.offset and info.filename == source.member:
+            return info
+    return source.member or ""
 
 
 def describe_error(exc: BaseException, source: Source) -> str:
@@ -204,16 +263,26 @@ def scan_unit(
     """
     res = UnitResult()
     t0 = time.perf_counter()
-    first = True
     sep = "" if prefix is not None else "\t"
     cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
     answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
+
+    def dropped(n: int) -> None:  # bytes of overlong lines read past the cap
+        res.bytes += n
+        if on_progress:
+            on_progress(n, 0)
+
     try:
         with open_stream(unit.source) as f:
-            for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
-                if first and unit.start == 0 and b"\0" in block[:BINARY_PROBE]:
-                    raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
-                first = False
+            blocks = owned_blocks(
+                _refuse_binary(f) if unit.start == 0 else f,
+                unit.start,
+                unit.end,
+                READ_BLOCK,
+                cap=cap,
+                on_drop=dropped,
+            )
+            for block in blocks:
                 lines, cut = split_lines(block, cap)
                 res.truncated += cut
                 ts = time.perf_counter()
@@ -267,7 +336,13 @@ def _rust_args(unit: Unit) -> dict[str, Any] | None:
         return None
     path = storage.fs_and_path(src.url)[1]
     if src.kind == "plain":
-        return {"kind": "plain", "path": path, "start": unit.start, "end": unit.end}
+        return {
+            "kind": "plain",
+            "path": path,
+            "start": unit.start,
+            "end": unit.end,
+            "size": src.size,  # found shorter at its end: cut while read, an error
+        }
     if src.kind == "gz":
         return {"kind": "gz", "path": path}
     if src.kind == "tar":
@@ -329,7 +404,8 @@ def _classify_unit_to(
         return UnitResult(error="--why, --baseline and --events need the Rust extension")
     with ExitStack() as stack:
         if triage.active and args is None:  # only Python can read it: spool for Rust
-            local, error = stack.enter_context(_spooled(unit))
+            cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
+            local, error = stack.enter_context(_spooled(unit, cap))
             if error:
                 return UnitResult(error=error, seconds=time.perf_counter() - t0)
             unit, args = Unit(unit.source, unit.index), {"kind": "whole", "path": local}
@@ -363,8 +439,9 @@ def _classify_unit_to(
 
 
 @contextmanager
-def _spooled(unit: Unit) -> Iterator[tuple[str, str | None]]:
-    """The unit's owned bytes in a local temp file (for the Rust call), or why not."""
+def _spooled(unit: Unit, cap: int) -> Iterator[tuple[str, str | None]]:
+    """The unit's owned bytes in a local temp file (for the Rust call), or why not;
+    lines longer than ``cap`` are spooled cut (the Rust call cuts and counts them)."""
     import os
     import tempfile
 
@@ -373,7 +450,8 @@ def _spooled(unit: Unit) -> Iterator[tuple[str, str | None]]:
         error = None
         try:
             with os.fdopen(fd, "wb") as out, open_stream(unit.source) as f:
-                for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
+                g = _refuse_binary(f) if unit.start == 0 else f
+                for block in owned_blocks(g, unit.start, unit.end, READ_BLOCK, cap=cap):
                     out.write(block)
         except READ_ERRORS as exc:
             error = describe_error(exc, unit.source)

@@ -63,7 +63,25 @@ def build_summary(
         "run": run,
         "totals": totals,
         "files": entries,
+        "manifest": manifest(entries),
     }
+
+
+def manifest(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Input -> output for every source read: ``input`` (the path or ``archive!member``
+    it was read from), ``file`` (its name in rows) and ``output`` (its rows file,
+    relative to the output dir; None when it failed).
+
+    Why: two inputs may share a base name (``a/app.log``, ``b/app.log``) and names may
+    hold ``!`` or ``%``, so an output's path alone does not say which input it came
+    from (see :func:`lookskip.bulk.inputs.output_relpath`); this does, and it is what
+    the next run uses to know which files in the folder were a run's outputs.
+    """
+    return [
+        {"input": e["path"], "file": e["file"], "output": e["output"]}
+        for e in entries
+        if e["kind"] != "input"
+    ]
 
 
 def write_summary(output_dir: str, summary: dict[str, Any]) -> str:

@@ -129,14 +129,17 @@ def _classify_reference(
     started = time.perf_counter()
     res = FileResult(path=path, output=output)
     limit = sys.maxsize if max_look is None else max_look
-    with _open_input(path) as f:
+    opened = _open_input(path)
+    with opened as f:
         if b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]:  # the bulk path's rule (lookskip_rs too)
             raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
         if output is None:
             _scan(scorer, f, res, thr, limit, None, progress)
+            opened.check_whole(res)
         else:
             with storage.atomic_writer(output, "wb") as out:
                 _scan(scorer, f, res, thr, limit, out, progress)
+                opened.check_whole(res)
     res.seconds = time.perf_counter() - started
     return res
 
@@ -176,11 +179,14 @@ class _open_input:
     def __init__(self, path: str):
         self.path = path
         self._owned: list[IO[bytes]] = []
+        self._size: int | None = None  # a regular file's size when opened
 
     def __enter__(self) -> IO[bytes]:
         raw: IO[bytes] = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")
         if self.path != "-":
             self._owned.append(raw)
+            st = os.fstat(raw.fileno())
+            self._size = st.st_size if stat.S_ISREG(st.st_mode) else None
         buffered = raw if hasattr(raw, "peek") else open(raw.fileno(), "rb", closefd=False)
         if buffered is not raw:
             self._owned.append(buffered)
@@ -194,6 +200,15 @@ class _open_input:
         for f in reversed(self._owned):
             f.close()
 
+    def check_whole(self, res: FileResult) -> None:
+        """Raise if the file shrank while it was read (:func:`lookskip.storage.shrank`)."""
+        if self._size is None:
+            return
+        raw = self._owned[0]
+        why = storage.shrank(os.fstat(raw.fileno()).st_size, raw.tell(), self._size)
+        if why:
+            raise OSError(f"{self.path}: {why}, after {res.lines} complete lines")
+
 
 def _batches(
     f: IO[bytes], cap: int, res: FileResult
@@ -202,9 +217,9 @@ def _batches(
     batch: list[tuple[bytes, bool]] = []
     first = 1
     try:
-        for raw in f:
+        for raw, dropped in _capped_lines(f, cap):
             res.lines += 1
-            res.bytes += len(raw)
+            res.bytes += len(raw) + dropped
             line = raw[:-1] if raw.endswith(b"\n") else raw
             if len(line) > cap:
                 line, cut = line[:cap], True
@@ -222,6 +237,31 @@ def _batches(
         raise OSError(f"{res.path}: corrupt or truncated compressed input ({exc})") from exc
     if batch:
         yield first, batch
+
+
+def _capped_lines(f: IO[bytes], cap: int) -> Iterator[tuple[bytes, int]]:
+    """``(line, dropped)``: the lines of ``f`` as ``for line in f`` gives them, except
+    that a line longer than ``cap + 1`` bytes keeps only its first ``cap + 2`` (and its
+    newline; still too long, so it is cut and counted) while the rest is read in
+    pieces and dropped (``dropped`` bytes). Why: ``for line in f`` holds a line whole,
+    so one line of a GiB cost a GiB before the cap applied.
+    """
+    while True:
+        raw = f.readline(cap + 2)
+        if not raw:
+            return
+        dropped = 0
+        if len(raw) == cap + 2 and not raw.endswith(b"\n"):
+            while True:
+                rest = f.readline(1 << 20)
+                if rest.endswith(b"\n"):
+                    dropped += len(rest) - 1
+                    raw += b"\n"
+                    break
+                dropped += len(rest)
+                if not rest:
+                    break
+        yield raw, dropped
 
 
 def output_name(path: str, taken: set[str]) -> str:

@@ -89,6 +89,22 @@ def format_why(why: Sequence[Sequence[Any]]) -> str:
     return ", ".join(f"{term} {float(w):+.2f}" for term, w in why)
 
 
+# Control characters in a file name, as C escapes: ``\n`` in a name printed raw would
+# end a text row early and let the rest of the name pose as a row of its own.
+_NAME_ESCAPES = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+
+
+def text_name(file: str) -> str:
+    """``file`` as text rows print it: control characters escaped (``\\n``,
+    ``\\x1b``), everything else as is, so a name cannot forge rows or move the cursor."""
+    return file.translate(_NAME_ESCAPES)
+
+
 def text_row(
     file: str, line: int, prob: float, text: str, triage: Mapping[str, Any] | None = None
 ) -> str:
@@ -99,6 +115,7 @@ def text_row(
     as a ``file-line-why: …`` line.
     """
     t = triage or {}
+    file = text_name(file)
     mark = "[new] " if t.get("new") else ""
     out = [f"{file}:{int(line)}:{float(prob):.{PROB_DECIMALS}f}:{mark}{text}\n"]
     if t.get("event"):

@@ -88,13 +88,15 @@ def build_baseline(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     on_source: Callable[[str, int], Any] | None = None,
+    expand: Callable[..., Any] | None = None,
 ) -> tuple[Any, list[str]]:
     """The template keys of every line of ``inputs`` as a ``lookskip_rs.Baseline``,
     and the errors of inputs that could not be read (the rest are still read).
 
     Lines are cut as classify cuts them (``split_lines``, the scorer's line cap) and
     keyed on their scored text, so a baseline line and a classified line with the
-    same key are the same pattern. ``on_source(name, lines)`` after each source.
+    same key are the same pattern. ``on_source(name, lines)`` after each source;
+    ``expand`` as in :func:`~lookskip.bulk.lines.input_lines`.
     """
     from lookskip.bulk.lines import input_lines
 
@@ -103,7 +105,8 @@ def build_baseline(
     baseline = rs.Baseline(clf)
     errors: list[str] = []
     read: dict[str, int] = {}
-    for name, lines in input_lines(inputs, include, exclude, int(scorer.max_line_bytes), errors):
+    cap = int(scorer.max_line_bytes)
+    for name, lines in input_lines(inputs, include, exclude, cap, errors, expand):
         if lines is not None:
             baseline.add_lines(clf, lines)
             read[name] = read.get(name, 0) + len(lines)
@@ -134,6 +137,7 @@ def make_triage(
     events: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    expand: Callable[..., Any] | None = None,
 ) -> tuple[Triage, list[str]]:
     """The run's :class:`Triage` from classify's options, and the errors of baseline
     inputs that could not be read (the rest of the baseline is still used).
@@ -145,7 +149,7 @@ def make_triage(
     baseline = load_baseline(scorer, baseline_file) if baseline_file else None
     errors: list[str] = []
     if baseline_inputs:
-        built, errors = build_baseline(scorer, baseline_inputs, include, exclude)
+        built, errors = build_baseline(scorer, baseline_inputs, include, exclude, expand=expand)
         if baseline is not None:
             built.merge(baseline)
         baseline = built

@@ -25,6 +25,7 @@ use flate2::read::MultiGzDecoder;
 
 use crate::engine::{Engine, FileSummary, LookLine, Triage};
 use crate::error::{Error, Result};
+use crate::guard::ShrinkGuard;
 use crate::rows::{row_prefix, write_atomically, write_row, RowFormat};
 use crate::stream::{describe_read_error, open_input, read_error, ReadProgress, Tallied};
 
@@ -39,10 +40,13 @@ pub const DENSITY_MAX: usize = 4096;
 #[derive(Clone, Debug)]
 pub enum UnitInput {
     /// Lines starting in `[start, end)` of a plain file (`end = None`: to the end).
+    /// `listed`: the file's size when the run listed it (0: unknown); a file found
+    /// shorter at its end was cut while being read, an error (`guard`).
     Plain {
         path: String,
         start: u64,
         end: Option<u64>,
+        listed: u64,
     },
     /// A whole file, plain or gzip (detected from its first bytes), `-` = stdin.
     Whole { path: String },
@@ -201,8 +205,13 @@ pub fn open_unit(input: &UnitInput) -> io::Result<Box<dyn BufRead + Send>> {
                 MultiGzDecoder::new(r),
             )))
         }
-        UnitInput::Plain { path, start, end } => {
-            let mut r = BufReader::with_capacity(BUF, File::open(path)?);
+        UnitInput::Plain {
+            path,
+            start,
+            end,
+            listed,
+        } => {
+            let mut r = BufReader::with_capacity(BUF, ShrinkGuard::open(path, *listed)?);
             let left = match skip_to_line_start(&mut r, *start)? {
                 None => 0,
                 Some(pos) => end.map_or(u64::MAX, |e| e.saturating_sub(pos)),
@@ -455,6 +464,7 @@ mod tests {
             path: p.to_str().unwrap().into(),
             start,
             end,
+            listed: 0,
         };
         let mut out = Vec::new();
         open_unit(&input).unwrap().read_to_end(&mut out).unwrap();

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod features;
+pub mod guard;
 pub mod jsonlog;
 pub mod key;
 pub mod keycache;

@@ -6,12 +6,13 @@
 //! decodes to U+FFFD, as in Python); the rest is skipped without being buffered, so one 10 GB line costs no
 //! more memory than a short one.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
+
+use crate::guard::ShrinkGuard;
 
 /// A read error in words (a gzip stream cut short or damaged says so), with how
 /// many complete lines the input gave before it.
@@ -51,7 +52,7 @@ pub fn open_input(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(path)?)
+        Box::new(ShrinkGuard::open(path, 0)?)
     };
     let mut reader = BufReader::with_capacity(BUF, raw);
     let head = reader.fill_buf()?;

@@ -29,8 +29,13 @@ ASK_LIMITS = (7000, 7200)
 def ask_task(self, *, params: dict[str, Any], wf: str) -> Any:
     from lookskip.ask.run import ask, learn, plan_ask
     from lookskip.classify.scorer import default_model_path, load_scorer
+    from lookskip.roots import check, worker_roots
     from lookskip.settings import get_settings
 
+    roots = worker_roots()  # the survey sends lines to the API: never from anywhere
+    check(params["output"], roots, "output")
+    for raw in params["inputs"]:
+        check(raw, roots, "input")
     settings = get_settings()
     base_model = params.get("model_path") or default_model_path()
     scorer = load_scorer(base_model, max_line_bytes=params.get("max_line_bytes"))

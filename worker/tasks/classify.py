@@ -9,7 +9,12 @@ Reliability comes from the app's settings (``acks_late`` + ``reject_on_worker_lo
 a unit whose worker is killed is delivered again, and since a unit writes its part
 files atomically (metadata last) a redone unit replaces, never adds to, what a
 killed run left. The merge is the chord callback, so it starts only once every unit
-has finished; it writes each output in one atomic rename.
+has finished; it writes the outputs into a staging folder and puts them in place once
+all are written (``lookskip.bulk.staging``).
+
+Every task checks the paths its message names against the worker's allowed roots
+(``lookskip.roots``, ``LOOKSKIP_ALLOWED_ROOTS``) before it opens anything: whoever can
+send a message must not be able to read or write the worker's disk elsewhere.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from celery import chord, group
 
 from lookskip import storage
 from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
-from lookskip.bulk.inputs import InputError, expand_inputs
+from lookskip.bulk.inputs import InputError
 from lookskip.bulk.parts import local_target, run_unit
 from lookskip.bulk.run import WHOLE_FILE, merge_all, plan
 from lookskip.classify.jsonlog import json_fields_option
@@ -37,6 +42,8 @@ from lookskip.classify.triage import (
     triage_run_info,
 )
 from lookskip.progress import RunProgress, exact_bytes_total, heartbeat
+from lookskip.roots import check as check_path
+from lookskip.roots import confine, worker_roots
 from worker.app import app, job_store
 from worker.workflows import stage, task_sig
 
@@ -102,6 +109,9 @@ def _plan_triage(params: dict[str, Any], parts_dir: str) -> tuple[dict[str, Any]
     )
     if not wanted:
         return {}, {}
+    roots = worker_roots()  # baseline inputs are read like inputs: within the roots
+    if params.get("baseline_file"):
+        check_path(params["baseline_file"], roots, "baseline file")
     loaded = _scorer(
         params.get("model_path"), params.get("max_line_bytes"), params.get("json_fields")
     )
@@ -114,6 +124,7 @@ def _plan_triage(params: dict[str, Any], parts_dir: str) -> tuple[dict[str, Any]
         events=bool(params.get("events")),
         include=params.get("include") or (),
         exclude=params.get("exclude") or (),
+        expand=lambda inputs, **kw: confine(inputs, roots, **kw),
     )
     spec: dict[str, Any] = {"why": triage.why, "only_new": triage.only_new, "events": triage.events}
     if triage.baseline is not None:
@@ -159,11 +170,15 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
             "--bert (the BERT cascade) runs only locally for now: use `lookskip classify --bert`"
         )
     started = time.time()
-    exp = expand_inputs(
+    roots = worker_roots()
+    check_path(params["output"], roots, "output")
+    exp = confine(
         params["inputs"],
-        params.get("include") or (),
-        params.get("exclude") or (),
+        roots,
+        include=params.get("include") or (),
+        exclude=params.get("exclude") or (),
         allow_stdin=False,
+        skip=[params["output"]],
     )
     chunk = params.get("chunk_bytes") or (params.get("chunk_mib") or 0) << 20
     if params.get("events"):  # an event may straddle any cut: a file is one unit
@@ -243,6 +258,9 @@ def unit_task(
 ) -> dict[str, Any]:
     """Classify one unit into its part files; an unreadable input is a result, not a failure."""
     u = Unit.from_dict(unit)
+    roots = worker_roots()  # a message may name any path: the plan's checks are not enough
+    check_path(u.source.url, roots, "input")
+    check_path(parts_dir, roots, "parts folder")
     loaded = _scorer(model_path, max_line_bytes, json_fields)
     unit_triage = _triage(loaded, triage)
     run = RunProgress()
@@ -287,6 +305,9 @@ def merge_task(
     wf: str | None = None,
 ) -> dict[str, Any]:
     """Write every output in order from the parts, then summary.json and report.html."""
+    roots = worker_roots()
+    check_path(output, roots, "output")
+    check_path(parts_dir, roots, "parts folder")
     self.progress(wf, 0, 1, "merging")
     plan_url = storage.join(parts_dir, "plan.json")
     summary_url = storage.join(output, "summary.json")

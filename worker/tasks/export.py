@@ -18,14 +18,19 @@ def _paths(
     model_path: str | None, output: str | None, labels_dir: str | None, models_dir: str | None
 ) -> tuple[str, str, str]:
     from lookskip import storage
+    from lookskip.roots import check, worker_roots
 
     s = stage_settings()
     base = models_dir or s.models_dir
-    return (
+    paths = (
         model_path or storage.join(base, MODEL_JOBLIB),
         output or storage.join(base, MODEL_FILE),
         labels_dir or s.labels_dir,
     )
+    roots = worker_roots()  # a joblib file is a pickle: never load one from anywhere
+    for path, what in zip(paths, ("model", "output", "labels folder"), strict=True):
+        check(path, roots, what)
+    return paths
 
 
 @app.task(name="lookskip.export.model", bind=True)

@@ -6,6 +6,8 @@ from typing import Any
 
 from celery import chord, group
 
+from lookskip.roots import check as check_path
+from lookskip.roots import worker_roots
 from worker.app import app, stage_settings
 from worker.workflows import task_sig
 
@@ -31,6 +33,8 @@ def plan(
     from lookskip import synthetic
 
     settings = stage_settings()
+    if source:
+        check_path(source, worker_roots(), "ingest source")
     _, todo = ing.plan(datasets, source, settings)
     self.set_total(wf, PART, len(todo))
     self.progress(wf, 0, len(todo), f"ingest: {len(todo)} dataset(s)")
@@ -68,6 +72,8 @@ def dataset(
     """Ingest one dataset (idempotent: an intact sample is left as it is)."""
     from lookskip import ingest as ing
 
+    if source:
+        check_path(source, worker_roots(), "ingest source")
     result = ing.ingest_dataset(
         item, source, stage_settings(), force=force, seed=seed, required=required
     )

@@ -67,7 +67,8 @@ pub(crate) fn watch(progress: Option<&Bound<'_, PyReadProgress>>) -> Option<Arc<
 /// `rows_path` (truncated, or appended to with `append`; the caller renames it into
 /// place). Row numbers are `line_offset` + the line's number in the unit.
 ///
-/// `kind`: `plain` (lines starting in `[start, end)` of a plain file), `whole`
+/// `kind`: `plain` (lines starting in `[start, end)` of a plain file that had `size`
+/// bytes when listed: found shorter, it was cut while read, an error), `whole`
 /// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
 /// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
 /// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
@@ -102,7 +103,12 @@ fn classify_unit<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let progress = watch(progress);
     let input = match kind {
-        "plain" => UnitInput::Plain { path, start, end },
+        "plain" => UnitInput::Plain {
+            path,
+            start,
+            end,
+            listed: size,
+        },
         "whole" => UnitInput::Whole { path },
         "gz" => UnitInput::Gzip { path },
         "tar" => UnitInput::TarMember {
