@@ -264,3 +264,23 @@ def test_enqueue_classify_honours_every_triage_option(
     assert not (tmp_path / "dist" / ".parts").exists() or not any(
         (tmp_path / "dist" / ".parts").iterdir()
     )
+
+
+def test_baseline_inputs_outside_the_allowed_roots_are_refused(celery_workers, tmp_path):
+    """A baseline is read like an input: on the workers, only within the allowed roots."""
+    secret = Path("/etc/passwd")
+    assert os.access(secret, os.R_OK) and not str(secret).startswith(str(tmp_path.parent.parent))
+    log = tmp_path / "a.log"
+    log.write_text("ERROR disk failed\n")
+    wf = _enqueue([log], tmp_path / "out", baseline_inputs=[str(secret)], why=True)
+    view = wait_workflow(wf, timeout=120)
+    assert view.state == "SUCCESS", view
+    run = json.loads((tmp_path / "out" / "summary.json").read_text())["run"]
+    assert run["baseline_keys"] == 0  # nothing of the file was read
+    (err,) = run["baseline_errors"]
+    assert "input refused" in err and "outside the folders" in err, err
+
+    wf = _enqueue([log], tmp_path / "out2", baseline_file=str(secret))
+    view = wait_workflow(wf, timeout=120)
+    assert view.state == "FAILURE", view
+    assert "baseline file refused" in json.dumps(view.to_dict()), view
