@@ -21,8 +21,9 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     "model_path",
     default=None,
     metavar="PATH",
-    help="Exported model file. Default: <data_dir>/models/look_skip_model.json.gz "
-    "(or LOOKSKIP_MODEL_PATH).",
+    help="Exported model file. Default: LOOKSKIP_MODEL_PATH, else the data dir's "
+    "models/look_skip_model.json.gz if there is one, else the model lookskip ships with "
+    "(`lookskip doctor` names it).",
 )
 @click.option(
     "--threshold",

@@ -71,7 +71,10 @@ def cli() -> None:
       lookskip classify /var/log --output out/
     Every stage also runs on Celery workers: `lookskip enqueue <stage> …`.
 
-    Settings come from LOOKSKIP_* environment variables or lookskip.toml;
+    Data (samples, labels, models) live in ./data where it exists, else in the user-data
+    dir (~/.local/share/lookskip on Linux); LOOKSKIP_DATA_DIR overrides. classify uses the
+    data dir's model if there is one, else the one lookskip ships with; `lookskip doctor`
+    names both. Settings come from LOOKSKIP_* environment variables or lookskip.toml;
     see README.md.
     """
 
