@@ -35,7 +35,12 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
             i += 1;
         }
     }
-    // `$` outside a class matches before a final "\n" in Python, only at the end in Rust.
+    // `$` outside a class matches before a final "\n" in Python, only at the end in Rust;
+    // in multi-line mode both read it alike (at the end and before every "\n"), so a
+    // pattern that opens with a flag group holding `m` (`(?m)`, `(?im)`) may use it.
+    if multi_line(pattern) {
+        return Ok(());
+    }
     let mut in_class = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -53,6 +58,16 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
         i += 1;
     }
     Ok(())
+}
+
+/// Whether the pattern opens with a bare flag group that turns multi-line mode on.
+fn multi_line(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(flags, _)| {
+            flags.contains('m') && flags.bytes().all(|b| b.is_ascii_alphabetic())
+        })
 }
 
 /// The engine settings of the shared dialect: byte-oriented, Unicode off, and empty
@@ -278,6 +293,20 @@ mod tests {
         let re = compile("t", r#"^\s*File \"[^\"]*\", line [0-9]+"#).unwrap();
         let mut c = re.create_cache();
         assert!(is_match(&re, &mut c, br#"  File "x.py", line 3"#));
+    }
+
+    #[test]
+    fn dollar_only_in_multi_line_mode() {
+        assert!(compile("t", r"error$").is_err());
+        for p in [r"(?m)error$", r"(?im)error$"] {
+            let re = compile("t", p).unwrap();
+            let mut c = re.create_cache();
+            // As Python's re.M: at the end and before every "\n".
+            assert!(is_match(&re, &mut c, b"an error"));
+            assert!(is_match(&re, &mut c, b"an error\nnext"));
+            assert!(!is_match(&re, &mut c, b"an errors"));
+        }
+        assert!(compile("t", r"(?m:x)error$").is_err());
     }
 
     #[test]
