@@ -1,7 +1,9 @@
 """Expand what the user named (files, directories, archives, URLs, ``-``) into sources.
 
-A *source* is one logical log file: a plain file, a ``.gz`` file, one member of a
-``.tar``/``.tar.gz``/``.tgz``/``.zip`` archive, or stdin. Everything downstream
+A *source* is one logical log file: a plain file, a compressed one (``.gz``, ``.xz``,
+``.bz2``, ``.zst``), one member of a ``.tar`` (plain or compressed the same ways:
+``.tar.gz``, ``.tgz``, ``.tar.xz``, ``.tar.bz2``, ``.tar.zst`` …) or ``.zip`` archive,
+or stdin. Everything downstream
 (chunking, scanning, naming outputs) works on sources, so an archive member is
 classified and reported exactly like a file, under the name ``archive.tar.gz!dir/member``.
 
@@ -21,31 +23,29 @@ from __future__ import annotations
 
 import errno
 import fnmatch
-import gzip
 import os
 import posixpath
 import stat
 import tarfile
 import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lookskip import storage
+from lookskip.compression import STREAM_SUFFIXES, TAR_SUFFIXES, decompress, skip, stream_errors
 
 STDIN = "-"
-TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 ZIP_SUFFIXES = (".zip",)
-GZ_SUFFIXES = (".gz",)
 
 
 @dataclass(frozen=True)
 class Source:
     """One log file to classify; JSON-friendly so a Celery task can receive it.
 
-    ``kind`` is ``plain`` (byte ranges can be read directly), ``gz`` (one stream),
-    ``tar`` / ``zip`` (a member of an archive at ``url``) or ``stdin``. For a tar
+    ``kind`` is ``plain`` (byte ranges can be read directly), ``gz``, ``xz``, ``bz2``
+    or ``zst`` (one compressed stream), ``tar`` / ``zip`` (a member of an archive at
+    ``url``) or ``stdin``. For a tar
     member ``offset`` is where its data start in the *uncompressed* tar stream, so
     a worker seeks straight there instead of re-walking the headers.
     """
@@ -56,7 +56,7 @@ class Source:
     size: int = 0
     member: str | None = None
     offset: int = 0
-    compression: str | None = None  # tar only: "gz" or None
+    compression: str | None = None  # tar only: "gz", "xz", "bz2", "zst" or None
 
     @property
     def splittable(self) -> bool:
@@ -102,13 +102,19 @@ def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
 
 def _kind_of(path: str) -> str:
     low = path.lower()
-    if low.endswith(TAR_SUFFIXES):
+    if low.endswith(tuple(TAR_SUFFIXES)):
         return "tar"
     if low.endswith(ZIP_SUFFIXES):
         return "zip"
-    if low.endswith(GZ_SUFFIXES):
-        return "gz"
+    for kind, suffixes in STREAM_SUFFIXES.items():
+        if low.endswith(suffixes):
+            return kind
     return "plain"
+
+
+def _tar_compression(path: str) -> str | None:
+    low = path.lower()
+    return next((c for suffix, c in TAR_SUFFIXES.items() if low.endswith(suffix)), None)
 
 
 def _safe_member(name: str) -> str:
@@ -118,17 +124,17 @@ def _safe_member(name: str) -> str:
 
 
 def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
-    """Regular-file members of a tar (optionally gzip-compressed), streaming the headers.
+    """Regular-file members of a tar (optionally compressed), streaming the headers.
 
     A truncated or corrupt archive yields the members listed before the damage plus an
     error naming it; the member cut by the damage then fails on its own when read.
     """
-    compression = "gz" if url.lower().endswith((".gz", ".tgz")) else None
+    compression = _tar_compression(url)
     members: list[Source] = []
     try:
         with (
             storage.open_file(url, "rb") as raw,
-            tarfile.open(fileobj=raw, mode="r:gz" if compression else "r:") as tf,
+            _open_tar(raw, compression) as tf,
         ):
             while True:
                 info = tf.next()
@@ -148,7 +154,7 @@ def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
                         compression=compression,
                     )
                 )
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+    except (tarfile.TarError, *stream_errors()) as exc:
         if members and not _member_end_readable(url, compression, members[-1]):
             # Cut inside the last member: that member fails when read and says so,
             # with the lines it got; one error for one cut.
@@ -158,17 +164,26 @@ def list_tar(url: str, name: str) -> tuple[list[Source], InputError | None]:
     return members, None
 
 
+def _open_tar(raw: Any, compression: str | None) -> tarfile.TarFile:
+    """A tar read header by header; a compressed one through its decompressor, as a
+    stream (``r|``: xz, bzip2 and zstd streams seek only forward)."""
+    if compression is None:
+        return tarfile.open(fileobj=raw, mode="r:")
+    if compression == "gz":
+        return tarfile.open(fileobj=raw, mode="r:gz")
+    return tarfile.open(fileobj=decompress(compression, raw), mode="r|")
+
+
 def _member_end_readable(url: str, compression: str | None, member: Source) -> bool:
     """Whether the archive holds all of ``member``'s data (it was damaged after it)."""
     end = member.offset + member.size
     try:
         with storage.open_file(url, "rb") as raw:
-            if compression == "gz":
-                with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-                    gz.seek(end)
-                    return gz.tell() == end
+            if compression is not None:
+                with decompress(compression, raw) as stream:
+                    return skip(stream, end) == end
             return storage.size(url) >= end
-    except (EOFError, OSError, zlib.error):
+    except stream_errors():
         return False
 
 

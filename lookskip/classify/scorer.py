@@ -13,7 +13,8 @@ only speed differs, by orders of magnitude, hence the warning callers show.
 Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
 bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
 ``max_line_bytes`` scored on its first ``max_line_bytes`` bytes and counted as
-truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
+truncated; plain or compressed input (gzip, xz, bzip2, zstd: by magic bytes); ``-``
+is stdin.
 """
 
 from __future__ import annotations

@@ -99,13 +99,8 @@ def build_baseline(
     same key are the same pattern. ``on_source(name, lines)`` after each source.
     """
     from lookskip.bulk.inputs import expand_inputs
-    from lookskip.bulk.scan import (
-        BINARY_PROBE,
-        READ_ERRORS,
-        UnreadableInput,
-        describe_error,
-        open_stream,
-    )
+    from lookskip.bulk.scan import READ_ERRORS, UnreadableInput, describe_error, open_stream
+    from lookskip.compression import BINARY_PROBE, unreadable
 
     rs = _rust(scorer)
     clf = scorer.engine
@@ -118,8 +113,8 @@ def build_baseline(
         try:
             with open_stream(source) as f:
                 for i, block in enumerate(owned_blocks(f, 0, None, READ_BLOCK)):
-                    if i == 0 and b"\0" in block[:BINARY_PROBE]:
-                        raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
+                    if i == 0 and (why := unreadable(block[:BINARY_PROBE])):
+                        raise UnreadableInput(why)
                     lines, _ = split_lines(block, cap)
                     baseline.add_lines(clf, lines)
                     n += len(lines)
