@@ -224,7 +224,7 @@ def classify(
     \b
     Triage:
       lookskip classify app.log --why --format text     why each line was flagged
-      lookskip classify failed/ --baseline good1/ good2.tgz --only-new
+      lookskip classify failed/ --baseline good1/ --baseline good2.tgz --only-new
       lookskip classify --baseline good/ --save-baseline good.lskb
       lookskip classify failed.log --baseline-file good.lskb --events --output out/
       lookskip classify --follow /var/log/app.log --why
@@ -378,6 +378,8 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     watch_run(bar, task, run)
 
     def on_start(loaded, exp) -> None:
+        if not exp.sources and not exp.errors:
+            raise _NothingMatched(_nothing_matched(files, options))
         if loaded.backend != "rust":
             bar.note(
                 f"[yellow]warning:[/] Rust extension lookskip_rs "
@@ -396,16 +398,19 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     report = options.pop("report") and bool(output_dir)
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
-        with bar:
-            summary = classify_inputs(
-                files,
-                out,
-                report=report,
-                on_start=on_start,
-                progress=run,
-                on_file=on_file,
-                **options,
-            )
+        try:
+            with bar:
+                summary = classify_inputs(
+                    files,
+                    out,
+                    report=report,
+                    on_start=on_start,
+                    progress=run,
+                    on_file=on_file,
+                    **options,
+                )
+        except _NothingMatched as exc:
+            fail(str(exc), code=2)  # as a shell glob that matched nothing
         if output_dir is None:
             _print_bulk_rows(summary, out, fmt)
     t = summary["totals"]
@@ -436,6 +441,26 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
         )
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
+
+
+class _NothingMatched(Exception):
+    """Every input was an empty directory, or the globs left no file."""
+
+
+def _nothing_matched(files, options: dict) -> str:
+    globs = " ".join(
+        f"--{flag} {g!r}" for flag in ("include", "exclude") for g in options.get(flag) or ()
+    )
+    return (
+        f"no files matched in {' '.join(files)}"
+        + (f" with {globs}" if globs else "")
+        + ": nothing to classify (check the path"
+        + (
+            ", or the globs: they match a path under the directory or a file name)"
+            if globs
+            else ")"
+        )
+    )
 
 
 def _print_bulk_rows(summary: dict, out: str, fmt: str) -> None:

@@ -57,6 +57,15 @@ class Source:
     member: str | None = None
     offset: int = 0
     compression: str | None = None  # tar only: "gz", "xz", "bz2", "zst" or None
+    # The path as the user gave it (a named directory's path joined with the file's
+    # path under it; `!member` for an archive member): what rows print as `file`, so a
+    # row's `file:line` opens in an editor. None: ``name``.
+    shown: str | None = None
+
+    @property
+    def row_file(self) -> str:
+        """The ``file`` of this source's rows."""
+        return self.shown or self.name
 
     @property
     def splittable(self) -> bool:
@@ -205,13 +214,21 @@ def list_zip(url: str, name: str) -> tuple[list[Source], InputError | None]:
         return [], InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")
 
 
-def _file_sources(url: str, name: str) -> tuple[list[Source], InputError | None]:
+def _file_sources(
+    url: str, name: str, shown: str | None = None
+) -> tuple[list[Source], InputError | None]:
     kind = _kind_of(url)
     if kind == "tar":
-        return list_tar(url, name)
-    if kind == "zip":
-        return list_zip(url, name)
-    return [Source(name=name, url=url, kind=kind, size=storage.size(url))], None
+        srcs, err = list_tar(url, name)
+    elif kind == "zip":
+        srcs, err = list_zip(url, name)
+    else:
+        srcs, err = [Source(name=name, url=url, kind=kind, size=storage.size(url))], None
+    if shown is not None:  # name!member -> shown!member
+        srcs = [
+            Source(**{**s.to_dict(), "shown": shown + s.name[len(name) :]}) for s in srcs
+        ]
+    return srcs, err
 
 
 _FILE_TYPES = (
@@ -342,9 +359,10 @@ def expand_inputs(
                     if skipped:
                         out.errors.append(InputError(f"{base}/{rel}", skipped))
                         continue
-                    _add_file(out, found, f"{base}/{rel}", include, exclude)
+                    shown = posixpath.join(url, rel) if storage.is_local(url) else found
+                    _add_file(out, found, f"{base}/{rel}", include, exclude, shown)
             elif fs.exists(path):
-                _add_file(out, url, posixpath.basename(path), include, exclude)
+                _add_file(out, url, posixpath.basename(path), include, exclude, raw)
             else:
                 out.errors.append(InputError(raw, f"{raw}: no such file or directory"))
         except OSError as exc:
@@ -354,12 +372,17 @@ def expand_inputs(
 
 
 def _add_file(
-    out: Expansion, url: str, name: str, include: Sequence[str], exclude: Sequence[str]
+    out: Expansion,
+    url: str,
+    name: str,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    shown: str | None = None,
 ) -> None:
     """The sources of one file (or its error): a file that vanished or cannot be read
     while the directory is listed is one error, not the end of the directory."""
     try:
-        srcs, err = _file_sources(url, name)
+        srcs, err = _file_sources(url, name, shown)
     except OSError as exc:
         out.errors.append(InputError(name, describe_os_error(exc)))
         return
@@ -404,12 +427,10 @@ def _unique(sources: list[Source]) -> list[Source]:
 
 
 def simple_file_names(inputs: Sequence[str]) -> list[str]:
-    """The ``file`` each simple input (see :func:`is_simple_file`) gets in output rows,
-    as :func:`expand_inputs` names it, so every path of ``lookskip classify`` prints the
-    same names."""
-    return _unique_names(
-        "stdin" if raw == STDIN else posixpath.basename(raw.rstrip("/")) for raw in inputs
-    )
+    """The ``file`` each simple input (see :func:`is_simple_file`) gets in rows: the
+    path as given, as :attr:`Source.row_file` is, so every path of ``lookskip classify``
+    prints rows whose ``file:line`` opens in an editor."""
+    return ["stdin" if raw == STDIN else raw for raw in inputs]
 
 
 def is_simple_file(name: str) -> bool:

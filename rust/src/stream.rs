@@ -427,6 +427,64 @@ pub fn count_lines(path: &str) -> io::Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    fn compress(kind: Compression, data: &[u8]) -> Vec<u8> {
+        match kind {
+            Compression::Gzip => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Xz => {
+                let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Bzip2 => {
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Zstd => zstd::encode_all(data, 1).unwrap(),
+        }
+    }
+
+    #[test]
+    fn every_format_is_sniffed_and_read_through_concatenated_streams() {
+        let kinds = [
+            Compression::Gzip,
+            Compression::Xz,
+            Compression::Bzip2,
+            Compression::Zstd,
+        ];
+        for kind in kinds {
+            let mut data = compress(kind, b"one\ntwo\n");
+            data.extend(compress(kind, b"three\n"));
+            assert_eq!(Compression::sniff(&data), Some(kind));
+            let mut out = Vec::new();
+            decompressed(&data[..]).unwrap().read_to_end(&mut out).unwrap();
+            assert_eq!(out, b"one\ntwo\nthree\n", "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn text_that_looks_like_a_magic_stays_text() {
+        assert_eq!(Compression::sniff(b"BZh9 is not a bzip2 header\n"), None);
+        let mut out = Vec::new();
+        decompressed(&b"BZh5 hello\n"[..])
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"BZh5 hello\n");
+    }
+
+    #[test]
+    fn unsupported_formats_are_named() {
+        let lz4 = [0x04, 0x22, 0x4d, 0x18, 0x64, 0x40];
+        assert!(unsupported_compression(&lz4).unwrap().starts_with("lz4-compressed input"));
+        assert!(unsupported_compression(b"plain text").is_none());
+    }
 
     fn lines_of(data: &[u8], cap: usize) -> Vec<(Vec<u8>, bool)> {
         let mut r = LineReader::new(BufReader::with_capacity(7, data), cap);
