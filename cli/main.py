@@ -55,10 +55,8 @@ class LazyGroup(click.Group):
             near = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
             if not near or self.get_command(ctx, name) is not None:
                 raise
-            raise click.UsageError(
-                f"No such command {name!r}. Did you mean {near[0]!r}? (`lookskip --help` lists all)",
-                ctx,
-            ) from exc
+            hint = f"Did you mean {near[0]!r}? (`lookskip --help` lists all)"
+            raise click.UsageError(f"No such command {name!r}. {hint}", ctx) from exc
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:

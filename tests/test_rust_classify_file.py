@@ -190,7 +190,7 @@ def test_cli_prints_look_lines(tmp_path, no_rust):
     assert r.returncode == 0, r.stderr.decode()
     rows = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert [x["line"] for x in rows] == list(range(1, 8))
-    assert all(list(x) == ["file", "line", "prob", "text"] and x["file"] == "app.log" for x in rows)
+    assert all(list(x) == ["file", "line", "prob", "text"] and x["file"] == str(path) for x in rows)
     assert rows[2]["text"].startswith("ERROR disk \ufffd\ufffd failed")
     warned = b"numpy reference" in r.stderr
     assert warned == bool(no_rust)
@@ -230,7 +230,7 @@ def test_cli_text_format(tmp_path):
     r = run_cli("--model", trained()[0], "--threshold", "0", "--format", "text", str(path))
     assert r.returncode == 0, r.stderr.decode()
     file, line, p, text = r.stdout.decode().rstrip("\n").split(":", 3)
-    assert (file, line, text) == ("x.log", "1", "ERROR: disk failure on /dev/sda1")
+    assert (file, line, text) == (str(path), "1", "ERROR: disk failure on /dev/sda1")
     assert 0 <= float(p) <= 1 and len(p.split(".")[1]) == 4
 
 

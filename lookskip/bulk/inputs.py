@@ -225,9 +225,7 @@ def _file_sources(
     else:
         srcs, err = [Source(name=name, url=url, kind=kind, size=storage.size(url))], None
     if shown is not None:  # name!member -> shown!member
-        srcs = [
-            Source(**{**s.to_dict(), "shown": shown + s.name[len(name) :]}) for s in srcs
-        ]
+        srcs = [Source(**{**s.to_dict(), "shown": shown + s.name[len(name) :]}) for s in srcs]
     return srcs, err
 
 
@@ -359,7 +357,7 @@ def expand_inputs(
                     if skipped:
                         out.errors.append(InputError(f"{base}/{rel}", skipped))
                         continue
-                    shown = posixpath.join(url, rel) if storage.is_local(url) else found
+                    shown = posixpath.join(url, rel)  # as given: relative stays relative
                     _add_file(out, found, f"{base}/{rel}", include, exclude, shown)
             elif fs.exists(path):
                 _add_file(out, url, posixpath.basename(path), include, exclude, raw)

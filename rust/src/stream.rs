@@ -463,7 +463,10 @@ mod tests {
             data.extend(compress(kind, b"three\n"));
             assert_eq!(Compression::sniff(&data), Some(kind));
             let mut out = Vec::new();
-            decompressed(&data[..]).unwrap().read_to_end(&mut out).unwrap();
+            decompressed(io::Cursor::new(data))
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
             assert_eq!(out, b"one\ntwo\nthree\n", "{kind:?}");
         }
     }
