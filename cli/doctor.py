@@ -148,7 +148,7 @@ def _model_row() -> tuple[str, str, str]:
 
 
 def _lock_row(s, probe: str) -> tuple[str, str, str]:
-    """How read-modify-write state is protected here (README "Several hosts")."""
+    """How read-modify-write state is protected here (docs/workers.md "Several hosts")."""
     from lookskip import storage
     from lookskip.jobs import mask_url
     from lookskip.locking import lock_kind, redis_client
