@@ -195,9 +195,11 @@ def classify(
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
-    INPUT may be plain text or gzip (detected by content), `-` (stdin), a directory
-    (recursive; --include/--exclude), a .tar/.tar.gz/.tgz/.zip archive (each member a
-    file, named archive.tar.gz!member/path) or an fsspec URL. Lines are scored by the
+    INPUT may be plain text or gzip, xz, bzip2 or zstd (detected by content), `-`
+    (stdin), a directory (recursive; --include/--exclude), a .tar archive (plain, .tgz,
+    .tar.xz, .tar.bz2, .tar.zst …) or .zip (each member a file, named
+    archive.tar.gz!member/path) or an fsspec URL. Rows name a file by the path as given
+    (file:line opens in an editor); inputs matching no file exit 2. Lines are scored by the
     Rust extension (lookskip_rs) on all cores; without it (or with LOOKSKIP_NO_RUST=1)
     the numpy reference scores them, identically but far slower.
 
