@@ -53,7 +53,11 @@ pub enum UnitInput {
     Gzip { path: String },
     /// `size` bytes at `offset` of the tar stream in `path` (compressed or not: by its
     /// magic bytes).
-    TarMember { path: String, offset: u64, size: u64 },
+    TarMember {
+        path: String,
+        offset: u64,
+        size: u64,
+    },
 }
 
 /// Totals of one unit, with LOOK counts per `bucket` lines for a density chart.

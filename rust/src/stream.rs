@@ -67,9 +67,7 @@ impl Compression {
 }
 
 /// `r` decompressed if it starts with a format read here, else as it is.
-pub fn decompressed<R: BufRead + Send + 'static>(
-    mut r: R,
-) -> io::Result<Box<dyn BufRead + Send>> {
+pub fn decompressed<R: BufRead + Send + 'static>(mut r: R) -> io::Result<Box<dyn BufRead + Send>> {
     match Compression::sniff(r.fill_buf()?) {
         Some(c) => c.decode(r),
         None => Ok(Box::new(r)),
@@ -485,7 +483,9 @@ mod tests {
     #[test]
     fn unsupported_formats_are_named() {
         let lz4 = [0x04, 0x22, 0x4d, 0x18, 0x64, 0x40];
-        assert!(unsupported_compression(&lz4).unwrap().starts_with("lz4-compressed input"));
+        assert!(unsupported_compression(&lz4)
+            .unwrap()
+            .starts_with("lz4-compressed input"));
         assert!(unsupported_compression(b"plain text").is_none());
     }
 
