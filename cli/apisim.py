@@ -101,6 +101,15 @@ def _rate(_ctx, param, value: float) -> float:
     type=click.Path(file_okay=False),
     help="Keep batches here as JSON, so a restarted simulator still knows them.",
 )
+@click.option(
+    "--oracle",
+    "oracle",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Labels files (JSONL rows with raw_line and label; repeatable): every shown "
+    "line (window or template request) is answered with its label, so a whole "
+    "labeling or ask-Claude loop can be measured against known labels.",
+)
 def api_sim(
     host: str,
     port: int,
@@ -113,6 +122,7 @@ def api_sim(
     malformed_rate: float,
     seed: int,
     data_dir: str | None,
+    oracle: tuple[str, ...] = (),
 ) -> None:
     """Run a local stand-in for the Anthropic Message Batches API.
 
@@ -124,7 +134,8 @@ def api_sim(
       lookskip api-sim --replay ../shared/data/batches/batch_results.jsonl &
       ANTHROPIC_BASE_URL=http://127.0.0.1:8765 ANTHROPIC_API_KEY=sim lookskip label
 
-    Requests found in --replay get their recorded answer; the others get a
+    Requests found in --replay get their recorded answer; with --oracle, every
+    shown line gets its label from the labels files; the others get a
     deterministic keyword heuristic (a stand-in, not a real labeler).
     """
     from lookskip.apisim.server import SimOptions, serve_forever
@@ -139,11 +150,14 @@ def api_sim(
         malformed_rate=malformed_rate,
         seed=seed,
         data_dir=data_dir,
+        oracle=tuple(oracle),
     )
 
     def ready(url: str, sim) -> None:
         out.print(f"listening on {url}")
         extra = f", {len(sim.replay)} recorded answers" if sim.replay else ""
+        if sim.oracle is not None:
+            extra += f", oracle of {len(sim.oracle.by_line):,} labeled lines"
         console.print(f"api-sim: batches end after {delay}s{extra}; Ctrl-C stops")
         import sys
 

@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from cli.ask import ask_options, check_ask_usage
 from cli.common import console, fail, user_errors
 from cli.progress import byte_progress, quiet_option, watch_run
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
@@ -164,6 +165,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="A JSON-object line is scored on this field (repeatable, first present wins; "
     "default msg, message, log; 'none': score JSON lines whole).",
 )
+@ask_options
 @quiet_option
 @user_errors(RuntimeError)
 def classify(
@@ -191,6 +193,12 @@ def classify(
     events=False,
     follow=False,
     json_fields=(),
+    ask_claude=False,
+    budget=None,
+    dry_run=False,
+    show_requests=False,
+    now=False,
+    send="raw",
     quiet=False,
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
@@ -230,7 +238,37 @@ def classify(
       lookskip classify --baseline good/ --save-baseline good.lskb
       lookskip classify failed.log --baseline-file good.lskb --events --output out/
       lookskip classify --follow /var/log/app.log --why
+
+    \b
+    Ask Claude about what the model does not know (docs/ask-claude.md):
+      lookskip classify /var/log --ask-claude --budget 0.05 --dry-run
+      lookskip classify /var/log --ask-claude --budget 0.05 --output out/
+    The answers are kept in the data dir (answers/answers.json) and the refit model
+    (models/learned_model.json.gz) is used by every later run; rows it labeled say
+    "source": "claude" with Claude's reason.
     """
+    check_ask_usage(ask_claude, budget, dry_run, show_requests, now)
+    if ask_claude:
+        if not files or follow or bert:
+            raise click.UsageError("--ask-claude takes INPUT..., without --follow or --bert")
+        from cli.ask import run_ask
+
+        model_path = run_ask(
+            files,
+            model_path=model_path,
+            budget=budget,
+            dry_run=dry_run,
+            show_requests=show_requests,
+            now=now,
+            send=send,
+            include=include,
+            exclude=exclude,
+            threads=threads,
+            max_line_bytes=max_line_bytes,
+            output_dir=output_dir,
+        )
+        if model_path is None:
+            return
     fields = _json_fields(json_fields)
     wants_triage = bool(why or baseline_inputs or baseline_file or events or only_new)
     if not files and not (save_baseline and (baseline_inputs or baseline_file)):

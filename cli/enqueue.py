@@ -25,7 +25,9 @@ STAGES: dict[str, tuple[str, set[str]]] = {
     "label": ("cli.label:label", {"dry_run", "select", "budget", "max_requests"}),
     "train": ("cli.train:train", {"n_jobs"}),
     "export": ("cli.export:export", set()),
-    "classify": ("cli.classify:classify", {"fmt", "threads"}),
+    # --ask-claude on the workers asks through the Batch API (resumable); a dry run and
+    # the request listing are local (`lookskip classify --ask-claude --dry-run`)
+    "classify": ("cli.classify:classify", {"fmt", "threads", "dry_run", "show_requests", "now"}),
     "train-transformer": ("cli.transformer:train_transformer", set()),
 }
 # Stages the pipeline chains (classify is not a pipeline stage).

@@ -292,7 +292,9 @@ def retrain(
     Printed: LOOK F1 on each of your systems before and after, on the lines Claude
     answered (after: its answered windows split in two, each half scored by a model
     trained on the other half and the other datasets), and the labeling cost.
-    Needs labels of at least one other dataset in the labels dir (the CV groups).
+    It learns with the shipped base rows (the 20 reference datasets' labels as
+    weighted template keys), so a fresh install can retrain; a setup that could not
+    train (no base rows, no other labels) is refused before anything is sent.
     """
     if budget is None and max_requests is None:
         fail("retrain needs --budget USD or --max-requests N")

@@ -187,3 +187,9 @@ def check(
             raise ParamError(str(exc)) from None
     if "train" in stages:
         _check_train(params, stages, names, settings)
+    if stage == "classify" and params.get("ask_claude"):
+        budget = params.get("budget")
+        if budget is None or not float(budget) > 0:
+            raise ParamError("--ask-claude needs --budget USD (a positive number of dollars)")
+    elif stage == "classify" and params.get("budget") is not None:
+        raise ParamError("--budget goes with --ask-claude")

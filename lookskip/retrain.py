@@ -61,6 +61,7 @@ def own_system_score(
     params: dict[str, Any],
     threshold: float,
     window_size: int,
+    settings: Settings | None = None,
 ) -> OwnScore | None:
     """Before/after LOOK F1 on ``system``'s directly answered lines (see the module doc).
 
@@ -68,9 +69,14 @@ def own_system_score(
     """
     from lookskip.model.key import template_keys
     from lookskip.model.pipeline import apply_floor, build_pipeline, floor_mask
-    from lookskip.training.labels import collapse_keys, label_files, load_files, read_label_file
+    from lookskip.training.labels import (
+        collapse_keys,
+        load_files,
+        read_label_file,
+        training_files,
+    )
 
-    files = label_files(labels_dir)
+    files = training_files(labels_dir, None, settings)
     mine = [p for p in files if p.rsplit("/", 1)[-1] == f"{system}.jsonl"]
     if not mine:
         return None
@@ -80,7 +86,8 @@ def own_system_score(
         return None
     half = {w: i % 2 for i, w in enumerate(windows)}
     fold = np.asarray([half[(r["line_number"] - 1) // window_size] for r in rows])
-    others = collapse_keys(load_files([p for p in files if p not in mine]))
+    rest = load_files([p for p in files if p not in mine])
+    others = collapse_keys(rest.subset(rest.groups != system))  # no base rows of it either
     keys = template_keys([r["raw_line"] for r in rows])
     y = np.asarray([r["label"] == "LOOK" for r in rows])
 
@@ -103,6 +110,22 @@ def own_system_score(
         test = np.flatnonzero(fold == f)
         after[test] = fit_predict(np.flatnonzero(fold != f), test)
     return OwnScore(system, len(rows), int(y.sum()), _f1(y, before), _f1(y, after))
+
+
+def check_trainable(settings: Settings, adding: Sequence[str]) -> None:
+    """Refuse, before a request is paid for, a retrain that could not train: the
+    labels, base rows and answers there are, plus ``adding``, must hold 2 datasets."""
+    from lookskip.training.labels import LabelError, load_files, training_files
+
+    try:
+        systems = set(load_files(training_files(settings.labels_dir, None, settings)).systems)
+    except LabelError:
+        systems = set()
+    if len(systems | set(adding)) < 2:
+        raise ValueError(
+            "need labels for at least 2 training datasets (the CV groups), and there are "
+            "no base rows (LOOKSKIP_BASE_ROWS=none?): nothing was sent"
+        )
 
 
 def retrain(
@@ -138,6 +161,7 @@ def retrain(
     if dry_run or not sel.requests:
         return report
     chosen = [d for d in datasets if d.name in sel.windows]
+    check_trainable(settings, [d.name for d in chosen])
     step(f"labeling {sel.requests} window(s)")
     report.label = run_label(chosen, settings, starts=sel.starts(), on_progress=on_label_progress)
     step("training")
@@ -151,7 +175,9 @@ def retrain(
     params = report.trained["best_params"]
     threshold = float(report.trained["threshold"]["value"])
     for d in chosen:
-        s = own_system_score(settings.labels_dir, d.name, params, threshold, settings.window_size)
+        s = own_system_score(
+            settings.labels_dir, d.name, params, threshold, settings.window_size, settings
+        )
         if s is not None:
             report.scores.append(s)
     return report

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     api_max_retries: int = Field(4, ge=0, description="SDK retries on 429/5xx/connection errors.")
     api_timeout_s: float = Field(600.0, gt=0, description="SDK timeout per HTTP request.")
     system_prompt: str | None = Field(None, description="Override the labeling system prompt.")
+    base_rows: str = Field(
+        "",
+        description="Base training rows: a path, 'none', or empty for the data dir's "
+        "models/base_rows.jsonl.gz, else the shipped one.",
+    )
+    ask_per_request: int = Field(40, ge=1, le=200, description="Templates per ask-Claude request.")
 
     # --- job system --------------------------------------------------------
     broker_url: SecretStr = SecretStr("redis://localhost:6379/0")

@@ -18,6 +18,9 @@ from lookskip.settings import get_settings
 pytest_plugins = ["fixtures_services"]  # redis_service, celery_workers (integration tests)
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests train on the small label sets they make, not on the shipped base rows (a test
+# that wants them sets LOOKSKIP_BASE_ROWS itself); worker processes inherit this.
+os.environ.setdefault("LOOKSKIP_BASE_ROWS", "none")
 SHARED_DATA = Path(os.environ.get("LOOKSKIP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

@@ -58,3 +58,31 @@ def test_retrain_labels_only_uncertain_windows_and_lifts_the_new_system(
     print(f"\nAndroid LOOK F1 on its answered lines: before {before:.3f}, after {after:.3f}")
     assert 0 <= before < after <= 1
     assert "labeling cost $" in res.output
+
+
+def test_a_fresh_install_retrains_on_the_base_rows(data_dir, shared_data, api_sim, monkeypatch):
+    """No labels at all in the data dir: the shipped base rows are the other datasets."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+    from lookskip.settings import get_settings
+
+    monkeypatch.setenv("LOOKSKIP_MODEL_PATH", str(SHIPPED_MODEL))
+    copy_samples(shared_data, data_dir, ["Android"])
+    sim = api_sim(replay=str(shared_data / "batches" / "batch_results.jsonl"))
+    args = ["retrain", "--datasets", "Android", "--max-requests", "2", "--grid", "quick"]
+
+    monkeypatch.setenv("LOOKSKIP_BASE_ROWS", "none")  # nothing to learn beside Android
+    get_settings.cache_clear()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and "nothing was sent" in res.output, res.output
+    assert sim.stats["batches_created"] == 0
+
+    monkeypatch.setenv("LOOKSKIP_BASE_ROWS", str(ROOT / "data" / "models" / "base_rows.jsonl.gz"))
+    get_settings.cache_clear()
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert sim.stats["batches_created"] == 1
+    report = json.loads((data_dir / "models" / "eval_report.json").read_text())
+    assert "HDFS" in json.dumps(report)  # base rows' datasets were trained on
+    assert "Android: LOOK F1" in res.output

@@ -34,6 +34,7 @@ TASK_MODULES = [
     "worker.tasks.train",
     "worker.tasks.export",
     "worker.tasks.classify",
+    "worker.tasks.ask",
     "worker.tasks.transformer",
 ]
 

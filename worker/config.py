@@ -61,6 +61,7 @@ TIME_LIMITS: dict[str, tuple[int, int]] = {
     "lookskip.train.fan_out": (300, 360),
     "lookskip.train.fit": (3600, 3700),
     "lookskip.train.select": (7200, 7300),  # selection + refit on all training data
+    "lookskip.train.ask": (7000, 7200),  # survey, a Batch API round trip, refit
     "lookskip.export.model": (1800, 1900),
     "lookskip.export.parity": (1800, 1900),
     "lookskip.transformer.train": (7000, 7200),  # fine-tune (≤10 epochs) + export

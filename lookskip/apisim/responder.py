@@ -94,6 +94,58 @@ def heuristic_items(params: dict) -> list[dict]:
     ]
 
 
+class Oracle:
+    """Answers from labels files: each shown line gets its own label, found by raw line
+    or, for a request that shows template keys (``--send masked``), by key.
+
+    Tests and benchmarks measure a whole ask-Claude or labeling loop against known
+    labels this way, with no API key. A line shown cut (over the prompt's length
+    limit) is found by its shown prefix; a line in no labels file gets the keyword
+    heuristic's label (counted as a miss).
+    """
+
+    def __init__(self, by_line: dict[str, tuple[str, str]], by_key: dict[str, tuple[str, str]]):
+        self.by_line = by_line
+        self.by_key = by_key
+
+    @classmethod
+    def load(cls, paths) -> Oracle:
+        from collections import Counter
+
+        from lookskip.model.key import template_key
+
+        by_line: dict[str, tuple[str, str]] = {}
+        votes: dict[str, Counter] = {}
+        for path in paths:
+            with open(path, encoding="utf-8") as f:
+                for raw in f:
+                    if not raw.strip():
+                        continue
+                    row = json.loads(raw)
+                    line, label = row["raw_line"], row["label"]
+                    by_line.setdefault(line, (label, row.get("reason") or "oracle"))
+                    votes.setdefault(template_key(line), Counter())[label] += 1
+        by_key = {k: (c.most_common(1)[0][0], "oracle (by key)") for k, c in votes.items()}
+        return cls(by_line, by_key)
+
+    def label(self, shown: str) -> tuple[str, str] | None:
+        hit = self.by_line.get(shown) or self.by_key.get(shown)
+        if hit is None and " …[" in shown:
+            prefix = shown.split(" …[", 1)[0]
+            hit = next((v for k, v in self.by_line.items() if k.startswith(prefix)), None)
+        return hit
+
+    def items(self, params: dict) -> tuple[list[dict], int]:
+        out, misses = [], 0
+        for n, line in numbered_lines(user_text(params)):
+            hit = self.label(line)
+            if hit is None:
+                misses += 1
+                hit = label_line(line)
+            out.append({"line": n, "label": hit[0], "reason": hit[1]})
+        return out, misses
+
+
 def render(items: list[dict]) -> str:
     """The shape real answers have: a fenced JSON array, one object per row."""
     body = ",\n".join("  " + json.dumps(i, ensure_ascii=False) for i in items)

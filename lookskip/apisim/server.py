@@ -56,6 +56,7 @@ class SimOptions:
     data_dir: str | None = None
     retry_after_ms: int = 20  # sent with injected 429/5xx, so SDK retries are quick
     require_key: bool = True
+    oracle: tuple[str, ...] = ()  # labels files: each shown line answered with its label
 
 
 def _ts(t: float) -> str:
@@ -113,6 +114,7 @@ class Simulator:
                     if line.strip():
                         row = json.loads(line)
                         self.replay[row["custom_id"]] = row["result"]
+        self.oracle = R.Oracle.load(self.options.oracle) if self.options.oracle else None
         if self.options.data_dir:
             Path(self.options.data_dir).mkdir(parents=True, exist_ok=True)
             for p in sorted(Path(self.options.data_dir).glob("msgbatch_*.json")):
@@ -159,8 +161,13 @@ class Simulator:
         if recorded is not None and recorded.get("type") == "succeeded" and not fate.malformation:
             self.stats["replayed"] += 1
             return recorded
-        items = recorded_items or R.heuristic_items(params)
-        self.stats["replayed" if recorded else "heuristic"] += 1
+        if recorded_items is None and self.oracle is not None:
+            items, misses = self.oracle.items(params)
+            self.stats["oracle"] += 1
+            self.stats["oracle_miss_lines"] += misses
+        else:
+            items = recorded_items or R.heuristic_items(params)
+            self.stats["replayed" if recorded else "heuristic"] += 1
         if fate.malformation:
             self.stats[f"malformed:{fate.malformation}"] += 1
             text, stop = R.malform(items, fate.malformation, rnd)

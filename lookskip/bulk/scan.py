@@ -219,6 +219,7 @@ def scan_unit(
     first = True
     sep = "" if prefix is not None else "\t"
     cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
+    answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
     try:
         with open_stream(unit.source) as f:
             for block in owned_blocks(f, unit.start, unit.end, READ_BLOCK):
@@ -236,7 +237,9 @@ def scan_unit(
                     out = []
                     for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(), strict=True):
                         text = lines[i].decode("utf-8", "replace")
-                        out.append(f"{line_offset + res.lines + i + 1}{sep}{row_rest(p, text)}\n")
+                        found = scorer.answer(text) if answered else None
+                        rest = row_rest(p, text, {"reason": found[1]} if found else None)
+                        out.append(f"{line_offset + res.lines + i + 1}{sep}{rest}\n")
                     if out:
                         rows = "".join(out).encode("utf-8")
                         if prefix is not None:

@@ -9,8 +9,10 @@ Python one here, local and distributed runs all give byte-identical rows. Text r
 (``--format text``) are ``file:line:prob:text`` with ``prob`` at :data:`PROB_DECIMALS`
 decimals, for terminals and pipes.
 
-Triage adds fields (``lookskip.classify.triage``), in this order, each only when
-asked for: ``"event_end"`` (the last line of the row's event, ``--events``),
+A row whose label came from Claude's answer about its template
+(``lookskip.model.answers``) says so right after ``prob``: ``"source":"claude",
+"reason":…``. Triage adds fields (``lookskip.classify.triage``), in this order, each
+only when asked for: ``"event_end"`` (the last line of the row's event, ``--events``),
 ``"new"`` (its template key is not in the baseline, ``--baseline``), ``"why"``
 (``[[term, weight], …]``, the top contributions to its score, ``--why``) before
 ``"text"``, and ``"event"`` (the whole event's text, lines joined by ``\n``, when
@@ -36,7 +38,7 @@ def row_prefix(file: str) -> bytes:
     return b'{"file":' + json.dumps(file, ensure_ascii=False).encode("utf-8") + b',"line":'
 
 
-TRIAGE_FIELDS = ("event_end", "new", "why", "event", "why_model")
+TRIAGE_FIELDS = ("reason", "event_end", "new", "why", "event", "why_model")
 
 
 def _dumps(v: Any) -> str:
@@ -53,6 +55,8 @@ def row_rest(
     """
     fields = "".join(f',"{k}":{float(v)!r}' for k, v in extra.items())
     t = triage or {}
+    if t.get("reason") is not None:
+        fields += f',"source":"claude","reason":{_dumps(t["reason"])}'
     if t.get("event_end") is not None:
         fields += f',"event_end":{int(t["event_end"])}'
     if t.get("new") is not None:

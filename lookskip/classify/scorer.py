@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lookskip import storage
-from lookskip.model.files import MODEL_FILE
+from lookskip.model.files import LEARNED_FILE, MODEL_FILE
 from lookskip.rust import rust_module
 from lookskip.settings import get_settings
 from lookskip.shipped import shipped_file
@@ -37,7 +37,8 @@ DEFAULT_MAX_LINE_BYTES = 64 << 10
 def model_choice(model_path: str | None = None) -> tuple[str, str]:
     """The model file to load and where that choice came from.
 
-    In order: ``model_path`` (``--model``), ``LOOKSKIP_MODEL_PATH``, the data dir's own
+    In order: ``model_path`` (``--model``), ``LOOKSKIP_MODEL_PATH``, the model learned
+    from Claude's answers in the data dir (``classify --ask-claude``), the data dir's own
     ``models/look_skip_model.json.gz`` (a model trained here), else the model lookskip
     ships with: classify works from any directory, and a retrained model wins as soon
     as it is exported into the data dir.
@@ -47,6 +48,9 @@ def model_choice(model_path: str | None = None) -> tuple[str, str]:
     s = get_settings()
     if s.model_path:
         return s.model_path, "LOOKSKIP_MODEL_PATH"
+    learned = storage.join(s.models_dir, LEARNED_FILE)
+    if storage.exists(learned):
+        return learned, "the model learned from Claude's answers"
     own = storage.join(s.models_dir, MODEL_FILE)
     if storage.exists(own):
         return own, "the data dir's model"
@@ -66,6 +70,11 @@ def missing_model_message(path: str, origin: str) -> str:
     )
 
 
+def default_model_path() -> str:
+    """The model ``lookskip classify`` loads when none is given (``model_choice``)."""
+    return model_choice()[0]
+
+
 class ReferenceEngine:
     """The numpy reference behind the Rust classifier's ``predict_proba`` interface."""
 
@@ -76,6 +85,18 @@ class ReferenceEngine:
         self.threshold = float(model.threshold)
         self.threads = 1
         self.json_fields = tuple(JSON_FIELDS if json_fields is None else json_fields)
+
+    @property
+    def n_answers(self) -> int:
+        return len(self.model.answers)
+
+    def answer(self, line: str) -> tuple[str, str] | None:
+        from lookskip.classify.jsonlog import scored_text
+
+        found = self.model.answers.find(
+            self.model.template_key(scored_text(line, self.json_fields))
+        )
+        return None if found is None else (found.label, found.reason)
 
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         from lookskip.classify.jsonlog import scored_text
@@ -130,6 +151,19 @@ class Scorer:
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         """``p_look`` per line (str, or bytes decoded lossily)."""
         return self.engine.predict_proba(list(lines))
+
+    @property
+    def has_answers(self) -> bool:
+        """Whether the model carries Claude's answers about templates."""
+        return bool(getattr(self.engine, "n_answers", 0))
+
+    def answer_reason(self, text: str) -> str | None:
+        """Claude's reason when an answer about ``text``'s template decided its label
+        (rows then say ``"source": "claude"``); None otherwise."""
+        if not self.has_answers:
+            return None
+        found = self.engine.answer(text)
+        return None if found is None else found[1]
 
     def classify_file(
         self,

@@ -24,8 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lookskip.bulk.chunks import READ_BLOCK, owned_blocks, split_lines
-
 WHY_TOP = 5  # contributions per row: enough to read, few enough to scan
 
 
@@ -98,32 +96,21 @@ def build_baseline(
     keyed on their scored text, so a baseline line and a classified line with the
     same key are the same pattern. ``on_source(name, lines)`` after each source.
     """
-    from lookskip.bulk.inputs import expand_inputs
-    from lookskip.bulk.scan import READ_ERRORS, UnreadableInput, describe_error, open_stream
-    from lookskip.compression import BINARY_PROBE, unreadable
+    from lookskip.bulk.lines import input_lines
 
     rs = _rust(scorer)
     clf = scorer.engine
     baseline = rs.Baseline(clf)
-    exp = expand_inputs(inputs, include, exclude)
-    errors = [e.error if e.error.startswith(e.name) else f"{e.name}: {e.error}" for e in exp.errors]
-    cap = int(scorer.max_line_bytes)
-    for source in exp.sources:
-        n = 0
-        try:
-            with open_stream(source) as f:
-                for i, block in enumerate(owned_blocks(f, 0, None, READ_BLOCK)):
-                    if i == 0 and (why := unreadable(block[:BINARY_PROBE])):
-                        raise UnreadableInput(why)
-                    lines, _ = split_lines(block, cap)
-                    baseline.add_lines(clf, lines)
-                    n += len(lines)
-        except READ_ERRORS as exc:  # reported per source, as classify does
-            errors.append(f"{source.name}: {describe_error(exc, source)}")
+    errors: list[str] = []
+    read: dict[str, int] = {}
+    for name, lines in input_lines(inputs, include, exclude, int(scorer.max_line_bytes), errors):
+        if lines is not None:
+            baseline.add_lines(clf, lines)
+            read[name] = read.get(name, 0) + len(lines)
             continue
-        baseline.add_source(source.name)
+        baseline.add_source(name)
         if on_source:
-            on_source(source.name, n)
+            on_source(name, read.pop(name, 0))
     return baseline, errors
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from lookskip import storage
 
-SYSTEM_PROMPT = """\
+#: What LOOK and SKIP mean: the part every labeling prompt shares.
+LABEL_DEFINITIONS = """\
 You label log lines for a log-triage classifier. Each line gets exactly one label:
 
 LOOK - a line an operator should read: errors, warnings, failures, exceptions and stack \
@@ -27,10 +28,16 @@ successful routine operations, statistics that look normal.
 
 Lean toward LOOK when in doubt: a missed problem costs more than an extra line to read.
 
+"""
+
+SYSTEM_PROMPT = (
+    LABEL_DEFINITIONS
+    + """\
 Return ONLY a JSON array with one object per input line, in order, and nothing else:
 [{"line": 1, "label": "LOOK", "reason": "short reason"}, ...]
 "line" is the number shown before the line, "label" is "LOOK" or "SKIP", "reason" is a \
 few words."""
+)
 
 #: A line longer than this is cut in the prompt (the label row keeps the full line):
 #: one 10 MB line must not make a request too large for the API.

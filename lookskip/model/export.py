@@ -68,7 +68,7 @@ def model_document(model: TrainedModel) -> dict[str, Any]:
     n_word, n_char = len(word.vocabulary_), len(char.vocabulary_)
     if coef.size != n_word + n_char + len(FEATURE_NAMES):
         raise ValueError("coefficient count does not match the feature blocks")
-    return {
+    doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "positive_label": POSITIVE,
@@ -97,6 +97,10 @@ def model_document(model: TrainedModel) -> dict[str, Any]:
             **model.trained,
         },
     }
+    answers = getattr(model, "answers", None)
+    if answers:  # only then: a model without answers exports as before
+        doc["answers"] = [dict(a) for a in answers]
+    return doc
 
 
 def dump_document(doc: dict[str, Any]) -> bytes:

@@ -68,6 +68,21 @@ def apply_floor(p_look: np.ndarray, mask: np.ndarray, threshold: float) -> np.nd
     return np.where(mask, np.maximum(p_look, threshold), p_look)
 
 
+def apply_answers(p_look: np.ndarray, keys: Sequence[str], answers: Any) -> np.ndarray:
+    """``p_look`` with 1.0/0.0 where one of ``answers`` (dicts or ``Answers``) matches."""
+    if not answers:
+        return p_look
+    from lookskip.model.answers import Answers
+
+    compiled = answers if isinstance(answers, Answers) else Answers(answers)
+    out = np.array(p_look, dtype=np.float64)
+    for i, k in enumerate(keys):
+        a = compiled.find(k)
+        if a is not None:
+            out[i] = 1.0 if a.look else 0.0
+    return out
+
+
 def encode_labels(labels: Sequence[str]) -> np.ndarray:
     """``LOOK`` → 1, ``SKIP`` → 0 (int8), so LOOK is LogisticRegression's positive class."""
     return np.fromiter((lab == POSITIVE for lab in labels), dtype=np.int8, count=len(labels))
@@ -154,11 +169,14 @@ class TrainedModel:
     threshold: float = 0.5
     params: dict[str, Any] = field(default_factory=dict)
     trained: dict[str, Any] = field(default_factory=dict)
+    #: Claude's answers about templates (``lookskip.model.answers``), applied first.
+    answers: list[dict[str, str]] = field(default_factory=list)
 
     def predict_proba_look(self, lines: Sequence[str]) -> np.ndarray:
         lines = list(lines)
-        p = self.pipeline.predict_proba(lines)[:, 1]
-        return apply_floor(p, floor_mask(template_keys(lines)), self.threshold)
+        keys = template_keys(lines)
+        p = apply_floor(self.pipeline.predict_proba(lines)[:, 1], floor_mask(keys), self.threshold)
+        return apply_answers(p, keys, getattr(self, "answers", None))
 
     def predict(self, lines: Sequence[str]) -> list[str]:
         p = self.predict_proba_look(lines)

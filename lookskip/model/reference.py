@@ -86,6 +86,9 @@ class ReferenceModel:
         self.hand_coef = np.asarray(doc["coef"]["handcrafted"], dtype=np.float64)
         floor = doc.get("look_floor")
         self._floor = re.compile(floor, re.ASCII) if floor else None
+        from lookskip.model.answers import Answers
+
+        self.answers = Answers(doc.get("answers") or ())
 
     @classmethod
     def load(cls, path: str) -> ReferenceModel:
@@ -164,8 +167,11 @@ class ReferenceModel:
         )
 
     def key_proba(self, key: str) -> float:
-        """``p_look`` of a key: the logistic of its decision, raised to the threshold
-        where ``look_floor`` matches the key."""
+        """``p_look`` of a key: Claude's answer when one matches it (1 or 0), else the
+        logistic of its decision, raised to the threshold where ``look_floor`` matches."""
+        answer = self.answers.find(key)
+        if answer is not None:
+            return 1.0 if answer.look else 0.0
         z = self.key_decision(key)
         p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0  # exp would overflow
         if self._floor is not None and self._floor.search(key):

@@ -122,15 +122,83 @@ def label_files(labels_dir: str, datasets: Sequence[str] | None = None) -> list[
 
 
 def load_files(paths: Iterable[str]) -> LabeledData:
+    """Labeled lines of labels files, base rows (``training.base``) and the answer
+    store (``ask.store``), in that order whatever ``paths``' order.
+
+    A dataset that has a labels file among ``paths`` keeps only that file's rows: its
+    base rows are left out (the user's labels replace the shipped ones).
+    """
+    from lookskip.training.base import expand, is_base_rows, read_base_rows
+
+    paths = list(paths)
+    stores = [p for p in paths if is_answer_store(p)]
+    bases = [p for p in paths if is_base_rows(p)]
     out = LabeledData()
     for path in paths:
+        if path in stores or path in bases:
+            continue
         rows, digest = read_label_file(path)
         out.files[path] = digest
         for row in rows:
             out.lines.append(row["raw_line"])
             out.labels.append(row["label"])
             out.systems.append(row["system"])
+    own = set(out.systems)
+    for path in stores:
+        data = storage.read_bytes(path)
+        out.files[path] = hashlib.sha256(data).hexdigest()
+        from lookskip.ask.store import training_rows
+
+        rows = [
+            {"system": s, "key": k, "label": lab, "count": c}
+            for s, k, lab, c in training_rows(json.loads(data))
+        ]
+        _extend(out, expand(rows))
+    for path in bases:
+        _, rows = read_base_rows(path)
+        out.files[path] = storage.sha256(path)
+        _extend(out, expand(rows, skip_systems=own))
     return out
+
+
+def _extend(out: LabeledData, lines: Iterable[tuple[str, str, str]]) -> None:
+    for line, label, system in lines:
+        out.lines.append(line)
+        out.labels.append(label)
+        out.systems.append(system)
+
+
+def is_answer_store(path: str) -> bool:
+    from lookskip.ask.store import STORE_FILE
+
+    return path.rsplit("/", 1)[-1] == STORE_FILE
+
+
+def training_files(
+    labels_dir: str, datasets: Sequence[str] | None = None, settings=None
+) -> list[str]:
+    """What ``train`` learns from: the labels files of ``labels_dir`` (or only
+    ``datasets``), the answer store, and the base rows (``LOOKSKIP_BASE_ROWS``; left
+    out when ``datasets`` names the datasets to train on)."""
+    from lookskip.ask.store import store_path
+    from lookskip.settings import get_settings
+    from lookskip.training.base import default_base_rows
+
+    settings = settings or get_settings()
+    extra = []
+    store = store_path(settings)
+    if storage.exists(store):
+        extra.append(store)
+    base = None if datasets else default_base_rows(settings)
+    if base is not None:
+        extra.append(base)
+    try:
+        files = label_files(labels_dir, datasets)
+    except LabelError:
+        if datasets or not extra:
+            raise
+        files = []
+    return files + extra
 
 
 def load_labels(labels_dir: str, datasets: Sequence[str] | None = None) -> LabeledData:

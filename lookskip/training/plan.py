@@ -21,7 +21,7 @@ import numpy as np
 from lookskip import storage
 from lookskip.model.pipeline import DEFAULT_PARAMS
 from lookskip.settings import Settings, get_settings
-from lookskip.training.labels import LabeledData, LabelError, load_labels
+from lookskip.training.labels import LabeledData, LabelError, load_files, training_files
 
 # C × class_weight × word max_features × char max_features. The word vocabulary of
 # all normalized lines holds ~26K n-grams and the char one ~700K, so the values
@@ -124,7 +124,7 @@ def plan_training(
     """
     settings = settings or get_settings()
     labels_dir = labels_dir or settings.labels_dir
-    data = load_labels(labels_dir, datasets)
+    data = load_files(training_files(labels_dir, datasets, settings))
     holdout = sorted(set(holdout))
     unknown = sorted(set(holdout) - set(data.systems))
     if unknown:

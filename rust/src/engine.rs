@@ -50,6 +50,9 @@ pub struct LookLine {
     /// when it has more than one line.
     pub event_end: Option<u64>,
     pub event: Option<String>,
+    /// Claude's reason, when an answer about the line's template decided its label
+    /// (rows say `"source":"claude"`).
+    pub reason: Option<String>,
 }
 
 /// What to add to LOOK rows beyond `(line, prob, text)`; the default adds nothing
@@ -294,10 +297,17 @@ impl Engine {
         summary: &mut FileSummary,
         why_cache: &mut WhyCache,
     ) -> Option<LookLine> {
-        if triage.why == 0 && triage.baseline.is_none() {
+        if triage.why == 0 && triage.baseline.is_none() && self.clf.answers.is_empty() {
             return Some(look);
         }
         let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+        look.reason = self
+            .clf
+            .answer(why_text, &mut s)
+            .map(|a| a.reason.clone());
+        if triage.why == 0 && triage.baseline.is_none() {
+            return Some(look);
+        }
         let key = self.clf.scored_key(key_text, &mut s);
         if let Some(b) = triage.baseline {
             let new = !b.contains_key(&crate::baseline::baseline_key(&key));

@@ -9,6 +9,7 @@
 //! per core area: a new area (as `bert`, behind its own cargo feature) adds its module
 //! here and its bindings file there, registered in `python/mod.rs`.
 
+pub mod answers;
 pub mod baseline;
 #[cfg(feature = "bert")]
 pub mod bert;

@@ -103,6 +103,9 @@ pub struct ModelSpec {
     /// files, which get `events::DEFAULT_EVENT_RULE`.
     #[serde(default)]
     pub events: Option<crate::events::EventSpec>,
+    /// Claude's answers about templates (`answers.rs`): applied before the score.
+    #[serde(default)]
+    pub answers: Vec<crate::answers::AnswerSpec>,
 }
 
 fn look() -> String {

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use regex_automata::meta::Cache;
 
+use crate::answers::{Answer, Answers};
 use crate::baseline::key_hash;
 use crate::chargrams::{CharBlock, LineCounts};
 use crate::error::Result;
@@ -49,6 +50,9 @@ pub struct Classifier {
     pub events: EventRule,
     /// Term names, idf and coefficients, read only to explain a score (`explain`).
     why: WhyTables,
+    /// Claude's answers about templates: a key one matches scores 1 (LOOK) or 0 (SKIP),
+    /// whatever the model and the floor say.
+    pub answers: Answers,
 }
 
 /// What `explain` needs beyond the scoring tables: terms by vocabulary column.
@@ -94,6 +98,7 @@ impl Classifier {
     pub fn from_spec(spec: &ModelSpec) -> Result<Self> {
         let start = Instant::now();
         let keyer = TemplateKey::new(&spec.key)?;
+        let answers = Answers::new(&spec.answers, &spec.positive_label)?;
         let floor = match &spec.look_floor {
             Some(p) => Some(crate::rx::compile("look_floor", p)?),
             None => None,
@@ -128,6 +133,7 @@ impl Classifier {
             load_seconds: start.elapsed().as_secs_f64(),
             json: JsonFields::default(),
             events: EventRule::new(&spec.events.clone().unwrap_or_default())?,
+            answers,
             why: WhyTables {
                 word: terms(&spec.word, &spec.coef.word),
                 char: terms(&spec.char, &spec.coef.char),
@@ -194,15 +200,27 @@ impl Classifier {
         p
     }
 
-    /// `p_look` of a key: the logistic of its decision, raised to the threshold where
-    /// `look_floor` matches the key.
+    /// `p_look` of a key: Claude's answer when one matches the key (1 or 0), else the
+    /// logistic of its decision, raised to the threshold where `look_floor` matches.
     pub fn key_proba(&self, key: &[u8], s: &mut Scratch) -> f64 {
+        if let Some(a) = self.answers.find(key) {
+            return if a.look { 1.0 } else { 0.0 };
+        }
         let z = self.key_decision(key, s);
         let p = 1.0 / (1.0 + (-z).exp());
         match &self.floor {
             Some(re) if re.is_match(key) => p.max(self.threshold),
             _ => p,
         }
+    }
+
+    /// The answer that applies to `line`'s key, if any (rows name it as their source).
+    pub fn answer(&self, line: &[u8], s: &mut Scratch) -> Option<&Answer> {
+        if self.answers.is_empty() {
+            return None;
+        }
+        let key = self.scored_key(line, s);
+        self.answers.find(&key)
     }
 
     /// The decision value `z` of a valid UTF-8 line (its key's).

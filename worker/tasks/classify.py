@@ -66,7 +66,12 @@ def parts_dir_for(output: str, wf: str) -> str:
 
 @stage("classify", parts=["units"], last_queue="classify")
 def build_classify(wf: str, params: dict[str, Any]):
-    """The workflow starts with the plan task; it replaces itself with the chord."""
+    """The workflow starts with the plan task; it replaces itself with the chord.
+    With ``--ask-claude`` the ask task (``worker.tasks.ask``) comes first."""
+    if params.get("ask_claude"):
+        return task_sig(
+            "lookskip.train.ask", f"budget=${params.get('budget')}", params=params, wf=wf
+        )
     return task_sig(
         "lookskip.classify.plan", f"inputs={len(params['inputs'])}", params=params, wf=wf
     )

@@ -143,7 +143,7 @@ impl PyClassifier {
             only_new,
             events,
         };
-        let plain = why == 0 && baseline.is_none() && !events;
+        let plain = why == 0 && baseline.is_none() && !events && self.engine.clf.answers.is_empty();
         let rows = py.detach(|| {
             bulk::classify_file(
                 &self.engine,
@@ -202,6 +202,25 @@ impl PyClassifier {
         self.engine.clf.json.scored_text(line).into_owned()
     }
 
+    /// How many answers about templates the model carries (`answers.rs`).
+    #[getter]
+    fn n_answers(&self) -> usize {
+        self.engine.clf.answers.len()
+    }
+
+    /// Claude's answer about `line`'s template, if one applies: `(label, reason)`.
+    fn answer(&self, line: &str) -> Option<(String, String)> {
+        let clf = &self.engine.clf;
+        if clf.answers.is_empty() {
+            return None;
+        }
+        let mut s = clf.scratch_with_cache(0);
+        clf.answer(line.as_bytes(), &mut s).map(|a| {
+            let label = if a.look { clf.positive_label.as_str() } else { "SKIP" };
+            (label.to_string(), a.reason.clone())
+        })
+    }
+
     /// The template key of a line: what every block of the model reads.
     fn template_key(&self, line: &str) -> String {
         self.engine.clf.template_key(line)
@@ -256,6 +275,10 @@ impl PyClassifier {
 /// The fields a row adds beyond `(line, prob, text)`, as a dict.
 fn row_extra<'py>(py: Python<'py>, l: &LookLine) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
+    if let Some(reason) = &l.reason {
+        d.set_item("source", "claude")?;
+        d.set_item("reason", reason)?;
+    }
     if let Some(end) = l.event_end {
         d.set_item("event_end", end)?;
     }
