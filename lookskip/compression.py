@@ -49,7 +49,7 @@ _BZIP2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
     (b"\x04\x22\x4d\x18", "lz4"),
     (b"\x1f\x9d", "compress (.Z)"),
-    (b"LZIP", "lzip"),
+    (b"LZIP\x01", "lzip"),
     (b"7z\xbc\xaf\x27\x1c", "7z"),
     (b"Rar!\x1a\x07", "rar"),
     (b"\x5d\x00\x00", "lzma (legacy .lzma)"),

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lookskip.classify.scorer import load_scorer
+from lookskip.compression import SNIFF_BYTES, sniff, unsupported
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +132,12 @@ def test_property_invalid_utf8_files_match_reference(clf, tmp_path, lines):
     raw = b"\n".join(lines) + b"\n"
     path = tmp_path / "bytes.log"
     path.write_bytes(raw)
-    if raw.startswith(b"\x1f\x8b"):  # gzip magic: read as gzip, so a clear error
+    if sniff(raw[:SNIFF_BYTES]):  # a compressed format's magic: read as such, a clear error
         with pytest.raises(OSError, match="corrupt"):
+            clf.classify_file(str(path))
+        return
+    if unsupported(raw):  # a compressed format not read here: named
+        with pytest.raises(OSError, match="-compressed input: a format lookskip does not read"):
             clf.classify_file(str(path))
         return
     if b"\0" in raw[:8192]:  # binary: refused, as by the bulk path (and the numpy one)

@@ -79,7 +79,7 @@ pub fn decompressed<R: BufRead + Send + 'static>(mut r: R) -> io::Result<Box<dyn
 const UNSUPPORTED: [(&[u8], &str); 6] = [
     (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
     (&[0x1f, 0x9d], "compress (.Z)"),
-    (b"LZIP", "lzip"),
+    (b"LZIP\x01", "lzip"),
     (&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c], "7z"),
     (b"Rar!\x1a\x07", "rar"),
     (&[0x5d, 0x00, 0x00], "lzma (legacy .lzma)"),
