@@ -35,13 +35,16 @@ pub struct Answer {
     pub reason: String,
 }
 
+/// A template's tokens: `Some(token)` must match, `None` is the wildcard.
+type Pattern = Vec<Option<Vec<u8>>>;
+
 #[derive(Debug, Default)]
 pub struct Answers {
     list: Vec<Answer>,
     /// Templates without a wildcard: normalized key → answer index.
     exact: FxHashMap<Vec<u8>, usize>,
     /// Templates with one: by token count, most literal tokens first.
-    patterns: FxHashMap<usize, Vec<(Vec<Option<Vec<u8>>>, usize)>>,
+    patterns: FxHashMap<usize, Vec<(Pattern, usize)>>,
 }
 
 fn tokens(key: &[u8]) -> impl Iterator<Item = &[u8]> {

@@ -301,10 +301,7 @@ impl Engine {
             return Some(look);
         }
         let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
-        look.reason = self
-            .clf
-            .answer(why_text, &mut s)
-            .map(|a| a.reason.clone());
+        look.reason = self.clf.answer(why_text, &mut s).map(|a| a.reason.clone());
         if triage.why == 0 && triage.baseline.is_none() {
             return Some(look);
         }

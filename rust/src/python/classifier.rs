@@ -216,7 +216,11 @@ impl PyClassifier {
         }
         let mut s = clf.scratch_with_cache(0);
         clf.answer(line.as_bytes(), &mut s).map(|a| {
-            let label = if a.look { clf.positive_label.as_str() } else { "SKIP" };
+            let label = if a.look {
+                clf.positive_label.as_str()
+            } else {
+                "SKIP"
+            };
             (label.to_string(), a.reason.clone())
         })
     }
