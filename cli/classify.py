@@ -22,8 +22,9 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     "model_path",
     default=None,
     metavar="PATH",
-    help="Exported model file. Default: <data_dir>/models/look_skip_model.json.gz "
-    "(or LOOKSKIP_MODEL_PATH).",
+    help="Exported model file. Default: LOOKSKIP_MODEL_PATH, else the data dir's "
+    "models/look_skip_model.json.gz if there is one, else the model lookskip ships with "
+    "(`lookskip doctor` names it).",
 )
 @click.option(
     "--threshold",
@@ -202,9 +203,11 @@ def classify(
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
 
-    INPUT may be plain text or gzip (detected by content), `-` (stdin), a directory
-    (recursive; --include/--exclude), a .tar/.tar.gz/.tgz/.zip archive (each member a
-    file, named archive.tar.gz!member/path) or an fsspec URL. Lines are scored by the
+    INPUT may be plain text or gzip, xz, bzip2 or zstd (detected by content), `-`
+    (stdin), a directory (recursive; --include/--exclude), a .tar archive (plain, .tgz,
+    .tar.xz, .tar.bz2, .tar.zst …) or .zip (each member a file, named
+    archive.tar.gz!member/path) or an fsspec URL. Rows name a file by the path as given
+    (file:line opens in an editor); inputs matching no file exit 2. Lines are scored by the
     Rust extension (lookskip_rs) on all cores; without it (or with LOOKSKIP_NO_RUST=1)
     the numpy reference scores them, identically but far slower.
 
@@ -233,7 +236,7 @@ def classify(
     \b
     Triage:
       lookskip classify app.log --why --format text     why each line was flagged
-      lookskip classify failed/ --baseline good1/ good2.tgz --only-new
+      lookskip classify failed/ --baseline good1/ --baseline good2.tgz --only-new
       lookskip classify --baseline good/ --save-baseline good.lskb
       lookskip classify failed.log --baseline-file good.lskb --events --output out/
       lookskip classify --follow /var/log/app.log --why
@@ -419,6 +422,8 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     watch_run(bar, task, run)
 
     def on_start(loaded, exp) -> None:
+        if not exp.sources and not exp.errors:
+            raise _NothingMatched(_nothing_matched(files, options))
         if loaded.backend != "rust":
             bar.note(
                 f"[yellow]warning:[/] Rust extension lookskip_rs "
@@ -437,16 +442,19 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     report = options.pop("report") and bool(output_dir)
     with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
         out = output_dir or tmp
-        with bar, terminate_cleanly():
-            summary = classify_inputs(
-                files,
-                out,
-                report=report,
-                on_start=on_start,
-                progress=run,
-                on_file=on_file,
-                **options,
-            )
+        try:
+            with bar, terminate_cleanly():
+                summary = classify_inputs(
+                    files,
+                    out,
+                    report=report,
+                    on_start=on_start,
+                    progress=run,
+                    on_file=on_file,
+                    **options,
+                )
+        except _NothingMatched as exc:
+            fail(str(exc), code=2)  # as a shell glob that matched nothing
         if output_dir is None:
             _print_bulk_rows(summary, out, fmt)
     t = summary["totals"]
@@ -477,6 +485,26 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
         )
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
+
+
+class _NothingMatched(Exception):
+    """Every input was an empty directory, or the globs left no file."""
+
+
+def _nothing_matched(files, options: dict) -> str:
+    globs = " ".join(
+        f"--{flag} {g!r}" for flag in ("include", "exclude") for g in options.get(flag) or ()
+    )
+    return (
+        f"no files matched in {' '.join(files)}"
+        + (f" with {globs}" if globs else "")
+        + ": nothing to classify (check the path"
+        + (
+            ", or the globs: they match a path under the directory or a file name)"
+            if globs
+            else ")"
+        )
+    )
 
 
 def _print_bulk_rows(summary: dict, out: str, fmt: str) -> None:

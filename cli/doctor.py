@@ -6,7 +6,8 @@ import time
 import uuid
 
 import click
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from cli.common import out
 
@@ -17,35 +18,30 @@ from cli.common import out
 )
 def doctor(timeout: float) -> None:
     """Check the broker, result backend, workers per queue, Rust extension, data dir
-    and API key (its presence only: it is never printed).
+    (and why it is that one), the model classify would use, and the API key (its
+    presence only: it is never printed).
 
     Exits 1 if something needed is broken; a queue without workers or a missing API
     key is only a warning (not every host serves every role).
     """
-    from lookskip import storage
-    from lookskip.jobs import mask_url
     from lookskip.settings import get_settings
-    from worker.client import Unreachable, check_url
 
     s = get_settings()
     rows: list[tuple[str, str, str]] = []  # (check, status, detail)
-    broken = False
-
-    broker = s.broker_url.get_secret_value()
-    backend = s.result_backend.get_secret_value()
-    reachable = True
-    for what, url in (("broker", broker), ("result backend", backend)):
-        try:
-            check_url(url, what)
-            rows.append((what, "ok", mask_url(url)))
-        except Unreachable as exc:
-            rows.append((what, "FAIL", str(exc)))
-            broken, reachable = True, False
-
-    if reachable:
-        rows.extend(_worker_rows(timeout))
+    try:
+        import celery  # noqa: F401
+        import redis  # noqa: F401
+    except ImportError as exc:  # a plain `pip install lookskip`: local classify only
+        rows.append(
+            (
+                "job system",
+                "skip",
+                f"{exc.name} is not installed: `pip install 'lookskip[worker]'` for "
+                "workers and enqueue (local classify needs neither)",
+            )
+        )
     else:
-        rows.append(("workers", "skip", "broker unreachable"))
+        rows.extend(_job_system_rows(s, timeout))
 
     try:
         import lookskip_rs
@@ -67,17 +63,8 @@ def doctor(timeout: float) -> None:
             )
         )
 
-    probe = storage.join(s.data_dir, f".doctor-{uuid.uuid4().hex}")
-    try:
-        storage.write_text(probe, "ok")
-        fs, path = storage.fs_and_path(probe)
-        fs.rm(path)
-        rows.append(("data dir", "ok", f"{s.data_dir} is writable"))
-        rows.append(_lock_row(s, probe))
-        broken = broken or rows[-1][1] == "FAIL"
-    except OSError as exc:
-        rows.append(("data dir", "FAIL", f"{s.data_dir}: {exc}"))
-        broken = True
+    rows.extend(_data_dir_rows(s))
+    rows.append(_model_row())
 
     key = s.anthropic_api_key
     if key is not None and key.get_secret_value():
@@ -87,17 +74,81 @@ def doctor(timeout: float) -> None:
     if s.anthropic_base_url:
         rows.append(("API base URL", "ok", s.anthropic_base_url))
 
-    table = Table("check", "status", "detail")
+    table = Table("check", "status", Column("detail", overflow="fold"))  # paths whole
     style = {"ok": "green", "warn": "yellow", "FAIL": "red", "skip": "dim"}
     for check, status, detail in rows:
-        table.add_row(check, f"[{style[status]}]{status}[/]", detail)
+        table.add_row(check, f"[{style[status]}]{status}[/]", escape(detail))
     out.print(table)
-    if broken:
+    if any(status == "FAIL" for _, status, _ in rows):
         raise SystemExit(1)
 
 
+def _job_system_rows(s, timeout: float) -> list[tuple[str, str, str]]:
+    """Broker, result backend and, when they answer, the workers of every queue."""
+    from lookskip.jobs import mask_url
+    from worker.client import Unreachable, check_url
+
+    rows: list[tuple[str, str, str]] = []
+    reachable = True
+    for what, secret in (("broker", s.broker_url), ("result backend", s.result_backend)):
+        url = secret.get_secret_value()
+        try:
+            check_url(url, what)
+            rows.append((what, "ok", mask_url(url)))
+        except Unreachable as exc:
+            rows.append((what, "FAIL", str(exc)))
+            reachable = False
+    if reachable:
+        rows.extend(_worker_rows(timeout))
+    else:
+        rows.append(("workers", "skip", "broker unreachable"))
+    return rows
+
+
+def _data_dir_rows(s) -> list[tuple[str, str, str]]:
+    """The data dir, why it is the one, and whether it is writable. A local dir that
+    does not exist yet is only reported: doctor must not leave a ``./data`` (or any
+    dir) behind; the first stage that writes creates it."""
+    from lookskip import storage
+
+    where = f"{s.data_dir} ({s.data_dir_origin()})"
+    if storage.is_local(s.data_dir) and not storage.exists(s.data_dir):
+        return [
+            (
+                "data dir",
+                "warn",
+                f"{where} does not exist yet; ingest/label/train create it (classify needs none)",
+            )
+        ]
+    probe = storage.join(s.data_dir, f".doctor-{uuid.uuid4().hex}")
+    try:
+        storage.write_text(probe, "ok")
+        fs, path = storage.fs_and_path(probe)
+        fs.rm(path)
+    except OSError as exc:
+        return [("data dir", "FAIL", f"{where}: {exc}")]
+    return [("data dir", "ok", f"{where} is writable"), _lock_row(s, probe)]
+
+
+def _model_row() -> tuple[str, str, str]:
+    """The model `lookskip classify` would use, loaded once (so a corrupt file shows)."""
+    from lookskip.classify.scorer import load_scorer, model_choice
+
+    path, origin = model_choice()
+    try:
+        scorer = load_scorer(threads=1)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return ("model", "FAIL", f"{origin}: {exc}")
+    return (
+        "model",
+        "ok",
+        f"{path} ({origin}); loads in {scorer.load_seconds:.2f}s ({scorer.backend}), "
+        f"threshold {scorer.threshold:g}",
+    )
+
+
 def _lock_row(s, probe: str) -> tuple[str, str, str]:
-    """How read-modify-write state is protected here (README "Several hosts")."""
+    """How read-modify-write state is protected here (docs/workers.md "Several hosts")."""
     from lookskip import storage
     from lookskip.jobs import mask_url
     from lookskip.locking import lock_kind, redis_client

@@ -7,14 +7,17 @@ To add a command, add one line to ``COMMANDS``.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 import click
 
 from lookskip import __version__
 
-# name -> "module:attribute", in the order `--help` lists them.
+# name -> "module:attribute", in the order `--help` lists them: what a newcomer runs
+# first (classify their own logs) first.
 COMMANDS: dict[str, str] = {
+    "classify": "cli.classify:classify",
     "datasets": "cli.datasets:datasets",
     "ingest": "cli.ingest:ingest",
     "validate": "cli.validate:validate",
@@ -25,7 +28,6 @@ COMMANDS: dict[str, str] = {
     "export": "cli.export:export",
     "train-transformer": "cli.transformer:train_transformer",
     "export-transformer": "cli.transformer:export_transformer",
-    "classify": "cli.classify:classify",
     "api-sim": "cli.apisim:api_sim",
     "enqueue": "cli.enqueue:enqueue",
     "status": "cli.status:status",
@@ -60,6 +62,17 @@ class LazyGroup(click.Group):
 
             first = (str(exc).splitlines() or [""])[0]
             fail(f"internal error in the Rust extension ({first}); please report it")
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        """A mistyped command gets the nearest one: ``clasify`` → "did you mean classify?"."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            name = args[0] if args else ""
+            near = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
+            if not near or self.get_command(ctx, name) is not None:
+                raise
+            hint = f"Did you mean {near[0]!r}? (`lookskip --help` lists all)"
+            raise click.UsageError(f"No such command {name!r}. {hint}", ctx) from exc
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
@@ -78,17 +91,21 @@ def cli() -> None:
     """lookskip: find the few log lines worth reading in huge log archives.
 
     \b
+    Classify your own logs (the shipped model, no setup):
+      lookskip classify /var/log/syslog --format text     LOOK lines, file:line:prob:text
+      lookskip classify /var/log --output out/            many files: rows, summary, report
     Retrain the LOOK/SKIP classifier on your own logs:
       lookskip ingest --source loghub      fetch samples (or --source DIR, synthetic)
       lookskip label                       label every line with Claude (Batch API)
       lookskip train && lookskip export    fit TF-IDF + LogisticRegression, export it
       lookskip retrain --datasets MyApp --budget 0.10   all of it, labeling only
                                            the windows the model is unsure of
-    Classify archives with the Rust classifier:
-      lookskip classify /var/log --output out/
     Every stage also runs on Celery workers: `lookskip enqueue <stage> …`.
 
-    Settings come from LOOKSKIP_* environment variables or lookskip.toml;
+    Data (samples, labels, models) live in ./data where it exists, else in the user-data
+    dir (~/.local/share/lookskip on Linux); LOOKSKIP_DATA_DIR overrides. classify uses the
+    data dir's model if there is one, else the one lookskip ships with; `lookskip doctor`
+    names both. Settings come from LOOKSKIP_* environment variables or lookskip.toml;
     see README.md.
     """
 

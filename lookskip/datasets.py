@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 from lookskip import storage
 from lookskip.settings import Settings, get_settings
+from lookskip.shipped import shipped_file
 
 SOURCES = ("loghub", "synthetic", "file")
 SAMPLE_SUFFIX = "_2k.log"
@@ -41,10 +40,10 @@ class Dataset:
 
 
 def _default_registry_text() -> str:
-    repo_copy = Path(__file__).resolve().parent.parent / "data" / "datasets.toml"
-    if repo_copy.exists():  # running from a checkout
-        return repo_copy.read_text(encoding="utf-8")
-    return resources.files("lookskip").joinpath("_data/datasets.toml").read_text("utf-8")
+    shipped = shipped_file("datasets.toml")
+    if shipped is None:
+        raise FileNotFoundError("the shipped datasets.toml is missing (a broken install?)")
+    return shipped.read_text(encoding="utf-8")
 
 
 def registry_path(settings: Settings | None = None) -> str:

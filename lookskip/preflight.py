@@ -146,7 +146,7 @@ def check_shared(params: dict[str, Any], settings: Settings) -> None:
     """With the data dir on an object store, refuse paths that only this host can see.
 
     Why: an object-store data dir means the workers may be on other hosts that share
-    nothing but the broker and the bucket (README, "Several hosts"); a task handed a
+    nothing but the broker and the bucket (docs/workers.md, "Several hosts"); a task handed a
     local path would fail there, or worse, read a different file of the same name.
     A local (or shared POSIX) data dir keeps accepting local paths.
     """

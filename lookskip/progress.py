@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from lookskip.compression import compressed_name
 from lookskip.rust import rust_module
 
 
@@ -112,8 +113,8 @@ def exact_bytes_total(sources: Any) -> int | None:
     """Sum of the sources' sizes when each is the size of what will be read, else None."""
     total = 0
     for s in sources:
-        gz_member = s.kind == "tar" and s.name.endswith((".gz", ".tgz"))  # read gunzipped
-        if s.kind not in ("plain", "tar") or gz_member:
+        packed_member = s.kind == "tar" and compressed_name(s.name)  # read decompressed
+        if s.kind not in ("plain", "tar") or packed_member:
             return None
         if s.kind == "plain" and s.size == 0 and not _regular(s.url):
             return None  # a FIFO named on purpose: read to its end, size unknown

@@ -25,6 +25,22 @@ from pydantic_settings import (
 )
 
 DEFAULT_LOGHUB_URL = "https://raw.githubusercontent.com/logpai/loghub/master"
+LOCAL_DATA_DIR = "./data"
+
+
+def user_data_dir() -> str:
+    """The platform's per-user data dir for lookskip (``~/.local/share/lookskip`` on
+    Linux, ``~/Library/Application Support/lookskip`` on macOS)."""
+    import platformdirs
+
+    return platformdirs.user_data_dir("lookskip", appauthor=False)
+
+
+def default_data_dir() -> str:
+    """``./data`` where it exists (a checkout, or a directory set up for lookskip), else
+    the user-data dir: an installed ``lookskip`` run from any other directory neither
+    scatters ``data/`` folders nor loses its labels and models to the cwd."""
+    return LOCAL_DATA_DIR if Path(LOCAL_DATA_DIR).is_dir() else user_data_dir()
 
 
 class Settings(BaseSettings):
@@ -36,7 +52,11 @@ class Settings(BaseSettings):
     )
 
     # --- storage -----------------------------------------------------------
-    data_dir: str = Field("./data", description="Root of loghub/, labels/, batches/, models/.")
+    data_dir: str = Field(
+        default_factory=lambda: default_data_dir(),
+        description="Root of loghub/, labels/, batches/, models/ (default: ./data if it "
+        "exists, else the platform's user-data dir).",
+    )
 
     # --- ingestion ---------------------------------------------------------
     loghub_url: str = Field(DEFAULT_LOGHUB_URL, description="Base URL of the loghub repository.")
@@ -117,6 +137,14 @@ class Settings(BaseSettings):
     # Paths under the data dir, named once so every stage agrees on the layout.
     def path(self, *parts: str) -> str:
         return "/".join([self.data_dir.rstrip("/"), *parts])
+
+    def data_dir_origin(self) -> str:
+        """Why the data dir is this one, for ``--help`` readers and ``doctor``."""
+        if "data_dir" in self.model_fields_set:
+            return "LOOKSKIP_DATA_DIR or lookskip.toml"
+        if self.data_dir == LOCAL_DATA_DIR:
+            return "./data exists here"
+        return "no ./data here: the user-data dir"
 
     @property
     def loghub_dir(self) -> str:

@@ -120,7 +120,7 @@ def test_local_run_outputs_every_look_line_in_order(tmp_path, sample_lines, scor
     rows = _rows(out / hdfs["output"])
     assert [r["line"] for r in rows] == want and hdfs["look"] == len(want)
     for r in rows:
-        assert r["file"] == "logs/hdfs.log"
+        assert r["file"] == f"{d}/hdfs.log"  # the path as given, for editors
         assert r["text"] == sample_lines["HDFS"][r["line"] - 1].decode()
         assert r["prob"] == float(probs[r["line"] - 1])
     # CRLF: same lines and numbers as the LF file with the same content; gz too
@@ -243,7 +243,8 @@ def test_report_and_text_format(tmp_path, sample_lines, scorer):
     lines = buf.getvalue().splitlines()
     assert n == len(lines) == summary["files"][0]["written"]
     file, line, prob, text = lines[0].split(":", 3)
-    assert file == "a.log" and text == sample_lines["HDFS"][int(line) - 1].decode()
+    assert file == str(tmp_path / "a.log")  # as given
+    assert text == sample_lines["HDFS"][int(line) - 1].decode()
     assert float(prob) >= scorer.threshold
 
 
@@ -265,7 +266,7 @@ def test_object_store_urls_in_and_out(sample_lines):
         assert files["bulk-in/sub/b.log.gz"]["lines"] == 90
         rows = fs.cat("/bulk-out/bulk-in/a.log.look.jsonl").splitlines()
         assert len(rows) == files["bulk-in/a.log"]["written"] > 0
-        assert json.loads(rows[0])["file"] == "bulk-in/a.log"
+        assert json.loads(rows[0])["file"] == "memory://bulk-in/a.log"  # as given
         assert fs.exists("/bulk-out/summary.json") and fs.exists("/bulk-out/report.html")
     finally:
         for d in ("/bulk-in", "/bulk-out"):

@@ -139,3 +139,24 @@ def test_enqueue_does_not_offer_a_budget_it_could_not_keep():
     for cmd in (["enqueue", "label"], ["enqueue", "pipeline"]):
         res = CliRunner().invoke(cli, [*cmd, "--select", "uncertain", "--budget", "1"])
         assert res.exit_code == 2 and "No such option" in res.output, res.output
+
+
+def test_select_uncertain_defaults_to_the_shipped_model_and_names_no_wrong_option(
+    data_dir, shared_data, monkeypatch
+):
+    """A data dir without a model of its own scores with the shipped one; a missing
+    LOOKSKIP_MODEL_PATH says so, never `--model` (on `label` that is the Claude model)."""
+    copy_samples(shared_data, data_dir, ["Android"])
+    monkeypatch.delenv("LOOKSKIP_MODEL_PATH", raising=False)
+    ok = label("--datasets", "Android", "--select", "uncertain", "--max-requests", "1", "--dry-run")
+    assert ok.exit_code == 0, ok.output
+    assert "chosen 1 window(s) by uncertainty" in ok.output
+
+    monkeypatch.setenv("LOOKSKIP_MODEL_PATH", str(data_dir / "nope.json.gz"))
+    from lookskip.settings import get_settings
+
+    get_settings.cache_clear()
+    bad = label("--datasets", "Android", "--select", "uncertain", "--max-requests", "1")
+    assert bad.exit_code == 1
+    assert "nope.json.gz (from LOOKSKIP_MODEL_PATH; fix or unset it)" in bad.output
+    assert "--model" not in bad.output

@@ -310,3 +310,8 @@ def test_unreachable_broker_is_one_clear_line(tmp_path):
         assert f"127.0.0.1:{port}" in p.stderr
         assert "s3cret-pw" not in p.stderr + p.stdout
         assert "Traceback" not in p.stderr
+        # The next step, on the same one line: how to start a broker, and that local
+        # classify needs none.
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert "redis-server" in p.stderr and "docker compose up -d redis" in p.stderr
+        assert "`lookskip classify` runs locally without one" in p.stderr

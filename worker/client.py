@@ -13,15 +13,23 @@ class Unreachable(RuntimeError):
     """The broker or result backend does not answer (message names host:port)."""
 
 
+# What to do when nothing listens: the one-line next step every "cannot reach" ends with.
+START_BROKER_HINT = (
+    "start one: `redis-server` or `docker compose up -d redis` "
+    "(LOOKSKIP_BROKER_URL names another); `lookskip classify` runs locally without one"
+)
+
+
 def _check_redis(url: str, what: str, timeout: float = 3.0) -> None:
     import redis
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        reason = redact(str(exc).split("\n")[0], [_password(url)])
+        reason = redact(str(exc).split("\n")[0], [_password(url)]).rstrip(".")
         raise Unreachable(
-            f"cannot reach the {what} at {host_port(url)} ({mask_url(url)}): {reason}"
+            f"cannot reach the {what} at {host_port(url)} ({mask_url(url)}): {reason}; "
+            + START_BROKER_HINT
         ) from None
     except redis.AuthenticationError as exc:
         raise Unreachable(f"the {what} at {host_port(url)} refused the password: {exc}") from None
@@ -54,7 +62,9 @@ def check_url(url: str, what: str, timeout: float = 3.0) -> None:
             conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # kombu raises transport-specific errors
         why = redact(str(exc), [_password(url)])
-        raise Unreachable(f"cannot reach the {what} at {host_port(url)}: {why}") from None
+        raise Unreachable(
+            f"cannot reach the {what} at {host_port(url)}: {why}; {START_BROKER_HINT}"
+        ) from None
 
 
 def check_broker() -> None:

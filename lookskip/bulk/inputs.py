@@ -1,7 +1,9 @@
 """Expand what the user named (files, directories, archives, URLs, ``-``) into sources.
 
-A *source* is one logical log file: a plain file, a ``.gz`` file, one member of a
-``.tar``/``.tar.gz``/``.tgz``/``.zip`` archive, or stdin. Everything downstream
+A *source* is one logical log file: a plain file, a compressed one (``.gz``, ``.xz``,
+``.bz2``, ``.zst``), one member of a ``.tar`` (plain or compressed the same ways:
+``.tar.gz``, ``.tgz``, ``.tar.xz``, ``.tar.bz2``, ``.tar.zst`` …) or ``.zip`` archive,
+or stdin. Everything downstream
 (chunking, scanning, naming outputs) works on sources, so an archive member is
 classified and reported exactly like a file, under the name ``archive.tar.gz!dir/member``.
 
@@ -21,24 +23,21 @@ from __future__ import annotations
 
 import errno
 import fnmatch
-import gzip
 import json
 import os
 import posixpath
 import stat
 import tarfile
 import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lookskip import storage
+from lookskip.compression import STREAM_SUFFIXES, TAR_SUFFIXES, decompress, skip, stream_errors
 
 STDIN = "-"
-TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 ZIP_SUFFIXES = (".zip",)
-GZ_SUFFIXES = (".gz",)
 
 OUTPUT_SUFFIX = ".look.jsonl"
 OUTPUT_MARKER = ".lookskip-output"  # in every output dir (see lookskip.bulk.staging)
@@ -54,8 +53,9 @@ RUN_FILES = ("summary.json", "report.html", OUTPUT_MARKER, *RESERVED_OUTPUT_DIRS
 class Source:
     """One log file to classify; JSON-friendly so a Celery task can receive it.
 
-    ``kind`` is ``plain`` (byte ranges can be read directly), ``gz`` (one stream),
-    ``tar`` / ``zip`` (a member of an archive at ``url``) or ``stdin``. For a tar
+    ``kind`` is ``plain`` (byte ranges can be read directly), ``gz``, ``xz``, ``bz2``
+    or ``zst`` (one compressed stream), ``tar`` / ``zip`` (a member of an archive at
+    ``url``) or ``stdin``. For a tar
     member ``offset`` is where its data start in the *uncompressed* tar stream, so
     a worker seeks straight there instead of re-walking the headers; for a zip member
     it is the member's local header offset, because a zip may hold two members of
@@ -68,8 +68,17 @@ class Source:
     size: int = 0
     member: str | None = None
     offset: int = 0  # tar: data offset; zip: the member's header offset (names may repeat)
-    compression: str | None = None  # tar only: "gz" or None
+    compression: str | None = None  # tar only: "gz", "xz", "bz2", "zst" or None
     archive: str | None = None  # a member: the name of its archive (``name`` starts with it)
+    # The path as the user gave it (a named directory's path joined with the file's
+    # path under it; `!member` for an archive member): what rows print as `file`, so a
+    # row's `file:line` opens in an editor. None: ``name``.
+    shown: str | None = None
+
+    @property
+    def row_file(self) -> str:
+        """The ``file`` of this source's rows."""
+        return self.shown or self.name
 
     @property
     def splittable(self) -> bool:
@@ -115,13 +124,19 @@ def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
 
 def _kind_of(path: str) -> str:
     low = path.lower()
-    if low.endswith(TAR_SUFFIXES):
+    if low.endswith(tuple(TAR_SUFFIXES)):
         return "tar"
     if low.endswith(ZIP_SUFFIXES):
         return "zip"
-    if low.endswith(GZ_SUFFIXES):
-        return "gz"
+    for kind, suffixes in STREAM_SUFFIXES.items():
+        if low.endswith(suffixes):
+            return kind
     return "plain"
+
+
+def _tar_compression(path: str) -> str | None:
+    low = path.lower()
+    return next((c for suffix, c in TAR_SUFFIXES.items() if low.endswith(suffix)), None)
 
 
 def _safe_member(name: str) -> str:
@@ -131,21 +146,21 @@ def _safe_member(name: str) -> str:
 
 
 def list_tar(url: str, name: str) -> tuple[list[Source], list[InputError]]:
-    """Regular-file members of a tar (optionally gzip-compressed), streaming the headers.
+    """Regular-file members of a tar (optionally compressed), streaming the headers.
 
     A truncated or corrupt archive yields the members listed before the damage plus an
     error naming it; the member cut by the damage then fails on its own when read.
     Link members are treated as a directory walk treats links (:func:`_tar_links`):
     followed to the member they name, or listed with the reason they are not.
     """
-    compression = "gz" if url.lower().endswith((".gz", ".tgz")) else None
+    compression = _tar_compression(url)
     entries: list[Source | tarfile.TarInfo] = []  # links stay TarInfo until resolved
     members: list[Source] = []
     errors: list[InputError] = []
     try:
         with (
             storage.open_file(url, "rb") as raw,
-            tarfile.open(fileobj=raw, mode="r:gz" if compression else "r:") as tf,
+            _open_tar(raw, compression) as tf,
         ):
             while True:
                 info = tf.next()
@@ -173,7 +188,7 @@ def list_tar(url: str, name: str) -> tuple[list[Source], list[InputError]]:
                             f"{_tar_type_name(info)} member, not a regular file: skipped",
                         )
                     )
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+    except (tarfile.TarError, *stream_errors()) as exc:
         if not members or _member_end_readable(url, compression, members[-1]):
             what = "truncated or corrupt archive" if members else "cannot read archive"
             errors.append(InputError(name, f"{what}: {type(exc).__name__}: {exc}".rstrip(": ")))
@@ -263,17 +278,26 @@ def _follow_tar_link(
     return None, f"{kind} to {info.linkname}: too many links in a row: skipped"
 
 
+def _open_tar(raw: Any, compression: str | None) -> tarfile.TarFile:
+    """A tar read header by header; a compressed one through its decompressor, as a
+    stream (``r|``: xz, bzip2 and zstd streams seek only forward)."""
+    if compression is None:
+        return tarfile.open(fileobj=raw, mode="r:")
+    if compression == "gz":
+        return tarfile.open(fileobj=raw, mode="r:gz")
+    return tarfile.open(fileobj=decompress(compression, raw), mode="r|")
+
+
 def _member_end_readable(url: str, compression: str | None, member: Source) -> bool:
     """Whether the archive holds all of ``member``'s data (it was damaged after it)."""
     end = member.offset + member.size
     try:
         with storage.open_file(url, "rb") as raw:
-            if compression == "gz":
-                with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-                    gz.seek(end)
-                    return gz.tell() == end
+            if compression is not None:
+                with decompress(compression, raw) as stream:
+                    return skip(stream, end) == end
             return storage.size(url) >= end
-    except (EOFError, OSError, zlib.error):
+    except stream_errors():
         return False
 
 
@@ -297,13 +321,19 @@ def list_zip(url: str, name: str) -> tuple[list[Source], list[InputError]]:
         return [], [InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")]
 
 
-def _file_sources(url: str, name: str) -> tuple[list[Source], list[InputError]]:
+def _file_sources(
+    url: str, name: str, shown: str | None = None
+) -> tuple[list[Source], list[InputError]]:
     kind = _kind_of(url)
     if kind == "tar":
-        return list_tar(url, name)
-    if kind == "zip":
-        return list_zip(url, name)
-    return [Source(name=name, url=url, kind=kind, size=storage.size(url))], []
+        srcs, errs = list_tar(url, name)
+    elif kind == "zip":
+        srcs, errs = list_zip(url, name)
+    else:
+        srcs, errs = [Source(name=name, url=url, kind=kind, size=storage.size(url))], []
+    if shown is not None:  # name!member -> shown!member
+        srcs = [Source(**{**s.to_dict(), "shown": shown + s.name[len(name) :]}) for s in srcs]
+    return srcs, errs
 
 
 _FILE_TYPES = (
@@ -490,9 +520,10 @@ def expand_inputs(
                     if skipped:
                         out.errors.append(InputError(f"{base}/{rel}", skipped))
                         continue
-                    _add_file(out, found, f"{base}/{rel}", include, exclude)
+                    shown = posixpath.join(url, rel)  # as given: relative stays relative
+                    _add_file(out, found, f"{base}/{rel}", include, exclude, shown)
             elif fs.exists(path):
-                _add_file(out, url, posixpath.basename(path), include, exclude)
+                _add_file(out, url, posixpath.basename(path), include, exclude, raw)
             else:
                 out.errors.append(InputError(raw, f"{raw}: no such file or directory"))
         except OSError as exc:
@@ -502,12 +533,17 @@ def expand_inputs(
 
 
 def _add_file(
-    out: Expansion, url: str, name: str, include: Sequence[str], exclude: Sequence[str]
+    out: Expansion,
+    url: str,
+    name: str,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    shown: str | None = None,
 ) -> None:
     """The sources of one file (or its error): a file that vanished or cannot be read
     while the directory is listed is one error, not the end of the directory."""
     try:
-        srcs, errs = _file_sources(url, name)
+        srcs, errs = _file_sources(url, name, shown)
     except OSError as exc:
         out.errors.append(InputError(name, describe_os_error(exc)))
         return
@@ -564,12 +600,10 @@ def _unique(sources: list[Source]) -> list[Source]:
 
 
 def simple_file_names(inputs: Sequence[str]) -> list[str]:
-    """The ``file`` each simple input (see :func:`is_simple_file`) gets in output rows,
-    as :func:`expand_inputs` names it, so every path of ``lookskip classify`` prints the
-    same names."""
-    return _unique_names(
-        "stdin" if raw == STDIN else posixpath.basename(raw.rstrip("/")) for raw in inputs
-    )
+    """The ``file`` each simple input (see :func:`is_simple_file`) gets in rows: the
+    path as given, as :attr:`Source.row_file` is, so every path of ``lookskip classify``
+    prints rows whose ``file:line`` opens in an editor."""
+    return ["stdin" if raw == STDIN else raw for raw in inputs]
 
 
 def is_simple_file(name: str) -> bool:

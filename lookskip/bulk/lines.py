@@ -27,13 +27,8 @@ def input_lines(
     one confined to their allowed roots)."""
     from lookskip.bulk.chunks import READ_BLOCK, owned_blocks, split_lines
     from lookskip.bulk.inputs import expand_inputs
-    from lookskip.bulk.scan import (
-        BINARY_PROBE,
-        READ_ERRORS,
-        UnreadableInput,
-        describe_error,
-        open_stream,
-    )
+    from lookskip.bulk.scan import READ_ERRORS, UnreadableInput, describe_error, open_stream
+    from lookskip.compression import BINARY_PROBE, unreadable
 
     exp = (expand or expand_inputs)(inputs, include=include, exclude=exclude)
     errors.extend(
@@ -43,8 +38,8 @@ def input_lines(
         try:
             with open_stream(source) as f:
                 for i, block in enumerate(owned_blocks(f, 0, None, READ_BLOCK)):
-                    if i == 0 and b"\0" in block[:BINARY_PROBE]:
-                        raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
+                    if i == 0 and (why := unreadable(block[:BINARY_PROBE])):
+                        raise UnreadableInput(why)
                     lines, _ = split_lines(block, max_line_bytes)
                     yield source.name, lines
         except READ_ERRORS as exc:  # reported per source, as classify does

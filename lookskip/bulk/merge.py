@@ -157,7 +157,7 @@ def merge_units(
     if fr.errors or missing:
         remove_output(out_url)  # never leave an earlier run's output looking current
         return fr
-    prefix = row_prefix(source.name)
+    prefix = row_prefix(source.row_file)
     written = 0
     with storage.atomic_writer(out_url, "wb") as out:
         offset = 0

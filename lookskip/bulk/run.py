@@ -50,7 +50,7 @@ def classify_source_local(
     """
     rel = output_relpath(source)
     out_url = storage.join(output_dir, rel)
-    prefix = row_prefix(source.name)
+    prefix = row_prefix(source.row_file)
     results: list[UnitResult] = []
     try:
         with local_target(out_url) as tmp:

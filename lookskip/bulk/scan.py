@@ -19,7 +19,6 @@ import sys
 import tarfile
 import time
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -39,9 +38,18 @@ from lookskip.bulk.chunks import (
 from lookskip.bulk.inputs import STDIN, Source
 from lookskip.classify.rows import row_rest
 from lookskip.classify.triage import NO_TRIAGE, Triage
+from lookskip.compression import (
+    BINARY_PROBE,
+    DECODE_ERRORS,
+    SNIFF_BYTES,
+    STREAM_SUFFIXES,
+    decompress,
+    skip,
+    sniff,
+    unreadable,
+)
 from lookskip.progress import RunProgress
 
-BINARY_PROBE = 8192  # a NUL byte in the first 8 KiB of a stream: binary, not a log
 DENSITY_BUCKET = 16  # first bucket size (lines); doubles to keep at most DENSITY_MAX buckets
 DENSITY_MAX = 4096
 
@@ -57,7 +65,7 @@ class UnreadableInput(Exception):
 
 
 # What reading a source can raise when the source itself is bad (the summary says why).
-READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, UnreadableInput)
+READ_ERRORS = (OSError, *DECODE_ERRORS, zipfile.BadZipFile, tarfile.TarError, UnreadableInput)
 
 
 @dataclass
@@ -153,11 +161,13 @@ class _ShrinkGuard:
 
 
 def _by_content(stack: ExitStack, f: Any) -> Any:
-    """An archive member read by content, as a file is: gzip (``app.log.gz``) is gunzipped."""
-    head = f.read(2)
+    """An archive member read by content, as a file is: a compressed one
+    (``app.log.gz``, ``app.log.xz`` …) is decompressed."""
+    head = f.read(SNIFF_BYTES)
     stream = _Prepend(head, f)
-    if head == b"\x1f\x8b":
-        return stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))  # type: ignore[arg-type]
+    kind = sniff(head)
+    if kind is not None:
+        return stack.enter_context(decompress(kind, stream))  # type: ignore[arg-type]
     return stream
 
 
@@ -169,23 +179,25 @@ def open_stream(source: Source) -> Iterator[IO[bytes]]:
             stdin = sys.stdin.buffer
             if not hasattr(stdin, "peek"):
                 stdin = stack.enter_context(open(stdin.fileno(), "rb", closefd=False))
-            if stdin.peek(2)[:2] == b"\x1f\x8b":  # `zcat`-free: gzip on stdin is read as such
-                stdin = stack.enter_context(gzip.GzipFile(fileobj=stdin, mode="rb"))
+            kind = sniff(stdin.peek(SNIFF_BYTES)[:SNIFF_BYTES])  # compressed stdin, no zcat
+            if kind is not None:
+                stdin = stack.enter_context(decompress(kind, stdin))
             yield stdin
             return
         raw = stack.enter_context(storage.open_file(source.url, "rb"))
         if source.kind == "plain":
             yield _ShrinkGuard(raw, source)  # type: ignore[misc]
-        elif source.kind == "gz":
-            yield stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        elif source.kind in STREAM_SUFFIXES:
+            yield stack.enter_context(decompress(source.kind, raw))
         elif source.kind == "tar":
-            f = (
-                stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
-                if source.compression == "gz"
-                else raw
-            )
-            f.seek(source.offset)
-            if f.tell() != source.offset:
+            if source.compression is None:
+                f = raw
+                f.seek(source.offset)
+                at = f.tell()
+            else:
+                f = stack.enter_context(decompress(source.compression, raw))
+                at = skip(f, source.offset)
+            if at != source.offset:
                 raise UnreadableInput("truncated archive: member data missing")
             yield _by_content(stack, _Bounded(f, source.size))
         elif source.kind == "zip":
@@ -207,8 +219,8 @@ def _refuse_binary(f: IO[bytes]) -> IO[bytes]:
         if not more:
             break
         head += more
-    if b"\0" in head:
-        raise UnreadableInput("binary file (NUL bytes in the first 8 KiB)")
+    if why := unreadable(head):  # a compressed format not read here, or binary
+        raise UnreadableInput(why)
     return _Prepend(head, f)  # type: ignore[return-value]
 
 
@@ -230,8 +242,8 @@ def describe_error(exc: BaseException, source: Source) -> str:
         return "no such file"
     if isinstance(exc, gzip.BadGzipFile):
         return f"corrupt gzip: {msg}"
-    if isinstance(exc, (EOFError, zlib.error)):
-        what = "archive" if source.kind in ("tar", "zip") else "gzip"
+    if isinstance(exc, DECODE_ERRORS):
+        what = "archive" if source.kind in ("tar", "zip") else "compressed input"
         return f"truncated or corrupt {what}: {msg or type(exc).__name__}"
     if isinstance(exc, (zipfile.BadZipFile, tarfile.TarError)):
         return f"corrupt archive: {msg}"
@@ -345,14 +357,10 @@ def _rust_args(unit: Unit) -> dict[str, Any] | None:
         }
     if src.kind == "gz":
         return {"kind": "gz", "path": path}
-    if src.kind == "tar":
-        return {
-            "kind": "tar",
-            "path": path,
-            "offset": src.offset,
-            "size": src.size,
-            "gz": src.compression == "gz",
-        }
+    if src.kind in STREAM_SUFFIXES:  # xz, bz2, zst: Rust reads them by their magic bytes
+        return {"kind": "whole", "path": path}
+    if src.kind == "tar":  # Rust finds the tar stream's compression by its magic bytes
+        return {"kind": "tar", "path": path, "offset": src.offset, "size": src.size}
     return None
 
 

@@ -7,12 +7,12 @@ loop of ``lookskip classify FILE…`` (stdout mode) and its summary.
 Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
 bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
 ``max_line_bytes`` scored on its first ``max_line_bytes`` bytes and counted as
-truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
+truncated; plain or compressed input (gzip, xz, bzip2, zstd: by magic bytes); ``-``
+is stdin.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
 import sys
@@ -27,13 +27,13 @@ from lookskip import storage
 from lookskip.classify.rows import json_row
 from lookskip.classify.scorer import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
+from lookskip.compression import BINARY_PROBE, SNIFF_BYTES, decompress, sniff, unreadable
 from lookskip.progress import RunProgress
 
 if TYPE_CHECKING:  # scorer.py imports this module (lazily) for classify_file
     from lookskip.classify.scorer import Scorer
 
 _BATCH = 4096
-BINARY_PROBE = 8192
 
 
 @dataclass
@@ -131,8 +131,8 @@ def _classify_reference(
     limit = sys.maxsize if max_look is None else max_look
     opened = _open_input(path)
     with opened as f:
-        if b"\0" in f.peek(BINARY_PROBE)[:BINARY_PROBE]:  # the bulk path's rule (lookskip_rs too)
-            raise OSError(f"{path}: binary file (NUL bytes in the first 8 KiB)")
+        if why := unreadable(f.peek(BINARY_PROBE)[:BINARY_PROBE]):  # the bulk path's rule
+            raise OSError(f"{path}: {why}")
         if output is None:
             _scan(scorer, f, res, thr, limit, None, progress)
             opened.check_whole(res)
@@ -174,7 +174,8 @@ def _scan(
 
 
 class _open_input:
-    """Binary stream of a local file or stdin (``-``), gunzipped when it starts gzip."""
+    """Binary stream of a local file or stdin (``-``), decompressed when it starts with
+    a compressed format read here (``lookskip.compression.sniff``)."""
 
     def __init__(self, path: str):
         self.path = path
@@ -190,10 +191,11 @@ class _open_input:
         buffered = raw if hasattr(raw, "peek") else open(raw.fileno(), "rb", closefd=False)
         if buffered is not raw:
             self._owned.append(buffered)
-        if buffered.peek(2)[:2] == b"\x1f\x8b":
-            gz = gzip.GzipFile(fileobj=buffered, mode="rb")
-            self._owned.append(gz)
-            return gz
+        kind = sniff(buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES])
+        if kind is not None:
+            stream = decompress(kind, buffered)
+            self._owned.append(stream)
+            return stream
         return buffered
 
     def __exit__(self, *exc: object) -> None:
@@ -325,8 +327,8 @@ def classify_paths(
 
 def _sizes(paths: Sequence[str]) -> int | None:
     """Total bytes to read when every input is a plain regular file, else None: the
-    uncompressed size of gzip is unknown, and a FIFO or stdin has none (and must not
-    be peeked at: that would take its first bytes)."""
+    uncompressed size of compressed input is unknown, and a FIFO or stdin has none
+    (and must not be peeked at: that would take its first bytes)."""
     total = 0
     for p in paths:
         if p == "-":
@@ -339,7 +341,7 @@ def _sizes(paths: Sequence[str]) -> int | None:
             return None
         try:
             with open(p, "rb") as f:
-                if f.read(2) == b"\x1f\x8b":
+                if sniff(f.read(SNIFF_BYTES)) is not None:
                     return None
         except OSError:
             continue

@@ -13,7 +13,8 @@ only speed differs, by orders of magnitude, hence the warning callers show.
 Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
 bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
 ``max_line_bytes`` scored on its first ``max_line_bytes`` bytes and counted as
-truncated; plain or gzip input (by magic bytes); ``-`` is stdin.
+truncated; plain or compressed input (gzip, xz, bzip2, zstd: by magic bytes); ``-``
+is stdin.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lookskip import storage
 from lookskip.model.files import LEARNED_FILE, MODEL_FILE
 from lookskip.rust import rust_module
 from lookskip.settings import get_settings
+from lookskip.shipped import shipped_file
 
 # A longer line is scored on its first 64 KiB (and counted as truncated), here, in
 # lookskip_rs and in the bulk chunker alike.
@@ -56,16 +58,45 @@ def pick_threshold(given: Any, default: float, name: str = "--threshold") -> flo
     return float(default) if given is None else check_threshold(given, name)
 
 
-def default_model_path() -> str:
-    """``LOOKSKIP_MODEL_PATH``, else the model learned from Claude's answers in the data
-    dir (``classify --ask-claude``), else the data dir's model."""
+def model_choice(model_path: str | None = None) -> tuple[str, str]:
+    """The model file to load and where that choice came from.
+
+    In order: ``model_path`` (``--model``), ``LOOKSKIP_MODEL_PATH``, the model learned
+    from Claude's answers in the data dir (``classify --ask-claude``), the data dir's own
+    ``models/look_skip_model.json.gz`` (a model trained here), else the model lookskip
+    ships with: classify works from any directory, and a retrained model wins as soon
+    as it is exported into the data dir.
+    """
+    if model_path:
+        return model_path, "given"
     s = get_settings()
     if s.model_path:
-        return s.model_path
+        return s.model_path, "LOOKSKIP_MODEL_PATH"
     learned = storage.join(s.models_dir, LEARNED_FILE)
     if storage.exists(learned):
-        return learned
-    return storage.join(s.models_dir, MODEL_FILE)
+        return learned, "the model learned from Claude's answers"
+    own = storage.join(s.models_dir, MODEL_FILE)
+    if storage.exists(own):
+        return own, "the data dir's model"
+    shipped = shipped_file(f"models/{MODEL_FILE}")
+    return (str(shipped), "the shipped model") if shipped else (own, "the data dir's model")
+
+
+def missing_model_message(path: str, origin: str) -> str:
+    """One line: which model is missing and what to do about it."""
+    if origin == "given":
+        return f"model not found: {path} (check the path of the exported model file)"
+    if origin == "LOOKSKIP_MODEL_PATH":
+        return f"model not found: {path} (from LOOKSKIP_MODEL_PATH; fix or unset it)"
+    return (
+        f"model not found: {path}, and no shipped model (a broken install?): reinstall "
+        "lookskip, or `lookskip train && lookskip export` to make one"
+    )
+
+
+def default_model_path() -> str:
+    """The model ``lookskip classify`` loads when none is given (``model_choice``)."""
+    return model_choice()[0]
 
 
 class ReferenceEngine:
@@ -115,9 +146,7 @@ class Scorer:
         json_fields: Sequence[str] | None = None,
     ):
         if not storage.exists(model_path):
-            raise FileNotFoundError(
-                f"model not found: {model_path} (train and export one, or pass --model)"
-            )
+            raise FileNotFoundError(missing_model_message(model_path, "given"))
         self.model_path = model_path
         self.max_line_bytes = max_line_bytes
         module, why = rust_module()
@@ -180,12 +209,15 @@ def load_scorer(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     json_fields: Sequence[str] | None = None,
 ) -> Scorer:
-    """Load the model for scoring (default: ``default_model_path()``); ``threads`` 0
+    """Load the model for scoring (default: ``model_choice``); ``threads`` 0
     means all cores, None the ``LOOKSKIP_THREADS`` setting. ``json_fields``: the
     message fields of JSON-lines logs (None: ``jsonlog.JSON_FIELDS``; empty: off)."""
     threads = get_settings().threads if threads is None else threads
+    path, origin = model_choice(model_path)
+    if not storage.exists(path):
+        raise FileNotFoundError(missing_model_message(path, origin))
     return Scorer(
-        model_path or default_model_path(),
+        path,
         threads=threads or 0,
         max_line_bytes=max_line_bytes,
         allow_fallback=allow_reference,

@@ -13,7 +13,7 @@ Definitions (``n_chars`` = number of code points, at least 1; regexes are ASCII,
 case-sensitive unless written ``(?i)``):
 
 =================== ===========================================================
-has_level           1 if ``LEVEL`` matches (error/fatal/critical/warn/exception/fail, any case)
+has_level           1 if ``LEVEL`` matches (a level/error word, ``level_pattern``)
 has_stack           1 if ``STACK`` matches (Traceback, ``at com.foo(``, ``Caused by:`` …)
 has_negative        1 if ``NEGATIVE`` matches (unable, cannot, timeout, denied, panic …)
 n_negative          log1p(number of ``NEGATIVE`` matches)
@@ -40,8 +40,44 @@ import re
 
 import numpy as np
 
+# The level and error words (the seed's six, with their inflections). `LEVEL` finds them
+# as words, not as substrings of names: a package `liberror-perl` or `libgpg-error-dev`,
+# a file `error.log`, a symbol `objc_exception_throw` say nothing about the line.
+LEVEL_WORDS: tuple[str, ...] = (
+    *("error", "errors", "errored", "fatal", "critical"),
+    *("warn", "warns", "warned", "warning", "warnings", "exception", "exceptions"),
+    *("fail", "fails", "failed", "failing", "failure", "failures"),
+)
+
+
+def level_pattern(words: tuple[str, ...] = LEVEL_WORDS) -> str:
+    """A level/error word, in one of three shapes (ASCII; Python re and Rust alike):
+
+    * a word of its own, any case, not glued to a name by a letter, digit, ``-``, ``_``
+      or ``.`` on either side (``ERROR``, ``error:``, ``Failed``, ``warnings.``; not
+      ``liberror-perl``, ``libgpg-error-dev``, ``error_log``, ``error.log``); the
+      pattern reads template keys, where glued digits are a placeholder
+      (``fail2ban`` → ``fail<NUM>ban``), so a ``<`` after the word glues too;
+    * a capitalised part of a CamelCase name, not continued in lower case
+      (``AuthFail``, ``java.io.IOException``, ``FailedScheduling``, ``ValueError``;
+      not ``Failover``, ``Errorf``);
+    * an upper-case part of an UPPER_SNAKE name (``FAIL_TASK_CLEANUP``, ``SYNC_FAILED``).
+
+    ``(?m)`` lets ``$`` (the end of a line) read the same in both engines (rust/src/rx.rs).
+    """
+    lower = "|".join(words)
+    cap = "|".join(w.capitalize() for w in words)
+    upper = "|".join(w.upper() for w in words)
+    return (
+        "(?m)"
+        rf"(?:^|[^A-Za-z0-9_\-])(?i:{lower})(?:[^A-Za-z0-9_.<\-]|\.\B|$)"
+        rf"|(?:{cap})(?:[^a-z]|$)"
+        rf"|(?:^|[^A-Za-z0-9\-])(?:{upper})(?:[^A-Za-z0-9.<\-]|\.\B|$)"
+    )
+
+
 FEATURE_PATTERNS: dict[str, str] = {
-    "LEVEL": r"(?i)error|fatal|critical|warn|exception|fail",
+    "LEVEL": level_pattern(),
     "STACK": r"Traceback \(most recent call last\)|^\s*at [A-Za-z_$][A-Za-z0-9_$.<>]*\(|Caused by:"
     r"|^\s*File \"[^\"]*\", line [0-9]+|Exception in thread|\.java:[0-9]+\)",
     "NEGATIVE": r"(?i)\b(?:unable|cannot|can't|could not|couldn't|timeout|timed out|denied|refused"

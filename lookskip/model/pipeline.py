@@ -50,7 +50,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
 # fail is LOOK whatever its score (its p_look is raised to the threshold). The words
 # are the `has_level` feature's, so the floor is a function of the key too. Measured:
 # without it the shipped model let 2.6% of the samples' 8,469 such lines through as
-# SKIP (OpenStack 30 of 52, Mac 66 of 358).
+# SKIP (OpenStack 30 of 52, Mac 66 of 358). Words, not substrings (`level_pattern`):
+# the substring rule made every dpkg line of `liberror-perl` LOOK
+# (benchmarks/bench_floor.py measures the change).
 LOOK_FLOOR_PATTERN = FEATURE_PATTERNS["LEVEL"]
 LOOK_FLOOR_FEATURE = FEATURE_NAMES.index("has_level")
 _FLOOR = re.compile(LOOK_FLOOR_PATTERN, re.ASCII)

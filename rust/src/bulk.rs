@@ -27,7 +27,10 @@ use crate::engine::{Engine, FileSummary, LookLine, Triage};
 use crate::error::{Error, Result};
 use crate::guard::ShrinkGuard;
 use crate::rows::{row_prefix, write_atomically, write_row, RowFormat};
-use crate::stream::{describe_read_error, open_input, read_error, ReadProgress, Tallied};
+use crate::stream::{
+    decompressed, describe_read_error, open_input, read_error, unsupported_compression,
+    Compression, ReadProgress, Tallied,
+};
 
 const BUF: usize = 1 << 20;
 const BINARY_PROBE: usize = 8192;
@@ -52,10 +55,10 @@ pub enum UnitInput {
     Whole { path: String },
     /// A whole file that must be gzip (named `.gz`): anything else is an error.
     Gzip { path: String },
-    /// `size` bytes at `offset` of the (gzip-compressed if `gz`) tar stream in `path`.
+    /// `size` bytes at `offset` of the tar stream in `path` (compressed or not: by its
+    /// magic bytes).
     TarMember {
         path: String,
-        gz: bool,
         offset: u64,
         size: u64,
     },
@@ -226,42 +229,32 @@ pub fn open_unit(input: &UnitInput) -> io::Result<Box<dyn BufRead + Send>> {
                 },
             )))
         }
-        UnitInput::TarMember {
-            path,
-            gz,
-            offset,
-            size,
-        } => {
-            let file = File::open(path)?;
-            let mut r: Box<dyn Read + Send> = if *gz {
-                let mut d = MultiGzDecoder::new(BufReader::with_capacity(BUF, file));
-                let skipped = io::copy(&mut (&mut d).take(*offset), &mut io::sink())?;
-                if skipped < *offset {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "truncated archive: member data missing",
-                    ));
+        UnitInput::TarMember { path, offset, size } => {
+            let mut file = BufReader::with_capacity(BUF, File::open(path)?);
+            let r: Box<dyn Read + Send> = match Compression::sniff(file.fill_buf()?) {
+                Some(c) => {
+                    let mut d = c.decode(file)?;
+                    let skipped = io::copy(&mut (&mut d).take(*offset), &mut io::sink())?;
+                    if skipped < *offset {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "truncated archive: member data missing",
+                        ));
+                    }
+                    Box::new(d)
                 }
-                Box::new(d)
-            } else {
-                let mut f = file;
-                f.seek(SeekFrom::Start(*offset))?;
-                Box::new(f)
+                None => {
+                    file.seek(SeekFrom::Start(*offset))?;
+                    Box::new(file)
+                }
             };
-            r = Box::new(Exact {
+            let r = Exact {
                 inner: r,
                 left: *size,
-            });
-            // A member may itself be gzip (`logs.tar!app.log.gz`): read by content,
-            // as a file on disk is.
-            let mut member = BufReader::with_capacity(BUF, r);
-            if member.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
-                return Ok(Box::new(BufReader::with_capacity(
-                    BUF,
-                    MultiGzDecoder::new(member),
-                )));
-            }
-            Ok(Box::new(member))
+            };
+            // A member may itself be compressed (`logs.tar!app.log.gz`): read by
+            // content, as a file on disk is.
+            decompressed(BufReader::with_capacity(BUF, r))
         }
     }
 }
@@ -289,10 +282,15 @@ fn starts_stream(input: &UnitInput) -> bool {
     !matches!(input, UnitInput::Plain { start, .. } if *start > 0)
 }
 
-/// Binary input: a NUL byte in the first 8 KiB of a stream (the rule `grep` uses).
-pub fn is_binary(reader: &mut dyn BufRead) -> io::Result<bool> {
+/// Why a stream cannot be classified, from its first bytes: a compressed format not
+/// read here (named), or binary (a NUL byte in the first 8 KiB, the rule `grep` uses).
+pub fn unreadable(reader: &mut dyn BufRead) -> io::Result<Option<String>> {
     let head = reader.fill_buf()?;
-    Ok(memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some())
+    if let Some(why) = unsupported_compression(head) {
+        return Ok(Some(why));
+    }
+    let binary = memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some();
+    Ok(binary.then(|| BINARY_ERROR.to_string()))
 }
 
 /// A whole file classified: totals, how many LOOK rows were kept, and those rows when
@@ -358,9 +356,9 @@ fn scan_file(
 ) -> Result<FileSummary> {
     let fail = |m: String| Error::Io(format!("{path}: {m}"));
     let mut input = open_input(path).map_err(|e| fail(e.to_string()))?;
-    match is_binary(&mut input) {
-        Ok(false) => {}
-        Ok(true) => return Err(fail(BINARY_ERROR.into())),
+    match unreadable(&mut input) {
+        Ok(None) => {}
+        Ok(Some(why)) => return Err(fail(why)),
         Err(e) => return Err(fail(read_error(&e, 0))),
     }
     let (input, tally) = Tallied::watched(input, progress);
@@ -405,9 +403,9 @@ pub fn classify_unit(
         Err(e) => return failed(s, describe_read_error(&e, 0, archive)),
     };
     if starts_stream(input) {
-        match is_binary(&mut reader) {
-            Ok(false) => {}
-            Ok(true) => return failed(s, BINARY_ERROR.into()),
+        match unreadable(&mut reader) {
+            Ok(None) => {}
+            Ok(Some(why)) => return failed(s, why),
             Err(e) => return failed(s, describe_read_error(&e, 0, archive)),
         }
     }

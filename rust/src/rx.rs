@@ -43,7 +43,12 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
             "{what}: patterns are ASCII-only (the dialect shared with Python re)"
         )));
     }
-    // `$` outside a class matches before a final "\n" in Python, only at the end in Rust.
+    // `$` outside a class matches before a final "\n" in Python, only at the end in Rust;
+    // in multi-line mode both read it alike (at the end and before every "\n"), so a
+    // pattern that opens with a flag group holding `m` (`(?m)`, `(?im)`) may use it.
+    if multi_line(pattern) {
+        return Ok(());
+    }
     let mut in_class = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -61,6 +66,16 @@ fn check_dialect(what: &str, pattern: &str) -> Result<()> {
         i += 1;
     }
     Ok(())
+}
+
+/// Whether the pattern opens with a bare flag group that turns multi-line mode on.
+fn multi_line(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(flags, _)| {
+            flags.contains('m') && flags.bytes().all(|b| b.is_ascii_alphabetic())
+        })
 }
 
 /// The engine settings of the shared dialect: byte-oriented, Unicode off, and empty
@@ -316,6 +331,20 @@ mod tests {
             let e = e.unwrap().to_string();
             assert_eq!(e, "t: invalid pattern (unclosed group)");
         }
+    }
+
+    #[test]
+    fn dollar_only_in_multi_line_mode() {
+        assert!(compile("t", r"error$").is_err());
+        for p in [r"(?m)error$", r"(?im)error$"] {
+            let re = compile("t", p).unwrap();
+            let mut c = re.create_cache();
+            // As Python's re.M: at the end and before every "\n".
+            assert!(is_match(&re, &mut c, b"an error"));
+            assert!(is_match(&re, &mut c, b"an error\nnext"));
+            assert!(!is_match(&re, &mut c, b"an errors"));
+        }
+        assert!(compile("t", r"(?m:x)error$").is_err());
     }
 
     #[test]

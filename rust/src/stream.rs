@@ -1,5 +1,6 @@
-//! Reading log files line by line without holding them: plain or gzip (detected by
-//! magic bytes, so a `.log` that is really gzip works too), `-` for stdin.
+//! Reading log files line by line without holding them: plain, gzip, xz, bzip2 or
+//! zstd (detected by magic bytes, so a `.log` that is really gzip works too), `-` for
+//! stdin. A compressed format not read here (lz4, .Z, 7z …) is named as such.
 //!
 //! Lines are split on `\n` (a `\r` before it is dropped too). A line longer than
 //! the cap keeps only its first `cap` bytes for scoring (a code point cut in two
@@ -13,6 +14,90 @@ use std::sync::{Arc, Mutex};
 use flate2::read::MultiGzDecoder;
 
 use crate::guard::ShrinkGuard;
+
+/// A compressed format read as a stream, known by its magic bytes (never by the name:
+/// `app.log` may be gzip, `app.log.gz` may be plain). Concatenated members or frames
+/// (`cat a.gz b.gz`, `pzstd`, `pbzip2` output) are read through, as `zcat` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Xz,
+    Bzip2,
+    Zstd,
+}
+
+const XZ_MAGIC: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+/// bzip2: `BZh`, the block size `1`-`9`, then a block (π) or end-of-stream (√π) magic:
+/// ten bytes, so a text log that happens to start with "BZh" stays text.
+const BZIP2_BLOCKS: [&[u8]; 2] = [
+    &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59],
+    &[0x17, 0x72, 0x45, 0x38, 0x50, 0x90],
+];
+
+impl Compression {
+    /// The format a stream whose first bytes are `head` is in, if one read here.
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Self::Gzip)
+        } else if head.starts_with(XZ_MAGIC) {
+            Some(Self::Xz)
+        } else if head.starts_with(ZSTD_MAGIC) {
+            Some(Self::Zstd)
+        } else if head.len() >= 10
+            && head.starts_with(b"BZh")
+            && (b'1'..=b'9').contains(&head[3])
+            && BZIP2_BLOCKS.contains(&&head[4..10])
+        {
+            Some(Self::Bzip2)
+        } else {
+            None
+        }
+    }
+
+    /// The decompressed bytes of `r`.
+    pub fn decode<R: BufRead + Send + 'static>(self, r: R) -> io::Result<Box<dyn BufRead + Send>> {
+        let inner: Box<dyn Read + Send> = match self {
+            Self::Gzip => Box::new(MultiGzDecoder::new(r)),
+            Self::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(r)),
+            Self::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+            Self::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
+        };
+        Ok(Box::new(BufReader::with_capacity(BUF, inner)))
+    }
+}
+
+/// `r` decompressed if it starts with a format read here, else as it is.
+pub fn decompressed<R: BufRead + Send + 'static>(mut r: R) -> io::Result<Box<dyn BufRead + Send>> {
+    match Compression::sniff(r.fill_buf()?) {
+        Some(c) => c.decode(r),
+        None => Ok(Box::new(r)),
+    }
+}
+
+/// Compressed formats recognised but not read: named in the error, so a `.lz4` log is
+/// not reported as a "binary file" (Python: `lookskip.compression.UNSUPPORTED`).
+const UNSUPPORTED: [(&[u8], &str); 6] = [
+    (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
+    (&[0x1f, 0x9d], "compress (.Z)"),
+    (b"LZIP\x01", "lzip"),
+    (&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c], "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (&[0x5d, 0x00, 0x00], "lzma (legacy .lzma)"),
+];
+
+/// The error for a stream that starts with a compressed format not read here.
+pub fn unsupported_compression(head: &[u8]) -> Option<String> {
+    UNSUPPORTED
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, name)| {
+            format!(
+                "{name}-compressed input: a format lookskip does not read (decompress it \
+                 first; gzip, xz, bzip2 and zstd are read directly)"
+            )
+        })
+}
 
 /// A read error in words (a gzip stream cut short or damaged says so), with how
 /// many complete lines the input gave before it.
@@ -47,23 +132,15 @@ pub fn describe_read_error(e: &io::Error, lines: u64, archive: bool) -> String {
 
 const BUF: usize = 1 << 20;
 
-/// Open `path` for line reading; `-` is stdin. Gzip is detected from the first bytes.
+/// Open `path` for line reading; `-` is stdin. Compression is detected from the first
+/// bytes (`Compression::sniff`).
 pub fn open_input(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(ShrinkGuard::open(path, 0)?)
     };
-    let mut reader = BufReader::with_capacity(BUF, raw);
-    let head = reader.fill_buf()?;
-    if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-        Ok(Box::new(BufReader::with_capacity(
-            BUF,
-            MultiGzDecoder::new(reader),
-        )))
-    } else {
-        Ok(Box::new(reader))
-    }
+    decompressed(BufReader::with_capacity(BUF, raw))
 }
 
 /// What a reader handed on: complete lines and bytes consumed, and its first error.
@@ -349,6 +426,69 @@ pub fn count_lines(path: &str) -> io::Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    fn compress(kind: Compression, data: &[u8]) -> Vec<u8> {
+        match kind {
+            Compression::Gzip => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Xz => {
+                let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Bzip2 => {
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Zstd => zstd::encode_all(data, 1).unwrap(),
+        }
+    }
+
+    #[test]
+    fn every_format_is_sniffed_and_read_through_concatenated_streams() {
+        let kinds = [
+            Compression::Gzip,
+            Compression::Xz,
+            Compression::Bzip2,
+            Compression::Zstd,
+        ];
+        for kind in kinds {
+            let mut data = compress(kind, b"one\ntwo\n");
+            data.extend(compress(kind, b"three\n"));
+            assert_eq!(Compression::sniff(&data), Some(kind));
+            let mut out = Vec::new();
+            decompressed(io::Cursor::new(data))
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, b"one\ntwo\nthree\n", "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn text_that_looks_like_a_magic_stays_text() {
+        assert_eq!(Compression::sniff(b"BZh9 is not a bzip2 header\n"), None);
+        let mut out = Vec::new();
+        decompressed(&b"BZh5 hello\n"[..])
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"BZh5 hello\n");
+    }
+
+    #[test]
+    fn unsupported_formats_are_named() {
+        let lz4 = [0x04, 0x22, 0x4d, 0x18, 0x64, 0x40];
+        assert!(unsupported_compression(&lz4)
+            .unwrap()
+            .starts_with("lz4-compressed input"));
+        assert!(unsupported_compression(b"plain text").is_none());
+    }
 
     fn lines_of(data: &[u8], cap: usize) -> Vec<(Vec<u8>, bool)> {
         let mut r = LineReader::new(BufReader::with_capacity(7, data), cap);

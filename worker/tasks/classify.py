@@ -138,11 +138,11 @@ def _plan_triage(params: dict[str, Any], parts_dir: str) -> tuple[dict[str, Any]
 
 
 def _weight(u: Unit) -> int:
-    """Rough uncompressed bytes of a unit (a .gz is guessed at 4x its size)."""
+    """Rough uncompressed bytes of a unit (a compressed file is guessed at 4x its size)."""
     s = u.source
     if s.kind == "plain":
         return (s.size if u.end is None else u.end) - u.start
-    return s.size * 4 if s.kind == "gz" else s.size
+    return s.size if s.kind in ("tar", "zip", "stdin") else s.size * 4
 
 
 def parts_dir_for(output: str, wf: str) -> str:

@@ -69,13 +69,14 @@ pub(crate) fn watch(progress: Option<&Bound<'_, PyReadProgress>>) -> Option<Arc<
 ///
 /// `kind`: `plain` (lines starting in `[start, end)` of a plain file that had `size`
 /// bytes when listed: found shorter, it was cut while read, an error), `whole`
-/// (plain or gzip file, `-` = stdin), `gz` (must be gzip) or `tar` (`size` bytes at
-/// `offset` of the tar stream, gzip-compressed if `gz`). Returns the unit's totals and density buckets.
+/// (plain or compressed file, by its magic bytes; `-` = stdin), `gz` (must be gzip) or
+/// `tar` (`size` bytes at `offset` of the tar stream, compressed or not). Returns the
+/// unit's totals and density buckets.
 /// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
 /// `progress` (a `ReadProgress`) counts the unit's bytes and lines as they are read.
 #[pyfunction]
 #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
-                    size = 0, gz = false, threshold = None, max_look = None, prefix = None,
+                    size = 0, threshold = None, max_look = None, prefix = None,
                     line_offset = 0, append = false, why = 0, baseline = None,
                     only_new = false, events = false, progress = None))]
 #[allow(clippy::too_many_arguments)]
@@ -89,7 +90,6 @@ fn classify_unit<'py>(
     end: Option<u64>,
     offset: u64,
     size: u64,
-    gz: bool,
     threshold: Option<f64>,
     max_look: Option<u64>,
     prefix: Option<Vec<u8>>,
@@ -111,12 +111,7 @@ fn classify_unit<'py>(
         },
         "whole" => UnitInput::Whole { path },
         "gz" => UnitInput::Gzip { path },
-        "tar" => UnitInput::TarMember {
-            path,
-            gz,
-            offset,
-            size,
-        },
+        "tar" => UnitInput::TarMember { path, offset, size },
         other => {
             return Err(PyValueError::new_err(format!(
                 "unknown unit kind {other:?}"
