@@ -62,6 +62,7 @@ class LazyGroup(click.Group):
 
             first = (str(exc).splitlines() or [""])[0]
             fail(f"internal error in the Rust extension ({first}); please report it")
+
     def resolve_command(self, ctx: click.Context, args: list[str]):
         """A mistyped command gets the nearest one: ``clasify`` → "did you mean classify?"."""
         try:
