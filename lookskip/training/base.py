@@ -28,14 +28,10 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable
-from pathlib import Path
-
 from lookskip import storage
 
 FORMAT = "lookskip-base-rows"
 BASE_ROWS_FILE = "base_rows.jsonl.gz"
-#: The shipped copy, beside the shipped model.
-SHIPPED_BASE_ROWS = Path(__file__).resolve().parents[2] / "data" / "models" / BASE_ROWS_FILE
 
 
 def key_rules_hash() -> str:
@@ -143,4 +139,7 @@ def default_base_rows(settings) -> str | None:
     own = storage.join(settings.models_dir, BASE_ROWS_FILE)
     if storage.exists(own):
         return own
-    return str(SHIPPED_BASE_ROWS) if SHIPPED_BASE_ROWS.exists() else None
+    from lookskip.shipped import shipped_file
+
+    shipped = shipped_file(f"models/{BASE_ROWS_FILE}")  # the checkout's or the wheel's
+    return str(shipped) if shipped else None
