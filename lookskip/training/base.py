@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable
+
 from lookskip import storage
 
 FORMAT = "lookskip-base-rows"
