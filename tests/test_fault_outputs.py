@@ -473,7 +473,8 @@ def test_a_newline_in_a_name_cannot_forge_text_rows(tmp_path, pool):
         assert "\n" in tf.getnames()[0]
     plain = tmp_path / f"a{forged}"
     plain.write_bytes(data)
-    for target, name in ((t, "t.tar!" + forged), (plain, plain.name)):
+    # rows name a file by the path as given (the member after its archive's path)
+    for target, name in ((t, f"{t}!{forged}"), (plain, str(plain))):
         res = run_cli("classify", str(target), "--format", "text", "--threshold", "0")
         assert res.returncode == 0, res.stderr
         rows = res.stdout.splitlines()
