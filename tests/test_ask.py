@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -338,21 +339,27 @@ def test_workers_ask_refit_then_classify_with_the_learned_model(
             capture_output=True,
             timeout=400,
         )
+        assert r.returncode == 0, r.stderr.decode()[-3000:] + celery_workers.all_logs()[-3000:]
+        assert batch_sim.stats["batches_created"] == created + 1
+        ask_doc = json.loads((out / "ask.json").read_text())
+        assert ask_doc["answers"] and ask_doc["model"].endswith("learned_model.json.gz")
+        store_text = (celery_workers.data_dir / "answers" / "answers.json").read_text()
     finally:
+        # the workers' data dir is shared by the session: the answers and the learned
+        # model would change every later test's training data and default model
         batch_sim.simulator.oracle = None
-    assert r.returncode == 0, r.stderr.decode()[-3000:] + celery_workers.all_logs()[-3000:]
-    assert batch_sim.stats["batches_created"] == created + 1
-    ask_doc = json.loads((out / "ask.json").read_text())
-    assert ask_doc["answers"] and ask_doc["model"].endswith("learned_model.json.gz")
-    store = json.loads((celery_workers.data_dir / "answers" / "answers.json").read_text())
+        shutil.rmtree(celery_workers.data_dir / "answers", ignore_errors=True)
+        for name in ("learned_model.json.gz", "learned_model.prev.json.gz"):
+            (celery_workers.data_dir / "models" / name).unlink(missing_ok=True)
+    store = json.loads(store_text)
     assert not store["pending"]
     rows = [json.loads(x) for x in (out / "dpkg.log.look.jsonl").read_text().splitlines()]
     assert {r["line"] for r in rows} == {i for i, y in enumerate(labels, 1) if y == "LOOK"}
     assert all(r.get("source") == "claude" for r in rows)
     from fixtures_services import FAKE_API_KEY
 
-    for written in (out / "ask.json", celery_workers.data_dir / "answers" / "answers.json"):
-        assert FAKE_API_KEY not in written.read_text()  # the key stays in the environment
+    for written in ((out / "ask.json").read_text(), store_text):
+        assert FAKE_API_KEY not in written  # the key stays in the environment
 
 
 def test_rows_name_claude_on_every_classify_path(tmp_path, monkeypatch):
