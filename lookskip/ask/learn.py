@@ -22,17 +22,19 @@ from typing import Any
 from lookskip import storage
 from lookskip.settings import Settings
 
+#: A template with fewer literal tokens than this applies to its exact keys only: a
+#: template such as `<*> <*> started` would label lines of any system.
+MIN_LITERAL_TOKENS = 2
+
 
 def model_answers(doc: dict) -> list[dict[str, str]]:
     """The answers a model file carries: a template that is specific enough applies to
     every key it matches; a too-general one only to the keys it was asked about."""
-    from lookskip.ask.survey import MIN_LITERAL_TOKENS
-    from lookskip.model.answers import WILDCARD, tokens
+    from lookskip.model.answers import WILDCARD, literal_tokens
 
     out: list[dict[str, str]] = []
     for a in doc.get("answers") or ():
-        literal = sum(t != WILDCARD for t in tokens(a["template"]))
-        if WILDCARD not in a["template"] or literal >= MIN_LITERAL_TOKENS:
+        if WILDCARD not in a["template"] or literal_tokens(a["template"]) >= MIN_LITERAL_TOKENS:
             out.append({"template": a["template"], "label": a["label"], "reason": a["reason"]})
         else:
             out.extend(

@@ -35,8 +35,6 @@ CONTEXT_LINES = 2
 #: Which occurrences of a key are kept as samples: the first is the one a template
 #: or key item shows; the others are what a budget left over buys votes with.
 SAMPLE_AT = frozenset({1, 3, 10, 30, 100})
-#: A template with fewer literal tokens than this applies to its exact keys only.
-MIN_LITERAL_TOKENS = 2
 DRAIN_SIM_TH = 0.4
 DRAIN_DEPTH = 4
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -87,12 +85,6 @@ class Template:
     @property
     def count(self) -> int:
         return sum(k.count for k in self.keys)
-
-    @property
-    def general(self) -> bool:
-        """Whether the template may label keys beyond the ones it was made from."""
-        toks = tokens(self.template)
-        return sum(t != WILDCARD for t in toks) >= MIN_LITERAL_TOKENS
 
     @property
     def p_look(self) -> float:

@@ -165,7 +165,7 @@ def _scan(
             if res.look_kept >= limit:
                 continue
             res.look_kept += 1
-            why = scorer.answer_reason(texts[i]) if scorer.has_answers else None
+            why = scorer.answer_reason(texts[i])
             row = (first + int(i), float(probs[i]), texts[i], *([{"reason": why}] if why else []))
             if out is None:
                 res.look_lines.append(row)

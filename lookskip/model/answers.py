@@ -30,6 +30,11 @@ def tokens(key: str) -> list[str]:
     return [t for t in key.split(" ") if t]
 
 
+def literal_tokens(template: str) -> int:
+    """How many of a template's tokens are not the wildcard."""
+    return sum(t != WILDCARD for t in tokens(template))
+
+
 @dataclass(frozen=True)
 class Answer:
     template: str
@@ -39,9 +44,6 @@ class Answer:
     @property
     def look(self) -> bool:
         return self.label == "LOOK"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"template": self.template, "label": self.label, "reason": self.reason}
 
 
 class Answers:
@@ -82,8 +84,3 @@ class Answers:
             if all(p is None or p == t for p, t in zip(pattern, toks, strict=True)):
                 return self.list[j]
         return None
-
-
-def matches(template: str, key: str) -> bool:
-    """Whether ``key`` matches ``template`` (one template, no ranking)."""
-    return Answers([Answer(template, "LOOK")]).find(key) is not None
