@@ -191,8 +191,28 @@ def train_transformer(
     type=click.IntRange(1),
     help="Lines per labeled dataset scored by torch into reference_outputs.json.",
 )
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float16"]),
+    default="float32",
+    show_default=True,
+    help="Weights as stored (float16 halves the file; the reference outputs use the same "
+    "rounded weights).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="The export's LOOK threshold [default: the training's].",
+)
 @user_errors()
-def export_transformer(model_dir: str | None, out_dir: str | None, reference_lines: int) -> None:
+def export_transformer(
+    model_dir: str | None,
+    out_dir: str | None,
+    reference_lines: int,
+    dtype: str,
+    threshold: float | None,
+) -> None:
     """Export the fine-tuned BERT for the Rust (candle) classifier.
 
     Writes model.safetensors (names as candle's BertModel expects), config.json,
@@ -214,7 +234,7 @@ def export_transformer(model_dir: str | None, out_dir: str | None, reference_lin
     except LabelError:
         lines = []  # no labels here: the adversarial lines alone still check parity
     try:
-        summary = export(model_dir, out_dir, lines)
+        summary = export(model_dir, out_dir, lines, dtype=dtype, threshold=threshold)
     except ModelError as exc:
         raise ValueError(str(exc)) from exc
     out.print(

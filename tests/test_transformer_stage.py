@@ -163,6 +163,46 @@ def test_rust_candle_matches_torch(trained):
     assert clf.predict_proba([]).shape == (0,)
 
 
+def test_float16_export_is_half_the_size_and_candle_matches_its_reference(trained, tmp_path):
+    """A float16 export stores every tensor in half precision; its reference outputs are
+    torch's on the same rounded weights, so candle (which widens them on load) matches
+    them as tightly as a float32 export matches its own."""
+    from safetensors import safe_open
+
+    rs = _bert_module()
+    with data_dir_env(trained):
+        res = CliRunner().invoke(
+            cli,
+            [
+                "export-transformer",
+                "--out",
+                str(tmp_path / "half"),
+                "--dtype",
+                "float16",
+                "--threshold",
+                "0.4",
+                "--reference-lines",
+                "5",
+            ],
+        )
+    assert res.exit_code == 0, res.output
+    half = tmp_path / "half"
+    with safe_open(str(half / "model.safetensors"), "np") as f:
+        names = set(f.keys())
+        assert {str(f.get_tensor(n).dtype) for n in names} == {"float16"}
+    full = (_export(trained) / "model.safetensors").stat().st_size
+    assert (half / "model.safetensors").stat().st_size < 0.55 * full
+    config = json.loads((half / "config.json").read_text())
+    assert config["threshold"] == 0.4 and config["lookskip_dtype"] == "float16"
+    provenance = json.loads((half / "training.json").read_text())
+    assert provenance["held_out_datasets"] == [HELD_OUT]
+    ref = json.loads((half / "reference_outputs.json").read_text())
+    clf = rs.BertClassifier(str(half), device="cpu")
+    assert clf.threshold == pytest.approx(0.4)
+    got = clf.predict_proba(ref["lines"], batch_size=16)
+    np.testing.assert_allclose(got, ref["probabilities"], atol=1e-4, rtol=0)
+
+
 def test_rust_errors_are_clear(trained, tmp_path):
     rs = _bert_module()
     with pytest.raises(ValueError, match=r"config\.json"):

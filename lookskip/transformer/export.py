@@ -7,8 +7,11 @@ candle-transformers' ``BertModel`` loads tensors named like Hugging Face's
 Old checkpoints name LayerNorm parameters ``gamma``/``beta`` and some lack the
 ``bert.`` prefix, so the export rewrites names into the one layout the Rust side
 expects, drops buffers that are not weights (``position_ids``), and stores every
-tensor as contiguous float32. ``reference_outputs.json`` holds torch's P(LOOK) for
-sample lines, the parity check for any other implementation.
+tensor as contiguous float32 (or float16: ``dtype="float16"`` halves the file, and the
+Rust side widens it to float32 on load). ``reference_outputs.json`` holds torch's P(LOOK)
+for sample lines, computed with the weights exactly as stored (a float16 export is scored
+by torch with its weights rounded to float16 and widened back), so it is the parity check
+for any other implementation whatever the dtype.
 """
 
 from __future__ import annotations
@@ -53,7 +56,13 @@ def candle_name(name: str) -> str | None:
     return name
 
 
-def candle_state_dict(state: dict[str, Any]) -> dict[str, Any]:
+DTYPES = ("float32", "float16")
+
+
+def candle_state_dict(state: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
+    """Tensors renamed for candle, contiguous, in ``dtype``."""
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r} (one of {', '.join(DTYPES)})")
     out: dict[str, Any] = {}
     for name, tensor in state.items():
         new = candle_name(name)
@@ -61,7 +70,8 @@ def candle_state_dict(state: dict[str, Any]) -> dict[str, Any]:
             continue
         if new in out:
             raise ValueError(f"two tensors map to {new!r}")
-        out[new] = tensor.detach().to("cpu").float().contiguous()
+        t = tensor.detach().to("cpu").float()
+        out[new] = (t.half() if dtype == "float16" else t).contiguous()
     required = (
         "bert.embeddings.word_embeddings.weight",
         "bert.pooler.dense.weight",
@@ -74,13 +84,22 @@ def candle_state_dict(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def export(
-    model_dir: str, out_dir: str, sample_lines: Sequence[str], batch_size: int = 32
+    model_dir: str,
+    out_dir: str,
+    sample_lines: Sequence[str],
+    batch_size: int = 32,
+    dtype: str = "float32",
+    threshold: float | None = None,
 ) -> dict[str, Any]:
-    """Write the candle export of ``model_dir`` into ``out_dir``; returns a summary."""
+    """Write the candle export of ``model_dir`` into ``out_dir``; returns a summary.
+
+    ``threshold``: the export's LOOK threshold (default: the training's, 0.5)."""
     from safetensors.torch import save as save_safetensors
 
     model, tokenizer, info = load_trained(model_dir)
-    tensors = candle_state_dict(model.state_dict())
+    tensors = candle_state_dict(model.state_dict(), dtype)
+    if dtype == "float16":
+        model = model.half().float()  # torch scores the weights as stored
     config = model.config.to_dict()
     config.update(
         {
@@ -88,7 +107,8 @@ def export(
             "lookskip_format": FORMAT,
             "lookskip_format_version": FORMAT_VERSION,
             "max_length": int(info.get("max_length", 128)),
-            "threshold": float(info.get("threshold", 0.5)),
+            "threshold": float(info.get("threshold", 0.5) if threshold is None else threshold),
+            "lookskip_dtype": dtype,
             # "keys": the model reads inputs.model_input(line), not the line; every
             # scorer of this export applies it (lookskip.classify.cascade.load_bert)
             "lookskip_inputs": str((info.get("config") or {}).get("inputs", "lines")),
@@ -108,6 +128,9 @@ def export(
     )
     storage.write_json(storage.join(out_dir, "config.json"), config)
     storage.write_text(storage.join(out_dir, "tokenizer.json"), tokenizer.to_str())
+    # Provenance beside the weights: how they were trained (config, held-out systems,
+    # epochs, held-out figures), so a shipped export says where it came from.
+    storage.write_json(storage.join(out_dir, "training.json"), {**info, "exported_dtype": dtype})
     storage.write_json(
         storage.join(out_dir, "reference_outputs.json"),
         {
