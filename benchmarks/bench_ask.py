@@ -80,9 +80,9 @@ def run_system(name: str, labels_path: str, budgets: list, windows: bool, tmp_di
     from lookskip.labeling import pricing
     from lookskip.labeling.prompt import Window, build_request
     from lookskip.labeling.select import propagate_labels, rank_windows
-    from lookskip.model.key import template_keys
+    from lookskip.model.key import key_rules_hash, template_keys
     from lookskip.settings import Settings
-    from lookskip.training.base import FORMAT, key_rules_hash, read_base_rows
+    from lookskip.training.base import FORMAT, read_base_rows
 
     shipped = str(ROOT / "data" / "models" / "look_skip_model.json.gz")
     params, threshold = current_params(shipped)

@@ -209,7 +209,7 @@ def follow_latency(rate: float, seconds: float, all_rows: bool) -> None:
 def new_share() -> None:
     import lookskip_rs
 
-    from lookskip.bulk.chunks import split_lines
+    from lookskip.classify.linecut import split_lines
 
     clf = lookskip_rs.Classifier(str(MODEL), threads=1)
     look = new = 0

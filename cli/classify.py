@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 import click
@@ -321,102 +322,38 @@ def classify(
             why=why,
         )
         return
-    from lookskip.bulk.inputs import is_simple_file, simple_file_names
     from lookskip.classify.triage import NO_TRIAGE
 
-    triage = triage or NO_TRIAGE
-
-    if output_dir is not None or include or exclude or not all(map(is_simple_file, files)):
-        _classify_bulk(
-            files,
-            output_dir,
-            model_path=model_path,
-            threads=threads,
-            threshold=threshold,
-            max_look=max_look,
-            include=include,
-            exclude=exclude,
-            chunk_bytes=chunk_mib << 20,
-            max_line_bytes=max_line_bytes,
-            report=report,
-            fmt=fmt,
-            loaded=loaded,
-            triage=triage,
-            quiet=quiet,
-        )
-        return
-    from lookskip.classify.local import classify_paths, summarize
-    from lookskip.classify.rows import write_rows
-    from lookskip.classify.scorer import load_scorer
-
-    clf = loaded or load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
-    if clf.backend != "rust":
-        console.print(
-            f"[yellow]warning:[/] Rust extension lookskip_rs {clf.fallback_reason}: "
-            "using the numpy reference scorer (same results, much slower)"
-        )
-
-    names = iter(simple_file_names(files))  # rows name files as the bulk path does
-    from lookskip.progress import RunProgress
-
-    run = RunProgress()
-    bar, task = byte_progress("classifying", quiet=quiet)
-    watch_run(bar, task, run)
-
-    def report(res) -> None:
-        name = next(names)
-        if res.error:
-            bar.note(f"[bold red]error:[/] {escape(res.error)}")
-            return
-        if output_dir is None:
-            with bar.paused():
-                write_rows(sys.stdout, name, res.look_lines, fmt)
-                sys.stdout.flush()
-        bar.note(
-            f"{escape(res.path)}: {res.lines:,} lines, {res.look:,} LOOK"
-            + (f", {res.look_events:,} LOOK events" if res.look_events is not None else "")
-            + (f", {res.look_new:,} new" if res.look_new is not None else "")
-            + (f", {res.truncated:,} truncated" if res.truncated else "")
-            + f" ({res.seconds:.2f}s)"
-        )
-
-    with bar:
-        results = classify_paths(
-            clf,
-            files,
-            threshold=threshold,
-            max_look=max_look,
-            output_dir=output_dir,
-            on_file=report,
-            triage=triage,
-            progress=run,
-        )
-    summary = summarize(clf, results, threshold, max_look)
-    t = summary["totals"]
-    if len(results) > 1 or output_dir:
-        table = Table("files", "failed", "lines", "LOOK", "truncated", "seconds")
-        table.add_row(
-            str(t["files"]),
-            str(t["failed"]),
-            f"{t['lines']:,}",
-            f"{t['look']:,}",
-            f"{t['truncated']:,}",
-            f"{t['seconds']:.2f}",
-        )
-        console.print(table)
-    if output_dir:
-        console.print(f"wrote {escape(output_dir)}/summary.json")
-    if t["failed"]:
-        fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
+    _classify_bulk(
+        files,
+        output_dir,
+        model_path=model_path,
+        threads=threads,
+        threshold=threshold,
+        max_look=max_look,
+        include=include,
+        exclude=exclude,
+        chunk_bytes=chunk_mib << 20,
+        max_line_bytes=max_line_bytes,
+        report=report,
+        fmt=fmt,
+        loaded=loaded,
+        triage=triage or NO_TRIAGE,
+        quiet=quiet,
+    )
 
 
 def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **options) -> None:
-    """Directories, archives, URLs, --output: the bulk layer (``lookskip.bulk``)."""
-    import tempfile
-
+    """Every classify run but --bert and --follow: files, stdin, directories, archives,
+    URLs, into --output or to stdout, through one unit loop (``lookskip.bulk.run``).
+    Rows on stdout are written by the same writer as --output's (``lookskip.bulk.sink``)."""
+    from lookskip.bulk.inputs import STDIN
     from lookskip.bulk.run import classify_inputs
+    from lookskip.bulk.sink import StdoutRows
     from lookskip.progress import RunProgress
 
+    if output_dir is None and STDIN in files and sys.stdout.isatty():
+        quiet = True  # stdin's rows reach the terminal as they come: no bar among them
     run = RunProgress()
     bar, task = byte_progress("classifying", quiet=quiet)
     watch_run(bar, task, run)
@@ -424,12 +361,8 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     def on_start(loaded, exp) -> None:
         if not exp.sources and not exp.errors:
             raise _NothingMatched(_nothing_matched(files, options))
-        if loaded.backend != "rust":
-            bar.note(
-                f"[yellow]warning:[/] Rust extension lookskip_rs "
-                f"{loaded.fallback_reason}: using the numpy reference scorer "
-                "(same results, much slower)"
-            )
+        if warning := fallback_warning(loaded):
+            bar.note(warning)
         for e in exp.errors:
             what = e.error if e.error.startswith(e.name) else f"{e.name}: {e.error}"
             bar.note(f"[bold red]error:[/] {escape(what)}")
@@ -440,25 +373,46 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
             bar.note(f"[bold red]error:[/] {escape(fr.file)}: {escape(why)}")
 
     report = options.pop("report") and bool(output_dir)
-    with tempfile.TemporaryDirectory(prefix="lookskip-classify-") as tmp:
-        out = output_dir or tmp
-        try:
-            with bar, terminate_cleanly():
-                summary = classify_inputs(
-                    files,
-                    out,
-                    report=report,
-                    on_start=on_start,
-                    progress=run,
-                    on_file=on_file,
-                    **options,
-                )
-        except _NothingMatched as exc:
-            fail(str(exc), code=2)  # as a shell glob that matched nothing
-        if output_dir is None:
-            _print_bulk_rows(summary, out, fmt)
+    rows = None if output_dir else StdoutRows(sys.stdout, fmt, pause=bar.paused)
+    try:
+        with bar, terminate_cleanly():
+            summary = classify_inputs(
+                files,
+                output_dir,
+                report=report,
+                on_start=on_start,
+                progress=run,
+                on_file=on_file,
+                rows=rows,
+                **options,
+            )
+    except _NothingMatched as exc:
+        fail(str(exc), code=2)  # as a shell glob that matched nothing
+    except BrokenPipeError:
+        stdout_gone()  # `lookskip classify … | head`: the reader has what it wanted
     t = summary["totals"]
-    triage = options.get("triage")
+    if output_dir or t["files"] > 1:
+        console.print(run_table(t, options.get("triage")))
+    if output_dir:
+        console.print(
+            f"wrote {escape(output_dir)}/summary.json" + (" and report.html" if report else "")
+        )
+    if t["failed"]:
+        fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
+
+
+def fallback_warning(loaded) -> str | None:
+    """The one warning that the numpy reference scorer stands in for the extension."""
+    if loaded.backend == "rust":
+        return None
+    return (
+        f"[yellow]warning:[/] Rust extension lookskip_rs {loaded.fallback_reason}: "
+        "using the numpy reference scorer (same results, much slower)"
+    )
+
+
+def run_table(t: dict, triage=None) -> Table:
+    """The end-of-run table: files, lines, LOOK (new, events when counted), speed."""
     cols = ["files", "failed", "lines", "LOOK", "share", "truncated", "seconds", "lines/s"]
     vals = [
         str(t["files"]),
@@ -478,13 +432,16 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
         vals.insert(4, f"{t['look_new']:,}")
     table = Table(*cols)
     table.add_row(*vals)
-    console.print(table)
-    if output_dir:
-        console.print(
-            f"wrote {escape(output_dir)}/summary.json" + (" and report.html" if report else "")
-        )
-    if t["failed"]:
-        fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
+    return table
+
+
+def stdout_gone() -> None:
+    """Exit quietly once stdout's reader has gone (``| head``), as grep does; stdout is
+    pointed at /dev/null so Python's own flush at exit cannot complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)  # 128 + SIGPIPE: what a shell reports for a writer its reader left
 
 
 class _NothingMatched(Exception):
@@ -507,22 +464,6 @@ def _nothing_matched(files, options: dict) -> str:
     )
 
 
-def _print_bulk_rows(summary: dict, out: str, fmt: str) -> None:
-    """LOOK lines on stdout: ``file:line:prob:text`` (text) or the output rows (jsonl)."""
-    from lookskip import storage
-    from lookskip.bulk.report import print_text
-
-    if fmt == "text":
-        print_text(summary, out, sys.stdout)
-    else:
-        for f in summary["files"]:
-            if f.get("output"):
-                with storage.open_file(storage.join(out, f["output"]), "rb") as rows:
-                    for row in rows:
-                        sys.stdout.write(row.decode("utf-8"))
-    sys.stdout.flush()
-
-
 def _triage(
     loaded,
     why: bool,
@@ -535,7 +476,7 @@ def _triage(
     exclude,
 ):
     """The run's :class:`~lookskip.classify.triage.Triage`: reads (and saves) the baseline."""
-    from lookskip.classify.triage import make_triage
+    from lookskip.bulk.baseline import make_triage
 
     triage, errors = make_triage(
         loaded,

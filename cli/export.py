@@ -52,8 +52,8 @@ def export(model_path, output, labels_dir, reference, check) -> None:
     let another implementation test parity.
     """
     from lookskip import storage
-    from lookskip.model.export import export_files, parity_report
     from lookskip.settings import get_settings
+    from lookskip.training.export import export_files, parity_report
 
     settings = get_settings()
     model_path = model_path or storage.join(settings.models_dir, MODEL_JOBLIB)

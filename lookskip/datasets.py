@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 
 from lookskip import storage
+from lookskip.samples import SAMPLE_MAX_LINE_BYTES, IngestError, check_text
 from lookskip.settings import Settings, get_settings
 from lookskip.shipped import shipped_file
 
@@ -109,16 +110,14 @@ def check_name(name: str) -> None:
 def _read_sample(path: str, lines: int) -> bytes:
     """The first ``lines`` lines of ``path`` (gzip by suffix), reading at most one line
     longer than the ingest limit, so a huge single-line file is refused, not loaded."""
-    from lookskip.ingest import MAX_LINE_BYTES
-
     parts: list[bytes] = []
     with storage.open_file(path, "rb", compression="infer") as src:
         for _ in range(lines):
-            raw = src.readline(MAX_LINE_BYTES + 2)
+            raw = src.readline(SAMPLE_MAX_LINE_BYTES + 2)
             if not raw:
                 break
             parts.append(raw if raw.endswith(b"\n") else raw + b"\n")
-            if len(raw) > MAX_LINE_BYTES + 1:  # (no newline within the limit: too long)
+            if len(raw) > SAMPLE_MAX_LINE_BYTES + 1:  # (no newline within the limit: too long)
                 break
     return b"".join(parts)
 
@@ -137,8 +136,6 @@ def add_dataset(
     ``file`` dataset from the same path (idempotent). Returns the dataset and the
     number of lines written.
     """
-    from lookskip.ingest import IngestError, check_text
-
     settings = settings or get_settings()
     check_name(name)
     if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:

@@ -14,8 +14,8 @@ Where a sample comes from (the *source*):
 What ingest accepts — a sample must be text a labeler and a classifier can read:
 non-empty, no NUL byte (binary), strict UTF-8 (no lossy decoding: a replaced
 character would silently change the labeled line; the error names the byte
-offset), every line at most ``MAX_LINE_BYTES`` (1 MiB), the file at most
-``MAX_FILE_BYTES``. Bytes are kept exactly as the source has them (CRLF, no
+offset), every line at most ``SAMPLE_MAX_LINE_BYTES`` (1 MiB, :mod:`lookskip.samples`),
+the file at most ``MAX_FILE_BYTES``. Bytes are kept exactly as the source has them (CRLF, no
 final newline), so the sha256 can be compared with the source.
 
 Idempotency: a sample is rewritten only when its bytes would change. A local
@@ -43,9 +43,11 @@ import httpx
 
 from lookskip import datasets as ds
 from lookskip import storage, synthetic
+from lookskip.samples import SAMPLE_MAX_LINE_BYTES, IngestError, check_text
 from lookskip.settings import Settings, get_settings
 
-MAX_LINE_BYTES = 1 << 20
+__all__ = ["SAMPLE_MAX_LINE_BYTES", "IngestError", "check_text"]  # (from samples)
+
 MAX_FILE_BYTES = 256 << 20
 TRUTH_SUFFIX = "_structured.csv"  # appended to the sample name: BGL_2k.log_structured.csv
 RECORD_DIR = ".ingest"
@@ -58,10 +60,6 @@ MAX_RETRY_AFTER_S = 30.0
 
 #: Statuses of an IngestResult; only "failed" makes the command exit non-zero.
 STATUSES = ("downloaded", "copied", "generated", "unchanged", "missing", "failed")
-
-
-class IngestError(Exception):
-    """Why one dataset (or one of its files) could not be ingested."""
 
 
 class NotFound(IngestError):
@@ -95,34 +93,6 @@ class IngestResult:
 
 
 # --------------------------------------------------------------------------- content
-
-
-def check_text(data: bytes, max_line: int = MAX_LINE_BYTES) -> int:
-    """Check that ``data`` is an acceptable log sample and return its line count.
-
-    Raises ``IngestError`` with a one-line reason otherwise (see the module doc).
-    """
-    if not data:
-        raise IngestError("empty file")
-    nul = data.find(b"\0")
-    if nul >= 0:
-        raise IngestError(f"binary file (NUL byte at byte {nul})")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise IngestError(f"not UTF-8 text at byte {exc.start} (line {line})") from None
-    lines, start, n = 0, 0, len(data)
-    while start < n:
-        end = data.find(b"\n", start)
-        end = n if end < 0 else end
-        if end - start > max_line:
-            raise IngestError(
-                f"line {lines + 1} is {end - start:,} bytes long (limit {max_line:,})"
-            )
-        lines += 1
-        start = end + 1
-    return lines
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -4,7 +4,7 @@ The loop a user with a new system runs: the current model picks the windows of t
 system's sample it is least sure of (``labeling.select``), Claude labels only those
 (``labeling.pipeline.run_label``; labels spread by template key), the model is
 retrained on every labels file (``training.run.train_local``) and exported
-(``model.export.export_files``). Each step is the one its own command runs.
+(``training.export.export_files``). Each step is the one its own command runs.
 
 The figure it prints is the one that matters to that user: LOOK F1 on *their*
 system, before and after, on the same lines — the lines Claude answered directly
@@ -145,8 +145,8 @@ def retrain(
     from lookskip import storage
     from lookskip.labeling.pipeline import run_label
     from lookskip.labeling.select import select_uncertain
-    from lookskip.model.export import export_files
     from lookskip.model.files import MODEL_FILE, MODEL_JOBLIB
+    from lookskip.training.export import export_files
     from lookskip.training.run import train_local
 
     def step(text: str) -> None:

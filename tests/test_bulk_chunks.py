@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookskip.bulk.chunks import count_lines, owned_blocks, plan_units, split_lines
+from lookskip.bulk.chunks import count_lines, owned_blocks, plan_units
 from lookskip.bulk.inputs import Source
+from lookskip.classify.linecut import split_lines
 
 
 def reference_lines(data: bytes, cap: int = 1 << 30) -> list[bytes]:

@@ -353,12 +353,14 @@ def test_a_file_truncated_after_listing_is_an_error(tmp_path, pool, monkeypatch,
 
 
 @pytest.mark.parametrize("backend", ["rust", "reference"])
-@pytest.mark.parametrize("how", ["bulk", "stdout"])
+@pytest.mark.parametrize("how", ["bulk", "stdout", "library"])
 def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool, monkeypatch, backend, how):
-    """Cut to zero bytes (copytruncate) once reading has begun: through the bulk path
-    (``--output``) and the one-file path (rows to stdout), with either scorer."""
+    """Cut to zero bytes (copytruncate) once reading has begun: into ``--output``, to
+    stdout (which then gets none of its rows), and through the library call
+    (``Scorer.classify_file``), with either scorer."""
     from lookskip.bulk.run import classify_inputs
-    from lookskip.classify.local import classify_paths
+    from lookskip.bulk.sink import StdoutRows
+    from lookskip.classify.local import classify_file
     from lookskip.classify.scorer import load_scorer
     from lookskip.progress import RunProgress
 
@@ -391,9 +393,19 @@ def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool, monkeypat
         )
         (entry,) = summary["files"]
         lines, errors = entry["lines"], entry["errors"]
+    elif how == "stdout":
+        printed = io.StringIO()
+        summary = classify_inputs(
+            [str(log)], None, loaded=scorer, progress=run, rows=StdoutRows(printed, "text")
+        )
+        (entry,) = summary["files"]
+        lines, errors = entry["lines"], entry["errors"]
+        assert printed.getvalue() == "", "rows of a file that failed were printed"
     else:
-        (res,) = classify_paths(scorer, [str(log)], progress=run)
-        lines, errors = res.lines, [res.error] if res.error else []
+        try:
+            lines, errors = classify_file(scorer, str(log), threshold=0.0, progress=run).lines, []
+        except OSError as exc:
+            lines, errors = 0, [str(exc)]
     t.join()
     assert 0 < seen.get("read", 0) < size, "the file was not cut while being read"
     assert lines < 400_000

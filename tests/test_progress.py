@@ -7,6 +7,8 @@ second not yet" is a state the test holds for as long as it likes: no timing gue
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
 import select
 import subprocess
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from lookskip.classify.local import classify_paths
+from lookskip.bulk.run import classify_inputs
+from lookskip.bulk.sink import StdoutRows
 from lookskip.classify.scorer import load_scorer
 from lookskip.progress import RunProgress, exact_bytes_total, heartbeat
 
@@ -124,18 +127,28 @@ def test_rust_unit_counter_and_run_tally(tmp_path, halves, scorer):
     assert run.counter.snapshot() == (0, 0)
 
 
+def _to_stdout(scorer, paths, run):
+    """``lookskip classify PATHS`` (rows to a stdout stand-in): the summary and the rows."""
+    out = io.StringIO()
+    summary = classify_inputs(paths, None, loaded=scorer, progress=run, rows=StdoutRows(out))
+    return summary, out.getvalue()
+
+
 def test_local_paths_report_progress_exactly(tmp_path, halves, scorer, monkeypatch):
-    """classify_paths keeps a RunProgress current: totals from the file sizes first, exact
-    bytes/lines at the end, failures counted; the same with the numpy reference scorer."""
+    """A run to stdout keeps a RunProgress current: totals from the file sizes first,
+    exact bytes/lines at the end, failures counted; the same with the numpy scorer."""
     a = tmp_path / "a.log"
     a.write_bytes(halves[0])
-    missing = str(tmp_path / "missing.log")
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(gzip.compress(halves[0])[:-100])
     run = RunProgress()
-    res = classify_paths(scorer, [str(a), missing], progress=run)
+    summary, rows = _to_stdout(scorer, [str(a), str(cut)], run)
     s = run.snapshot()
-    assert (s.files_done, s.files_total, s.errors) == (2, 2, 1)
-    assert s.bytes == s.bytes_total == len(halves[0]) == res[0].bytes
-    assert s.lines == res[0].lines
+    (ok, bad) = summary["files"]
+    assert (s.files_done, s.files_total, s.errors) == (2, 2, 1) and bad["errors"]
+    assert s.bytes == ok["bytes"] + bad["bytes"] and s.bytes_total is None  # (gzip: unknown)
+    assert s.lines == ok["lines"] + bad["lines"] and ok["lines"] == halves[0].count(b"\n")
+    assert rows.count("\n") == ok["written"] > 0  # the failed file printed no rows
 
     monkeypatch.setenv("LOOKSKIP_NO_RUST", "1")
     ref = load_scorer(str(MODEL), threads=1)
@@ -143,9 +156,9 @@ def test_local_paths_report_progress_exactly(tmp_path, halves, scorer, monkeypat
     small = tmp_path / "small.log"
     small.write_bytes(b"\n".join(halves[0].split(b"\n")[:300]))
     run = RunProgress(counter=False)  # no Rust counter on this path
-    res = classify_paths(ref, [str(small)], progress=run)
-    assert run.snapshot().lines == res[0].lines == 300
-    assert run.snapshot().bytes == small.stat().st_size
+    summary, _ = _to_stdout(ref, [str(small)], run)
+    assert run.snapshot().lines == summary["totals"]["lines"] == 300
+    assert run.snapshot().bytes == run.snapshot().bytes_total == small.stat().st_size
 
 
 def test_a_fifo_is_not_peeked_and_has_no_total(tmp_path, halves, scorer):
@@ -153,14 +166,13 @@ def test_a_fifo_is_not_peeked_and_has_no_total(tmp_path, halves, scorer):
     fifo = _fifo(tmp_path)
     run = RunProgress()
     res: list = []
-    t = threading.Thread(
-        target=lambda: res.extend(classify_paths(scorer, [str(fifo)], progress=run))
-    )
+    t = threading.Thread(target=lambda: res.append(_to_stdout(scorer, [str(fifo)], run)))
     t.start()
     with open(fifo, "wb") as w:
         w.write(halves[0])
     t.join(60)
-    assert res[0].error is None and res[0].bytes == len(halves[0])
+    (entry,) = res[0][0]["files"]
+    assert entry["errors"] == [] and entry["bytes"] == len(halves[0])
     assert run.snapshot().bytes_total is None and run.snapshot().bytes == len(halves[0])
     from lookskip.bulk.inputs import expand_inputs
 

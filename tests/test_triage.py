@@ -18,13 +18,14 @@ from click.testing import CliRunner
 from fixtures_rust import COMMITTED_MODEL
 
 from cli.main import cli
+from lookskip.bulk.baseline import build_baseline
 from lookskip.classify import jsonlog
 from lookskip.classify.events import EVENT_RULE
 from lookskip.classify.follow import follow
 from lookskip.classify.local import classify_file
 from lookskip.classify.rows import json_row, text_row
 from lookskip.classify.scorer import load_scorer
-from lookskip.classify.triage import Triage, build_baseline, load_baseline
+from lookskip.classify.triage import Triage, load_baseline
 
 MODEL = str(COMMITTED_MODEL)
 

@@ -33,7 +33,7 @@ def store_path(settings: Settings) -> str:
 
 
 def _empty() -> dict:
-    from lookskip.training.base import key_rules_hash
+    from lookskip.model.key import key_rules_hash
 
     return {
         "version": STORE_VERSION,
@@ -44,7 +44,7 @@ def _empty() -> dict:
 
 
 def _check(doc: dict, path: str) -> dict:
-    from lookskip.training.base import key_rules_hash
+    from lookskip.model.key import key_rules_hash
 
     if doc.get("version") != STORE_VERSION:
         raise ValueError(f"{path}: unknown answer store version {doc.get('version')!r}")

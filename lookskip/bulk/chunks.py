@@ -22,12 +22,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lookskip.bulk.inputs import Source
-from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 
 DEFAULT_CHUNK_BYTES = 64 << 20
 READ_BLOCK = 4 << 20  # bytes read (and scored) at a time: bounds memory per worker
 SKIP_BLOCK = 64 << 10
-MAX_LINE_BYTES = DEFAULT_MAX_LINE_BYTES  # longer lines are scored on their first 64 KiB
 
 
 @dataclass(frozen=True)
@@ -95,10 +93,11 @@ def owned_blocks(
 
     Memory stays within ``block`` plus the longest line, or with ``cap`` within
     ``block + cap + 1`` whatever the input: a line longer than ``cap`` keeps its first
-    ``cap + 1`` bytes (so :func:`split_lines` still sees it as too long, cuts it to
-    ``cap`` and counts it) and the rest of it is read and dropped, ``on_drop`` told
-    how many bytes. Why: a zip member of 1 GiB without a newline (a zip bomb is
-    1 MB) was otherwise held whole, and grown by copying, before the cap applied.
+    ``cap + 1`` bytes (so :func:`~lookskip.classify.linecut.split_lines` still sees it
+    as too long, cuts it to ``cap`` and counts it) and the rest of it is read and
+    dropped, ``on_drop`` told how many bytes. Why: a zip member of 1 GiB without a
+    newline (a zip bomb is 1 MB) was otherwise held whole, and grown by copying,
+    before the cap applied.
     """
     pending = b""
     pos = start
@@ -182,32 +181,6 @@ def owned_blocks(
         carry = b"".join(parts)
     if carry:
         yield carry
-
-
-def split_lines(block: bytes, cap: int = MAX_LINE_BYTES) -> tuple[list[bytes], int]:
-    """The lines of a block of whole lines, as the Rust reader cuts them; and how many were cut.
-
-    A line is split on ``\\n``; a ``\\r`` right before the ``\\n`` is dropped. A line longer
-    than ``cap`` bytes keeps its first ``cap`` bytes (scored and shown so; a ``\\r`` is
-    then not dropped), exactly like ``lookskip_rs``'s ``classify_file``. Bytes stay bytes:
-    the classifier decodes them lossily (U+FFFD), so only LOOK lines are ever decoded here.
-    """
-    if not block:
-        return [], 0
-    terminated = block.endswith(b"\n")
-    lines = (block[:-1] if terminated else block).split(b"\n")
-    cut: set[int] = set()
-    if len(block) > cap and max(map(len, lines)) > cap:
-        for i, ln in enumerate(lines):
-            if len(ln) > cap:
-                lines[i] = ln[:cap]
-                cut.add(i)
-    if b"\r" in block:
-        last = len(lines) - 1
-        for i, ln in enumerate(lines):
-            if ln.endswith(b"\r") and (terminated or i < last) and i not in cut:
-                lines[i] = ln[:-1]
-    return lines, len(cut)
 
 
 def count_lines(block: bytes) -> int:

@@ -34,7 +34,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lookskip import storage
-from lookskip.compression import STREAM_SUFFIXES, TAR_SUFFIXES, decompress, skip, stream_errors
+from lookskip.compression import (
+    SNIFF_BYTES,
+    STREAM_SUFFIXES,
+    TAR_SUFFIXES,
+    decompress,
+    skip,
+    sniff,
+    stream_errors,
+)
 
 STDIN = "-"
 ZIP_SUFFIXES = (".zip",)
@@ -321,6 +329,22 @@ def list_zip(url: str, name: str) -> tuple[list[Source], list[InputError]]:
         return [], [InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")]
 
 
+def _by_content(url: str) -> str:
+    """``plain``, or the compression a local regular file's first bytes name: inputs
+    are read by content, so ``app.log`` that is really xz reads like ``app.log.xz``
+    (never a FIFO's first bytes: sniffing would take them)."""
+    if not storage.is_local(url):
+        return "plain"
+    path = storage.fs_and_path(url)[1]
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "plain"
+        with open(path, "rb") as f:
+            return sniff(f.read(SNIFF_BYTES)) or "plain"
+    except OSError:
+        return "plain"  # its reader reports why it cannot be read
+
+
 def _file_sources(
     url: str, name: str, shown: str | None = None
 ) -> tuple[list[Source], list[InputError]]:
@@ -330,6 +354,7 @@ def _file_sources(
     elif kind == "zip":
         srcs, errs = list_zip(url, name)
     else:
+        kind = _by_content(url) if kind == "plain" else kind
         srcs, errs = [Source(name=name, url=url, kind=kind, size=storage.size(url))], []
     if shown is not None:  # name!member -> shown!member
         srcs = [Source(**{**s.to_dict(), "shown": shown + s.name[len(name) :]}) for s in srcs]

@@ -3,7 +3,7 @@ inputs without scoring them row by row (a baseline, the ask-Claude survey).
 
 Inputs are what ``lookskip classify`` takes (files, directories, archives, URLs;
 ``--include``/``--exclude``), expanded by ``bulk.inputs``; lines are split with the
-scorer's line cap (``bulk.chunks.split_lines``). An input that cannot be read is an
+scorer's line cap (``classify.linecut.split_lines``). An input that cannot be read is an
 error for that input (in ``errors``), and the others are still read.
 """
 
@@ -25,9 +25,10 @@ def input_lines(
     source was read to its end (a source that failed gets an error and no end).
     ``expand``: how inputs become sources (default ``expand_inputs``; the workers pass
     one confined to their allowed roots)."""
-    from lookskip.bulk.chunks import READ_BLOCK, owned_blocks, split_lines
+    from lookskip.bulk.chunks import READ_BLOCK, owned_blocks
     from lookskip.bulk.inputs import expand_inputs
     from lookskip.bulk.scan import READ_ERRORS, UnreadableInput, describe_error, open_stream
+    from lookskip.classify.linecut import split_lines
     from lookskip.compression import BINARY_PROBE, unreadable
 
     exp = (expand or expand_inputs)(inputs, include=include, exclude=exclude)

@@ -10,6 +10,7 @@ the same output.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,7 +21,15 @@ from lookskip.bulk.inputs import InputError, Source, output_relpath
 from lookskip.bulk.merge import FileSummary, merge_units, remove_output
 from lookskip.bulk.parts import Discard, local_target, remove_parts
 from lookskip.bulk.report import write_report
-from lookskip.bulk.scan import Engine, UnitResult, classify_unit_to
+from lookskip.bulk.scan import (
+    Engine,
+    RowTarget,
+    UnitResult,
+    classify_unit_to,
+    rust_unit_function,
+    unit_lines_function,
+)
+from lookskip.bulk.sink import StdoutRows, copy_to_fd
 from lookskip.bulk.staging import staged_output
 from lookskip.bulk.summary import build_summary, write_summary
 from lookskip.classify.rows import row_prefix
@@ -34,29 +43,46 @@ WHOLE_FILE = 1 << 62
 
 def classify_source_local(
     source: Source,
-    output_dir: str,
+    output_dir: str | None,
     scorer: Engine,
     threshold: float,
     max_look: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: RunProgress | None = None,
     triage: Triage = NO_TRIAGE,
+    rows: StdoutRows | None = None,
 ) -> FileSummary:
-    """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically).
+    """Classify one source here, unit after unit, into ``<file>.look.jsonl`` (atomically)
+    under ``output_dir``, or with ``rows`` to stdout (:mod:`lookskip.bulk.sink`).
 
     The units are those a distributed run would send to workers; here each one's line
     offset is already known when it starts, so rows get their global numbers at once
     and go straight to the output (no parts, no merge).
     """
-    rel = output_relpath(source)
-    out_url = storage.join(output_dir, rel)
-    prefix = row_prefix(source.row_file)
+    if rows is not None:
+        rel, out_url, fmt = None, None, rows.fmt
+        prefix, target = rows.prefix(source), rows.target(source)
+    elif output_dir is not None:
+        rel = output_relpath(source)
+        out_url = storage.join(output_dir, rel)
+        prefix, fmt = row_prefix(source.row_file), "jsonl"
+        target = local_target(out_url)
+    else:
+        raise ValueError("classify_source_local needs output_dir or rows")
     results: list[UnitResult] = []
+    units = plan_units(source, WHOLE_FILE if triage.events else chunk_bytes)
+    at_once = _at_once(units, scorer, max_look)
     try:
-        with local_target(out_url) as tmp:
+        with target as tmp:
+            if at_once > 1:
+                results = _units_at_once(
+                    units, at_once, scorer, threshold, tmp, prefix, triage, progress, fmt
+                )
+                if any(r.error for r in results):
+                    raise Discard
+                units = []
             lines = written = 0
-            whole = WHOLE_FILE if triage.events else chunk_bytes
-            for unit in plan_units(source, whole):
+            for unit in units:
                 room = None if max_look is None else max(0, max_look - written)
                 res = classify_unit_to(
                     unit,
@@ -69,6 +95,7 @@ def classify_source_local(
                     max_look=room,
                     triage=triage,
                     progress=progress,
+                    fmt=fmt,
                 )
                 results.append(res)
                 if res.error:
@@ -76,8 +103,96 @@ def classify_source_local(
                 lines += res.lines
                 written += res.written
     except Discard:
-        remove_output(out_url)  # never leave an earlier run's output looking current
+        if out_url is not None:
+            remove_output(out_url)  # never leave an earlier run's output looking current
     return FileSummary.collect(source, results, rel)
+
+
+def _at_once(units: Sequence[Unit], scorer: Engine, max_look: int | None) -> int:
+    """How many of one file's units to score at once: one per scoring thread for a
+    plain local file of several units read by the extension (with ``--max-look`` the
+    rows kept depend on the units before, so units go one after the other)."""
+    threads = int(getattr(scorer, "threads", 1) or 1)
+    if len(units) < 2 or threads < 2 or max_look is not None:
+        return 1
+    if rust_unit_function(scorer) is None or unit_lines_function() is None:
+        return 1
+    src = units[0].source
+    if src.kind != "plain" or not storage.is_local(src.url):
+        return 1
+    return min(threads, len(units))
+
+
+def _units_at_once(
+    units: Sequence[Unit],
+    workers: int,
+    scorer: Engine,
+    threshold: float,
+    target: RowTarget,
+    prefix: bytes,
+    triage: Triage,
+    progress: RunProgress | None,
+    fmt: str,
+) -> list[UnitResult]:
+    """Score the units of one large plain file ``workers`` at a time, rows in line order.
+
+    Why: a unit's reader and row writer run on one thread, so one large file kept
+    a second core idle however many the scorer had. Each unit's lines are counted
+    first (a newline count in the extension, far faster than scoring), so every unit
+    knows its first line's number and writes final rows into its own spool; the
+    spools are appended to ``target`` in order. A unit whose count and scored lines
+    differ (the file changed between) is an error, as a file that shrank is.
+    """
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    count = unit_lines_function()
+    path = storage.fs_and_path(units[0].source.url)[1]
+    size = units[0].source.size
+
+    def lines_of(u: Unit) -> int:
+        return count("plain", path, start=u.start, end=u.end, size=size)[0]
+
+    with ThreadPoolExecutor(workers) as pool:
+        counts = list(pool.map(lines_of, units))
+    offsets = [sum(counts[:k]) for k in range(len(units))]
+    with tempfile.TemporaryDirectory(prefix="lookskip-units-") as spools:
+
+        def one(k: int) -> UnitResult:
+            res = classify_unit_to(
+                units[k],
+                scorer,
+                threshold,
+                os.path.join(spools, str(k)),
+                prefix=prefix,
+                line_offset=offsets[k],
+                triage=triage,
+                fmt=fmt,
+            )
+            if not res.error and res.lines != counts[k]:
+                res.error = f"changed while being read ({counts[k]} lines, then {res.lines})"
+            if progress is not None:
+                progress.unit_done(res.bytes, res.lines)
+            return res
+
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(one, range(len(units))))
+        if not any(r.error for r in results):
+            _append_files([os.path.join(spools, str(k)) for k in range(len(units))], target)
+    return results
+
+
+def _append_files(paths: Sequence[str], target: RowTarget) -> None:
+    """Append the files ``paths`` to ``target`` (a path, or an open descriptor)."""
+    fd = target if isinstance(target, int) else os.open(target, os.O_WRONLY)
+    try:
+        if not isinstance(target, int):
+            os.lseek(fd, 0, os.SEEK_END)
+        for p in paths:
+            copy_to_fd(p, fd)
+    finally:
+        if not isinstance(target, int):
+            os.close(fd)
 
 
 def finish_run(
@@ -99,7 +214,7 @@ def finish_run(
 def run_local(
     sources: Sequence[Source],
     input_errors: Sequence[InputError],
-    output_dir: str,
+    output_dir: str | None,
     scorer: Engine,
     threshold: float,
     max_look: int | None = None,
@@ -108,35 +223,38 @@ def run_local(
     on_file: Callable[[FileSummary], Any] | None = None,
     report: bool = True,
     triage: Triage = NO_TRIAGE,
+    rows: StdoutRows | None = None,
     **run: Any,
 ) -> dict[str, Any]:
     """Classify ``sources`` here into ``output_dir``, staged (:mod:`lookskip.bulk.staging`):
-    the previous run's files there are replaced only once this run has finished."""
+    the previous run's files there are replaced only once this run has finished. With
+    ``rows`` (and no ``output_dir``) the rows go to stdout and the summary is only
+    returned: nothing is written to disk but the rows' spools."""
     started = time.time()
-    files = []
+    files: list[FileSummary] = []
     if progress is not None:
         progress.set_totals(len(sources), exact_bytes_total(sources))
-    with staged_output(output_dir) as stage:
+
+    def each(out: str | None) -> None:
         for source in sources:
             fr = classify_source_local(
-                source, stage, scorer, threshold, max_look, chunk_bytes, progress, triage
+                source, out, scorer, threshold, max_look, chunk_bytes, progress, triage, rows
             )
             files.append(fr)
             if progress is not None:
                 progress.file_done(failed=bool(fr.errors))
             if on_file:
                 on_file(fr)
-        summary = finish_run(
-            files,
-            input_errors,
-            stage,
-            started,
-            report=report,
-            mode="local",
-            threshold=threshold,
-            max_look=max_look,
-            **run,
-        )
+
+    info = {"mode": "local", "threshold": threshold, "max_look": max_look, **run}
+    if output_dir is None:
+        if rows is None:
+            raise ValueError("run_local needs output_dir or rows")
+        each(None)
+        return build_summary(files, input_errors, time.time() - started, **info)
+    with staged_output(output_dir) as stage:
+        each(stage)
+        summary = finish_run(files, input_errors, stage, started, report=report, **info)
     return summary
 
 
@@ -184,7 +302,7 @@ def merge_all(
 
 def classify_inputs(
     inputs: Sequence[str],
-    output_dir: str,
+    output_dir: str | None,
     *,
     model_path: str | None = None,
     threads: int | None = None,
@@ -200,8 +318,13 @@ def classify_inputs(
     on_file: Callable[[FileSummary], Any] | None = None,
     loaded: Any = None,
     triage: Triage = NO_TRIAGE,
+    rows: StdoutRows | None = None,
 ) -> dict[str, Any]:
     """``lookskip classify``: expand the inputs, load the model, classify, summarize.
+
+    Every input goes this way, a plain file too (one whole-file unit, or a few of
+    ``chunk_bytes``): into ``output_dir``, or with ``rows`` (and ``output_dir``
+    None) to stdout.
 
     ``on_start(loaded scorer, expansion)`` runs once the work is known (progress bars);
     ``progress`` is kept current from the first byte read (poll its ``snapshot``).
@@ -214,7 +337,7 @@ def classify_inputs(
     if loaded is None:
         loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes)
     require_rust(loaded, triage)
-    exp = expand_inputs(inputs, include, exclude, skip=[output_dir])
+    exp = expand_inputs(inputs, include, exclude, skip=[output_dir] if output_dir else [])
     if on_start:
         on_start(loaded, exp)
     thr = pick_threshold(threshold, loaded.threshold)
@@ -230,6 +353,7 @@ def classify_inputs(
         on_file,
         report,
         triage,
+        rows,
         backend=loaded.backend,
         model=loaded.model_path,
         threads=loaded.threads,

@@ -28,15 +28,15 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.bulk.chunks import (
-    MAX_LINE_BYTES,
     READ_BLOCK,
     Unit,
     count_lines,
     owned_blocks,
-    split_lines,
 )
 from lookskip.bulk.inputs import STDIN, Source
-from lookskip.classify.rows import row_rest
+from lookskip.classify.linecut import split_lines
+from lookskip.classify.rows import named_text_row, row_rest
+from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
 from lookskip.classify.triage import NO_TRIAGE, Triage
 from lookskip.compression import (
     BINARY_PROBE,
@@ -252,6 +252,10 @@ def describe_error(exc: BaseException, source: Source) -> str:
 
 RowWriter = Callable[[bytes], Any]
 
+# Where a unit's rows go: a local path, or an open file descriptor (rows straight to
+# stdout, :mod:`lookskip.bulk.sink`).
+RowTarget = str | int
+
 
 def scan_unit(
     unit: Unit,
@@ -262,6 +266,7 @@ def scan_unit(
     on_progress: Callable[[int, int], Any] | None = None,
     prefix: bytes | None = None,
     line_offset: int = 0,
+    fmt: str = "jsonl",
 ) -> UnitResult:
     """Score every line the unit owns in Python; ``write`` gets the LOOK rows.
 
@@ -271,12 +276,15 @@ def scan_unit(
     (the merge only adds the unit's line offset); with ``prefix`` rows are final:
     ``<prefix><n><rest>``. ``n`` = ``line_offset`` + the line's number in the unit. At
     most ``max_look`` rows are written (the count of LOOK lines is still complete).
-    Unreadable input ends the unit with ``error`` set instead of raising.
+    With ``fmt="text"`` rows are ``<prefix>:<n>:<prob>:<text>`` (``prefix``: the
+    file's name as text rows print it). Unreadable input ends the unit with ``error``
+    set instead of raising.
     """
+    name = prefix.decode("utf-8") if fmt == "text" and prefix is not None else None
     res = UnitResult()
     t0 = time.perf_counter()
     sep = "" if prefix is not None else "\t"
-    cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
+    cap = int(getattr(scorer, "max_line_bytes", DEFAULT_MAX_LINE_BYTES))
     answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
 
     def dropped(n: int) -> None:  # bytes of overlong lines read past the cap
@@ -306,12 +314,16 @@ def scan_unit(
                     out = []
                     for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(), strict=True):
                         text = lines[i].decode("utf-8", "replace")
+                        n = line_offset + res.lines + i + 1
+                        if name is not None:
+                            out.append(named_text_row(name, n, p, text))
+                            continue
                         found = scorer.answer(text) if answered else None
                         rest = row_rest(p, text, {"reason": found[1]} if found else None)
-                        out.append(f"{line_offset + res.lines + i + 1}{sep}{rest}\n")
+                        out.append(f"{n}{sep}{rest}\n")
                     if out:
                         rows = "".join(out).encode("utf-8")
-                        if prefix is not None:
+                        if prefix is not None and name is None:
                             rows = prefix + rows[:-1].replace(b"\n", b"\n" + prefix) + b"\n"
                         write(rows)
                     res.written += len(out)
@@ -321,6 +333,8 @@ def scan_unit(
                 res.bytes += len(block)
                 if on_progress:
                     on_progress(len(block), len(lines))
+    except BrokenPipeError:
+        raise  # the rows' reader went away (stdout into `| head`), not a bad input
     except READ_ERRORS as exc:
         res.error = describe_error(exc, unit.source)
         if res.lines:
@@ -337,6 +351,11 @@ def rust_unit_function(scorer: Any) -> Callable[..., dict[str, Any]] | None:
     if fn is None or not isinstance(scorer, mod.Classifier):  # type: ignore[union-attr]
         return None
     return fn
+
+
+def unit_lines_function() -> Callable[..., tuple[int, int]] | None:
+    """``lookskip_rs.count_unit_lines`` (a unit's lines without scoring), if built."""
+    return getattr(sys.modules.get("lookskip_rs"), "count_unit_lines", None)
 
 
 def _rust_args(unit: Unit) -> dict[str, Any] | None:
@@ -368,15 +387,17 @@ def classify_unit_to(
     unit: Unit,
     scorer: Engine,
     threshold: float,
-    path: str,
+    path: RowTarget,
     prefix: bytes | None = None,
     line_offset: int = 0,
     append: bool = False,
     max_look: int | None = None,
     triage: Triage = NO_TRIAGE,
     progress: RunProgress | None = None,
+    fmt: str = "jsonl",
 ) -> UnitResult:
-    """Score a unit into the local file ``path`` (rows as in :func:`scan_unit`).
+    """Score a unit into the local file ``path``, or straight into the open file
+    descriptor ``path`` (an int: stdout), rows as in :func:`scan_unit`.
 
     The Rust extension reads, scores and writes the unit in one call when it can, so
     no line passes through Python; otherwise :func:`scan_unit` does the same work.
@@ -386,7 +407,7 @@ def classify_unit_to(
     to the extension) and its exact totals at the end.
     """
     res = _classify_unit_to(
-        unit, scorer, threshold, path, prefix, line_offset, append, max_look, triage, progress
+        unit, scorer, threshold, path, prefix, line_offset, append, max_look, triage, progress, fmt
     )
     if progress is not None:
         progress.unit_done(res.bytes, res.lines)
@@ -397,13 +418,14 @@ def _classify_unit_to(
     unit: Unit,
     scorer: Engine,
     threshold: float,
-    path: str,
+    path: RowTarget,
     prefix: bytes | None,
     line_offset: int,
     append: bool,
     max_look: int | None,
     triage: Triage,
     progress: RunProgress | None,
+    fmt: str,
 ) -> UnitResult:
     t0 = time.perf_counter()
     fn = rust_unit_function(scorer)
@@ -412,13 +434,14 @@ def _classify_unit_to(
         return UnitResult(error="--why, --baseline and --events need the Rust extension")
     with ExitStack() as stack:
         if triage.active and args is None:  # only Python can read it: spool for Rust
-            cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
+            cap = int(getattr(scorer, "max_line_bytes", DEFAULT_MAX_LINE_BYTES))
             local, error = stack.enter_context(_spooled(unit, cap))
             if error:
                 return UnitResult(error=error, seconds=time.perf_counter() - t0)
             unit, args = Unit(unit.source, unit.index), {"kind": "whole", "path": local}
         if fn is None or args is None:
-            with open(path, "ab" if append else "wb") as f:
+            # a descriptor is the caller's (stdout): written to, never closed here
+            with open(path, "ab" if append else "wb", closefd=not isinstance(path, int)) as f:
                 return scan_unit(
                     unit,
                     scorer,
@@ -428,6 +451,7 @@ def _classify_unit_to(
                     on_progress=progress.add if progress is not None else None,
                     prefix=prefix,
                     line_offset=line_offset,
+                    fmt=fmt,
                 )
         return _rust_unit(
             fn,
@@ -443,6 +467,7 @@ def _classify_unit_to(
             triage,
             t0,
             progress,
+            fmt,
         )
 
 
@@ -474,7 +499,7 @@ def _rust_unit(
     args: dict[str, Any],
     scorer: Engine,
     threshold: float,
-    path: str,
+    path: RowTarget,
     prefix: bytes | None,
     line_offset: int,
     append: bool,
@@ -482,6 +507,7 @@ def _rust_unit(
     triage: Triage,
     t0: float,
     progress: RunProgress | None = None,
+    fmt: str = "jsonl",
 ) -> UnitResult:
     counter = progress.counter if progress is not None else None
     try:
@@ -494,10 +520,13 @@ def _rust_unit(
             line_offset=line_offset,
             append=append,
             **({"progress": counter} if counter else {}),
+            **({"fmt": fmt} if fmt != "jsonl" else {}),
             **args,
             **triage.rust_kwargs(),
         )
     except OSError as exc:  # the rows could not be written
+        if isinstance(path, int):
+            raise  # stdout failed (its reader went away: BrokenPipeError), not this input
         return UnitResult(
             error=str(exc).strip().split("\n")[0] or type(exc).__name__,
             seconds=time.perf_counter() - t0,

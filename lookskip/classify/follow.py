@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from lookskip.bulk.chunks import split_lines
+from lookskip.classify.linecut import split_lines
 from lookskip.classify.scorer import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage
 

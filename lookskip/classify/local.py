@@ -1,8 +1,11 @@
-"""Classify log files one by one on this machine, with a loaded ``Scorer``.
+"""Classify one file into memory (``Scorer.classify_file``): the library call.
 
 The scorer (``lookskip.classify.scorer``: the Rust extension, or the numpy
-reference) is the one every classify path loads; this module is the plain-file
-loop of ``lookskip classify FILE…`` (stdout mode) and its summary.
+reference) is the one every classify path loads. ``lookskip classify`` itself
+reads every input, plain files included, through the bulk unit loop
+(``lookskip.bulk.run``), rows to ``--output`` or stdout by the same writer; this
+module serves the callers that want a file's LOOK rows as Python tuples (the BERT
+cascade re-scores them, the triage tests read them).
 
 Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
 bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
@@ -17,7 +20,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,7 +28,7 @@ import numpy as np
 
 from lookskip import storage
 from lookskip.classify.rows import json_row
-from lookskip.classify.scorer import pick_threshold
+from lookskip.classify.threshold import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
 from lookskip.compression import BINARY_PROBE, SNIFF_BYTES, decompress, sniff, unreadable
 from lookskip.progress import RunProgress
@@ -264,136 +267,3 @@ def _capped_lines(f: IO[bytes], cap: int) -> Iterator[tuple[bytes, int]]:
                 if not rest:
                     break
         yield raw, dropped
-
-
-def output_name(path: str, taken: set[str]) -> str:
-    """``<file>.look.jsonl`` for an input (``stdin`` for ``-``), unique within ``taken``."""
-    base = "stdin" if path == "-" else os.path.basename(path.rstrip("/")) or "input"
-    name, n = f"{base}.look.jsonl", 1
-    while name in taken:
-        n += 1
-        name = f"{base}-{n}.look.jsonl"
-    taken.add(name)
-    return name
-
-
-def classify_paths(
-    clf: Scorer,
-    paths: Sequence[str],
-    threshold: float | None = None,
-    max_look: int | None = None,
-    output_dir: str | None = None,
-    on_file: Any = None,
-    triage: Triage = NO_TRIAGE,
-    progress: RunProgress | None = None,
-) -> list[FileResult]:
-    """Classify each path; a file that fails gets ``error`` set and the rest go on.
-
-    With ``output_dir``, each file's LOOK rows go to ``<file>.look.jsonl`` there and
-    ``summary.json`` lists every file (written last, atomically). ``progress`` is kept
-    current (files found and their sizes first, then bytes and lines as read).
-    """
-    results: list[FileResult] = []
-    taken: set[str] = set()
-    if output_dir is not None:
-        storage.makedirs(output_dir)
-    if progress is not None:
-        progress.set_totals(len(paths), _sizes(paths))
-    for path in paths:
-        out = storage.join(output_dir, output_name(path, taken)) if output_dir else None
-        try:
-            res = classify_file(
-                clf,
-                path,
-                threshold=threshold,
-                max_look=max_look,
-                output=out,
-                triage=triage,
-                progress=progress,
-            )
-        except (OSError, ValueError) as exc:
-            res = FileResult(path=path, error=str(exc))
-            if progress is not None:
-                progress.unit_done(0, 0)
-        if progress is not None:
-            progress.file_done(failed=res.error is not None)
-        results.append(res)
-        if on_file is not None:
-            on_file(res)
-    if output_dir is not None:
-        write_summary(output_dir, clf, results, threshold, max_look)
-    return results
-
-
-def _sizes(paths: Sequence[str]) -> int | None:
-    """Total bytes to read when every input is a plain regular file, else None: the
-    uncompressed size of compressed input is unknown, and a FIFO or stdin has none
-    (and must not be peeked at: that would take its first bytes)."""
-    total = 0
-    for p in paths:
-        if p == "-":
-            return None
-        try:
-            st = os.stat(p)
-        except OSError:
-            continue  # it will fail and be reported; the others still count
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        try:
-            with open(p, "rb") as f:
-                if sniff(f.read(SNIFF_BYTES)) is not None:
-                    return None
-        except OSError:
-            continue
-        total += st.st_size
-    return total
-
-
-def summarize(
-    clf: Scorer,
-    results: Sequence[FileResult],
-    threshold: float | None,
-    max_look: int | None,
-) -> dict[str, Any]:
-    ok = [r for r in results if r.error is None]
-    return {
-        "model": clf.model_path,
-        "backend": clf.backend,
-        "threads": clf.threads,
-        "threshold": clf.threshold if threshold is None else threshold,
-        "max_look": max_look,
-        "max_line_bytes": clf.max_line_bytes,
-        "totals": {
-            "files": len(results),
-            "failed": len(results) - len(ok),
-            "lines": sum(r.lines for r in ok),
-            "look": sum(r.look for r in ok),
-            "bytes": sum(r.bytes for r in ok),
-            "truncated": sum(r.truncated for r in ok),
-            "seconds": sum(r.seconds for r in ok),
-            **_triage_totals(ok),
-        },
-        "files": [r.totals() for r in results],
-    }
-
-
-def _triage_totals(ok: Sequence[FileResult]) -> dict[str, int]:
-    """``look_new`` / ``look_events`` totals, when the run counted them."""
-    out = {}
-    for name in ("look_new", "look_events"):
-        vals = [getattr(r, name) for r in ok if getattr(r, name) is not None]
-        if vals:
-            out[name] = sum(vals)
-    return out
-
-
-def write_summary(
-    output_dir: str,
-    clf: Scorer,
-    results: Sequence[FileResult],
-    threshold: float | None,
-    max_look: int | None,
-) -> dict[str, Any]:
-    summary = summarize(clf, results, threshold, max_look)
-    storage.write_json(storage.join(output_dir, "summary.json"), summary)
-    return summary

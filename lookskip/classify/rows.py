@@ -112,18 +112,25 @@ def text_row(
 
     Triage adds, grep-style: `` [new]`` after the probability field's text for a new
     row, the event's other lines as ``file-N-text`` context lines, and the ``why``
-    as a ``file-line-why: …`` line.
+    as a ``file-line-why: …`` line. The Rust twin (``rust/src/rows.rs``
+    ``write_text_row``) writes the same bytes for the rows on stdout.
     """
+    return named_text_row(text_name(file), line, prob, text, triage)
+
+
+def named_text_row(
+    name: str, line: int, prob: float, text: str, triage: Mapping[str, Any] | None = None
+) -> str:
+    """:func:`text_row` for a name already escaped by :func:`text_name`."""
     t = triage or {}
-    file = text_name(file)
     mark = "[new] " if t.get("new") else ""
-    out = [f"{file}:{int(line)}:{float(prob):.{PROB_DECIMALS}f}:{mark}{text}\n"]
+    out = [f"{name}:{int(line)}:{float(prob):.{PROB_DECIMALS}f}:{mark}{text}\n"]
     if t.get("event"):
         for k, cont in enumerate(str(t["event"]).split("\n")[1:], start=1):
-            out.append(f"{file}-{int(line) + k}-{cont}\n")
+            out.append(f"{name}-{int(line) + k}-{cont}\n")
     if t.get("why"):
         label = f" ({t['why_model']})" if t.get("why_model") else ""
-        out.append(f"{file}-{int(line)}-why{label}: {format_why(t['why'])}\n")
+        out.append(f"{name}-{int(line)}-why{label}: {format_why(t['why'])}\n")
     return "".join(out)
 
 

@@ -19,43 +19,24 @@ is stdin.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from lookskip import storage
+from lookskip.classify.threshold import THRESHOLD_RULE, check_threshold, pick_threshold
 from lookskip.model.files import LEARNED_FILE, MODEL_FILE
 from lookskip.rust import rust_module
 from lookskip.settings import get_settings
 from lookskip.shipped import shipped_file
 
+# The threshold rule lives in lookskip.classify.threshold (below this module and
+# lookskip.classify.local, which both use it); its names stay importable from here.
+__all__ = ["THRESHOLD_RULE", "check_threshold", "pick_threshold"]
+
 # A longer line is scored on its first 64 KiB (and counted as truncated), here, in
 # lookskip_rs and in the bulk chunker alike.
 DEFAULT_MAX_LINE_BYTES = 64 << 10
-
-
-THRESHOLD_RULE = "must be a number from 0 to 1 (p_look is a probability)"
-
-
-def check_threshold(value: Any, name: str = "--threshold") -> float:
-    """``value`` as a threshold, or ``ValueError`` naming ``name``.
-
-    Why: a row is LOOK iff ``p_look >= threshold`` and ``p_look`` is a probability, so a
-    threshold outside [0, 1] (or nan) silently makes every line LOOK or none.
-    """
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        t = math.nan
-    if not 0.0 <= t <= 1.0:
-        raise ValueError(f"{name} {value}: {THRESHOLD_RULE}")
-    return t
-
-
-def pick_threshold(given: Any, default: float, name: str = "--threshold") -> float:
-    """The threshold a run uses: ``given`` (checked), else the model's ``default``."""
-    return float(default) if given is None else check_threshold(given, name)
 
 
 def model_choice(model_path: str | None = None) -> tuple[str, str]:

@@ -8,9 +8,10 @@
   (logjuicer's idea: read a failed run against good ones, report what is new).
   Month and weekday names are masked in baseline keys (``baseline.rs``
   ``baseline_key``): they say when, not what, and would make every dated line new.
-  :func:`build_baseline` reads baseline inputs (files, directories, archives, as
-  classify inputs) into a ``lookskip_rs.Baseline`` (64-bit key hashes), which
-  ``save`` keeps as a small reusable file (``--save-baseline``, ``--baseline-file``).
+  :func:`lookskip.bulk.baseline.build_baseline` reads baseline inputs (files,
+  directories, archives, as classify inputs) into a ``lookskip_rs.Baseline`` (64-bit
+  key hashes), which ``save`` keeps as a small reusable file (``--save-baseline``,
+  ``--baseline-file``); :func:`load_baseline` reads one back.
 * ``event_end`` / ``event``: continuation lines joined to their event
   (:mod:`lookskip.classify.events`).
 
@@ -20,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,8 @@ def explain_rows(scorer: Any, texts: Sequence[str], top: int = WHY_TOP) -> list[
     return [{"why": w, "why_model": "tfidf"} for w in scorer.engine.explain(list(texts), top)]
 
 
-def _rust(scorer: Any) -> Any:
+def rust_module(scorer: Any) -> Any:
+    """``lookskip_rs``, when ``scorer`` is its classifier (a baseline needs it)."""
     import lookskip_rs
 
     if getattr(scorer, "backend", None) != "rust":
@@ -82,80 +84,14 @@ def _rust(scorer: Any) -> Any:
     return lookskip_rs
 
 
-def build_baseline(
-    scorer: Any,
-    inputs: Sequence[str],
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    on_source: Callable[[str, int], Any] | None = None,
-    expand: Callable[..., Any] | None = None,
-) -> tuple[Any, list[str]]:
-    """The template keys of every line of ``inputs`` as a ``lookskip_rs.Baseline``,
-    and the errors of inputs that could not be read (the rest are still read).
-
-    Lines are cut as classify cuts them (``split_lines``, the scorer's line cap) and
-    keyed on their scored text, so a baseline line and a classified line with the
-    same key are the same pattern. ``on_source(name, lines)`` after each source;
-    ``expand`` as in :func:`~lookskip.bulk.lines.input_lines`.
-    """
-    from lookskip.bulk.lines import input_lines
-
-    rs = _rust(scorer)
-    clf = scorer.engine
-    baseline = rs.Baseline(clf)
-    errors: list[str] = []
-    read: dict[str, int] = {}
-    cap = int(scorer.max_line_bytes)
-    for name, lines in input_lines(inputs, include, exclude, cap, errors, expand):
-        if lines is not None:
-            baseline.add_lines(clf, lines)
-            read[name] = read.get(name, 0) + len(lines)
-            continue
-        baseline.add_source(name)
-        if on_source:
-            on_source(name, read.pop(name, 0))
-    return baseline, errors
-
-
 def load_baseline(scorer: Any, path: str) -> Any:
     """A baseline saved by ``--save-baseline``, checked against the model's key rules
     (a local path or a URL: the Rust side reads a local copy)."""
     from lookskip import storage
 
-    rs = _rust(scorer)
+    rs = rust_module(scorer)
     with storage.local_copy(path) as local:
         return rs.Baseline.load(local, scorer.engine)
-
-
-def make_triage(
-    scorer: Any,
-    *,
-    why: bool = False,
-    baseline_inputs: Sequence[str] = (),
-    baseline_file: str | None = None,
-    only_new: bool = False,
-    events: bool = False,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    expand: Callable[..., Any] | None = None,
-) -> tuple[Triage, list[str]]:
-    """The run's :class:`Triage` from classify's options, and the errors of baseline
-    inputs that could not be read (the rest of the baseline is still used).
-
-    One definition for ``lookskip classify`` and the workers' plan task, so an option
-    means the same on both: ``--baseline-file`` and ``--baseline`` merge into one
-    baseline; ``--why`` gives the top ``WHY_TOP`` contributions.
-    """
-    baseline = load_baseline(scorer, baseline_file) if baseline_file else None
-    errors: list[str] = []
-    if baseline_inputs:
-        built, errors = build_baseline(scorer, baseline_inputs, include, exclude, expand=expand)
-        if baseline is not None:
-            built.merge(baseline)
-        baseline = built
-    triage = Triage(why=WHY_TOP if why else 0, baseline=baseline, only_new=only_new, events=events)
-    require_rust(scorer, triage)
-    return triage, errors
 
 
 def triage_run_info(triage: Triage) -> dict[str, Any]:

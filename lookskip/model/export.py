@@ -22,17 +22,9 @@ from lookskip.classify.events import EVENT_RULE
 from lookskip.model.analyzers import CHAR_NGRAM_RANGE, WORD_NGRAM_RANGE, WORD_TOKEN_PATTERN
 from lookskip.model.features import FEATURE_NAMES, FEATURE_PATTERNS, STRUCT_PUNCT_CHARS
 from lookskip.model.files import REFERENCE_OUTPUTS
+from lookskip.model.format import FORMAT, FORMAT_VERSION, check_version
 from lookskip.model.key import KEY_RULES, SQUEEZE_CHARS
 from lookskip.model.pipeline import LOOK_FLOOR_PATTERN, POSITIVE, TrainedModel
-
-FORMAT = "lookskip-tfidf"
-FORMAT_VERSION = 2
-# Version 1 scored raw lines (char n-grams and features of the line, words of its
-# normalized form); a line's score was not a function of its template key.
-OLD_FORMAT_HELP = (
-    "format_version 1 (scores raw lines, before template keys) is no longer read: "
-    "retrain and export (`lookskip train && lookskip export`) or use the shipped model"
-)
 
 
 def _floats(a: np.ndarray) -> list[float]:
@@ -134,17 +126,6 @@ def read_document(path: str) -> dict[str, Any]:
     return doc
 
 
-def check_version(doc: dict[str, Any], path: str) -> None:
-    """Refuse a model file of another format version, saying what to do."""
-    if doc.get("format_version") == 1:
-        raise ValueError(f"{path}: {OLD_FORMAT_HELP}")
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path}: format_version {doc.get('format_version')} is not supported "
-            f"(this version reads {FORMAT_VERSION})"
-        )
-
-
 def export_model(model: TrainedModel, path: str) -> dict[str, Any]:
     """Write the portable file of ``model`` at ``path``; returns the document."""
     doc = model_document(model)
@@ -223,41 +204,3 @@ def check_parity(
             f"(> {tolerance:g}) on {len(lines)} lines"
         )
     return diff
-
-
-def labeled_data(labels_dir: str):
-    """Every labeled line under ``labels_dir`` (what reference outputs and parity use)."""
-    from lookskip.training.labels import label_files, load_files
-
-    return load_files(label_files(labels_dir))
-
-
-def export_files(
-    model_path: str, output: str, labels_dir: str, reference: bool = True
-) -> dict[str, Any]:
-    """``lookskip export``'s and the export task's steps: the model file, and with
-    ``reference`` the reference outputs of every labeled line beside it."""
-    model = load_trained(model_path)
-    export_model(model, output)
-    result: dict[str, Any] = {
-        "model_path": model_path,
-        "output": output,
-        "bytes": storage.size(output),
-        "artifacts": [output],
-    }
-    if reference:
-        data = labeled_data(labels_dir)
-        ref_path = reference_outputs_path(output)
-        result["reference_lines"] = write_reference_outputs(
-            model, data.lines, ref_path, data.systems
-        )
-        result["reference_path"] = ref_path
-        result["artifacts"].append(ref_path)
-    return result
-
-
-def parity_report(model_path: str, output: str, labels_dir: str) -> dict[str, Any]:
-    """``check_parity`` on every labeled line, as a small dict (raises ParityError)."""
-    data = labeled_data(labels_dir)
-    diff = check_parity(load_trained(model_path), output, data.lines)
-    return {"max_abs_diff": diff, "lines": len(data.lines), "tolerance": PARITY_TOLERANCE}

@@ -33,6 +33,8 @@ logged one), not because a rule masks what matters.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 
@@ -124,3 +126,9 @@ def _rust_template_keys():
     if rules is None or [tuple(r) for r in rules] != list(KEY_RULES):
         return None
     return lookskip_rs.template_keys
+
+
+def key_rules_hash() -> str:
+    """Hash of the key rules (and squeeze characters) that define a template key."""
+    blob = json.dumps([list(r) for r in KEY_RULES] + [SQUEEZE_CHARS]).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -239,7 +239,7 @@ class ReferenceModel:
             raise ValueError(f"{path}: not a readable model file ({exc})") from exc
         if not isinstance(doc, dict) or doc.get("format") != "lookskip-tfidf":
             raise ValueError(f"{path}: not a lookskip-tfidf model file")
-        from lookskip.model.export import check_version
+        from lookskip.model.format import check_version
 
         check_version(doc, path)
         try:

@@ -5,7 +5,8 @@ ask-Claude refit need labels of at least two systems), and the labels it is made
 are Claude's answers for the 20 reference datasets, paid for once. What ships is
 derived and small: one row per (dataset, template key, label) with the number of
 lines it stands for, the form training already collapses labels into
-(:func:`lookskip.training.labels.collapse_keys`), never the raw lines. BGL and
+(:func:`lookskip.training.labels.collapse_keys`; written by
+:func:`lookskip.training.labels.write_base_rows`), never the raw lines. BGL and
 Thunderbird are in no labels file, so in no base row.
 
 The rows are keyed with the key rules of ``lookskip.model.key``; the file records
@@ -25,66 +26,23 @@ its base rows.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from collections.abc import Iterable
 
 from lookskip import storage
+from lookskip.model.key import key_rules_hash
+from lookskip.training.errors import LabelError
 
 FORMAT = "lookskip-base-rows"
 BASE_ROWS_FILE = "base_rows.jsonl.gz"
-
-
-def key_rules_hash() -> str:
-    """Hash of the key rules (and squeeze characters) that define a template key."""
-    from lookskip.model.key import KEY_RULES, SQUEEZE_CHARS
-
-    blob = json.dumps([list(r) for r in KEY_RULES] + [SQUEEZE_CHARS]).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def is_base_rows(path: str) -> bool:
     return path.rsplit("/", 1)[-1] == BASE_ROWS_FILE
 
 
-def write_base_rows(labels_dir: str, path: str) -> dict:
-    """Collapse every labels file of ``labels_dir`` into base rows at ``path``."""
-    from lookskip.training.labels import collapse_keys, label_files, load_files
-
-    data = load_files(label_files(labels_dir))
-    rows = collapse_keys(data)
-    order = sorted(
-        range(len(rows.keys)), key=lambda i: (rows.groups[i], rows.keys[i], int(rows.y[i]))
-    )
-    head = {
-        "format": FORMAT,
-        "key_rules_hash": key_rules_hash(),
-        "datasets": data.datasets,
-        "rows": len(order),
-        "lines": int(rows.weight.sum()),
-    }
-    out = [json.dumps(head)]
-    for i in order:
-        out.append(
-            json.dumps(
-                {
-                    "system": str(rows.groups[i]),
-                    "key": rows.keys[i],
-                    "label": "LOOK" if rows.y[i] else "SKIP",
-                    "count": int(rows.weight[i]),
-                },
-                ensure_ascii=False,
-            )
-        )
-    data_bytes = gzip.compress(("\n".join(out) + "\n").encode("utf-8"), 9, mtime=0)
-    storage.write_bytes(path, data_bytes)
-    return {**head, "bytes": len(data_bytes), "path": path}
-
-
 def read_base_rows(path: str) -> tuple[dict, list[dict]]:
     """``(head, rows)`` of a base-rows file; a clear ``LabelError`` if unusable."""
-    from lookskip.training.labels import LabelError
-
     try:
         text = gzip.decompress(storage.read_bytes(path)).decode("utf-8")
     except FileNotFoundError:

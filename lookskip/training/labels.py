@@ -7,6 +7,7 @@ silently on part of the data would give a model that looks fine and is not.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -15,16 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lookskip import storage
+from lookskip.model.key import key_rules_hash
 from lookskip.model.pipeline import LABELS, encode_labels
+from lookskip.training.base import FORMAT, default_base_rows, expand, is_base_rows, read_base_rows
+from lookskip.training.errors import LabelError
 
 REQUIRED_FIELDS = ("system", "line_number", "raw_line", "label", "reason")
 # The labeling stage also writes one file with every row; reading it too would
 # count each line twice.
 AGGREGATE_FILE = "all_labeled.jsonl"
-
-
-class LabelError(ValueError):
-    """A labels file that cannot be used; the message names the file and line."""
 
 
 @dataclass
@@ -128,8 +128,6 @@ def load_files(paths: Iterable[str]) -> LabeledData:
     A dataset that has a labels file among ``paths`` keeps only that file's rows: its
     base rows are left out (the user's labels replace the shipped ones).
     """
-    from lookskip.training.base import expand, is_base_rows, read_base_rows
-
     paths = list(paths)
     stores = [p for p in paths if is_answer_store(p)]
     bases = [p for p in paths if is_base_rows(p)]
@@ -182,7 +180,6 @@ def training_files(
     out when ``datasets`` names the datasets to train on)."""
     from lookskip.ask.store import store_path
     from lookskip.settings import get_settings
-    from lookskip.training.base import default_base_rows
 
     settings = settings or get_settings()
     extra = []
@@ -242,3 +239,35 @@ def collapse_keys(data: LabeledData) -> KeyedRows:
         groups=np.asarray([s for s, _, _ in rows], dtype=str),
         weight=np.asarray(weight, dtype=np.int64),
     )
+
+
+def write_base_rows(labels_dir: str, path: str) -> dict:
+    """Collapse every labels file of ``labels_dir`` into base rows at ``path``."""
+    data = load_files(label_files(labels_dir))
+    rows = collapse_keys(data)
+    order = sorted(
+        range(len(rows.keys)), key=lambda i: (rows.groups[i], rows.keys[i], int(rows.y[i]))
+    )
+    head = {
+        "format": FORMAT,
+        "key_rules_hash": key_rules_hash(),
+        "datasets": data.datasets,
+        "rows": len(order),
+        "lines": int(rows.weight.sum()),
+    }
+    out = [json.dumps(head)]
+    for i in order:
+        out.append(
+            json.dumps(
+                {
+                    "system": str(rows.groups[i]),
+                    "key": rows.keys[i],
+                    "label": "LOOK" if rows.y[i] else "SKIP",
+                    "count": int(rows.weight[i]),
+                },
+                ensure_ascii=False,
+            )
+        )
+    data_bytes = gzip.compress(("\n".join(out) + "\n").encode("utf-8"), 9, mtime=0)
+    storage.write_bytes(path, data_bytes)
+    return {**head, "bytes": len(data_bytes), "path": path}

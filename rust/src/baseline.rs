@@ -21,7 +21,7 @@ use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::rows::write_atomically;
+use crate::atomic::write_atomically;
 
 const MAGIC: &str = "lookskip-baseline 1 ";
 

@@ -9,8 +9,10 @@
 //!
 //! Rows are `<n>\t,"prob":<p>,"text":<json>}\n` (a part: the merge adds the unit's
 //! line offset) or, with a `prefix`, `<prefix><n>,"prob":…}\n` (final output rows);
-//! `n` is `line_offset` plus the line's number within the unit (1-based). `rows::write_row` is the
-//! only writer of these rows (`Classifier.classify_file(output=…)` uses it too).
+//! `n` is `line_offset` plus the line's number within the unit (1-based); with the
+//! `Text` style rows are `<name>:<n>:<prob>:<text>\n`. `rows` is the only writer of
+//! these rows (`Classifier.classify_file(output=…)` uses it too), whether they go to
+//! a file or straight to stdout.
 //!
 //! A unit that starts a stream refuses binary input (a NUL byte in its first 8 KiB),
 //! like `grep`: scoring a core dump line by line helps nobody.
@@ -26,14 +28,18 @@ use flate2::read::MultiGzDecoder;
 use crate::engine::{Engine, FileSummary, LookLine, Triage};
 use crate::error::{Error, Result};
 use crate::guard::ShrinkGuard;
-use crate::rows::{row_prefix, write_atomically, write_row, RowFormat};
+use crate::atomic::write_atomically;
+use crate::rows::{row_prefix, write_row, RowFormat};
 use crate::stream::{
     decompressed, describe_read_error, open_input, read_error, unsupported_compression,
     Compression, ReadProgress, Tallied,
 };
 
 const BUF: usize = 1 << 20;
-const BINARY_PROBE: usize = 8192;
+/// A NUL byte in this many first bytes of a stream: binary, not a log. Python's
+/// `lookskip.compression.BINARY_PROBE` is this value (`lookskip_rs.BINARY_PROBE`;
+/// a test holds them equal for the numpy fallback, which has no extension to ask).
+pub const BINARY_PROBE: usize = 8192;
 pub const BINARY_ERROR: &str = "binary file (NUL bytes in the first 8 KiB)";
 /// First density bucket (lines); buckets double to stay at most `DENSITY_MAX`.
 pub const DENSITY_BUCKET: u64 = 16;
@@ -411,7 +417,6 @@ pub fn classify_unit(
     }
     let (reader, tally) = Tallied::watched(reader, progress);
     let limit = format.max_rows.unwrap_or(u64::MAX);
-    let offset = format.line_offset;
     let (mut density, mut bucket) = (Vec::new(), DENSITY_BUCKET);
     let mut written = 0u64;
     let mut row = Vec::with_capacity(256);
@@ -420,7 +425,7 @@ pub fn classify_unit(
         if written >= limit {
             return Ok(());
         }
-        write_row(&mut row, format.prefix, offset, &l)?;
+        format.write(&mut row, &l)?;
         out.write_all(&row)?;
         written += 1;
         Ok(())

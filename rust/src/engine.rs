@@ -19,7 +19,7 @@ use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::keycache::{CacheStats, DEFAULT_CACHE_BYTES};
 use crate::score::{decode, Classifier, Scratch, Why};
-use crate::stream::{open_input, read_error, Batch, LineReader};
+use crate::stream::{read_error, Batch, LineReader};
 
 /// Lines per parallel work item: large enough to amortise scheduling, small enough
 /// to balance across threads.
@@ -269,22 +269,6 @@ impl Engine {
         }
     }
 
-    /// Classify a file (plain/gzip, `-` = stdin), streaming. Every LOOK line (p ≥
-    /// `threshold`) goes to `on_look` in line order; its error stops the run.
-    pub fn classify_path(
-        &self,
-        path: &str,
-        threshold: f64,
-        on_look: &mut dyn FnMut(LookLine) -> io::Result<()>,
-    ) -> Result<FileSummary> {
-        let input = open_input(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
-        self.classify_reader(input, threshold, &Triage::default(), on_look)
-            .map_err(|e| match e {
-                Error::Io(m) => Error::Io(format!("{path}: {m}")),
-                other => other,
-            })
-    }
-
     /// The row of a LOOK line or event, with what `triage` asks for; `None` when
     /// `only_new` drops it. `why_text` is the line whose score is explained.
     #[allow(clippy::too_many_arguments)]
@@ -370,6 +354,11 @@ impl Engine {
         )
     }
 
+    /// Classify a stream, batch by batch: every LOOK line (p ≥ `threshold`), or
+    /// event with `triage.events`, goes to `on_look` in line order, with what
+    /// `triage` asks for; an error of `on_look` (its rows could not be written) stops
+    /// the run. The one per-file loop of the core: `bulk::classify_unit` (units of
+    /// bulk runs) and `bulk::classify_file` (the library call) both read through it.
     pub fn classify_reader(
         &self,
         input: Box<dyn BufRead + Send>,

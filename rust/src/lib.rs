@@ -10,6 +10,7 @@
 //! here and its bindings file there, registered in `python/mod.rs`.
 
 pub mod answers;
+pub mod atomic;
 pub mod baseline;
 #[cfg(feature = "bert")]
 pub mod bert;

@@ -1,20 +1,88 @@
 //! Output rows, the twin of Python's `lookskip.classify.rows`: one writer of the
 //! `{"file","line","prob","text"}` JSONL rows (and of the part rows the merge
-//! completes), and the atomic file writes every output goes through.
+//! completes), and of the `file:line:prob:text` rows of `--format text`, so rows on
+//! stdout are written by the same code, at the same speed, as rows to `--output`.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::io::{self, Write};
 
 use crate::engine::LookLine;
-use crate::error::Error;
 
-/// How a unit writes its rows (see the module docs).
+/// Which rows: JSON lines (`--format jsonl`, the `--output` rows) or
+/// `file:line:prob:text` (`--format text`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowStyle {
+    #[default]
+    Jsonl,
+    Text,
+}
+
+/// How a unit writes its rows (see the module docs). `prefix`: for `Jsonl` the
+/// row start `row_prefix(file)` (none: part rows); for `Text` the file's name as
+/// text rows print it (control characters escaped by Python's `rows.text_name`).
 #[derive(Clone, Debug, Default)]
 pub struct RowFormat<'a> {
     pub prefix: Option<&'a [u8]>,
     pub line_offset: u64,
     pub max_rows: Option<u64>,
+    pub style: RowStyle,
+}
+
+impl RowFormat<'_> {
+    /// Write `look`'s row into `row` (cleared first), in this format.
+    pub fn write(&self, row: &mut Vec<u8>, look: &LookLine) -> io::Result<()> {
+        match (self.style, self.prefix) {
+            (RowStyle::Text, Some(name)) => write_text_row(row, name, self.line_offset, look),
+            (RowStyle::Text, None) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "text rows need the file's name (prefix)",
+            )),
+            (RowStyle::Jsonl, prefix) => write_row(row, prefix, self.line_offset, look),
+        }
+    }
+}
+
+/// Decimals of `prob` in text rows (Python's `rows.PROB_DECIMALS`).
+pub const PROB_DECIMALS: usize = 4;
+
+/// The one Rust writer of text rows (Python's twin: `lookskip.classify.rows.text_row`):
+/// `<name>:<n>:<prob, 4 decimals>:[new] <text>\n` (`[new] ` only for a new row), then
+/// grep-style context lines: the event's other lines as `<name>-<n+k>-<line>` and the
+/// `why` as `<name>-<n>-why: <term> <+w.ww>, …`.
+pub fn write_text_row(
+    row: &mut Vec<u8>,
+    name: &[u8],
+    line_offset: u64,
+    look: &LookLine,
+) -> io::Result<()> {
+    let line = line_offset + look.line_number;
+    row.clear();
+    row.extend_from_slice(name);
+    write!(row, ":{line}:{:.*}:", PROB_DECIMALS, look.p_look)?;
+    if look.new == Some(true) {
+        row.extend_from_slice(b"[new] ");
+    }
+    row.extend_from_slice(look.text.as_bytes());
+    row.push(b'\n');
+    if let Some(event) = look.event.as_deref().filter(|e| !e.is_empty()) {
+        for (k, cont) in event.split('\n').skip(1).enumerate() {
+            row.extend_from_slice(name);
+            write!(row, "-{}-", line + k as u64 + 1)?;
+            row.extend_from_slice(cont.as_bytes());
+            row.push(b'\n');
+        }
+    }
+    if let Some(why) = look.why.as_deref().filter(|w| !w.is_empty()) {
+        row.extend_from_slice(name);
+        write!(row, "-{line}-why: ")?;
+        for (i, (term, w)) in why.iter().enumerate() {
+            if i > 0 {
+                row.extend_from_slice(b", ");
+            }
+            write!(row, "{term} {w:+.2}")?;
+        }
+        row.push(b'\n');
+    }
+    Ok(())
 }
 
 /// `{"file":<json>,"line":` — the start of every output row of `file`.
@@ -88,30 +156,57 @@ mod erased {
     }
 }
 
-/// Write through a temp file beside `path`, renamed into place only on success.
-pub fn write_atomically<T>(
-    path: &Path,
-    body: impl FnOnce(&mut BufWriter<File>) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
-    let io_err = |e: io::Error| Error::Io(format!("{}: {e}", path.display()));
-    let run = || -> Result<T, Error> {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err)?);
-        let value = body(&mut w)?;
-        w.into_inner()
-            .map_err(|e| io_err(e.into_error()))?
-            .sync_all()
-            .map_err(io_err)?;
-        fs::rename(&tmp, path).map_err(io_err)?;
-        Ok(value)
-    };
-    let result = run();
-    if result.is_err() {
-        fs::remove_file(&tmp).ok();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look(p: f64, text: &str) -> LookLine {
+        LookLine {
+            line_number: 3,
+            p_look: p,
+            text: text.into(),
+            ..LookLine::default()
+        }
     }
-    result
+
+    fn text_row(l: &LookLine) -> String {
+        let mut row = Vec::new();
+        write_text_row(&mut row, b"a.log", 10, l).unwrap();
+        String::from_utf8(row).unwrap()
+    }
+
+    #[test]
+    fn text_rows_round_as_python_does() {
+        // Python: f"{p:.4f}" rounds the exact binary value, ties to even.
+        assert_eq!(text_row(&look(0.03125, "x")), "a.log:13:0.0312:x\n");
+        assert_eq!(text_row(&look(0.09375, "x")), "a.log:13:0.0938:x\n");
+        assert_eq!(text_row(&look(1.0, "x")), "a.log:13:1.0000:x\n");
+        assert_eq!(text_row(&look(0.123_456, "x")), "a.log:13:0.1235:x\n");
+    }
+
+    #[test]
+    fn text_rows_add_new_event_and_why_lines() {
+        let mut l = look(0.5, "head");
+        l.new = Some(true);
+        l.event = Some("head\n  at x\n  at y".into());
+        l.why = Some(vec![("word:error".into(), 1.234), ("feature:x".into(), -0.001)]);
+        assert_eq!(
+            text_row(&l),
+            "a.log:13:0.5000:[new] head\na.log-14-  at x\na.log-15-  at y\n\
+             a.log-13-why: word:error +1.23, feature:x -0.00\n"
+        );
+        l.new = Some(false);
+        l.event = None;
+        l.why = Some(vec![]);
+        assert_eq!(text_row(&l), "a.log:13:0.5000:head\n");
+    }
+
+    #[test]
+    fn text_rows_need_a_name() {
+        let f = RowFormat {
+            style: RowStyle::Text,
+            ..RowFormat::default()
+        };
+        assert!(f.write(&mut Vec::new(), &look(0.5, "x")).is_err());
+    }
 }

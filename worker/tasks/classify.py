@@ -27,6 +27,7 @@ from typing import Any
 from celery import chord, group
 
 from lookskip import storage
+from lookskip.bulk.baseline import make_triage
 from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit
 from lookskip.bulk.inputs import InputError
 from lookskip.bulk.parts import local_target, run_unit
@@ -37,7 +38,6 @@ from lookskip.classify.triage import (
     NO_TRIAGE,
     Triage,
     load_baseline,
-    make_triage,
     require_rust,
     triage_run_info,
 )

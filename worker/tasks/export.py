@@ -46,7 +46,7 @@ def model(
     reference: bool = True,
 ) -> dict[str, Any]:
     """Write the model file (atomically) and, if asked, the reference outputs beside it."""
-    from lookskip.model.export import export_files
+    from lookskip.training.export import export_files
 
     model_path, output, labels_dir = _paths(model_path, output, labels_dir, models_dir)
     self.progress(wf, 0, 1, f"exporting {model_path}")
@@ -63,7 +63,7 @@ def parity(
     self, exported: dict[str, Any], *, wf: str | None = None, labels_dir: str | None = None
 ) -> dict[str, Any]:
     """Score every labeled line with sklearn and with the exported file; fail above 1e-9."""
-    from lookskip.model.export import parity_report
+    from lookskip.training.export import parity_report
 
     labels_dir = labels_dir or stage_settings().labels_dir
     self.progress(wf, 0, 1, "parity check: numpy reference vs sklearn")

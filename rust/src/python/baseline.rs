@@ -1,35 +1,12 @@
 //! `lookskip_rs.Baseline`: the PyO3 face of `baseline::Baseline`.
 
 use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::RwLock;
 
 use pyo3::prelude::*;
 
-use super::classifier::PyClassifier;
-use super::LineArg;
+use super::handles::{LineArg, PyBaseline, PyClassifier};
 use crate::baseline::Baseline;
-use crate::error::Error;
-use crate::score::Classifier;
-
-/// The template keys of known-good runs (see `baseline.rs`). Build one with
-/// `Baseline(classifier)` + `add_lines`, keep it with `save`, read it back with
-/// `Baseline.load(path, classifier)`; `is_new` and the classify calls compare a run
-/// with it.
-#[pyclass(module = "lookskip_rs", name = "Baseline", frozen)]
-pub struct PyBaseline {
-    inner: RwLock<Baseline>,
-}
-
-impl PyBaseline {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Baseline> {
-        self.inner.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Refuse a baseline made under another classifier's key rules.
-    pub(crate) fn check(&self, clf: &Classifier) -> Result<(), Error> {
-        self.read().check(&clf.key_fingerprint())
-    }
-}
 
 #[pymethods]
 impl PyBaseline {

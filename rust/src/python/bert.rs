@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 
-use super::LineArg;
+use super::handles::LineArg;
 use crate::bert::{device_from_env, BertClassifier};
 
 /// The BERT LOOK/SKIP classifier of an export directory (`lookskip export-transformer`).

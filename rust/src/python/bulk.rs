@@ -1,32 +1,20 @@
 //! `lookskip_rs.classify_unit` and `ReadProgress`: the PyO3 face of `bulk::classify_unit`
 //! and of `stream::ReadProgress`.
 
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufWriter, Write};
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyBrokenPipeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::baseline::PyBaseline;
-use super::classifier::PyClassifier;
-use crate::bulk::{classify_unit as run, UnitInput};
+use super::handles::{watch, PyBaseline, PyClassifier, PyReadProgress};
+use crate::bulk::{classify_unit as run, open_unit, UnitInput};
 use crate::engine::Triage;
 use crate::error::Error;
-use crate::rows::RowFormat;
-use crate::stream::ReadProgress;
-
-/// Bytes and lines read so far by the `classify_unit` / `Classifier.classify_file`
-/// calls it is passed to, readable from another thread while they run (they release
-/// the GIL): what a progress bar polls to move within a file. `reset()` between
-/// calls; reading it costs a lock and an atomic load, and costs the reader nothing.
-#[pyclass(module = "lookskip_rs", name = "ReadProgress", frozen)]
-#[derive(Default)]
-pub struct PyReadProgress {
-    pub(crate) inner: Arc<ReadProgress>,
-}
+use crate::rows::{RowFormat, RowStyle};
 
 #[pymethods]
 impl PyReadProgress {
@@ -58,14 +46,113 @@ impl PyReadProgress {
     }
 }
 
-/// The counter inside an optional `ReadProgress` argument.
-pub(crate) fn watch(progress: Option<&Bound<'_, PyReadProgress>>) -> Option<Arc<ReadProgress>> {
-    progress.map(|p| Arc::clone(&p.get().inner))
+/// Where a unit's rows go: a file path, or an open file descriptor (`sys.stdout`'s:
+/// rows straight to stdout, written by the same writer as rows to a file).
+#[derive(FromPyObject)]
+enum Sink {
+    Fd(i32),
+    Path(PathBuf),
+}
+
+impl Sink {
+    /// Run `body` with a buffered writer on the sink, flushed at the end. A file is
+    /// truncated, or appended to with `append`; a descriptor is borrowed, never
+    /// closed. A reader that went away (`| head`) is `BrokenPipeError`, as a Python
+    /// write to it would be, so the caller can stop quietly.
+    fn write<T>(
+        &self,
+        append: bool,
+        body: impl FnOnce(&mut dyn Write) -> Result<T, Error>,
+    ) -> PyResult<T> {
+        let shown = match self {
+            Sink::Fd(fd) => format!("fd {fd}"),
+            Sink::Path(p) => p.display().to_string(),
+        };
+        let io_err = |e: io::Error| Error::Io(format!("{shown}: {e}"));
+        let owned;
+        let borrowed;
+        let file: &File = match self {
+            Sink::Path(path) => {
+                owned = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(append)
+                    .truncate(!append)
+                    .open(path)
+                    .map_err(io_err)?;
+                &owned
+            }
+            Sink::Fd(fd) => {
+                borrowed = ManuallyDrop::new(borrow_fd(*fd).map_err(io_err)?);
+                &borrowed
+            }
+        };
+        let mut w = Watched {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            broken: false,
+        };
+        let value = body(&mut w).and_then(|v| w.flush().map(|()| v).map_err(io_err));
+        match value {
+            Err(e) if w.broken => Err(PyBrokenPipeError::new_err(e.to_string())),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// A writer that remembers whether the reader went away (`EPIPE`).
+struct Watched<W: Write> {
+    inner: W,
+    broken: bool,
+}
+
+impl<W: Write> Watched<W> {
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) {
+            self.broken = true;
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let r = self.inner.write_all(buf);
+        self.note(r)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
+}
+
+/// A `File` on a descriptor the caller keeps open (the caller's `ManuallyDrop`
+/// never closes it).
+#[cfg(unix)]
+fn borrow_fd(fd: i32) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(9)); // EBADF
+    }
+    // SAFETY: the caller (Python) holds `fd` open for the whole call, and the File
+    // is wrapped in ManuallyDrop, so it is never closed here.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+#[cfg(not(unix))]
+fn borrow_fd(_fd: i32) -> io::Result<File> {
+    Err(io::Error::other("rows to a file descriptor need a Unix system"))
 }
 
 /// Classify one unit of a bulk job (see `lookskip.bulk`), writing its LOOK rows to
-/// `rows_path` (truncated, or appended to with `append`; the caller renames it into
-/// place). Row numbers are `line_offset` + the line's number in the unit.
+/// `rows_path`: a path (truncated, or appended to with `append`; the caller renames
+/// it into place) or an open file descriptor (an int: `sys.stdout.fileno()`, rows
+/// straight to stdout). Row numbers are `line_offset` + the line's number in the unit.
+/// `fmt`: `jsonl` (JSON rows; `prefix` their start, none for part rows) or `text`
+/// (`file:line:prob:text`; `prefix` the file's name as text rows print it).
 ///
 /// `kind`: `plain` (lines starting in `[start, end)` of a plain file that had `size`
 /// bytes when listed: found shorter, it was cut while read, an error), `whole`
@@ -78,14 +165,14 @@ pub(crate) fn watch(progress: Option<&Bound<'_, PyReadProgress>>) -> Option<Arc<
 #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
                     size = 0, threshold = None, max_look = None, prefix = None,
                     line_offset = 0, append = false, why = 0, baseline = None,
-                    only_new = false, events = false, progress = None))]
+                    only_new = false, events = false, progress = None, fmt = "jsonl"))]
 #[allow(clippy::too_many_arguments)]
 fn classify_unit<'py>(
     py: Python<'py>,
     classifier: &Bound<'py, PyClassifier>,
     kind: &str,
     path: String,
-    rows_path: PathBuf,
+    rows_path: Sink,
     start: u64,
     end: Option<u64>,
     offset: u64,
@@ -100,24 +187,19 @@ fn classify_unit<'py>(
     only_new: bool,
     events: bool,
     progress: Option<&Bound<'py, PyReadProgress>>,
+    fmt: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let progress = watch(progress);
-    let input = match kind {
-        "plain" => UnitInput::Plain {
-            path,
-            start,
-            end,
-            listed: size,
-        },
-        "whole" => UnitInput::Whole { path },
-        "gz" => UnitInput::Gzip { path },
-        "tar" => UnitInput::TarMember { path, offset, size },
+    let style = match fmt {
+        "jsonl" => RowStyle::Jsonl,
+        "text" => RowStyle::Text,
         other => {
             return Err(PyValueError::new_err(format!(
-                "unknown unit kind {other:?}"
+                "unknown row format {other:?} (jsonl or text)"
             )))
         }
     };
+    let input = unit_input(kind, path, start, end, offset, size)?;
     let engine = &classifier.get().engine;
     let threshold = threshold.unwrap_or(engine.clf.threshold);
     if let Some(b) = baseline {
@@ -130,26 +212,16 @@ fn classify_unit<'py>(
         only_new,
         events,
     };
-    let s = py.detach(|| -> Result<_, Error> {
-        let io_err = |e: std::io::Error| Error::Io(format!("{}: {e}", rows_path.display()));
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(append)
-            .truncate(!append)
-            .open(&rows_path)
-            .map_err(io_err)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        let format = RowFormat {
-            prefix: prefix.as_deref(),
-            line_offset,
-            max_rows: max_look,
-        };
-        let s = run(
-            engine, &input, threshold, &format, &triage, &mut w, progress,
-        )?;
-        w.flush().map_err(io_err)?;
-        Ok(s)
+    let format = RowFormat {
+        prefix: prefix.as_deref(),
+        line_offset,
+        max_rows: max_look,
+        style,
+    };
+    let s = py.detach(|| {
+        rows_path.write(append, |w| {
+            run(engine, &input, threshold, &format, &triage, w, progress)
+        })
     })?;
     let d = PyDict::new(py);
     d.set_item("lines", s.lines)?;
@@ -166,7 +238,72 @@ fn classify_unit<'py>(
     Ok(d)
 }
 
+/// The `UnitInput` a unit's `kind` and numbers name (see `classify_unit`).
+fn unit_input(
+    kind: &str,
+    path: String,
+    start: u64,
+    end: Option<u64>,
+    offset: u64,
+    size: u64,
+) -> PyResult<UnitInput> {
+    Ok(match kind {
+        "plain" => UnitInput::Plain {
+            path,
+            start,
+            end,
+            listed: size,
+        },
+        "whole" => UnitInput::Whole { path },
+        "gz" => UnitInput::Gzip { path },
+        "tar" => UnitInput::TarMember { path, offset, size },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown unit kind {other:?}"
+            )))
+        }
+    })
+}
+
+/// `(lines, bytes)` a unit owns, as `classify_unit` would count them, without
+/// scoring (a newline count: memchr over the unit's bytes). Why: the units of one
+/// large file can then be scored at once, each knowing its first line's number.
+#[pyfunction]
+#[pyo3(signature = (kind, path, start = 0, end = None, offset = 0, size = 0))]
+fn count_unit_lines(
+    py: Python<'_>,
+    kind: &str,
+    path: String,
+    start: u64,
+    end: Option<u64>,
+    offset: u64,
+    size: u64,
+) -> PyResult<(u64, u64)> {
+    let input = unit_input(kind, path, start, end, offset, size)?;
+    let shown = format!("{input:?}");
+    py.detach(|| -> io::Result<(u64, u64)> {
+        let mut r = open_unit(&input)?;
+        let (mut lines, mut bytes, mut last) = (0u64, 0u64, b'\n');
+        loop {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            lines += memchr::memchr_iter(b'\n', buf).count() as u64;
+            bytes += buf.len() as u64;
+            last = buf[buf.len() - 1];
+            let n = buf.len();
+            r.consume(n);
+        }
+        Ok((lines + u64::from(last != b'\n'), bytes))
+    })
+    .map_err(|e| Error::Io(format!("{shown}: {e}")).into())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReadProgress>()?;
+    m.add("BINARY_PROBE", crate::bulk::BINARY_PROBE)?;
+    m.add("BINARY_ERROR", crate::bulk::BINARY_ERROR)?;
+    m.add_function(wrap_pyfunction!(count_unit_lines, m)?)?;
     m.add_function(wrap_pyfunction!(classify_unit, m)?)
 }

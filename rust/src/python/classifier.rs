@@ -9,29 +9,13 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
-use super::baseline::PyBaseline;
-use super::bulk::{watch, PyReadProgress};
-use super::LineArg;
+use super::handles::{watch, LineArg, PyBaseline, PyClassifier, PyReadProgress};
 use crate::bulk;
 use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
 use crate::jsonlog::{JsonFields, DEFAULT_JSON_FIELDS, LEVEL_FIELDS};
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
 use crate::score::{Classifier, TermCounts};
-
-/// The LOOK/SKIP classifier of an exported model file (`look_skip_model.json.gz`).
-///
-/// `threads=0` uses every core; `threads=1` scores on the calling thread.
-/// `max_line_bytes` caps how much of one line `classify_file` scores.
-/// `cache_mib` bounds the key cache (all threads together; 0 turns it off): each
-/// distinct template key is scored once, later lines of it are a lookup.
-/// `json_fields`: a line that is a JSON object is scored on the first of these
-/// fields (default `msg`, `message`, `log`; `[]`: JSON lines scored whole).
-#[pyclass(module = "lookskip_rs", name = "Classifier", frozen)]
-pub struct PyClassifier {
-    pub(crate) engine: Engine,
-    model_path: String,
-}
 
 #[pymethods]
 impl PyClassifier {
