@@ -165,6 +165,16 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="A JSON-object line is scored on this field (repeatable, first present wins; "
     "default msg, message, log; 'none': score JSON lines whole).",
 )
+@click.option(
+    "--summary",
+    "summary_top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="After the run, print the top N LOOK patterns (template, lines, files, level, "
+    "score) on stderr, as report.html orders them; 0: off.",
+)
 @ask_options
 @quiet_option
 @user_errors(RuntimeError)
@@ -193,6 +203,7 @@ def classify(
     events=False,
     follow=False,
     json_fields=(),
+    summary_top=5,
     ask_claude=False,
     budget=None,
     dry_run=False,
@@ -343,6 +354,7 @@ def classify(
             loaded=loaded,
             triage=triage,
             quiet=quiet,
+            summary_top=summary_top,
         )
         return
     from lookskip.classify.local import classify_paths, summarize
@@ -357,6 +369,7 @@ def classify(
         )
 
     names = iter(simple_file_names(files))  # rows name files as the bulk path does
+    aggregates = []
     from lookskip.progress import RunProgress
 
     run = RunProgress()
@@ -365,6 +378,7 @@ def classify(
 
     def report(res) -> None:
         name = next(names)
+        aggregates.append((name, res.patterns))
         if res.error:
             bar.note(f"[bold red]error:[/] {escape(res.error)}")
             return
@@ -404,13 +418,40 @@ def classify(
             f"{t['seconds']:.2f}",
         )
         console.print(table)
+    _print_top_patterns(aggregates, summary_top)
     if output_dir:
         console.print(f"wrote {escape(output_dir)}/summary.json")
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
 
 
-def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **options) -> None:
+def _print_top_patterns(files, top: int) -> None:
+    """The top ``top`` LOOK patterns of the run on stderr, from the aggregates the run
+    collected (``lookskip.bulk.patterns``), in the report's order."""
+    from lookskip.bulk.patterns import pattern_rows
+    from lookskip.transformer.inputs import split_key_header
+
+    rows = pattern_rows(files) if top else []
+    if not rows:
+        return
+    table = Table(
+        "pattern", "lines", "files", "level", "score", title=f"top LOOK patterns (of {len(rows):,})"
+    )
+    for r in rows[:top]:
+        message = split_key_header(r.template)[1] or r.template  # timestamps etc. dropped
+        table.add_row(
+            escape(message[:200]),
+            f"{r.count:,}",
+            str(len(r.files)),
+            r.level or "",
+            f"{r.score:.3f}",
+        )
+    console.print(table)
+
+
+def _classify_bulk(
+    files, output_dir, *, fmt: str, quiet: bool = False, summary_top: int = 0, **options
+) -> None:
     """Directories, archives, URLs, --output: the bulk layer (``lookskip.bulk``)."""
     import tempfile
 
@@ -479,6 +520,9 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     table = Table(*cols)
     table.add_row(*vals)
     console.print(table)
+    from lookskip.bulk.patterns import file_patterns
+
+    _print_top_patterns(file_patterns(summary), summary_top)
     if output_dir:
         console.print(
             f"wrote {escape(output_dir)}/summary.json" + (" and report.html" if report else "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import sys
 import tarfile
@@ -36,6 +37,7 @@ from lookskip.bulk.chunks import (
     split_lines,
 )
 from lookskip.bulk.inputs import STDIN, Source
+from lookskip.bulk.patterns import PatternAggregator, scorer_keyer
 from lookskip.classify.rows import row_rest
 from lookskip.classify.triage import NO_TRIAGE, Triage
 from lookskip.compression import (
@@ -85,6 +87,8 @@ class UnitResult:
     bucket: int = DENSITY_BUCKET
     look_new: int = 0  # with a baseline: LOOK rows whose key is new
     look_events: int = 0  # with events: LOOK events
+    # per-key aggregates of the LOOK lines (lookskip.bulk.patterns; unit line numbers)
+    patterns: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -278,6 +282,7 @@ def scan_unit(
     sep = "" if prefix is not None else "\t"
     cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
     answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
+    agg = PatternAggregator(scorer_keyer(scorer))
 
     def dropped(n: int) -> None:  # bytes of overlong lines read past the cap
         res.bytes += n
@@ -300,6 +305,7 @@ def scan_unit(
                 ts = time.perf_counter()
                 probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
                 res.score_seconds += time.perf_counter() - ts
+                agg.observe(lines, probs, threshold, res.lines + 1)
                 hits = np.flatnonzero(probs >= threshold)
                 if len(hits):
                     room = len(hits) if max_look is None else max(0, max_look - res.written)
@@ -326,6 +332,7 @@ def scan_unit(
         if res.lines:
             res.error += f", after {res.lines} complete lines"
     _add_density(res, np.zeros(0, dtype=np.int64), res.lines)
+    res.patterns = agg.to_dict()
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -496,6 +503,7 @@ def _rust_unit(
             **({"progress": counter} if counter else {}),
             **args,
             **triage.rust_kwargs(),
+            patterns=True,
         )
     except OSError as exc:  # the rows could not be written
         return UnitResult(
@@ -514,6 +522,7 @@ def _rust_unit(
         bucket=d["bucket"],
         look_new=d.get("look_new", 0),
         look_events=d.get("look_events", 0),
+        patterns=json.loads(d["patterns"]),
         seconds=time.perf_counter() - t0,
     )
 

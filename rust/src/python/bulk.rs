@@ -4,7 +4,7 @@
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -15,6 +15,7 @@ use super::classifier::PyClassifier;
 use crate::bulk::{classify_unit as run, UnitInput};
 use crate::engine::Triage;
 use crate::error::Error;
+use crate::patterns::Patterns;
 use crate::rows::RowFormat;
 use crate::stream::ReadProgress;
 
@@ -74,11 +75,13 @@ pub(crate) fn watch(progress: Option<&Bound<'_, PyReadProgress>>) -> Option<Arc<
 /// unit's totals and density buckets.
 /// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
 /// `progress` (a `ReadProgress`) counts the unit's bytes and lines as they are read.
+/// `patterns`: also return `patterns`, the per-key aggregates of the unit's LOOK
+/// lines as JSON (`patterns.rs`; line numbers within the unit).
 #[pyfunction]
 #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
                     size = 0, threshold = None, max_look = None, prefix = None,
                     line_offset = 0, append = false, why = 0, baseline = None,
-                    only_new = false, events = false, progress = None))]
+                    only_new = false, events = false, progress = None, patterns = false))]
 #[allow(clippy::too_many_arguments)]
 fn classify_unit<'py>(
     py: Python<'py>,
@@ -100,8 +103,10 @@ fn classify_unit<'py>(
     only_new: bool,
     events: bool,
     progress: Option<&Bound<'py, PyReadProgress>>,
+    patterns: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let progress = watch(progress);
+    let aggregates = patterns.then(|| Mutex::new(Patterns::new()));
     let input = match kind {
         "plain" => UnitInput::Plain {
             path,
@@ -129,6 +134,7 @@ fn classify_unit<'py>(
         baseline: guard.as_deref(),
         only_new,
         events,
+        patterns: aggregates.as_ref(),
     };
     let s = py.detach(|| -> Result<_, Error> {
         let io_err = |e: std::io::Error| Error::Io(format!("{}: {e}", rows_path.display()));
@@ -163,6 +169,10 @@ fn classify_unit<'py>(
     d.set_item("error", s.error)?;
     d.set_item("look_new", s.look_new)?;
     d.set_item("look_events", s.look_events)?;
+    if let Some(a) = &aggregates {
+        let a = a.lock().unwrap_or_else(|p| p.into_inner());
+        d.set_item("patterns", a.to_json())?;
+    }
     Ok(d)
 }
 
