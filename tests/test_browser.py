@@ -36,7 +36,7 @@ DOCKERD = "".join(
     + (
         f'time="2024-06-14T{10 + m // 60:02d}:{m % 60:02d}:08.5Z" level=error '
         f'msg="Handler for POST /v1.41/containers/{m:04d}/start returned error: driver failed '
-        f'programming external connectivity: Bind for 0.0.0.0:8080 failed: port is already '
+        f"programming external connectivity: Bind for 0.0.0.0:8080 failed: port is already "
         f'allocated"\n'
         if m % 7 == 0 or 50 <= m < 55
         else ""

@@ -78,9 +78,10 @@ def test_time_sample_halves_and_stays_even(monkeypatch):
     monkeypatch.setattr(pat, "TIME_SAMPLES", 4)
     lines = [f"2024-05-01 10:00:{i:02d} ERROR x" for i in range(30)]
     agg = _observe([lines], set(range(1, 31)))
-    assert agg["time_step"] == 4 and [t[0] for t in agg["times"]] == [1, 5, 9, 13, 17, 21, 25, 29]
+    # halved at 8 samples, three times: every 8th LOOK line is kept
+    assert agg["time_step"] == 8 and [t[0] for t in agg["times"]] == [1, 9, 17, 25]
     hist = merge_units([(0, agg)])["times"]
-    assert sum(hist["bins"]) == 8 * 4 and hist["hi"] - hist["lo"] == 28
+    assert sum(hist["bins"]) == 4 * 8 and hist["hi"] - hist["lo"] == 24
 
 
 def _keys(*keys: tuple[str, int, float]) -> dict:

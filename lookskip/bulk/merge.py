@@ -89,9 +89,7 @@ class FileSummary:
         if not fr.errors:
             fr.density = density_bins(results)
             offsets = accumulate((r.lines for r in results[:-1]), initial=0)
-            fr.patterns = merge_patterns(
-                zip(offsets, (r.patterns for r in results), strict=True)
-            )
+            fr.patterns = merge_patterns(zip(offsets, (r.patterns for r in results), strict=True))
         return fr
 
 

@@ -84,7 +84,9 @@ class PatternAggregator:
         self.recent: deque[str] = deque(maxlen=CONTEXT)
         self.waiting: list[tuple[int, int]] = []
 
-    def observe(self, lines: Sequence[bytes], probs: Any, threshold: float, first_line: int) -> None:
+    def observe(
+        self, lines: Sequence[bytes], probs: Any, threshold: float, first_line: int
+    ) -> None:
         """Take a scored block of lines; ``first_line``: the 1-based number of its first."""
         hits = np.flatnonzero(np.asarray(probs) >= threshold).tolist()
         keys = self.keys_of([lines[i].decode("utf-8", "replace") for i in hits]) if hits else []
@@ -189,9 +191,7 @@ def merge_units(parts: Iterable[tuple[int, dict[str, Any] | None]]) -> dict[str,
                     first_time = [line + offset, t[0]]
         for s in agg["keys"]:
             k = keys.get(s["key"])
-            examples = [
-                {**e, "line": e["line"] + offset} for e in s["examples"]
-            ]
+            examples = [{**e, "line": e["line"] + offset} for e in s["examples"]]
             if k is None:
                 if len(keys) >= MAX_KEYS:
                     other += s["count"]

@@ -156,9 +156,7 @@ def _pattern_row(r: PatternRow, files: bool) -> str:
         f"<td class='n' data-v='{r.count}'>{r.count:,}</td>",
     ]
     if files:
-        per_file = "".join(
-            f"<li>{esc(name)}: {c:,}</li>" for name, c in r.files.items()
-        )
+        per_file = "".join(f"<li>{esc(name)}: {c:,}</li>" for name, c in r.files.items())
         cells.append(
             f"<td class='n' data-v='{len(r.files)}'><details class='files'><summary>"
             f"{len(r.files):,}</summary><ul>{per_file}</ul></details></td>"
@@ -185,7 +183,9 @@ def patterns_table(rows: list[PatternRow], files: bool = True, top: int = TOP_PA
 
     def table(part: list[PatternRow]) -> str:
         body = "".join(_pattern_row(r, files) for r in part)
-        return f"<table class='patterns'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (
+            f"<table class='patterns'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
     out = table(shown[:top])
     if len(shown) > top:
@@ -195,7 +195,10 @@ def patterns_table(rows: list[PatternRow], files: bool = True, top: int = TOP_PA
         )
     if len(rows) > len(shown):
         rest = sum(r.count for r in rows[len(shown) :])
-        out += f"<p class='note'>{len(rows) - len(shown):,} rarer patterns ({rest:,} lines) not listed.</p>"
+        out += (
+            f"<p class='note'>{len(rows) - len(shown):,} further patterns ({rest:,} lines, "
+            "lower scores) not listed.</p>"
+        )
     return out
 
 

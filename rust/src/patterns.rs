@@ -144,6 +144,7 @@ impl Patterns {
         key_of: &mut dyn FnMut(&[u8]) -> Vec<u8>,
     ) {
         let raw = batch.line(i);
+        self.time_step = self.time_step.max(1); // `default()` starts it at 0
         if self.looks % self.time_step == 0 {
             self.times.push((line, cut(raw, HEAD_BYTES)));
             if self.times.len() >= 2 * TIME_SAMPLES {
