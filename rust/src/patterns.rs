@@ -145,7 +145,7 @@ impl Patterns {
     ) {
         let raw = batch.line(i);
         self.time_step = self.time_step.max(1); // `default()` starts it at 0
-        if self.looks % self.time_step == 0 {
+        if self.looks.is_multiple_of(self.time_step) {
             self.times.push((line, cut(raw, HEAD_BYTES)));
             if self.times.len() >= 2 * TIME_SAMPLES {
                 self.times = self.times.iter().step_by(2).cloned().collect();
@@ -185,7 +185,8 @@ impl Patterns {
         s.count += 1;
         s.last = line;
         s.last_head.clear();
-        s.last_head.push_str(&decode(&raw[..raw.len().min(HEAD_BYTES)]));
+        s.last_head
+            .push_str(&decode(&raw[..raw.len().min(HEAD_BYTES)]));
         if let Some(before) = before {
             s.examples.push(Example {
                 line,

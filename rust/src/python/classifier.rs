@@ -14,10 +14,10 @@ use super::bulk::{watch, PyReadProgress};
 use super::LineArg;
 use crate::bulk;
 use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
-use crate::patterns::Patterns;
 use crate::jsonlog::{JsonFields, DEFAULT_JSON_FIELDS, LEVEL_FIELDS};
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
+use crate::patterns::Patterns;
 use crate::score::{Classifier, TermCounts};
 
 /// The LOOK/SKIP classifier of an exported model file (`look_skip_model.json.gz`).
