@@ -110,14 +110,20 @@ def time_svg(hist: dict[str, Any], width: int = 640, height: int = 150) -> str:
         f"<title>{_when(lo + i * span)} – {_when(lo + (i + 1) * span)}: {v:,} LOOK</title></rect>"
         for i, v in enumerate(bins)
     )
+    labels = [_when(lo + (hi - lo) * j / (TIME_TICKS - 1)) for j in range(TIME_TICKS)]
+    day = labels[0][:10] if len(labels[0]) > 10 else ""
+    if day and all(lb.startswith(day) for lb in labels):  # one day: the date once, below
+        labels = [lb[11:] for lb in labels]
+    else:
+        day = ""
     ticks = []
-    for j in range(TIME_TICKS):
+    for j, label in enumerate(labels):
         x = left + plot_w * j / (TIME_TICKS - 1)
         anchor = "start" if j == 0 else "end" if j == TIME_TICKS - 1 else "middle"
         ticks.append(
             f'<line class="tick" x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + 4}" stroke="#555"/>'
             f'<text class="tick" x="{x:.1f}" y="{y0 + 15}" font-size="10" '
-            f'text-anchor="{anchor}">{_when(lo + (hi - lo) * j / (TIME_TICKS - 1))}</text>'
+            f'text-anchor="{anchor}">{label}</text>'
         )
     yaxis = (
         f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{y0}" stroke="#555"/>'
@@ -132,8 +138,8 @@ def time_svg(hist: dict[str, Any], width: int = 640, height: int = 150) -> str:
         f'<line x1="{left}" y1="{y0}" x2="{left + plot_w}" y2="{y0}" stroke="#555"/>'
         f"{bars}{''.join(ticks)}{yaxis}"
         f'<text x="{left + plot_w / 2:.0f}" y="{height - 2}" font-size="10" '
-        f'text-anchor="middle">time (as written in the lines; a slice is '
-        f"{_span(span)})</text></svg>"
+        f'text-anchor="middle">time{" on " + day if day else ""} (as written in the lines; '
+        f"a slice is {_span(span)})</text></svg>"
     )
 
 
