@@ -418,33 +418,34 @@ def classify(
             f"{t['seconds']:.2f}",
         )
         console.print(table)
-    _print_top_patterns(aggregates, summary_top)
+    if summary_top:
+        from lookskip.bulk.patterns import pattern_rows
+
+        _print_top_patterns([r.brief() for r in pattern_rows(aggregates)], summary_top)
     if output_dir:
         console.print(f"wrote {escape(output_dir)}/summary.json")
     if t["failed"]:
         fail(f"{t['failed']} of {t['files']} file(s) could not be classified")
 
 
-def _print_top_patterns(files, top: int) -> None:
-    """The top ``top`` LOOK patterns of the run on stderr, from the aggregates the run
-    collected (``lookskip.bulk.patterns``), in the report's order."""
-    from lookskip.bulk.patterns import pattern_rows
+def _print_top_patterns(rows: list[dict], top: int) -> None:
+    """The top ``top`` LOOK patterns of the run on stderr (``rows``: the run's templates
+    in brief, in the report's order; built from the aggregates the run collected)."""
     from lookskip.transformer.inputs import split_key_header
 
-    rows = pattern_rows(files) if top else []
-    if not rows:
+    if not top or not rows:
         return
     table = Table(
         "pattern", "lines", "files", "level", "score", title=f"top LOOK patterns (of {len(rows):,})"
     )
     for r in rows[:top]:
-        message = split_key_header(r.template)[1] or r.template  # timestamps etc. dropped
+        message = split_key_header(r["template"])[1] or r["template"]  # timestamps dropped
         table.add_row(
             escape(message[:200]),
-            f"{r.count:,}",
-            str(len(r.files)),
-            r.level or "",
-            f"{r.score:.3f}",
+            f"{r['lines']:,}",
+            str(len(r["files"])),
+            r["level"] or "",
+            f"{r['score']:.3f}",
         )
     console.print(table)
 
@@ -520,9 +521,7 @@ def _classify_bulk(
     table = Table(*cols)
     table.add_row(*vals)
     console.print(table)
-    from lookskip.bulk.patterns import file_patterns
-
-    _print_top_patterns(file_patterns(summary), summary_top)
+    _print_top_patterns(summary.get("patterns", []), summary_top)
     if output_dir:
         console.print(
             f"wrote {escape(output_dir)}/summary.json" + (" and report.html" if report else "")

@@ -278,6 +278,17 @@ class PatternRow:
     first_seen: str  # the earliest LOOK time as written, else ``file:line``
     examples: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    def brief(self) -> dict[str, Any]:
+        """The row without its keys and examples (``summary.json``'s ``patterns``)."""
+        return {
+            "template": self.template,
+            "lines": self.count,
+            "score": self.score,
+            "level": self.level,
+            "files": self.files,
+            "first_seen": self.first_seen,
+        }
+
 
 def _sort_key(r: PatternRow) -> tuple[float, int, str]:
     return (-round(r.score, 2), r.count, r.template)
@@ -317,7 +328,8 @@ def pattern_rows(files: Iterable[tuple[str, dict[str, Any] | None]]) -> list[Pat
         firsts = [per_key[ks.key]["first"] for ks in tpl.keys]
         timed = [f for f in firsts if f[0] is not None]
         first = min(timed, key=lambda f: f[0]) if timed else firsts[0]
-        levels = {level_of(ks.key) for ks in tpl.keys} - {None}
+        # the template's own words, and its head keys' (a level word may be a <*>)
+        levels = {level_of(t) for t in [tpl.template, *(k.key for k in tpl.keys[:5])]} - {None}
         rows.append(
             PatternRow(
                 template=tpl.template,

@@ -226,7 +226,9 @@ def _empty_state(t: dict[str, Any]) -> str:
     return ""
 
 
-def _file_section(i: int, f: dict[str, Any], output_dir: str, summary: dict[str, Any]) -> str:
+def _file_section(
+    i: int, f: dict[str, Any], output_dir: str, summary: dict[str, Any], single: bool = False
+) -> str:
     esc = html.escape
     parts = [f"<section id='f{i}'><h2>{esc(f['file'])}</h2>"]
     if f["errors"]:
@@ -244,6 +246,8 @@ def _file_section(i: int, f: dict[str, Any], output_dir: str, summary: dict[str,
     agg = f.get("patterns")
     if not f["look"]:
         parts.append("<p class='empty'>No LOOK lines in this file.</p>")
+    elif agg and single:
+        parts.append("<p>Its LOOK patterns: <a href='#patterns'>Patterns</a>, above.</p>")
     elif agg:
         parts.append("<h3>LOOK patterns in this file</h3>")
         parts.append(patterns_table(pattern_rows([(f["file"], agg)]), files=False))
@@ -253,7 +257,10 @@ def _file_section(i: int, f: dict[str, Any], output_dir: str, summary: dict[str,
     return "".join(parts)
 
 
-def render_report(summary: dict[str, Any], output_dir: str) -> str:
+def render_report(
+    summary: dict[str, Any], output_dir: str, rows: list[PatternRow] | None = None
+) -> str:
+    """The page; ``rows``: the run's templates, when already grouped (``finish_run``)."""
     t = summary["totals"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -269,24 +276,28 @@ def render_report(summary: dict[str, Any], output_dir: str) -> str:
         parts.append(_files_table(summary))
     if t["look"]:
         files = file_patterns(summary)
+        rows = pattern_rows(files) if rows is None else rows
         parts.append(
             "<p><label><input type='checkbox' id='hide-hdr'> hide the header fields "
             "(timestamp, host, pid) of patterns</label></p>"
             "<section id='patterns'><h2>Patterns</h2><p class='note'>LOOK lines of all "
             "files by template: highest score first, then the rarest (likeliest new).</p>"
-            + patterns_table(pattern_rows(files))
+            + patterns_table(rows)
             + _other_note([a for _, a in files])
             + "</section>"
         )
+    single = t["files_ok"] == 1  # its patterns are the Patterns table above
     for i, f in enumerate(summary["files"]):
-        parts.append(_file_section(i, f, output_dir, summary))
+        parts.append(_file_section(i, f, output_dir, summary, single))
     parts.append(f"<script>{_JS}</script></body></html>\n")
     return "".join(parts)
 
 
-def write_report(summary: dict[str, Any], output_dir: str) -> str:
+def write_report(
+    summary: dict[str, Any], output_dir: str, rows: list[PatternRow] | None = None
+) -> str:
     url = storage.join(output_dir, REPORT_NAME)
-    storage.write_text(url, render_report(summary, output_dir))
+    storage.write_text(url, render_report(summary, output_dir, rows))
     return url
 
 

@@ -22,7 +22,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import IO, Any, Protocol
 
 import numpy as np
@@ -91,7 +91,8 @@ class UnitResult:
     patterns: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: ``asdict`` deep-copies ``patterns`` (seconds for 10,000 keys)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UnitResult:
