@@ -19,8 +19,18 @@ Then the peak memory of ``lookskip classify`` on a ``--big-gb`` file of 100% dis
 keys (the cache is bounded; the figure must stay flat). Lines/s per core = lines /
 CPU seconds of the process (its threads' CPU included).
 
+``--report-cost`` measures instead what a run costs beyond classifying (#24): on a
+file of ``--lines`` lines, ``--look-share`` of them LOOK (lines of the samples the
+model flags), the library call alone (``Classifier(threads=1).classify_file(FILE,
+output=…)``) against ``lookskip classify FILE --threads 1 --output DIR`` end to end
+(process start, model load, summary.json and report.html included; ``--lookskip``
+names the command, so another checkout's, e.g. main's, can be measured on the
+same file).
+
     uv run --no-sync python benchmarks/bench_cache.py [--lines 1000000] [--big-gb 2]
         [--old-wheel DIR --old-model FILE]
+    uv run --no-sync python benchmarks/bench_cache.py --report-cost --lines 3000000 \
+        [--lookskip /work/main/.venv/bin/lookskip]
 """
 
 from __future__ import annotations
@@ -114,6 +124,45 @@ def child_run(cmd: list[str], **kw) -> tuple[float, float, int]:
     return wall, cpu, after.ru_maxrss
 
 
+def write_look_corpus(path: Path, n: int, look_share: float, model: str, seed: int = 7) -> int:
+    """``n`` lines, each a sample line (fresh digits) the model flags with probability
+    ``look_share``, else one it does not; returns the LOOK templates' count."""
+    import lookskip_rs
+
+    rng = random.Random(seed)
+    base = sample_lines()
+    clf = lookskip_rs.Classifier(model, threads=1)
+    probs = clf.predict_proba(base)
+    look = [t for t, p in zip(base, probs, strict=True) if p >= clf.threshold]
+    skip = [t for t, p in zip(base, probs, strict=True) if p < clf.threshold]
+    with path.open("w", encoding="utf-8") as f:
+        for _ in range(n):
+            pool = look if rng.random() < look_share else skip
+            f.write(fresh_digits(pool[rng.randrange(len(pool))], rng) + "\n")
+    return len(look)
+
+
+def report_cost(args: argparse.Namespace, work: Path, lookskip: str) -> None:
+    import lookskip_rs
+
+    f = work / "look.log"
+    n_look = write_look_corpus(f, args.lines, args.look_share, args.model)
+    clf = lookskip_rs.Classifier(args.model, threads=1)
+    d, wall_lib, _ = classify_timed(clf, f, work / "out.jsonl")
+    out = work / "e2e"
+    wall_e, _, _ = child_run([lookskip, "classify", str(f), "--threads", "1", "--output", str(out)])
+    report = (out / "report.html").stat().st_size
+    print(
+        f"{f.stat().st_size / 1e6:.0f} MB, {d['lines']:,} lines, {d['look']:,} LOOK "
+        f"({n_look} LOOK templates of the samples); command {lookskip}"
+    )
+    print(f"  classification alone (library, 1 thread, rows written): {wall_lib:.2f} s")
+    print(
+        f"  end to end `lookskip classify --threads 1 --output`: {wall_e:.2f} s "
+        f"(+{wall_e - wall_lib:.2f} s: start, model load, summary, report of {report / 1e6:.1f} MB)"
+    )
+
+
 OLD_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -138,12 +187,21 @@ def main() -> None:
     ap.add_argument("--old-wheel", help="unpacked lookskip_rs of the release before keys")
     ap.add_argument("--old-model", help="that release's model file")
     ap.add_argument("--tmp", default=tempfile.gettempdir())
+    ap.add_argument("--report-cost", action="store_true", help="see the module doc")
+    ap.add_argument("--look-share", type=float, default=0.25, help="with --report-cost")
+    ap.add_argument("--lookskip", help="the lookskip command to run end to end")
     args = ap.parse_args()
 
     import lookskip_rs
 
     work = Path(tempfile.mkdtemp(prefix="lookskip-bench-cache-", dir=args.tmp))
-    lookskip = shutil.which("lookskip") or "lookskip"
+    lookskip = args.lookskip or shutil.which("lookskip") or "lookskip"
+    if args.report_cost:
+        try:
+            report_cost(args, work, lookskip)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     print(f"model {args.model}; {args.lines:,} lines per corpus; CPU lines/s = lines / CPU s")
     try:
         for share in [float(x) for x in args.shares.split(",") if x.strip()]:

@@ -166,6 +166,16 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="A JSON-object line is scored on this field (repeatable, first present wins; "
     "default msg, message, log; 'none': score JSON lines whole).",
 )
+@click.option(
+    "--summary",
+    "summary_top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="After the run, print the top N LOOK patterns (template, lines, files, level, "
+    "score) on stderr, as report.html orders them; 0: off.",
+)
 @ask_options
 @quiet_option
 @user_errors(RuntimeError)
@@ -194,6 +204,7 @@ def classify(
     events=False,
     follow=False,
     json_fields=(),
+    summary_top=5,
     ask_claude=False,
     budget=None,
     dry_run=False,
@@ -340,10 +351,35 @@ def classify(
         loaded=loaded,
         triage=triage or NO_TRIAGE,
         quiet=quiet,
+        summary_top=summary_top,
     )
 
 
-def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **options) -> None:
+def _print_top_patterns(rows: list[dict], top: int) -> None:
+    """The top ``top`` LOOK patterns of the run on stderr (``rows``: the run's templates
+    in brief, in the report's order; built from the aggregates the run collected)."""
+    from lookskip.transformer.inputs import split_key_header
+
+    if not top or not rows:
+        return
+    table = Table(
+        "pattern", "lines", "files", "level", "score", title=f"top LOOK patterns (of {len(rows):,})"
+    )
+    for r in rows[:top]:
+        message = split_key_header(r["template"])[1] or r["template"]  # timestamps dropped
+        table.add_row(
+            escape(message[:200]),
+            f"{r['lines']:,}",
+            str(len(r["files"])),
+            r["level"] or "",
+            f"{r['score']:.3f}",
+        )
+    console.print(table)
+
+
+def _classify_bulk(
+    files, output_dir, *, fmt: str, quiet: bool = False, summary_top: int = 0, **options
+) -> None:
     """Every classify run but --bert and --follow: files, stdin, directories, archives,
     URLs, into --output or to stdout, through one unit loop (``lookskip.bulk.run``).
     Rows on stdout are written by the same writer as --output's (``lookskip.bulk.sink``)."""
@@ -393,6 +429,7 @@ def _classify_bulk(files, output_dir, *, fmt: str, quiet: bool = False, **option
     t = summary["totals"]
     if output_dir or t["files"] > 1:
         console.print(run_table(t, options.get("triage")))
+    _print_top_patterns(summary.get("patterns", []), summary_top)
     if output_dir:
         console.print(
             f"wrote {escape(output_dir)}/summary.json" + (" and report.html" if report else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,20 @@ pytestmark = pytest.mark.integration
 MODEL = ROOT / "data" / "models" / "look_skip_model.json.gz"
 FLOWER_USER, FLOWER_PASSWORD = "ops", "flower-pw-browser-51d2"
 LOOKSKIP = (sys.executable, "-m", "cli.main")
+# dockerd's logfmt lines (time="…"), errors spread over two hours
+DOCKERD = "".join(
+    f'time="2024-06-14T{10 + m // 60:02d}:{m % 60:02d}:07.123456789Z" level=info '
+    f'msg="Container {m:04d} health status: healthy"\n'
+    + (
+        f'time="2024-06-14T{10 + m // 60:02d}:{m % 60:02d}:08.5Z" level=error '
+        f'msg="Handler for POST /v1.41/containers/{m:04d}/start returned error: driver failed '
+        f"programming external connectivity: Bind for 0.0.0.0:8080 failed: port is already "
+        f'allocated"\n'
+        if m % 7 == 0 or 50 <= m < 55
+        else ""
+    )
+    for m in range(120)
+)
 
 
 def _chromium() -> str:
@@ -140,6 +155,7 @@ def run(stack, shared_data) -> tuple[str, Path, dict]:
     for name in ("Android", "HDFS", "Apache"):
         shutil.copy(shared_data / "loghub" / f"{name}_2k.log", logs / f"{name.lower()}.log")
     (logs / "quiet.log").write_bytes(b"hello\nnothing to see\n")
+    (logs / "dockerd.log").write_text(DOCKERD)
     out = tmp / "out"
     args = ["classify", str(logs), "--output", str(out), "--model", str(MODEL), "--chunk-mib", "1"]
     p = subprocess.run(
@@ -215,8 +231,26 @@ def test_report_renders_in_chromium(run, browser, tmp_path):
     assert cbox and cbox["width"] >= 300 and cbox["height"] >= 80
     assert page.locator(".density svg rect").count() > 10
 
+    # the cross-file table: level, score, lines, files (per-file counts on expand) …
+    heads = patterns.locator("thead th").all_inner_texts()
+    assert heads[:5] == ["level", "score", "lines", "files", "first seen"]
+    files_cell = rows.first.locator("td").nth(3)
+    per_file = files_cell.locator("details li")
+    assert not per_file.first.is_visible()
+    files_cell.locator("summary").click()
+    assert per_file.first.is_visible() and ": " in per_file.first.inner_text()
+    # … and every row reachable: the rest behind "N more"
+    more = page.locator("#patterns details.more")
+    assert more.count() == 1 and more.locator("xpath=./summary").inner_text().endswith(
+        "more patterns"
+    )
+    hidden = more.locator("tr.pattern")
+    assert hidden.count() > 0 and not hidden.first.is_visible()
+    more.locator("xpath=./summary").click()
+    assert hidden.first.is_visible() and hidden.last.is_visible()
+
     # the full key on hover, the header dimmed apart from the message
-    cell = rows.first.locator("td").nth(1)
+    cell = rows.first.locator("td").nth(5)
     title = cell.get_attribute("title")
     hdr = cell.locator(".hdr")
     if hdr.count():
@@ -224,11 +258,32 @@ def test_report_renders_in_chromium(run, browser, tmp_path):
         assert hdr.evaluate("e => getComputedStyle(e).color") != cell.locator(".msg").evaluate(
             "e => getComputedStyle(e).color"
         )
-    # a pattern opens to its example lines with line numbers
+    # a pattern opens to its example lines, each in its context, numbered
     examples = cell.locator("details li")
     assert not examples.first.is_visible()
     cell.locator("summary").click()
-    assert examples.first.is_visible() and examples.first.inner_text().startswith("line ")
+    assert examples.first.is_visible()
+    assert re.fullmatch(r"\S+\.log:[\d,]+", examples.first.locator(".where").inner_text())
+    context = examples.first.locator("pre.ctx .cl")
+    hit = examples.first.locator("pre.ctx .hit")
+    assert hit.count() == 1 and 2 <= context.count() <= 7
+    plain = examples.first.locator("pre.ctx .cl:not(.hit)").first
+    weight = "e => getComputedStyle(e).fontWeight"
+    assert hit.evaluate(weight) != plain.evaluate(weight)  # the LOOK line stands out
+    numbers = [int(n.replace(",", "")) for n in examples.first.locator(".ln").all_inner_texts()]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # consecutive
+
+    # dockerd's time="…" lines get a time chart with a labelled axis
+    section = page.locator("section", has=page.locator("h2", has_text="dockerd.log"))
+    chart = section.locator(".timechart svg")
+    assert chart.count() == 1 and chart.bounding_box()["width"] >= 300
+    ticks = chart.locator("text.tick").all_text_contents()  # SVG: no innerText
+    assert len(ticks) == 5 and ticks[0].startswith("10:0") and ticks[-1].startswith("11:")
+    assert "time on 2024-06-14" in chart.text_content()  # one day: the date once
+    assert chart.locator("rect").count() > 10
+    assert (
+        "LOOK lines" in chart.text_content() and "as written in the lines" in chart.text_content()
+    )
 
     # the files table sorts by LOOK count (descending on first click)
     page.locator("#files th[data-col='2'] button").click()
@@ -238,7 +293,7 @@ def test_report_renders_in_chromium(run, browser, tmp_path):
             "cells => cells.map(c => c.dataset.v)"
         )
     ]
-    assert looks == sorted(looks, reverse=True) and len(looks) == 4
+    assert looks == sorted(looks, reverse=True) and len(looks) == 5
     page.locator("#files th[data-col='3'] button").click()
     page.locator("#files th[data-col='3'] button").click()  # share, ascending
     shares = page.locator("#files tbody td:nth-child(4)").evaluate_all(

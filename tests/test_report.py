@@ -1,5 +1,5 @@
-"""report.html: patterns by template key, header apart, examples with line numbers,
-sortable files, empty states. (tests/test_browser.py renders it in Chromium.)"""
+"""report.html: patterns across files by template, header apart, examples with their
+context, "N more", sortable files, empty states. (tests/test_browser.py renders it in Chromium.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lookskip.bulk.inputs import expand_inputs
-from lookskip.bulk.report import render_report, top_patterns
+from lookskip.bulk.patterns import file_patterns, pattern_rows
+from lookskip.bulk.report import TOP_PATTERNS, render_report
 from lookskip.bulk.run import run_local
 from lookskip.classify.scorer import load_scorer
 from lookskip.transformer.inputs import drop_header, split_key_header
@@ -54,22 +55,46 @@ def test_lines_differing_in_spaces_are_one_pattern_with_examples(tmp_path, score
     summary, out = _run(tmp_path, scorer, {"android.log": b"\n".join(padded) + b"\n"})
     f = summary["files"][0]
     assert f["look"] == len(padded), "every such line is LOOK"
-    patterns, step = top_patterns(str(out / f["output"]), f["written"])
-    assert step == 1 and len(patterns) == 1, [p["pattern"] for p in patterns]
-    p = patterns[0]
-    assert p["count"] == len(padded)
-    assert p["message"].startswith("W ActivityManager: getRunningAppProcesses")
-    assert p["header"].startswith("<NUM>-<NUM> ")
-    assert [n for n, _ in p["examples"]] == [1, 2, 3]
-    assert p["examples"][1][1] == padded[1].decode().rstrip("\r")
+    (row,) = pattern_rows(file_patterns(summary))
+    assert row.count == len(padded) and row.files == {"android.log": len(padded)}
+    header, message = split_key_header(row.template)
+    assert message.startswith("W ActivityManager: getRunningAppProcesses")
+    assert header.startswith("<NUM>-<NUM> ")
+    assert [e["line"] for _, e in row.examples] == [1, 3, 10][: len(row.examples)]
+    assert row.examples[0][1]["text"] == padded[0].decode().rstrip("\r")
+    assert row.examples[0][1]["after"] == [x.decode().rstrip("\r") for x in padded[1:4]]
 
     page = render_report(summary, str(out))
-    row = re.search(r"<table class='patterns'>.*?</table>", page, re.S).group(0)
-    assert row.count("<tr>") == 2  # header row + the one pattern
-    assert "<span class='hdr'>&lt;NUM&gt;-&lt;NUM&gt;" in row  # header dimmed, apart
-    assert "<span class='msg'>W ActivityManager" in row
-    assert f"title='{p['header']} {p['message']}'".replace("<", "&lt;").replace(">", "&gt;") in row
-    assert "<details>" in row and "line 1</span>" in row and "line 3</span>" in row
+    table = re.search(r"<table class='patterns'>.*?</table>", page, re.S).group(0)
+    assert table.count("<tr class='pattern'>") == 1
+    assert "<span class='hdr'>&lt;NUM&gt;-&lt;NUM&gt;" in table  # header dimmed, apart
+    assert "<span class='msg'>W ActivityManager" in table
+    assert "android.log:1</div>" in table  # an example names its file and line
+    assert "<span class='cl hit'><span class='ln'>1</span>" in table  # the LOOK line marked
+    assert "<span class='cl'><span class='ln'>2</span>" in table  # a line of its context
+
+
+def test_cross_file_table_shows_top_rows_and_the_rest_behind_n_more(tmp_path, scorer, shared_data):
+    logs = {
+        f"{n.lower()}.log": (shared_data / "loghub" / f"{n}_2k.log").read_bytes()
+        for n in ("Android", "HDFS", "Apache")
+    }
+    summary, out = _run(tmp_path, scorer, logs)
+    rows = pattern_rows(file_patterns(summary))
+    assert len(rows) > TOP_PATTERNS
+    assert sum(r.count for r in rows) == summary["totals"]["look"]  # every LOOK line counted
+    scores = [round(r.score, 2) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    page = render_report(summary, str(out))
+    section = re.search(r"<section id='patterns'>.*?</section>", page, re.S).group(0)
+    top, more = section.split("<details class='more'>", 1)
+    assert top.count("<tr class='pattern'>") == TOP_PATTERNS
+    assert f"{len(rows) - TOP_PATTERNS:,} more patterns</summary>" in more
+    assert more.count("<tr class='pattern'>") == len(rows) - TOP_PATTERNS
+    # reading the rows files is not needed: the report renders with them gone
+    for f in summary["files"]:
+        (out / f["output"]).unlink()
+    assert render_report(summary, str(out)).count("<tr class='pattern'>") > len(rows)
 
 
 def test_files_table_sorts_and_empty_states(tmp_path, scorer, shared_data):

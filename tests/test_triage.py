@@ -296,7 +296,7 @@ def test_cli_baseline_only_new_events_report(tmp_path):
     r = runner.invoke(cli, ["classify", *m, str(burst), "--output", str(tmp_path / "all")])
     assert r.exit_code == 0, r.output
     report = (tmp_path / "all" / "report.html").read_text()
-    assert "LOOK rows over time" in report
+    assert "LOOK lines over time" in report
     assert "first 2024-05-01 10:01:00 (line 1) · last 2024-05-01 10:30:00 (line 3)" in report
     r = runner.invoke(cli, ["classify", *m, str(failed), "--events", "--format", "text"])
     assert r.exit_code == 0, r.output
@@ -334,6 +334,8 @@ def test_triage_needs_rust(tmp_path, monkeypatch):
         ('1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /"', "10/Oct/2000:13:55:36", 971186136.0),
         ("1714557607 svc worker started", "1714557607", 1714557607.0),
         ("081109 203615 148 INFO x", "081109 203615", 1226262975.0),
+        ('time="2024-05-01T10:00:07.5Z" level=error msg="x"', "2024-05-01T10:00:07", 1714557607.0),
+        ("Jun 14 15:16:01 combo sshd[1]: x", "Jun 14 15:16:01", 960995761.0),
         ("no time here", None, None),
     ],
 )

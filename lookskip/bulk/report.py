@@ -1,87 +1,48 @@
 """Human output: ``report.html`` (self-contained) and the ``file:line:prob:text`` printer.
 
-Per file the report shows where the LOOK lines are (density along the file, an
-inline SVG drawn from the summary's density bins) and which kinds of LOOK lines
-dominate: lines grouped by their template key (:func:`lookskip.model.key.template_key`,
-the key the model scores; whitespace runs are squeezed in it, so lines that differ
-only in spacing are one pattern), counted, each expandable to a few example lines
-with their line numbers. A key is shown message first: its leading header fields
-(timestamp, host, pid: cut where :func:`lookskip.transformer.inputs.drop_header`
-cuts) are dimmed and can be hidden, and the full key is the cell's tooltip. The
-files table sorts by any column (a few lines of inline script; the page works
-without it). No external assets: it opens anywhere, offline.
+The report is built from the run's aggregates (``summary.json``: per file, the
+per-key counts, scores, first/last lines and times, and example lines with their
+context, collected while the lines were scored: :mod:`lookskip.bulk.patterns`); it
+never re-reads the rows files for them.
 
-Keying costs ~30 µs a line in Python (~0.3 µs through the Rust extension), so for a
-file with many LOOK lines
-the patterns are counted on an even sample of its rows and the counts scaled up
-(marked ``≈``); the totals and the density always cover every line.
+"Patterns" is one table across all files: a row per template (the LOOK keys of every
+file grouped as the ask-Claude survey groups them), with its level word, score,
+lines, files (per-file counts on expand) and first-seen time; sorted by score, then
+rarest first (:func:`lookskip.bulk.patterns.pattern_rows`). The first
+:data:`TOP_PATTERNS` rows show, the rest behind "N more"; each row expands to up to
+three example lines, each with the lines around it. A template is shown message
+first: its leading header fields (timestamp, host, pid: cut where
+:func:`lookskip.transformer.inputs.drop_header` cuts) are dimmed and can be hidden.
+Per file: the LOOK density along the file (from the summary's density bins), LOOK
+over time (when its lines carry a timestamp the events rule knows), the same table
+for that file's keys, and the triage rows. The files table sorts by any column (a few
+lines of inline script; the page works without it). No external assets: it opens
+anywhere, offline.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections import Counter
 from typing import IO, Any
 
 from lookskip import storage
+from lookskip.bulk.patterns import CONTEXT, MAX_KEYS, PatternRow, file_patterns, pattern_rows
 from lookskip.bulk.report_triage import triage_html
 from lookskip.classify.rows import text_row
-from lookskip.model.key import template_keys
 from lookskip.transformer.inputs import split_key_header
 
 REPORT_NAME = "report.html"
-PATTERN_SAMPLE = 5_000  # rows keyed per file at most
-PATTERN_BUDGET = 30_000  # ... and over the whole report (many files: fewer per file)
-TOP_PATTERNS = 15
+TOP_PATTERNS = 15  # rows shown before "N more"
+MAX_ROWS = 5_000  # rows listed at most (the report stays a page a browser opens)
 EXAMPLE_CHARS = 300
-EXAMPLES_PER_PATTERN = 3
 
 
-def _rows(url: str, step: int = 1) -> Any:
+def _rows(url: str) -> Any:
     with storage.open_file(url, "rb") as f:
-        for i, raw in enumerate(f):
-            if i % step == 0 and raw.strip():
+        for raw in f:
+            if raw.strip():
                 yield json.loads(raw)
-
-
-def top_patterns(
-    url: str,
-    written: int,
-    top: int = TOP_PATTERNS,
-    sample: int = PATTERN_SAMPLE,
-    examples: int = EXAMPLES_PER_PATTERN,
-) -> tuple[list[dict[str, Any]], int]:
-    """Most frequent template keys of an output file's LOOK lines, and the sampling step.
-
-    Each pattern: ``pattern`` (the key), ``header``/``message`` (the key cut by
-    :func:`~lookskip.transformer.inputs.split_key_header`), ``count`` (scaled by the
-    step), ``example`` (the first line's text) and ``examples``: up to ``examples``
-    ``(line number, text)`` of its lines, in file order.
-    """
-    step = max(1, -(-written // sample))
-    counts: Counter[str] = Counter()
-    seen: dict[str, list[tuple[int, str]]] = {}
-    rows = [(int(row["line"]), row["text"]) for row in _rows(url, step)]
-    for key, (line, text) in zip(template_keys([t for _, t in rows]), rows, strict=True):
-        counts[key] += 1
-        kept = seen.setdefault(key, [])
-        if len(kept) < examples:
-            kept.append((line, text))
-    out = []
-    for k, c in counts.most_common(top):
-        header, message = split_key_header(k)
-        out.append(
-            {
-                "pattern": k,
-                "header": header,
-                "message": message,
-                "count": c * step,
-                "example": seen[k][0][1],
-                "examples": seen[k],
-            }
-        )
-    return out, step
 
 
 def density_svg(density: list[float], width: int = 640, height: int = 120) -> str:
@@ -122,7 +83,12 @@ th[aria-sort=descending] button::after{content:" \\2193";color:#222}
 details summary{cursor:pointer}details ol{margin:.3em 0 .3em 0;padding-left:1.2em}
 details li{list-style:none}.ln{color:#777;display:inline-block;min-width:5em}
 .empty{padding:1em;background:#f6f8fa;border:1px solid #ddd;border-radius:4px}
-.density svg{max-width:100%;height:auto}"""
+.density svg,.timechart svg{max-width:100%;height:auto}.note{color:#666;font-size:13px}
+pre.ctx{margin:.2em 0;padding:.3em;background:#f6f8fa;font-size:12px;white-space:pre-wrap;
+word-break:break-all}pre.ctx .cl{display:block;color:#666}pre.ctx .hit{color:#000;
+background:#fde2e1;font-weight:600}.where{font-size:12px;color:#555}
+ol.examples{padding-left:0}details.more>summary{margin:.4em 0;font-weight:600}
+details.files ul{margin:.2em 0;padding-left:1em;text-align:left;white-space:nowrap}"""
 
 # Sort the files table by a column (click a header); numbers sort by data-v. Plain DOM,
 # no library: the report must open offline.
@@ -164,29 +130,85 @@ def _files_table(summary: dict[str, Any]) -> str:
     )
 
 
-def _patterns_table(patterns: list[dict[str, Any]], approx: str) -> str:
-    """One row per pattern: count, the key message-first (header dimmed, full key on
-    hover), and its example lines (with line numbers) behind a disclosure."""
+def _example_html(name: str | None, e: dict[str, Any]) -> str:
+    """An example line with the lines around it (numbered; the LOOK line marked)."""
     esc = html.escape
-    rows = []
-    for p in patterns:
-        header = (
-            f"<span class='hdr'>{esc(p['header'][:EXAMPLE_CHARS])} </span>" if p["header"] else ""
+    n = e["line"]
+    before, after = e["before"], e["after"]
+    lines = [(n - len(before) + i, t, "") for i, t in enumerate(before)]
+    lines += [(n, e["text"], " hit")] + [(n + 1 + i, t, "") for i, t in enumerate(after)]
+    body = "".join(
+        f"<span class='cl{cls}'><span class='ln'>{m:,}</span>{esc(t[:EXAMPLE_CHARS])}</span>"
+        for m, t, cls in lines
+    )
+    where = f"{esc(name)}:{n:,}" if name else f"line {n:,}"
+    return f"<li><div class='where'>{where}</div><pre class='ctx'>{body}</pre></li>"
+
+
+def _pattern_row(r: PatternRow, files: bool) -> str:
+    esc = html.escape
+    header, message = split_key_header(r.template)
+    hdr = f"<span class='hdr'>{esc(header[:EXAMPLE_CHARS])} </span>" if header else ""
+    examples = "".join(_example_html(name if files else None, e) for name, e in r.examples)
+    cells = [
+        f"<td>{esc(r.level or '')}</td>",
+        f"<td class='n' data-v='{r.score:.6f}'>{r.score:.3f}</td>",
+        f"<td class='n' data-v='{r.count}'>{r.count:,}</td>",
+    ]
+    if files:
+        per_file = "".join(f"<li>{esc(name)}: {c:,}</li>" for name, c in r.files.items())
+        cells.append(
+            f"<td class='n' data-v='{len(r.files)}'><details class='files'><summary>"
+            f"{len(r.files):,}</summary><ul>{per_file}</ul></details></td>"
         )
-        message = esc(p["message"][:EXAMPLE_CHARS])
-        examples = "".join(
-            f"<li><span class='ln'>line {n:,}</span> <code>{esc(t[:EXAMPLE_CHARS])}</code></li>"
-            for n, t in p["examples"]
+    cells.append(f"<td>{esc(r.first_seen)}</td>")
+    keys = f" · {len(r.keys):,} keys" if len(r.keys) > 1 else ""
+    cells.append(
+        f"<td title='{esc(r.template)}'><details class='pattern'><summary><code>{hdr}"
+        f"<span class='msg'>{esc(message[:EXAMPLE_CHARS])}</span></code></summary>"
+        f"<p class='note'>examples, with {CONTEXT} lines of context{keys}</p>"
+        f"<ol class='examples'>{examples}</ol></details></td>"
+    )
+    return f"<tr class='pattern'>{''.join(cells)}</tr>"
+
+
+def patterns_table(rows: list[PatternRow], files: bool = True, top: int = TOP_PATTERNS) -> str:
+    """Templates of LOOK lines, in ``rows`` order: the first ``top`` shown, the rest
+    behind an "N more" disclosure (every row reachable). ``files``: a column of
+    per-file counts (the cross-file table)."""
+    head = "<th>level</th><th>score</th><th>lines</th>"
+    head += "<th>files</th>" if files else ""
+    head += "<th>first seen</th><th>pattern (click for example lines in context)</th>"
+    shown = rows[:MAX_ROWS]
+
+    def table(part: list[PatternRow]) -> str:
+        body = "".join(_pattern_row(r, files) for r in part)
+        return (
+            f"<table class='patterns'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
-        rows.append(
-            f"<tr><td class='n'>{approx}{p['count']:,}</td>"
-            f"<td title='{esc(p['pattern'])}'><details><summary><code>{header}"
-            f"<span class='msg'>{message}</span></code></summary><ol>{examples}</ol>"
-            "</details></td></tr>"
+
+    out = table(shown[:top])
+    if len(shown) > top:
+        out += (
+            f"<details class='more'><summary>{len(shown) - top:,} more patterns</summary>"
+            f"{table(shown[top:])}</details>"
         )
+    if len(rows) > len(shown):
+        rest = sum(r.count for r in rows[len(shown) :])
+        out += (
+            f"<p class='note'>{len(rows) - len(shown):,} further patterns ({rest:,} lines, "
+            "lower scores) not listed.</p>"
+        )
+    return out
+
+
+def _other_note(aggs: list[dict[str, Any] | None]) -> str:
+    other = sum((a or {}).get("other", 0) for a in aggs)
+    if not other:
+        return ""
     return (
-        "<table class='patterns'><thead><tr><th>count</th><th>pattern (click for example "
-        f"lines)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p class='note'>{other:,} LOOK lines of further distinct keys are counted but "
+        f"not listed (at most {MAX_KEYS:,} keys are kept per file).</p>"
     )
 
 
@@ -205,7 +227,7 @@ def _empty_state(t: dict[str, Any]) -> str:
 
 
 def _file_section(
-    i: int, f: dict[str, Any], output_dir: str, sample: int, summary: dict[str, Any]
+    i: int, f: dict[str, Any], output_dir: str, summary: dict[str, Any], single: bool = False
 ) -> str:
     esc = html.escape
     parts = [f"<section id='f{i}'><h2>{esc(f['file'])}</h2>"]
@@ -221,23 +243,25 @@ def _file_section(
         + density_svg(f.get("density", []))
         + "</div>"
     )
-    url = storage.join(output_dir, f["output"]) if f.get("output") else None
+    agg = f.get("patterns")
     if not f["look"]:
         parts.append("<p class='empty'>No LOOK lines in this file.</p>")
-    elif url and f["written"] and storage.exists(url):
-        patterns, step = top_patterns(url, f["written"], sample=sample)
-        approx = "≈" if step > 1 else ""
-        note = f" (counted on every {step}th of {f['written']:,} LOOK lines)" if step > 1 else ""
-        parts.append(f"<h3>Most frequent LOOK patterns{note}</h3>")
-        parts.append(_patterns_table(patterns, approx))
+    elif agg and single:
+        parts.append("<p>Its LOOK patterns: <a href='#patterns'>Patterns</a>, above.</p>")
+    elif agg:
+        parts.append("<h3>LOOK patterns in this file</h3>")
+        parts.append(patterns_table(pattern_rows([(f["file"], agg)]), files=False))
+        parts.append(_other_note([agg]))
     parts.append(triage_html(summary, f, output_dir))
     parts.append("</section>")
     return "".join(parts)
 
 
-def render_report(summary: dict[str, Any], output_dir: str) -> str:
+def render_report(
+    summary: dict[str, Any], output_dir: str, rows: list[PatternRow] | None = None
+) -> str:
+    """The page; ``rows``: the run's templates, when already grouped (``finish_run``)."""
     t = summary["totals"]
-    sample = max(500, min(PATTERN_SAMPLE, PATTERN_BUDGET // max(1, t.get("files_ok", 1))))
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -251,19 +275,29 @@ def render_report(summary: dict[str, Any], output_dir: str) -> str:
     if summary["files"]:
         parts.append(_files_table(summary))
     if t["look"]:
+        files = file_patterns(summary)
+        rows = pattern_rows(files) if rows is None else rows
         parts.append(
             "<p><label><input type='checkbox' id='hide-hdr'> hide the header fields "
             "(timestamp, host, pid) of patterns</label></p>"
+            "<section id='patterns'><h2>Patterns</h2><p class='note'>LOOK lines of all "
+            "files by template: highest score first, then the rarest (likeliest new).</p>"
+            + patterns_table(rows)
+            + _other_note([a for _, a in files])
+            + "</section>"
         )
+    single = t["files_ok"] == 1  # its patterns are the Patterns table above
     for i, f in enumerate(summary["files"]):
-        parts.append(_file_section(i, f, output_dir, sample, summary))
+        parts.append(_file_section(i, f, output_dir, summary, single))
     parts.append(f"<script>{_JS}</script></body></html>\n")
     return "".join(parts)
 
 
-def write_report(summary: dict[str, Any], output_dir: str) -> str:
+def write_report(
+    summary: dict[str, Any], output_dir: str, rows: list[PatternRow] | None = None
+) -> str:
     url = storage.join(output_dir, REPORT_NAME)
-    storage.write_text(url, render_report(summary, output_dir))
+    storage.write_text(url, render_report(summary, output_dir, rows))
     return url
 
 

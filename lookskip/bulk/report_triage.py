@@ -1,17 +1,22 @@
 """The report's triage section per file: new LOOK rows, whole events, why, LOOK times.
 
 Kept apart from :mod:`lookskip.bulk.report` (which calls :func:`triage_html` once per
-file) so each can change without touching the other. Everything here reads the
-file's ``.look.jsonl`` rows once, keeping at most :data:`SHOWN` of each kind.
+file) so each can change without touching the other.
 
-LOOK times are the timestamps of the first and last LOOK rows, found with the
-events rule's ``timestamp`` pattern (:mod:`lookskip.classify.events`) in the row's
-first ``head_bytes`` bytes and shown as written (no time zone is guessed). When
-rows carry timestamps that :func:`parse_time` reads, a second chart counts LOOK rows
-along *time* (first to last LOOK time) beside the line-number density chart: a
-burst of errors in one minute of a long quiet log shows as a spike there. Formats
-without a year (syslog, Android) are read as year 2000 and those without a date
-(``hh:mm:ss``) as seconds of a day, so only times within one file are compared.
+LOOK times come from the run's aggregates (:mod:`lookskip.bulk.patterns`): the
+timestamp a LOOK line starts with is found with the events rule's ``timestamp``
+pattern (:mod:`lookskip.classify.events`) in its first ``head_bytes`` bytes and shown
+as written (no time zone is guessed). Every format that rule knows is read by
+:func:`parse_time` (syslog, ISO 8601 also inside ``time="…"`` as dockerd writes it,
+``yy/mm/dd``, access logs, Android, HDFS, HealthApp, epoch seconds, a bare
+``hh:mm:ss``), so a chart counts LOOK lines along *time* beside the line-number
+density chart: a burst of errors in one minute of a long quiet log shows as a spike,
+on an axis with labelled ticks. Formats without a year (syslog, Android) are read as
+year 2000 and those without a date (``hh:mm:ss``) as seconds of a day, so only times
+within one file are compared.
+
+The tables of the first new / explained / event rows read the rows file's first rows
+only (until each table is full, at most :data:`ROWS_READ` rows): never the whole file.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ EVENTS_SHOWN = 10
 TEXT_CHARS = 300
 _TIMESTAMP = re.compile(EVENT_RULE["timestamp"], re.ASCII)
 _SECONDS = re.compile(r":\d\d(?![\d:])")
-TIME_SAMPLE = 20_000  # rows whose time is read for the time chart, at most
-TIME_BINS = 64
+ROWS_READ = 50_000  # rows read at most for the tables of first rows
+TIME_TICKS = 5
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
@@ -89,29 +94,60 @@ def parse_time(stamp: str) -> float | None:
     return None
 
 
-def time_svg(times: list[float], step: int, width: int = 640, height: int = 120) -> str:
-    """LOOK rows per time slice, first to last LOOK time (``step``: rows per sample)."""
-    lo, hi = min(times), max(times)
-    span = max(hi - lo, 1e-9)
-    bins = [0] * TIME_BINS
-    for t in times:
-        bins[min(TIME_BINS - 1, int((t - lo) / span * TIME_BINS))] += step
-    top = max(bins)
-    bw = width / TIME_BINS
+def time_svg(hist: dict[str, Any], width: int = 640, height: int = 150) -> str:
+    """LOOK lines per time slice (``hist``: ``lo``/``hi`` seconds and ``bins`` counts),
+    on a labelled time axis (ticks at even fractions of the span) and a count axis."""
+    lo, hi, bins = hist["lo"], hist["hi"], hist["bins"]
+    left, bottom, top_pad = 44, 34, 8
+    plot_w, plot_h = width - left - 8, height - bottom - top_pad
+    top = max(max(bins), 1)
+    bw = plot_w / len(bins)
+    span = (hi - lo) / len(bins)
+    y0 = top_pad + plot_h
     bars = "".join(
-        f'<rect x="{i * bw:.2f}" y="{height - 15 - v / top * (height - 20):.2f}" '
-        f'width="{bw - 0.5:.2f}" height="{v / top * (height - 20):.2f}" fill="#8e44ad">'
-        f"<title>{_when(lo + i * span / TIME_BINS)}: {v:,} LOOK</title></rect>"
+        f'<rect x="{left + i * bw:.2f}" y="{y0 - v / top * plot_h:.2f}" '
+        f'width="{max(bw - 0.5, 0.5):.2f}" height="{v / top * plot_h:.2f}" fill="#8e44ad">'
+        f"<title>{_when(lo + i * span)} – {_when(lo + (i + 1) * span)}: {v:,} LOOK</title></rect>"
         for i, v in enumerate(bins)
+    )
+    labels = [_when(lo + (hi - lo) * j / (TIME_TICKS - 1)) for j in range(TIME_TICKS)]
+    day = labels[0][:10] if len(labels[0]) > 10 else ""
+    if day and all(lb.startswith(day) for lb in labels):  # one day: the date once, below
+        labels = [lb[11:] for lb in labels]
+    else:
+        day = ""
+    ticks = []
+    for j, label in enumerate(labels):
+        x = left + plot_w * j / (TIME_TICKS - 1)
+        anchor = "start" if j == 0 else "end" if j == TIME_TICKS - 1 else "middle"
+        ticks.append(
+            f'<line class="tick" x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + 4}" stroke="#555"/>'
+            f'<text class="tick" x="{x:.1f}" y="{y0 + 15}" font-size="10" '
+            f'text-anchor="{anchor}">{label}</text>'
+        )
+    yaxis = (
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{y0}" stroke="#555"/>'
+        f'<text x="{left - 4}" y="{top_pad + 8}" font-size="10" text-anchor="end">{top:,}</text>'
+        f'<text x="{left - 4}" y="{y0}" font-size="10" text-anchor="end">0</text>'
+        f'<text x="10" y="{top_pad + plot_h / 2:.0f}" font-size="10" text-anchor="middle" '
+        f'transform="rotate(-90 10 {top_pad + plot_h / 2:.0f})">LOOK lines</text>'
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="LOOK rows over time">'
-        f'<line x1="0" y1="{height - 15}" x2="{width}" y2="{height - 15}" stroke="#999"/>'
-        f'{bars}<text x="0" y="{height - 2}" font-size="10">{_when(lo)}</text>'
-        f'<text x="{width}" y="{height - 2}" font-size="10" text-anchor="end">{_when(hi)}'
-        f'</text><text x="2" y="10" font-size="10">max {top:,} LOOK a slice</text></svg>'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="LOOK lines over time">'
+        f'<line x1="{left}" y1="{y0}" x2="{left + plot_w}" y2="{y0}" stroke="#555"/>'
+        f"{bars}{''.join(ticks)}{yaxis}"
+        f'<text x="{left + plot_w / 2:.0f}" y="{height - 2}" font-size="10" '
+        f'text-anchor="middle">time{" on " + day if day else ""} (as written in the lines; '
+        f"a slice is {_span(span)})</text></svg>"
     )
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86_400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
 
 
 def _when(t: float) -> str:
@@ -129,47 +165,27 @@ def look_time(text: str) -> str | None:
     return text[m.start() : seconds.end() if seconds else m.end()]
 
 
-def _scan(url: str, written: int) -> dict[str, Any]:
-    """One pass over the rows: the first rows of each kind, first and last times, and
-    the times of an even sample of rows (every ``step``-th)."""
-    out: dict[str, Any] = {"new": [], "events": [], "why": [], "first": None, "last": None}
-    step = max(1, -(-written // TIME_SAMPLE))
-    times: list[float] = []
-    last_raw = None
+def _first_rows(url: str) -> dict[str, Any]:
+    """The first rows of each kind (new, events, why), reading only until each list
+    is full or :data:`ROWS_READ` rows were read."""
+    out: dict[str, Any] = {"new": [], "events": [], "why": []}
     with storage.open_file(url, "rb") as f:
         for i, raw in enumerate(f):
+            if i >= ROWS_READ or (
+                len(out["new"]) >= SHOWN
+                and len(out["events"]) >= EVENTS_SHOWN
+                and len(out["why"]) >= SHOWN
+            ):
+                break
             if not raw.strip():
                 continue
-            last_raw = raw
-            if i % step == 0:
-                row = json.loads(raw)
-                stamp = look_time(row["text"])
-                if stamp:
-                    out["last"] = (row["line"], stamp)
-                    if (t := parse_time(stamp)) is not None:
-                        times.append(t)
-            need = (
-                out["first"] is None
-                or len(out["new"]) < SHOWN
-                or len(out["events"]) < EVENTS_SHOWN
-                or len(out["why"]) < SHOWN
-            )
-            if not need:
-                continue
             row = json.loads(raw)
-            if out["first"] is None and (t := look_time(row["text"])):
-                out["first"] = (row["line"], t)
             if row.get("new") and len(out["new"]) < SHOWN:
                 out["new"].append(row)
             if row.get("event") and len(out["events"]) < EVENTS_SHOWN:
                 out["events"].append(row)
             if row.get("why") and len(out["why"]) < SHOWN:
                 out["why"].append(row)
-    if last_raw is not None:
-        row = json.loads(last_raw)
-        if t := look_time(row["text"]):
-            out["last"] = (row["line"], t)
-    out["times"], out["step"] = times, step
     return out
 
 
@@ -186,19 +202,17 @@ def _rows_table(title: str, rows: list[dict[str, Any]]) -> str:
 
 
 def triage_html(summary: dict[str, Any], f: dict[str, Any], output_dir: str) -> str:
-    """The file's triage section (empty when the run asked for none and rows hold no time)."""
+    """The file's LOOK-time chart and triage section (empty when the run asked for no
+    triage and no LOOK line holds a time)."""
     esc = html.escape
-    url = storage.join(output_dir, f["output"]) if f.get("output") else None
-    if not url or not f.get("written") or not storage.exists(url):
-        return ""
     run = summary.get("run", {})
-    seen = _scan(url, f["written"])
+    agg = f.get("patterns") or {}
     parts = []
-    if len(seen["times"]) >= 2 and max(seen["times"]) > min(seen["times"]):
-        note = f" (every {seen['step']}th row)" if seen["step"] > 1 else ""
-        parts.append(f"<h3>LOOK rows over time{note}</h3>" + time_svg(seen["times"], seen["step"]))
-    if seen["first"] or seen["last"]:
-        first, last = seen["first"], seen["last"]
+    if agg.get("times"):
+        parts.append("<h3>LOOK lines over time</h3><div class='timechart'>")
+        parts.append(time_svg(agg["times"]) + "</div>")
+    first, last = agg.get("first_time"), agg.get("last_time")
+    if first or last:
         parts.append(
             "<p>LOOK time: first "
             + (f"{esc(first[1])} (line {first[0]:,})" if first else "—")
@@ -206,6 +220,11 @@ def triage_html(summary: dict[str, Any], f: dict[str, Any], output_dir: str) -> 
             + (f"{esc(last[1])} (line {last[0]:,})" if last else "—")
             + "</p>"
         )
+    url = storage.join(output_dir, f["output"]) if f.get("output") else None
+    wants_rows = run.get("baseline_keys") is not None or run.get("events") or run.get("why")
+    if not wants_rows or not url or not f.get("written") or not storage.exists(url):
+        return "".join(parts)
+    seen = _first_rows(url)
     if run.get("baseline_keys") is not None:
         parts.append(
             f"<p><strong>{f.get('look_new', 0):,} new LOOK</strong> rows (template key "

@@ -20,6 +20,7 @@ from lookskip.bulk.chunks import DEFAULT_CHUNK_BYTES, Unit, plan_units
 from lookskip.bulk.inputs import InputError, Source, output_relpath
 from lookskip.bulk.merge import FileSummary, merge_units, remove_output
 from lookskip.bulk.parts import Discard, local_target, remove_parts
+from lookskip.bulk.patterns import file_patterns, pattern_rows
 from lookskip.bulk.report import write_report
 from lookskip.bulk.scan import (
     Engine,
@@ -203,11 +204,18 @@ def finish_run(
     report: bool = True,
     **run: Any,
 ) -> dict[str, Any]:
-    """Write ``summary.json`` (and ``report.html``) for a finished run; returns the summary."""
+    """Write ``summary.json`` (and ``report.html``) for a finished run; returns the summary.
+
+    The run's LOOK templates (:func:`lookskip.bulk.patterns.pattern_rows`, from the
+    aggregates the units collected) are grouped once: the report shows them, and
+    ``summary["patterns"]`` keeps them in brief (``lookskip classify --summary``).
+    """
     summary = build_summary(files, input_errors, time.time() - started, **run)
+    rows = pattern_rows(file_patterns(summary))
+    summary["patterns"] = [r.brief() for r in rows]
     write_summary(output_dir, summary)
     if report:
-        write_report(summary, output_dir)
+        write_report(summary, output_dir, rows)
     return summary
 
 

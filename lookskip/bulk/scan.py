@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import sys
 import tarfile
@@ -21,7 +22,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import IO, Any, Protocol
 
 import numpy as np
@@ -34,6 +35,7 @@ from lookskip.bulk.chunks import (
     owned_blocks,
 )
 from lookskip.bulk.inputs import STDIN, Source
+from lookskip.bulk.patterns import PatternAggregator, scorer_keyer
 from lookskip.classify.linecut import split_lines
 from lookskip.classify.rows import named_text_row, row_rest
 from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
@@ -85,9 +87,12 @@ class UnitResult:
     bucket: int = DENSITY_BUCKET
     look_new: int = 0  # with a baseline: LOOK rows whose key is new
     look_events: int = 0  # with events: LOOK events
+    # per-key aggregates of the LOOK lines (lookskip.bulk.patterns; unit line numbers)
+    patterns: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: ``asdict`` deep-copies ``patterns`` (seconds for 10,000 keys)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UnitResult:
@@ -286,6 +291,7 @@ def scan_unit(
     sep = "" if prefix is not None else "\t"
     cap = int(getattr(scorer, "max_line_bytes", DEFAULT_MAX_LINE_BYTES))
     answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
+    agg = PatternAggregator(scorer_keyer(scorer))
 
     def dropped(n: int) -> None:  # bytes of overlong lines read past the cap
         res.bytes += n
@@ -308,6 +314,7 @@ def scan_unit(
                 ts = time.perf_counter()
                 probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
                 res.score_seconds += time.perf_counter() - ts
+                agg.observe(lines, probs, threshold, res.lines + 1)
                 hits = np.flatnonzero(probs >= threshold)
                 if len(hits):
                     room = len(hits) if max_look is None else max(0, max_look - res.written)
@@ -340,6 +347,7 @@ def scan_unit(
         if res.lines:
             res.error += f", after {res.lines} complete lines"
     _add_density(res, np.zeros(0, dtype=np.int64), res.lines)
+    res.patterns = agg.to_dict()
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -523,6 +531,7 @@ def _rust_unit(
             **({"fmt": fmt} if fmt != "jsonl" else {}),
             **args,
             **triage.rust_kwargs(),
+            patterns=True,
         )
     except OSError as exc:  # the rows could not be written
         if isinstance(path, int):
@@ -543,6 +552,7 @@ def _rust_unit(
         bucket=d["bucket"],
         look_new=d.get("look_new", 0),
         look_events=d.get("look_events", 0),
+        patterns=json.loads(d["patterns"]),
         seconds=time.perf_counter() - t0,
     )
 

@@ -85,6 +85,8 @@ def manifest(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_summary(output_dir: str, summary: dict[str, Any]) -> str:
+    """Written compact (one line; ``jq .`` shows it indented): with the pattern
+    aggregates of many keys, indenting costs seconds (Python's encoder, not C's)."""
     url = storage.join(output_dir, SUMMARY_NAME)
-    storage.write_json(url, summary)
+    storage.write_json(url, summary, indent=None)
     return url

@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::keycache::{CacheStats, DEFAULT_CACHE_BYTES};
+use crate::patterns::Patterns;
 use crate::score::{decode, Classifier, Scratch, Why};
 use crate::stream::{read_error, Batch, LineReader};
 
@@ -68,6 +69,10 @@ pub struct Triage<'a> {
     /// Join continuation lines into events: a row per LOOK event (its head line,
     /// `p_look` the highest of its lines, `event_end`, `event`).
     pub events: bool,
+    /// Collect the per-key aggregates of the LOOK lines here (`patterns.rs`): the
+    /// report and the terminal summary are built from them. Counts every LOOK line
+    /// (with `events` too, and past `max_look` or `only_new`).
+    pub patterns: Option<&'a Mutex<Patterns>>,
 }
 
 /// Totals of one file.
@@ -407,6 +412,13 @@ impl Engine {
                     }
                 };
                 self.score_batch(&batch, &mut probs);
+                if let Some(patterns) = triage.patterns {
+                    let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+                    let mut patterns = patterns.lock().unwrap_or_else(|p| p.into_inner());
+                    patterns.observe(&batch, &probs, threshold, &mut |raw| {
+                        self.clf.scored_key(raw, &mut s)
+                    });
+                }
                 summary.lines += batch.lines.len() as u64;
                 summary.bytes += batch.raw_bytes;
                 for (i, (&p, span)) in probs.iter().zip(&batch.lines).enumerate() {

@@ -4,7 +4,8 @@
 //! exported file, `key` (template keys), `ngrams`/`chargrams`/`features` reproduce the Python
 //! transforms, `keycache` scores each distinct key once,
 //! `score` computes `p_look`, `stream` reads files, `engine` runs it in parallel.
-//! `bulk` scores units of bulk jobs and whole files, `rows` writes their output rows.
+//! `bulk` scores units of bulk jobs and whole files, `rows` writes their output rows,
+//! `patterns` aggregates their LOOK lines per key for the report.
 //! `python/` is the thin PyO3 layer (cargo feature `python`, on by default), one file
 //! per core area: a new area (as `bert`, behind its own cargo feature) adds its module
 //! here and its bindings file there, registered in `python/mod.rs`.
@@ -26,6 +27,7 @@ pub mod key;
 pub mod keycache;
 pub mod model;
 pub mod ngrams;
+pub mod patterns;
 pub mod rows;
 pub mod rx;
 pub mod score;

@@ -5,6 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufWriter, Write};
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use pyo3::exceptions::{PyBrokenPipeError, PyValueError};
 use pyo3::prelude::*;
@@ -14,6 +15,7 @@ use super::handles::{watch, PyBaseline, PyClassifier, PyReadProgress};
 use crate::bulk::{classify_unit as run, open_unit, UnitInput};
 use crate::engine::Triage;
 use crate::error::Error;
+use crate::patterns::Patterns;
 use crate::rows::{RowFormat, RowStyle};
 
 #[pymethods]
@@ -161,11 +163,14 @@ fn borrow_fd(_fd: i32) -> io::Result<File> {
 /// unit's totals and density buckets.
 /// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
 /// `progress` (a `ReadProgress`) counts the unit's bytes and lines as they are read.
+/// `patterns`: also return `patterns`, the per-key aggregates of the unit's LOOK
+/// lines as JSON (`patterns.rs`; line numbers within the unit).
 #[pyfunction]
 #[pyo3(signature = (classifier, kind, path, rows_path, start = 0, end = None, offset = 0,
                     size = 0, threshold = None, max_look = None, prefix = None,
                     line_offset = 0, append = false, why = 0, baseline = None,
-                    only_new = false, events = false, progress = None, fmt = "jsonl"))]
+                    only_new = false, events = false, progress = None, fmt = "jsonl",
+                    patterns = false))]
 #[allow(clippy::too_many_arguments)]
 fn classify_unit<'py>(
     py: Python<'py>,
@@ -188,8 +193,10 @@ fn classify_unit<'py>(
     events: bool,
     progress: Option<&Bound<'py, PyReadProgress>>,
     fmt: &str,
+    patterns: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let progress = watch(progress);
+    let aggregates = patterns.then(|| Mutex::new(Patterns::new()));
     let style = match fmt {
         "jsonl" => RowStyle::Jsonl,
         "text" => RowStyle::Text,
@@ -211,6 +218,7 @@ fn classify_unit<'py>(
         baseline: guard.as_deref(),
         only_new,
         events,
+        patterns: aggregates.as_ref(),
     };
     let format = RowFormat {
         prefix: prefix.as_deref(),
@@ -235,6 +243,10 @@ fn classify_unit<'py>(
     d.set_item("error", s.error)?;
     d.set_item("look_new", s.look_new)?;
     d.set_item("look_events", s.look_events)?;
+    if let Some(a) = &aggregates {
+        let a = a.lock().unwrap_or_else(|p| p.into_inner());
+        d.set_item("patterns", a.to_json())?;
+    }
     Ok(d)
 }
 

@@ -15,6 +15,7 @@ use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
 use crate::jsonlog::{JsonFields, DEFAULT_JSON_FIELDS, LEVEL_FIELDS};
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
+use crate::patterns::Patterns;
 use crate::score::{Classifier, TermCounts};
 
 #[pymethods]
@@ -98,8 +99,11 @@ impl PyClassifier {
     /// Triage (`why`, `baseline`, `only_new`, `events`: see `engine::Triage`) adds
     /// `look_new` and `look_events` to the totals, and the rows become
     /// `(line_number, p_look, text, extra)` with `extra` the row's added fields.
+    /// `patterns`: also return `patterns`, the per-key aggregates of the LOOK lines
+    /// as JSON (`patterns.rs`).
     #[pyo3(signature = (path, threshold = None, max_look = None, output = None, why = 0,
-                        baseline = None, only_new = false, events = false, progress = None))]
+                        baseline = None, only_new = false, events = false, progress = None,
+                        patterns = false))]
     #[allow(clippy::too_many_arguments)]
     fn classify_file<'py>(
         &self,
@@ -113,8 +117,10 @@ impl PyClassifier {
         only_new: bool,
         events: bool,
         progress: Option<&Bound<'py, PyReadProgress>>,
+        patterns: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let threshold = threshold.unwrap_or(self.engine.clf.threshold);
+        let aggregates = patterns.then(|| std::sync::Mutex::new(Patterns::new()));
         let shown = path.display().to_string();
         let progress = watch(progress);
         if let Some(b) = baseline {
@@ -126,6 +132,7 @@ impl PyClassifier {
             baseline: guard.as_deref(),
             only_new,
             events,
+            patterns: aggregates.as_ref(),
         };
         let plain = why == 0 && baseline.is_none() && !events && self.engine.clf.answers.is_empty();
         let rows = py.detach(|| {
@@ -151,6 +158,10 @@ impl PyClassifier {
         d.set_item("look_kept", kept)?;
         d.set_item("look_new", summary.look_new)?;
         d.set_item("look_events", summary.look_events)?;
+        if let Some(a) = &aggregates {
+            let a = a.lock().unwrap_or_else(|p| p.into_inner());
+            d.set_item("patterns", a.to_json())?;
+        }
         let rows = PyList::empty(py);
         for l in look_lines {
             if plain {
