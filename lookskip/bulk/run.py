@@ -235,4 +235,13 @@ def classify_inputs(
         threads=loaded.threads,
         max_line_bytes=max_line_bytes,
         **triage_run_info(triage),
+        **mode_run_info(loaded),
     )
+
+
+def mode_run_info(loaded: Any) -> dict[str, Any]:
+    """What summary.json's ``run`` records of a transformer mode (nothing for tfidf)."""
+    mode = getattr(loaded, "mode", "tfidf")
+    if mode == "tfidf":
+        return {}
+    return {"mode": mode, "transformer": loaded.bert_model}

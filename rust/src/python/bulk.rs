@@ -119,7 +119,7 @@ fn classify_unit<'py>(
         }
     };
     let engine = &classifier.get().engine;
-    let threshold = threshold.unwrap_or(engine.clf.threshold);
+    let threshold = threshold.unwrap_or(engine.threshold());
     if let Some(b) = baseline {
         b.get().check(&engine.clf)?;
     }
