@@ -1,4 +1,4 @@
-"""Transformer-mode speed: ``lookskip classify --model transformer --threads 1`` lines per CPU second.
+"""Transformer-mode speed: ``classify --model transformer --threads 1`` lines per CPU second.
 
 Printed, in one run:
 * for logs with 0.1%, 1%, 5% and 100% distinct transformer inputs per line (each log
@@ -90,8 +90,15 @@ def run_cli(log: Path, data_dir: Path, out: Path, bert_model: str | None) -> tup
 
 
 def modes_speed(args, base: list[str], tmp: Path) -> None:
-    print(f"lookskip classify --model transformer --threads 1; {args.inputs} distinct inputs per log")
-    print(f"{'distinct':>9} {'lines':>10}  {'cold CLI':>13} {'cold scoring':>13}  {'warm CLI':>13} {'warm scoring':>13}  (lines per CPU s / per s)")
+    print(
+        f"lookskip classify --model transformer --threads 1; {args.inputs} distinct inputs per log"
+    )
+    cols = ("cold CLI", "cold scoring", "warm CLI", "warm scoring")
+    print(
+        f"{'distinct':>9} {'lines':>10}  "
+        + "  ".join(f"{c:>13}" for c in cols)
+        + "  (CLI: lines per CPU s; scoring: lines/s)"
+    )
     for k, fraction in enumerate(FRACTIONS):
         log = tmp / f"d{k}.log"
         n = make_log(log, base, args.inputs, fraction, seed=k + 1)
@@ -99,10 +106,8 @@ def modes_speed(args, base: list[str], tmp: Path) -> None:
         data.mkdir()
         cold = run_cli(log, data, tmp / f"out{k}a", args.bert_model)
         warm = run_cli(log, data, tmp / f"out{k}b", args.bert_model)
-        print(
-            f"{fraction:>9.1%} {n:>10,}  {n / cold[0]:>13,.0f} {n / cold[1]:>13,.0f}  "
-            f"{n / warm[0]:>13,.0f} {n / warm[1]:>13,.0f}"
-        )
+        rates = (n / cold[0], n / cold[1], n / warm[0], n / warm[1])
+        print(f"{fraction:>9.1%} {n:>10,}  " + "  ".join(f"{r:>13,.0f}" for r in rates))
     if args.validation:
         from lookskip.transformer.inputs import model_input
 
@@ -129,7 +134,11 @@ def per_input(args, base: list[str]) -> None:
 
     export_dir, _ = transformer_choice(args.bert_model)
     rng = random.Random(7)
-    inputs = list(dict.fromkeys(model_input(f"{ln} {word(i)}") for i, ln in enumerate(rng.sample(base, args.inputs))))
+    inputs = list(
+        dict.fromkeys(
+            model_input(f"{ln} {word(i)}") for i, ln in enumerate(rng.sample(base, args.inputs))
+        )
+    )
     clf = lookskip_rs.BertClassifier(export_dir, device="cpu", threads=1)
     c0 = time.process_time()
     p_candle = clf.predict_proba(inputs, batch_size=32)
@@ -139,7 +148,11 @@ def per_input(args, base: list[str]) -> None:
         import torch
         from transformers import BertForSequenceClassification
 
-        from lookskip.transformer.model import load_tokenizer, predict_proba_torch, prepare_tokenizer
+        from lookskip.transformer.model import (
+            load_tokenizer,
+            predict_proba_torch,
+            prepare_tokenizer,
+        )
 
         torch.set_num_threads(1)
         config = json.loads(Path(export_dir, "config.json").read_text())

@@ -527,7 +527,9 @@ def _transformer_note(loaded) -> None:
         + (f", {kept:,} added to the cache)" if loaded.score_cache is not None else ")")
     )
     if loaded.score_cache_error:
-        console.print(f"[yellow]warning:[/] score cache not used: {escape(loaded.score_cache_error)}")
+        console.print(
+            f"[yellow]warning:[/] score cache not used: {escape(loaded.score_cache_error)}"
+        )
 
 
 class _NothingMatched(Exception):

@@ -152,7 +152,9 @@ def test_rust_model_input_is_the_twin_on_every_labeled_line(shared_data):
         "12:00 \u3000full\u2009width 10.0.0.1 deadbeefcafe 550e8400-e29b-41d4-a716-446655440000",
     ]
     got = rs.model_inputs(lines)
-    bad = [(ln, g, model_input(ln)) for ln, g in zip(lines, got, strict=True) if g != model_input(ln)]
+    bad = [
+        (ln, g, model_input(ln)) for ln, g in zip(lines, got, strict=True) if g != model_input(ln)
+    ]
     assert not bad, bad[:5]
 
 

@@ -216,7 +216,9 @@ def test_classify_cli_modes_with_a_persistent_score_cache(
     outputs = {}
     for name, extra in (("off", ["--no-score-cache"]), ("cold", []), ("warm", [])):
         out = tmp_path / name
-        code, _, text = _classify("--model", "transformer", *exp, *extra, str(log), "--output", str(out))
+        code, _, text = _classify(
+            "--model", "transformer", *exp, *extra, str(log), "--output", str(out)
+        )
         assert code == 0, text
         outputs[name] = ((out / "apache.log.look.jsonl").read_bytes(), text)
     distinct = len(set(map(model_input, lines)))

@@ -240,8 +240,9 @@ def classify_inputs(
 
 
 def mode_run_info(loaded: Any) -> dict[str, Any]:
-    """What summary.json's ``run`` records of a transformer mode (nothing for tfidf)."""
+    """What summary.json's ``run`` records of a transformer mode, as ``scored_by`` (its
+    ``mode`` is local or distributed); nothing for tfidf."""
     mode = getattr(loaded, "mode", "tfidf")
     if mode == "tfidf":
         return {}
-    return {"mode": mode, "transformer": loaded.bert_model}
+    return {"scored_by": mode, "transformer": loaded.bert_model}

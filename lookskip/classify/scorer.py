@@ -226,7 +226,9 @@ class Scorer:
                 self.score_cache = ScoreCache(cache_path(settings.cache_dir, model_hash))
             else:
                 self.score_cache_error = "the data dir is not local"
-        thr = None if bert_threshold is None else check_threshold(bert_threshold, "--bert-threshold")
+        thr = (
+            None if bert_threshold is None else check_threshold(bert_threshold, "--bert-threshold")
+        )
         return {"mode": mode, "bert": bert, "bert_threshold": thr}
 
     def _load_scores(self) -> None:

@@ -1,4 +1,4 @@
-"""Transformer scores that persist across runs: ``<data_dir>/cache/transformer/<model hash>.sqlite``.
+"""Transformer scores kept across runs: ``<data_dir>/cache/transformer/<model hash>.sqlite``.
 
 A system's templates recur in every archive it writes, so a transformer input scored
 once is worth keeping: the next run (or another worker sharing the data dir) loads

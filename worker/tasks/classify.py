@@ -140,7 +140,9 @@ def _plan_triage(params: dict[str, Any], parts_dir: str) -> tuple[dict[str, Any]
     if params.get("baseline_file"):
         check_path(params["baseline_file"], roots, "baseline file")
     # baseline keys are the TF-IDF model's keys whatever the mode
-    loaded = _scorer(_mode_params(params)[0], params.get("max_line_bytes"), params.get("json_fields"))
+    loaded = _scorer(
+        _mode_params(params)[0], params.get("max_line_bytes"), params.get("json_fields")
+    )
     triage, errors = make_triage(
         loaded,
         why=bool(params.get("why")),
@@ -222,7 +224,9 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
             "started": started,
             "run": {
                 **triage_info,
-                **({"mode": modes["mode"], "transformer": modes.get("bert_model")} if modes else {}),
+                **(
+                    {"scored_by": modes["mode"], "transformer": modes.get("bert_model")} if modes else {}
+                ),
             },
         },
     )
