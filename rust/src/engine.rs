@@ -549,7 +549,10 @@ impl Engine {
             });
             let mut probs = Vec::new();
             let mut probs_tfidf = Vec::new();
-            let with_tfidf = self.transformer.as_ref().is_some_and(|t| t.mode.uses_tfidf());
+            let with_tfidf = self
+                .transformer
+                .as_ref()
+                .is_some_and(|t| t.mode.uses_tfidf());
             let mut outcome = Ok(());
             let mut open: Option<OpenEvent> = None;
             let mut why_cache = WhyCache::default();

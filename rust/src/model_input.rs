@@ -166,14 +166,14 @@ mod tests {
         let k = TemplateKey::shipped();
         assert_eq!(
             model_input(
-                &k,
+                k,
                 "2015-10-18 18:01:47,978 INFO [main] org.a.b.MRAppMaster: Created MRAppMaster"
             ),
             "INFO [main] org.a.b.MRAppMaster: Created MRAppMaster"
         );
         assert_eq!(
             model_input(
-                &k,
+                k,
                 "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: auth failure; rhost=1.2.3.4"
             ),
             "combo sshd(pam_unix)[#]: auth failure; rhost=ip"
@@ -182,7 +182,10 @@ mod tests {
 
     #[test]
     fn edges() {
-        assert_eq!(compact_placeholders("<NUM><IP> <X> <HEX>x<UUID"), "#ip <X> hashx<UUID");
+        assert_eq!(
+            compact_placeholders("<NUM><IP> <X> <HEX>x<UUID"),
+            "#ip <X> hashx<UUID"
+        );
         assert_eq!(squeeze_numbers("# a #"), "# a #");
         assert_eq!(squeeze_numbers("#_#"), "#_#");
         assert_eq!(squeeze_numbers("##"), "#");

@@ -291,10 +291,7 @@ impl Transformer {
 
     /// Forget the memo and zero the counters.
     pub fn clear(&self) {
-        self.memo
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.memo.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.scored.store(0, Ordering::Relaxed);
         self.memo_hits.store(0, Ordering::Relaxed);
         self.resets.store(0, Ordering::Relaxed);

@@ -139,7 +139,9 @@ impl BertClassifier {
             ));
         }
         if !(0.0..=1.0).contains(&threshold) {
-            return err(format!("config.json: threshold {threshold} must be from 0 to 1"));
+            return err(format!(
+                "config.json: threshold {threshold} must be from 0 to 1"
+            ));
         }
         if max_length < 2 {
             return err(format!(

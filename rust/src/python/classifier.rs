@@ -447,26 +447,28 @@ fn transformer_scorer(mode: Mode, bert: Option<&Bound<'_, PyAny>>) -> PyResult<O
             mode.name()
         )));
     };
-    #[cfg(feature = "bert")]
-    {
-        let b: PyRef<'_, super::bert::PyBertClassifier> = bert.extract()?;
-        let inner = std::sync::Arc::clone(&b.inner);
-        let inputs = if inner.inputs() == "keys" {
-            Inputs::Keys
-        } else {
-            Inputs::Lines
-        };
-        let threshold = inner.threshold();
-        let scorer: Box<dyn InputScorer> = Box::new(inner);
-        return Ok(Some((scorer, threshold, inputs)));
-    }
-    #[cfg(not(feature = "bert"))]
-    {
-        let _ = (bert, Inputs::Keys);
-        return Err(PyValueError::new_err(
-            "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup",
-        ));
-    }
+    bert_scorer(bert).map(Some)
+}
+
+#[cfg(feature = "bert")]
+fn bert_scorer(bert: &Bound<'_, PyAny>) -> PyResult<ModeScorer> {
+    let b: PyRef<'_, super::bert::PyBertClassifier> = bert.extract()?;
+    let inner = std::sync::Arc::clone(&b.inner);
+    let inputs = if inner.inputs() == "keys" {
+        Inputs::Keys
+    } else {
+        Inputs::Lines
+    };
+    let threshold = inner.threshold();
+    let scorer: Box<dyn InputScorer> = Box::new(inner);
+    Ok((scorer, threshold, inputs))
+}
+
+#[cfg(not(feature = "bert"))]
+fn bert_scorer(_bert: &Bound<'_, PyAny>) -> PyResult<ModeScorer> {
+    Err(PyValueError::new_err(
+        "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup",
+    ))
 }
 
 /// The transformer inputs of raw lines under the shipped key rules: Python's
