@@ -94,6 +94,12 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="With --output, also write report.html (LOOK density, top patterns).",
 )
 @click.option(
+    "--tfidf-model",
+    default=None,
+    metavar="PATH",
+    help="The TF-IDF model file when --model names a mode (default: as for --model PATH).",
+)
+@click.option(
     "--bert",
     is_flag=True,
     help="The same as --model cascade (kept for older scripts).",
@@ -191,6 +197,7 @@ def classify(
     exclude,
     chunk_mib,
     report,
+    tfidf_model=None,
     bert=False,
     bert_model=None,
     tfidf_threshold=0.2,
@@ -276,6 +283,7 @@ def classify(
     try:
         model_path, modes = mode_options(
             model_path,
+            tfidf_model=tfidf_model,
             bert=bert,
             bert_model=bert_model,
             tfidf_threshold=tfidf_threshold,

@@ -135,6 +135,7 @@ PATH_PARAMS = (
     "baseline_inputs",
     "baseline_file",
     "bert_model",
+    "tfidf_model",
 )
 SOURCE_WORDS = ("registry", "loghub", "synthetic")
 
@@ -226,7 +227,11 @@ def _check_mode(params: dict[str, Any]) -> None:
     from lookskip.classify.modes import mode_options
 
     try:
-        _, modes = mode_options(params.get("model_path"), bert=bool(params.get("bert")))
+        _, modes = mode_options(
+            params.get("model_path"),
+            tfidf_model=params.get("tfidf_model"),
+            bert=bool(params.get("bert")),
+        )
     except ValueError as exc:
         raise ParamError(str(exc)) from None
     if modes and (params.get("why") or params.get("ask_claude")):

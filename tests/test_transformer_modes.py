@@ -205,7 +205,7 @@ def _classify(*args: str) -> tuple[int, str, str]:
 
 
 def test_classify_cli_modes_with_a_persistent_score_cache(
-    keys_export, lines, tmp_path, data_dir, monkeypatch
+    keys_export, no_floor, lines, tmp_path, data_dir, monkeypatch
 ):
     _rs()
     monkeypatch.setenv("LOOKSKIP_DEVICE", "cpu")
@@ -247,7 +247,26 @@ def test_classify_cli_modes_with_a_persistent_score_cache(
     code, blend_out, _ = _classify("--model", "blend", *exp, str(log))
     assert code == 0 and all("prob_tfidf" in json.loads(r) for r in blend_out.splitlines())
 
+    # --tfidf-model names the TF-IDF model file beside a mode
+    out = tmp_path / "own"
+    args = [
+        "--model",
+        "blend",
+        "--tfidf-model",
+        str(no_floor),
+        *exp,
+        str(log),
+        "--output",
+        str(out),
+    ]
+    code, _, text = _classify(*args)
+    assert code == 0, text
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["model"] == str(no_floor) and run["scored_by"] == "blend"
+
     # clear one-line errors
+    code, _, text = _classify("--model", str(SHIPPED), "--tfidf-model", str(no_floor), str(log))
+    assert code == 2 and "--tfidf-model goes with --model MODE" in text
     code, _, text = _classify("--model", "transformer", *exp, "--why", str(log))
     assert code == 2 and "--why" in text
     code, _, text = _classify("--model", "blend", "--bert", *exp, str(log))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,7 @@ from cli.main import cli
 pytestmark = pytest.mark.integration
 
 TRAIN_SET, HELD_OUT = "Microservices", "SecurityEvents"
+TFIDF = Path(__file__).resolve().parent.parent / "data" / "models" / "look_skip_model.json.gz"
 EXPORT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "reference_outputs.json")
 
 
@@ -93,7 +95,8 @@ def test_enqueue_train_transformer_trains_and_exports_on_a_worker(celery_workers
     log.write_text("\n".join(raw) + "\n", "utf-8")
     for mode in ("transformer", "cascade"):
         out = celery_workers.data_dir / f"modes-{mode}"
-        args = ["--model", mode, "--bert-model", str(export_dir), str(log)]
+        args = ["--model", mode, "--tfidf-model", str(TFIDF), "--bert-model", str(export_dir)]
+        args.append(str(log))
         local = CliRunner().invoke(cli, ["classify", *args, "--output", str(out / "local")])
         assert local.exit_code == 0, local.output
         dist = CliRunner().invoke(

@@ -84,6 +84,7 @@ def load_transformer(module: Any, export_dir: str, device: str, threads: int) ->
 def mode_options(
     model: str | None,
     *,
+    tfidf_model: str | None = None,
     bert: bool = False,
     bert_model: str | None = None,
     tfidf_threshold: float | None = None,
@@ -93,12 +94,19 @@ def mode_options(
     """``classify``'s options as ``(model file path or None, load_scorer's mode options)``.
 
     ``model`` is ``--model``: a mode name, or a TF-IDF model file path (mode ``tfidf``,
-    or ``cascade`` with ``bert``, the older spelling of ``--model cascade``). The
-    local command and the classify workers both read their options through here.
+    or ``cascade`` with ``bert``, the older spelling of ``--model cascade``);
+    ``tfidf_model`` (``--tfidf-model``) names the TF-IDF model file beside a mode name.
+    The local command and the classify workers both read their options through here.
     """
     mode = DEFAULT_MODE
     if is_mode(model):
-        mode, model = str(model), None
+        mode, model = str(model), tfidf_model
+    elif tfidf_model:
+        if model:
+            raise ValueError(
+                "--tfidf-model goes with --model MODE (--model PATH already names the model file)"
+            )
+        model = tfidf_model
     if bert:
         if mode not in (DEFAULT_MODE, "cascade"):
             raise ValueError(f"--bert means --model cascade; it cannot go with --model {mode}")

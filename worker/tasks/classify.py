@@ -95,6 +95,7 @@ def _mode_params(params: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
     return mode_options(
         params.get("model_path"),
+        tfidf_model=params.get("tfidf_model"),
         bert=bool(params.get("bert")),
         bert_model=params.get("bert_model"),
         tfidf_threshold=params.get("tfidf_threshold"),
@@ -225,7 +226,9 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
             "run": {
                 **triage_info,
                 **(
-                    {"scored_by": modes["mode"], "transformer": modes.get("bert_model")} if modes else {}
+                    {"scored_by": modes["mode"], "transformer": modes.get("bert_model")}
+                    if modes
+                    else {}
                 ),
             },
         },
