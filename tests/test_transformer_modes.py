@@ -274,3 +274,21 @@ def test_classify_cli_modes_with_a_persistent_score_cache(
     code, _, text = _classify("--model", "transformer", "--bert-model", str(tmp_path), str(log))
     assert code == 1 and "no transformer export" in text
     get_settings.cache_clear()
+
+
+def test_the_shipped_transformer_matches_torch_through_the_engine(no_floor):
+    """Parity of the export lookskip ships (data/models/transformer): candle through the
+    transformer mode against the torch outputs recorded at export, within 1e-4."""
+    from lookskip.shipped import shipped_file
+
+    rs = _rs()
+    weights = shipped_file("models/transformer/model.safetensors")
+    if weights is None:
+        pytest.skip("no shipped transformer in data/models/transformer (yet)")
+    ref = json.loads((weights.parent / "reference_outputs.json").read_text())
+    bert = rs.BertClassifier(str(weights.parent), device="cpu", threads=1)
+    assert bert.inputs == "keys"
+    clf = rs.Classifier(str(no_floor), threads=1, mode="transformer", bert=bert)
+    np.testing.assert_allclose(
+        clf.predict_proba(ref["lines"]), ref["probabilities"], atol=1e-4, rtol=0
+    )
