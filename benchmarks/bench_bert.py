@@ -7,7 +7,9 @@ Printed, in one run:
   length like candle does, so the part of the gain that comes from bucketing is visible.
   Wall-clock lines/s and lines per CPU-second are both printed: on a shared machine
   the second is the steadier figure.
-* cascade lines/s on a 1M-line file (TF-IDF at --tfidf-threshold, BERT on its LOOK lines).
+* ``classify --model cascade`` lines/s on a 1M-line file (TF-IDF at --tfidf-threshold,
+  the transformer on its candidates' distinct inputs; benchmarks/bench_modes.py has
+  every mode's lines per CPU second).
 * held-out LOOK F1 of TF-IDF alone vs the cascade (and BERT alone) on the datasets that
   ``train-transformer`` held out (from models/eval_transformer.json).
 
@@ -108,26 +110,28 @@ def speed(export_dir: str, n: int, batch_size: int, threads: list[int], repeats:
 
 
 def cascade(export_dir: str, n: int, tfidf_threshold: float, tfidf_model: str) -> None:
-    import lookskip_rs  # noqa: F401  (the TF-IDF side must be the Rust one)
+    """``classify --model cascade`` on an n-line file, in process (Rust engine, candle)."""
+    import lookskip_rs  # noqa: F401  (the cascade runs in the Rust engine)
 
-    from lookskip.classify.cascade import cascade_file, load_bert
     from lookskip.classify.scorer import load_scorer
 
-    tfidf = load_scorer(tfidf_model)
-    bert = load_bert(export_dir, device="cpu")
+    scorer = load_scorer(
+        tfidf_model,
+        mode="cascade",
+        bert_model=export_dir,
+        candidate_threshold=tfidf_threshold,
+        score_cache=False,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "big.log.gz")
         with gzip.open(path, "wt", compresslevel=1) as f:
             for ln in corpus(n):
                 f.write(ln + "\n")
-        res, wall, _ = timed(
-            lambda: cascade_file(tfidf, bert, str(path), tfidf_threshold=tfidf_threshold)
-        )
+        res, wall, _ = timed(lambda: scorer.classify_file(str(path), max_look=0))
+    stats = scorer.transformer_stats()
     print(
         f"cascade: {res.lines:,} lines in {wall:.1f}s = {res.lines / wall:,.0f} lines/s; "
-        f"TF-IDF {res.tfidf_seconds:.1f}s, BERT saw {res.bert_seen:,} "
-        f"({res.bert_seen / max(res.lines, 1):.1%}) in {res.bert_seconds:.1f}s, "
-        f"demoted {res.demoted:,}, LOOK {res.look:,}"
+        f"the transformer scored {stats['scored']:,} distinct inputs, LOOK {res.look:,}"
     )
 
 

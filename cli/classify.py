@@ -22,10 +22,11 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     "--model",
     "model_path",
     default=None,
-    metavar="PATH",
-    help="Exported model file. Default: LOOKSKIP_MODEL_PATH, else the data dir's "
-    "models/look_skip_model.json.gz if there is one, else the model lookskip ships with "
-    "(`lookskip doctor` names it).",
+    metavar="MODE|PATH",
+    help="A mode: tfidf (default), transformer, cascade or blend (docs/classifying.md), "
+    "or the TF-IDF model file to use (mode tfidf). Default TF-IDF model: "
+    "LOOKSKIP_MODEL_PATH, else the data dir's models/look_skip_model.json.gz if there is "
+    "one, else the model lookskip ships with (`lookskip doctor` names it).",
 )
 @click.option(
     "--threshold",
@@ -47,7 +48,7 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     default="jsonl",
     show_default=True,
     help="How LOOK lines are printed when there is no --output: jsonl = the "
-    "rows --output writes ({file,line,prob,text}; --bert adds prob_tfidf), "
+    "rows --output writes ({file,line,prob,text}; cascade and blend add prob_tfidf), "
     "text = file:line:prob:text (prob to 4 decimals).",
 )
 @click.option(
@@ -94,29 +95,44 @@ from lookskip.classify.scorer import DEFAULT_MAX_LINE_BYTES
     help="With --output, also write report.html (LOOK density, top patterns).",
 )
 @click.option(
+    "--tfidf-model",
+    default=None,
+    metavar="PATH",
+    help="The TF-IDF model file when --model names a mode (default: as for --model PATH).",
+)
+@click.option(
     "--bert",
     is_flag=True,
-    help="Cascade: TF-IDF at --tfidf-threshold, then the BERT classifier re-scores "
-    "only TF-IDF's LOOK lines (files only; see `lookskip train-transformer`).",
+    help="The same as --model cascade (kept for older scripts).",
 )
 @click.option(
     "--bert-model",
     default=None,
     metavar="DIR",
-    help="BERT export dir. Default: <data_dir>/models/transformer/export.",
+    help="The transformer export the transformer, cascade and blend modes load. Default: "
+    "<data_dir>/models/transformer/export if there is one, else the shipped transformer.",
 )
 @click.option(
     "--tfidf-threshold",
     type=THRESHOLD,
     default=0.2,
     show_default=True,
-    help="With --bert: TF-IDF's (low, high-recall) threshold for BERT candidates.",
+    help="Cascade: TF-IDF's (low, high-recall) threshold for the transformer's candidates.",
 )
 @click.option(
     "--bert-threshold",
     type=THRESHOLD,
     default=None,
-    help="With --bert: LOOK iff BERT's p_look >= this. Default: the export's.",
+    help="Transformer modes: the transformer's threshold (the transformer and cascade "
+    "modes' default --threshold; blend's is the blend of both models'). Default: the "
+    "export's.",
+)
+@click.option(
+    "--score-cache/--no-score-cache",
+    default=True,
+    show_default=True,
+    help="Transformer modes: keep transformer scores in the data dir "
+    "(cache/transformer/), so a later run scores only inputs never seen before.",
 )
 @click.option(
     "--why",
@@ -192,10 +208,12 @@ def classify(
     exclude,
     chunk_mib,
     report,
+    tfidf_model=None,
     bert=False,
     bert_model=None,
     tfidf_threshold=0.2,
     bert_threshold=None,
+    score_cache=True,
     why=False,
     baseline_inputs=(),
     baseline_file=None,
@@ -214,6 +232,16 @@ def classify(
     quiet=False,
 ) -> None:
     """Classify every line of INPUT... as LOOK or SKIP and report the LOOK lines.
+
+    \b
+    Modes (--model MODE; docs/classifying.md):
+      tfidf        the TF-IDF model (default; over a million lines/s per core)
+      transformer  the transformer (MiniLM on template keys, candle) for every line
+      cascade      TF-IDF finds candidates (--tfidf-threshold), the transformer decides
+      blend        the mean of the two models' probabilities
+    Each distinct template is scored once, and transformer scores are kept in the data
+    dir for later runs. Which mode wins where: MODE_FIGURES_PLACEHOLDER (the lead fills
+    this sentence with the measured figures).
 
     INPUT may be plain text or gzip, xz, bzip2 or zstd (detected by content), `-`
     (stdin), a directory (recursive; --include/--exclude), a .tar archive (plain, .tgz,
@@ -262,9 +290,29 @@ def classify(
     "source": "claude" with Claude's reason.
     """
     check_ask_usage(ask_claude, budget, dry_run, show_requests, now)
+    from lookskip.classify.modes import mode_options
+
+    try:
+        model_path, modes = mode_options(
+            model_path,
+            tfidf_model=tfidf_model,
+            bert=bert,
+            bert_model=bert_model,
+            tfidf_threshold=tfidf_threshold,
+            bert_threshold=bert_threshold,
+            score_cache=score_cache,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    mode = modes.get("mode", "tfidf")
+    if mode != "tfidf" and (ask_claude or why):
+        raise click.UsageError(
+            f"--model {mode} takes neither --ask-claude nor --why (they explain and refit "
+            "the TF-IDF model: use --model tfidf)"
+        )
     if ask_claude:
-        if not files or follow or bert:
-            raise click.UsageError("--ask-claude takes INPUT..., without --follow or --bert")
+        if not files or follow:
+            raise click.UsageError("--ask-claude takes INPUT..., without --follow")
         from cli.ask import run_ask
 
         model_path = run_ask(
@@ -291,14 +339,14 @@ def classify(
         raise click.UsageError("give at least one INPUT (or --baseline … --save-baseline PATH)")
     if only_new and not (baseline_inputs or baseline_file):
         raise click.UsageError("--only-new needs --baseline or --baseline-file")
-    if follow and (len(files) != 1 or files[0] == "-" or output_dir or bert or events):
-        raise click.UsageError("--follow takes one FILE, without --output, --bert or --events")
-    if bert and (events or baseline_inputs or baseline_file):
-        raise click.UsageError("--bert takes --why, not --baseline or --events")
-    if wants_triage or save_baseline or follow or fields is not None:
+    if follow and (len(files) != 1 or files[0] == "-" or output_dir or events):
+        raise click.UsageError("--follow takes one FILE, without --output or --events")
+    if wants_triage or save_baseline or follow or fields is not None or modes:
         from lookskip.classify.scorer import load_scorer
 
-        loaded = load_scorer(model_path, threads, max_line_bytes=max_line_bytes, json_fields=fields)
+        loaded = load_scorer(
+            model_path, threads, max_line_bytes=max_line_bytes, json_fields=fields, **modes
+        )
         triage = _triage(
             loaded,
             why,
@@ -317,22 +365,6 @@ def classify(
             return
     else:
         loaded, triage = None, None
-    if bert:
-        from cli.cascade import run_cascade
-
-        run_cascade(
-            files,
-            model_path=model_path,
-            bert_model=bert_model,
-            tfidf_threshold=tfidf_threshold,
-            bert_threshold=bert_threshold,
-            max_look=max_look,
-            threads=threads,
-            max_line_bytes=max_line_bytes,
-            fmt=fmt,
-            why=why,
-        )
-        return
     from lookskip.classify.triage import NO_TRIAGE
 
     _classify_bulk(
@@ -380,7 +412,7 @@ def _print_top_patterns(rows: list[dict], top: int) -> None:
 def _classify_bulk(
     files, output_dir, *, fmt: str, quiet: bool = False, summary_top: int = 0, **options
 ) -> None:
-    """Every classify run but --bert and --follow: files, stdin, directories, archives,
+    """Every classify run but --follow: files, stdin, directories, archives,
     URLs, into --output or to stdout, through one unit loop (``lookskip.bulk.run``).
     Rows on stdout are written by the same writer as --output's (``lookskip.bulk.sink``)."""
     from lookskip.bulk.inputs import STDIN
@@ -426,6 +458,8 @@ def _classify_bulk(
         fail(str(exc), code=2)  # as a shell glob that matched nothing
     except BrokenPipeError:
         stdout_gone()  # `lookskip classify … | head`: the reader has what it wanted
+    if options.get("loaded") is not None:
+        _transformer_note(options["loaded"])
     t = summary["totals"]
     if output_dir or t["files"] > 1:
         console.print(run_table(t, options.get("triage")))
@@ -479,6 +513,24 @@ def stdout_gone() -> None:
     with contextlib.suppress(OSError, ValueError):
         os.dup2(devnull, sys.stdout.fileno())
     sys.exit(141)  # 128 + SIGPIPE: what a shell reports for a writer its reader left
+
+
+def _transformer_note(loaded) -> None:
+    """Transformer modes: keep the run's new scores (persistent score cache) and say
+    what the transformer did: inputs it scored, inputs answered without it."""
+    stats = loaded.transformer_stats()
+    if stats is None:
+        return
+    kept = loaded.save_scores()
+    console.print(
+        f"{loaded.mode}: the transformer scored {stats['scored']:,} new inputs "
+        f"({stats['memo_hits']:,} known from this run or the score cache"
+        + (f", {kept:,} added to the cache)" if loaded.score_cache is not None else ")")
+    )
+    if loaded.score_cache_error:
+        console.print(
+            f"[yellow]warning:[/] score cache not used: {escape(loaded.score_cache_error)}"
+        )
 
 
 class _NothingMatched(Exception):

@@ -52,6 +52,9 @@ def _classify_params(p: dict[str, Any]) -> dict[str, Any]:
         return x if "://" in x else os.path.abspath(x)
 
     baseline_file = p.pop("baseline_file", None)
+    for key in ("bert_model", "tfidf_model"):  # model files the workers read
+        if p.get(key):
+            p[key] = absolute(p[key])
     return {
         **p,
         "inputs": [absolute(f) for f in files],

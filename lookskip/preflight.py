@@ -134,6 +134,8 @@ PATH_PARAMS = (
     "inputs",
     "baseline_inputs",
     "baseline_file",
+    "bert_model",
+    "tfidf_model",
 )
 SOURCE_WORDS = ("registry", "loghub", "synthetic")
 
@@ -151,6 +153,7 @@ def check_shared(params: dict[str, Any], settings: Settings) -> None:
     A local (or shared POSIX) data dir keeps accepting local paths.
     """
     from lookskip import storage
+    from lookskip.classify.modes import is_mode
 
     if storage.is_local(settings.data_dir):
         return
@@ -159,6 +162,8 @@ def check_shared(params: dict[str, Any], settings: Settings) -> None:
         values = value if isinstance(value, list | tuple) else [value]
         for v in values:
             if not isinstance(v, str) or not v or (key == "source" and v in SOURCE_WORDS):
+                continue
+            if key == "model_path" and is_mode(v):  # --model MODE names no file
                 continue
             if _is_host_path(v):
                 flag = {
@@ -206,6 +211,7 @@ def check(
         raise ParamError("--budget goes with --ask-claude")
     if "classify" in stages:
         _check_thresholds(params)
+        _check_mode(params)
 
 
 #: classify's thresholds (parameter name -> its flag), each a probability.
@@ -214,6 +220,25 @@ THRESHOLD_PARAMS = {
     "tfidf_threshold": "--tfidf-threshold",
     "bert_threshold": "--bert-threshold",
 }
+
+
+def _check_mode(params: dict[str, Any]) -> None:
+    """``--model MODE`` with ``--bert`` and the options a transformer mode refuses."""
+    from lookskip.classify.modes import mode_options
+
+    try:
+        _, modes = mode_options(
+            params.get("model_path"),
+            tfidf_model=params.get("tfidf_model"),
+            bert=bool(params.get("bert")),
+        )
+    except ValueError as exc:
+        raise ParamError(str(exc)) from None
+    if modes and (params.get("why") or params.get("ask_claude")):
+        raise ParamError(
+            f"--model {modes['mode']} takes neither --ask-claude nor --why (they explain and "
+            "refit the TF-IDF model: use --model tfidf)"
+        )
 
 
 def _check_thresholds(params: dict[str, Any]) -> None:

@@ -125,3 +125,44 @@ def test_batch_order_covers_every_example_once(buckets):
     if buckets:  # within a batch, lengths are close
         spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches)
         assert spread / len(batches) < 10
+
+
+def test_rust_model_input_is_the_twin_on_every_labeled_line(shared_data):
+    """The engine computes transformer inputs in Rust (rust/src/model_input.rs): it
+    must give Python's model_input on every labeled line, plus adversarial ones."""
+    import json
+
+    rs = pytest.importorskip("lookskip_rs", reason="Rust extension not built (scripts/setup)")
+    lines = [
+        json.loads(row)["raw_line"]
+        for path in sorted((shared_data / "labels").glob("*.jsonl"))
+        for row in path.read_text("utf-8").splitlines()
+        if row.strip()
+    ]
+    assert len(lines) > 30_000
+    lines += [
+        "",
+        " ",
+        "#",
+        "# # #",
+        "\x1c\x1d x \x1f",
+        "Jun 14 SUN_ ipip hash: 0x1f <NUM> <IP>x",
+        "[Sun Dec 04 04:47:44 2005]",
+        "2015-10-18 18:01:47 \u00e9t\u00e9 \u0660\u0661 caf\u00e9",
+        "12:00 \u3000full\u2009width 10.0.0.1 deadbeefcafe 550e8400-e29b-41d4-a716-446655440000",
+    ]
+    got = rs.model_inputs(lines)
+    bad = [
+        (ln, g, model_input(ln)) for ln, g in zip(lines, got, strict=True) if g != model_input(ln)
+    ]
+    assert not bad, bad[:5]
+
+
+def test_blend_rule_twins():
+    rs = pytest.importorskip("lookskip_rs", reason="Rust extension not built (scripts/setup)")
+    from lookskip.classify.modes import MODES, blend
+
+    assert tuple(rs.MODES) == MODES
+    for a in (0.0, 0.1, 0.37, 0.5, 0.99, 1.0):
+        for b in (0.0, 0.2, 0.5, 0.73, 1.0):
+            assert rs.blend(a, b) == blend(a, b)

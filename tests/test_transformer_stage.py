@@ -217,33 +217,28 @@ def _write_log(path: Path, shared_data: Path, n: int = 300) -> list[str]:
     return lines
 
 
-def test_cascade_rescores_only_tfidf_look_lines(trained, shared_data, tmp_path):
-    _bert_module()
-    from lookskip.classify.cascade import cascade_file, load_bert
-    from lookskip.classify.scorer import load_scorer
-
+def test_cascade_mode_on_a_lines_export_scores_only_tfidf_candidates(trained, shared_data):
+    """An export trained on raw lines (``lookskip_inputs: lines``): the engine keys its
+    cache by line and feeds the transformer the line itself."""
+    rs = _bert_module()
     tfidf_model = Path(__file__).resolve().parent.parent / "data/models/look_skip_model.json.gz"
-    tfidf = load_scorer(str(tfidf_model))
-    bert = load_bert(str(_export(trained)), device="cpu")
-    log = tmp_path / "apache.log.gz"
-    _write_log(log, shared_data)
-    plain = tfidf.classify_file(str(log), threshold=0.2)
-    res = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=0.5)
-    assert res.lines == 300 and res.bert_seen == plain.look > 0
-    assert res.look + res.demoted == res.bert_seen
-    assert all(p_bert >= 0.5 for _, _, p_bert, _ in res.look_lines)
-    # BERT's scores are the standalone ones for the same lines
-    cand = {n: t for n, _, t in plain.look_lines}
-    for n, _, p_bert, text in res.look_lines[:10]:
-        assert text == cand[n]
-        assert bert.predict_proba([text])[0] == pytest.approx(p_bert, abs=1e-5)
-    with pytest.raises(ValueError, match=r"--bert-threshold 1\.01"):  # not a probability
-        cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.01)
-    top = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=1.0)
-    assert top.look + top.demoted == top.bert_seen
-    assert all(p_bert >= 1.0 for _, _, p_bert, _ in top.look_lines)
-    every = cascade_file(tfidf, bert, str(log), tfidf_threshold=0.2, bert_threshold=0.0)
-    assert every.demoted == 0 and every.look == every.bert_seen
+    lines = (shared_data / "loghub" / f"{HELD_OUT}_2k.log").read_text().splitlines()[:300]
+    bert = rs.BertClassifier(str(_export(trained)), device="cpu", threads=1)
+    assert bert.inputs == "lines"
+    p_tfidf = rs.Classifier(str(tfidf_model), threads=1).predict_proba(lines)
+    cas = rs.Classifier(str(tfidf_model), threads=1, mode="cascade", bert=bert)
+    got = cas.predict_proba(lines)
+    candidates = p_tfidf >= 0.2
+    assert candidates.sum() > 0
+    distinct = list(dict.fromkeys(ln for ln, c in zip(lines, candidates, strict=True) if c))
+    assert cas.transformer_stats()["scored"] == len(distinct)
+    q = dict(zip(distinct, bert.predict_proba(distinct), strict=True))
+    thr = cas.threshold
+    for ln, c, p in zip(lines, candidates, got, strict=True):
+        if c:  # the transformer decides (the keyword floor may raise it to the threshold)
+            assert p == pytest.approx(q[ln], abs=1e-6) or (p == thr and q[ln] < thr)
+        else:
+            assert p < thr or p == thr
 
 
 def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkeypatch):
@@ -269,7 +264,7 @@ def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkey
     )
     get_settings.cache_clear()
     assert res.exit_code == 1, res.output  # the missing file fails, the other goes on
-    assert "BERT saw" in res.output and "demoted" in res.output
+    assert "cascade: the transformer scored" in res.output
     rows = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
     assert all(
         list(r) == ["file", "line", "prob", "prob_tfidf", "text"]
@@ -289,7 +284,7 @@ def test_classify_bert_cli_reports_counts(trained, shared_data, tmp_path, monkey
             str(log),
         ],
     )
-    assert res.exit_code == 1 and "no BERT export" in res.output
+    assert res.exit_code == 1 and "no transformer export" in res.output
 
 
 def test_input_cache_scores_each_distinct_input_once_and_applies_the_key_transform(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,7 @@ from cli.main import cli
 pytestmark = pytest.mark.integration
 
 TRAIN_SET, HELD_OUT = "Microservices", "SecurityEvents"
+TFIDF = Path(__file__).resolve().parent.parent / "data" / "models" / "look_skip_model.json.gz"
 EXPORT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "reference_outputs.json")
 
 
@@ -85,3 +87,23 @@ def test_enqueue_train_transformer_trains_and_exports_on_a_worker(celery_workers
         {k: p[k] for k in ("name", "done", "total")} for p in view.parts
     ]
     assert view.result["result"]["artifacts"] == result["artifacts"]
+
+    # every mode runs on the classify queue: the workers' rows are the local run's
+    log = celery_workers.data_dir / "modes-input" / "ms.log"
+    log.parent.mkdir(exist_ok=True)
+    raw = (shared_data / "loghub" / "Apache_2k.log").read_text("utf-8").splitlines()[:300]
+    log.write_text("\n".join(raw) + "\n", "utf-8")
+    for mode in ("transformer", "cascade"):
+        out = celery_workers.data_dir / f"modes-{mode}"
+        args = ["--model", mode, "--tfidf-model", str(TFIDF), "--bert-model", str(export_dir)]
+        args.append(str(log))
+        local = CliRunner().invoke(cli, ["classify", *args, "--output", str(out / "local")])
+        assert local.exit_code == 0, local.output
+        dist = CliRunner().invoke(
+            cli, ["enqueue", "classify", *args, "--output", str(out / "dist"), "--wait"]
+        )
+        assert dist.exit_code == 0, dist.output
+        want = (out / "local" / "ms.log.look.jsonl").read_bytes()
+        assert (out / "dist" / "ms.log.look.jsonl").read_bytes() == want, mode
+    # the workers keep the transformer's scores in the data dir they share
+    assert list((celery_workers.data_dir / "cache" / "transformer").glob("*.sqlite"))

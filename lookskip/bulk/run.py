@@ -367,4 +367,14 @@ def classify_inputs(
         threads=loaded.threads,
         max_line_bytes=max_line_bytes,
         **triage_run_info(triage),
+        **mode_run_info(loaded),
     )
+
+
+def mode_run_info(loaded: Any) -> dict[str, Any]:
+    """What summary.json's ``run`` records of a transformer mode, as ``scored_by`` (its
+    ``mode`` is local or distributed); nothing for tfidf."""
+    mode = getattr(loaded, "mode", "tfidf")
+    if mode == "tfidf":
+        return {}
+    return {"scored_by": mode, "transformer": loaded.bert_model}

@@ -1,8 +1,8 @@
 """The one output format of ``lookskip classify``, whichever path produced the lines.
 
 JSON rows (``<file>.look.jsonl`` and ``--format jsonl`` on stdout) are
-``{"file","line","prob","text"}`` in line order; the BERT cascade adds
-``"prob_tfidf"`` (its first stage) while ``prob`` stays the final probability.
+``{"file","line","prob","text"}`` in line order; the cascade and blend modes add
+``"prob_tfidf"`` (TF-IDF's) while ``prob`` stays the mode's probability.
 ``prob`` is written at full float precision (Python's ``repr``, which is what
 serde_json writes too), so the Rust writer (``rust/src/bulk.rs`` ``write_row``), the
 Python one here, local and distributed runs all give byte-identical rows. Text rows
@@ -139,10 +139,15 @@ def write_rows(
 ) -> int:
     """Print ``(line, prob, text[, triage])`` rows of ``file`` as ``jsonl`` or ``text``;
     returns the count."""
-    fn = json_row if fmt == "jsonl" else text_row
     n = 0
     for row in rows:
         line, prob, text = row[0], row[1], row[2]
-        stream.write(fn(file, line, prob, text, row[3] if len(row) > 3 else None))
+        extra = row[3] if len(row) > 3 else None
+        if fmt != "jsonl":
+            stream.write(text_row(file, line, prob, text, extra))
+        elif extra and extra.get("prob_tfidf") is not None:  # cascade, blend modes
+            stream.write(json_row(file, line, prob, text, extra, prob_tfidf=extra["prob_tfidf"]))
+        else:
+            stream.write(json_row(file, line, prob, text, extra))
         n += 1
     return n

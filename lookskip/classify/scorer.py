@@ -111,11 +111,14 @@ class ReferenceEngine:
 
 
 class Scorer:
-    """One loaded model file, whichever backend scores it.
+    """One loaded model file, whichever backend scores it, in one mode.
 
     ``engine`` is the ``lookskip_rs.Classifier`` (``backend == "rust"``) or a
     ``ReferenceEngine``; both answer ``predict_proba(lines)``, and the bulk layer hands
-    the Rust one whole units (``lookskip.bulk.scan``).
+    the Rust one whole units (``lookskip.bulk.scan``). A transformer ``mode``
+    (:mod:`lookskip.classify.modes`) loads the transformer export into the Rust engine,
+    with the persistent scores of that export (``score_cache``); call
+    :meth:`save_scores` when a run (or a unit, on a worker) is done.
     """
 
     def __init__(
@@ -125,23 +128,52 @@ class Scorer:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         allow_fallback: bool = True,
         json_fields: Sequence[str] | None = None,
+        mode: str = "tfidf",
+        bert_model: str | None = None,
+        bert_threshold: float | None = None,
+        candidate_threshold: float | None = None,
+        score_cache: bool = True,
     ):
+        from lookskip.classify.modes import DEFAULT_CANDIDATE_THRESHOLD, MODES, ModeError
+
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r} ({', '.join(MODES)})")
         if not storage.exists(model_path):
             raise FileNotFoundError(missing_model_message(model_path, "given"))
         self.model_path = model_path
         self.max_line_bytes = max_line_bytes
+        self.mode = mode
+        self.bert_model: str | None = None
+        self.score_cache: Any = None
+        self.score_cache_error: str | None = None
         module, why = rust_module()
         self.fallback_reason = why
         started = time.perf_counter()
+        if mode != "tfidf" and module is None:
+            raise ModeError(f"--model {mode} needs the Rust extension lookskip_rs ({why})")
         if module is not None:
             self.backend = "rust"
+            options: dict[str, Any] = {}
+            if mode != "tfidf":
+                options = self._transformer_options(
+                    module, mode, bert_model, bert_threshold, threads, score_cache
+                )
+                options["candidate_threshold"] = check_threshold(
+                    DEFAULT_CANDIDATE_THRESHOLD
+                    if candidate_threshold is None
+                    else candidate_threshold,
+                    "--tfidf-threshold",
+                )
             with storage.local_copy(model_path) as path:  # Rust reads local files only
                 self.engine: Any = module.Classifier(
                     path,
                     threads=threads,
                     max_line_bytes=max_line_bytes,
                     json_fields=json_fields,
+                    **options,
                 )
+            if self.score_cache is not None:
+                self._load_scores()
         elif allow_fallback:
             from lookskip.model.reference import ReferenceModel
 
@@ -153,8 +185,65 @@ class Scorer:
         self.threads = int(self.engine.threads)
         self.load_seconds = time.perf_counter() - started
 
+    def _transformer_options(
+        self,
+        module: Any,
+        mode: str,
+        bert_model: str | None,
+        bert_threshold: float | None,
+        threads: int,
+        score_cache: bool,
+    ) -> dict[str, Any]:
+        """Load the transformer export of a mode: the engine's keyword arguments."""
+        from lookskip.classify.modes import load_transformer, transformer_choice
+        from lookskip.transformer.scorecache import ScoreCache, cache_path
+
+        settings = get_settings()
+        export_dir, _ = transformer_choice(bert_model)
+        bert, model_hash = load_transformer(module, export_dir, settings.device, threads)
+        self.bert_model = export_dir
+        if score_cache:
+            if storage.is_local(settings.cache_dir):
+                self.score_cache = ScoreCache(cache_path(settings.cache_dir, model_hash))
+            else:
+                self.score_cache_error = "the data dir is not local"
+        thr = (
+            None if bert_threshold is None else check_threshold(bert_threshold, "--bert-threshold")
+        )
+        return {"mode": mode, "bert": bert, "bert_threshold": thr}
+
+    def _load_scores(self) -> None:
+        import sqlite3
+
+        try:
+            self.engine.load_transformer_scores(self.score_cache.load())
+        except (OSError, sqlite3.Error) as exc:
+            self.score_cache_error = f"{self.score_cache.path}: {exc}"
+            self.score_cache = None
+
+    def save_scores(self) -> int:
+        """Add the transformer scores computed since the last call to the persistent
+        score cache; returns how many were new there (0 without a cache). A cache that
+        cannot be written is dropped with ``score_cache_error`` set: it only saves time."""
+        import sqlite3
+
+        if self.score_cache is None:
+            return 0
+        try:
+            return self.score_cache.add(self.engine.take_transformer_scores())
+        except (OSError, sqlite3.Error) as exc:
+            self.score_cache_error = f"{self.score_cache.path}: {exc}"
+            self.score_cache = None
+            return 0
+
+    def transformer_stats(self) -> dict[str, Any] | None:
+        """The transformer's counters (``scored``: inputs the encoder actually scored);
+        None in ``tfidf`` mode."""
+        fn = getattr(self.engine, "transformer_stats", None)
+        return None if fn is None else fn()
+
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
-        """``p_look`` per line (str, or bytes decoded lossily)."""
+        """``p_look`` per line (str, or bytes decoded lossily), the mode's."""
         return self.engine.predict_proba(list(lines))
 
     @property
@@ -189,10 +278,13 @@ def load_scorer(
     allow_reference: bool = True,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     json_fields: Sequence[str] | None = None,
+    **mode_options: Any,
 ) -> Scorer:
     """Load the model for scoring (default: ``model_choice``); ``threads`` 0
     means all cores, None the ``LOOKSKIP_THREADS`` setting. ``json_fields``: the
-    message fields of JSON-lines logs (None: ``jsonlog.JSON_FIELDS``; empty: off)."""
+    message fields of JSON-lines logs (None: ``jsonlog.JSON_FIELDS``; empty: off).
+    ``mode_options``: :class:`Scorer`'s ``mode``, ``bert_model``, ``bert_threshold``,
+    ``candidate_threshold``, ``score_cache``."""
     threads = get_settings().threads if threads is None else threads
     path, origin = model_choice(model_path)
     if not storage.exists(path):
@@ -203,4 +295,5 @@ def load_scorer(
         max_line_bytes=max_line_bytes,
         allow_fallback=allow_reference,
         json_fields=json_fields,
+        **mode_options,
     )

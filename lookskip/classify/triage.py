@@ -65,13 +65,6 @@ def require_rust(scorer: Any, triage: Triage) -> None:
         )
 
 
-def explain_rows(scorer: Any, texts: Sequence[str], top: int = WHY_TOP) -> list[dict[str, Any]]:
-    """``{"why": …, "why_model": "tfidf"}`` per text: the TF-IDF model's explanation,
-    for rows another model (the BERT cascade) scored, labeled as TF-IDF's."""
-    require_rust(scorer, Triage(why=top))
-    return [{"why": w, "why_model": "tfidf"} for w in scorer.engine.explain(list(texts), top)]
-
-
 def rust_module(scorer: Any) -> Any:
     """``lookskip_rs``, when ``scorer`` is its classifier (a baseline needs it)."""
     import lookskip_rs

@@ -18,8 +18,9 @@ use rustc_hash::FxHashMap;
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::keycache::{CacheStats, DEFAULT_CACHE_BYTES};
+use crate::modes::Transformer;
 use crate::patterns::Patterns;
-use crate::score::{decode, Classifier, Scratch, Why};
+use crate::score::{decode, Classifier, ModeMiss, Scratch, Why};
 use crate::stream::{read_error, Batch, LineReader};
 
 /// Lines per parallel work item: large enough to amortise scheduling, small enough
@@ -34,6 +35,8 @@ pub struct Engine {
     pool: Option<rayon::ThreadPool>,
     scratches: Vec<Mutex<Scratch>>,
     pub max_line_bytes: usize,
+    /// A transformer mode (`modes.rs`); None: TF-IDF alone.
+    pub transformer: Option<Transformer>,
 }
 
 /// A LOOK line of a file (with `Triage.events`: a LOOK event, from its head line).
@@ -41,6 +44,8 @@ pub struct Engine {
 pub struct LookLine {
     pub line_number: u64,
     pub p_look: f64,
+    /// `cascade`/`blend` modes: TF-IDF's probability beside the mode's (`prob_tfidf`).
+    pub p_tfidf: Option<f64>,
     pub text: String,
     pub truncated: bool,
     /// `Triage.why`: the top contributions to the score.
@@ -176,7 +181,22 @@ impl Engine {
             pool,
             scratches,
             max_line_bytes: max_line_bytes.max(1),
+            transformer: None,
         })
+    }
+
+    /// Score in a transformer mode from now on (`modes.rs`).
+    pub fn with_transformer(mut self, t: Transformer) -> Self {
+        self.clear_cache();
+        self.transformer = Some(t);
+        self
+    }
+
+    /// The default threshold: the mode's, else the model's.
+    pub fn threshold(&self) -> f64 {
+        self.transformer
+            .as_ref()
+            .map_or(self.clf.threshold, |t| t.threshold)
     }
 
     pub fn threads(&self) -> usize {
@@ -187,15 +207,25 @@ impl Engine {
     pub fn cache_stats(&self) -> CacheStats {
         let mut total = CacheStats::default();
         for s in &self.scratches {
-            total += s.lock().unwrap_or_else(|p| p.into_inner()).cache.stats();
+            let s = s.lock().unwrap_or_else(|p| p.into_inner());
+            total += match self.transformer {
+                None => s.cache.stats(),
+                Some(_) => s.mode_cache.stats(),
+            };
         }
         total
     }
 
-    /// Empty every thread's key cache and zero its counters.
+    /// Empty every thread's key cache (and the transformer's memo) and zero their
+    /// counters.
     pub fn clear_cache(&self) {
         for s in &self.scratches {
-            s.lock().unwrap_or_else(|p| p.into_inner()).cache.clear();
+            let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
+            s.cache.clear();
+            s.mode_cache.clear();
+        }
+        if let Some(t) = &self.transformer {
+            t.clear();
         }
     }
 
@@ -235,9 +265,14 @@ impl Engine {
         }
     }
 
-    /// `p_look` for every line, in order.
-    pub fn predict<L: AsRef<[u8]> + Sync>(&self, lines: &[L]) -> Vec<f64> {
+    /// `p_look` for every line, in order (the mode's, in a transformer mode).
+    pub fn predict<L: AsRef<[u8]> + Sync>(&self, lines: &[L]) -> Result<Vec<f64>> {
         let mut out = vec![0.0; lines.len()];
+        if let Some(t) = &self.transformer {
+            let mut tfidf = vec![0.0; lines.len()];
+            self.score_mode(t, lines, &mut out, &mut tfidf)?;
+            return Ok(out);
+        }
         match &self.pool {
             None => self.score_chunk(lines, &mut out),
             Some(pool) => pool.install(|| {
@@ -247,12 +282,119 @@ impl Engine {
                     .for_each(|(l, o)| self.score_chunk(l, o));
             }),
         }
-        out
+        Ok(out)
     }
 
-    fn score_batch(&self, batch: &Batch, out: &mut Vec<f64>) {
+    /// The transformer modes' scoring of `lines` (`modes.rs`): each thread looks its
+    /// chunk's lines up in its mode cache and gathers the misses (each cache id once);
+    /// the inputs of all misses are then scored in one call (the transformer's memo
+    /// answers those it has seen; BERT batches the rest by token length), and each
+    /// miss gets its mode probability, cached by the thread that missed it.
+    /// `tfidf` gets TF-IDF's probability (NaN in `transformer` mode).
+    fn score_mode<L: AsRef<[u8]> + Sync>(
+        &self,
+        t: &Transformer,
+        lines: &[L],
+        out: &mut [f64],
+        tfidf: &mut [f64],
+    ) -> Result<()> {
+        struct Miss {
+            slot: usize,
+            lines: Vec<usize>,
+            miss: ModeMiss,
+        }
+        let n = self.scratches.len();
+        let chunk = |base: usize, ls: &[L], o: &mut [f64], tf: &mut [f64]| -> Vec<Miss> {
+            let slot = rayon::current_thread_index().unwrap_or(0) % n;
+            let mut s = self.scratches[slot]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut misses: Vec<Miss> = Vec::new();
+            let mut seen: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
+            for (j, line) in ls.iter().enumerate() {
+                match self.clf.mode_lookup(line.as_ref(), t, &mut s) {
+                    Ok([p, q]) => {
+                        o[j] = p;
+                        tf[j] = q;
+                    }
+                    Err(id) => match seen.get(&id) {
+                        Some(&k) => misses[k].lines.push(base + j),
+                        None => {
+                            seen.insert(id.clone(), misses.len());
+                            let miss = self.clf.mode_miss(t, id, &mut s);
+                            misses.push(Miss {
+                                slot,
+                                lines: vec![base + j],
+                                miss,
+                            });
+                        }
+                    },
+                }
+            }
+            misses
+        };
+        let misses: Vec<Miss> = match &self.pool {
+            None => chunk(0, lines, out, tfidf),
+            Some(pool) => pool.install(|| {
+                lines
+                    .par_chunks(CHUNK)
+                    .zip(out.par_chunks_mut(CHUNK))
+                    .zip(tfidf.par_chunks_mut(CHUNK))
+                    .enumerate()
+                    .map(|(c, ((l, o), tf))| chunk(c * CHUNK, l, o, tf))
+                    .collect::<Vec<Vec<Miss>>>()
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }),
+        };
+        if misses.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<&str> = misses
+            .iter()
+            .filter_map(|m| m.miss.input.as_deref())
+            .collect();
+        let probs = if texts.is_empty() {
+            Vec::new()
+        } else {
+            t.score(&texts)?
+        };
+        let mut probs = probs.into_iter();
+        for m in &misses {
+            let q = m.miss.input.as_ref().and_then(|_| probs.next());
+            let p = t.combine(&m.miss.parts, q);
+            let p_tfidf = if t.mode.uses_tfidf() {
+                t.p_tfidf(&m.miss.parts)
+            } else {
+                f64::NAN
+            };
+            for &i in &m.lines {
+                out[i] = p;
+                tfidf[i] = p_tfidf;
+            }
+            self.scratches[m.slot]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .mode_cache
+                .insert(&m.miss.id, [p, p_tfidf]);
+        }
+        Ok(())
+    }
+
+    fn score_batch(&self, batch: &Batch, out: &mut Vec<f64>, tfidf: &mut Vec<f64>) -> Result<()> {
         out.clear();
         out.resize(batch.lines.len(), 0.0);
+        if let Some(t) = &self.transformer {
+            tfidf.clear();
+            tfidf.resize(batch.lines.len(), f64::NAN);
+            let views: Vec<&[u8]> = batch
+                .lines
+                .iter()
+                .map(|sp| &batch.data[sp.start..sp.end])
+                .collect();
+            return self.score_mode(t, &views, out, tfidf);
+        }
         let one = |spans: &[crate::stream::LineSpan], o: &mut [f64]| {
             let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
             let mut s = self.scratches[idx]
@@ -272,6 +414,7 @@ impl Engine {
                     .for_each(|(l, o)| one(l, o));
             }),
         }
+        Ok(())
     }
 
     /// The row of a LOOK line or event, with what `triage` asks for; `None` when
@@ -399,6 +542,11 @@ impl Engine {
                 }
             });
             let mut probs = Vec::new();
+            let mut probs_tfidf = Vec::new();
+            let with_tfidf = self
+                .transformer
+                .as_ref()
+                .is_some_and(|t| t.mode.uses_tfidf());
             let mut outcome = Ok(());
             let mut open: Option<OpenEvent> = None;
             let mut why_cache = WhyCache::default();
@@ -411,7 +559,10 @@ impl Engine {
                         break;
                     }
                 };
-                self.score_batch(&batch, &mut probs);
+                if let Err(e) = self.score_batch(&batch, &mut probs, &mut probs_tfidf) {
+                    outcome = Err(e);
+                    break;
+                }
                 if let Some(patterns) = triage.patterns {
                     let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
                     let mut patterns = patterns.lock().unwrap_or_else(|p| p.into_inner());
@@ -451,6 +602,7 @@ impl Engine {
                         let look = LookLine {
                             line_number: n,
                             p_look: p,
+                            p_tfidf: with_tfidf.then(|| probs_tfidf[i]),
                             text: decode(raw).into_owned(),
                             truncated: span.truncated,
                             ..LookLine::default()

@@ -33,9 +33,10 @@ impl std::ops::AddAssign for CacheStats {
     }
 }
 
-pub struct KeyCache {
-    young: FxHashMap<Box<[u8]>, f64>,
-    old: FxHashMap<Box<[u8]>, f64>,
+/// `V`: what a key maps to (`p_look`; the transformer modes keep `[p, p_tfidf]`).
+pub struct KeyCache<V: Copy = f64> {
+    young: FxHashMap<Box<[u8]>, V>,
+    old: FxHashMap<Box<[u8]>, V>,
     young_bytes: usize,
     old_bytes: usize,
     /// Bytes one generation may hold (half the budget); 0 = disabled.
@@ -45,7 +46,7 @@ pub struct KeyCache {
     evictions: u64,
 }
 
-impl KeyCache {
+impl<V: Copy> KeyCache<V> {
     /// A cache of at most `budget_bytes` (0 disables it: every lookup misses).
     pub fn new(budget_bytes: usize) -> Self {
         Self {
@@ -64,7 +65,7 @@ impl KeyCache {
         self.generation_bytes > 0
     }
 
-    pub fn get(&mut self, key: &[u8]) -> Option<f64> {
+    pub fn get(&mut self, key: &[u8]) -> Option<V> {
         if let Some(&p) = self.young.get(key) {
             self.hits += 1;
             return Some(p);
@@ -81,7 +82,7 @@ impl KeyCache {
     }
 
     /// Remember `p` for `key` (call after a `get` that missed).
-    pub fn insert(&mut self, key: &[u8], p: f64) {
+    pub fn insert(&mut self, key: &[u8], p: V) {
         if !self.enabled() {
             return;
         }
@@ -92,7 +93,7 @@ impl KeyCache {
         self.put(key.into(), p, cost);
     }
 
-    fn put(&mut self, key: Box<[u8]>, p: f64, cost: usize) {
+    fn put(&mut self, key: Box<[u8]>, p: V, cost: usize) {
         if self.young_bytes + cost > self.generation_bytes {
             self.evictions += self.old.len() as u64;
             self.old = std::mem::take(&mut self.young);

@@ -6,6 +6,8 @@
 //! `score` computes `p_look`, `stream` reads files, `engine` runs it in parallel.
 //! `bulk` scores units of bulk jobs and whole files, `rows` writes their output rows,
 //! `patterns` aggregates their LOOK lines per key for the report.
+//! `modes` plugs the transformer (`bert`) in where a key gets its probability, reading
+//! `model_input` (the twin of Python's `lookskip.transformer.inputs`).
 //! `python/` is the thin PyO3 layer (cargo feature `python`, on by default), one file
 //! per core area: a new area (as `bert`, behind its own cargo feature) adds its module
 //! here and its bindings file there, registered in `python/mod.rs`.
@@ -26,6 +28,8 @@ pub mod jsonlog;
 pub mod key;
 pub mod keycache;
 pub mod model;
+pub mod model_input;
+pub mod modes;
 pub mod ngrams;
 pub mod patterns;
 pub mod rows;

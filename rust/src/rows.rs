@@ -95,7 +95,7 @@ pub fn row_prefix(file: &str) -> Vec<u8> {
 }
 
 /// The one Rust writer of output rows (Python's twin: `lookskip.classify.rows`):
-/// `row` becomes `<prefix><n>,"prob":<p>[,"source":"claude","reason":<r>][,"event_end":<m>][,"new":<b>][,"why":[[t,w],…]],"text":<json>[,"event":<json>]}\n`,
+/// `row` becomes `<prefix><n>,"prob":<p>[,"prob_tfidf":<q>][,"source":"claude","reason":<r>][,"event_end":<m>][,"new":<b>][,"why":[[t,w],…]],"text":<json>[,"event":<json>]}\n`,
 /// or without a prefix the part row `<n>\t,"prob":…}\n` that the merge completes.
 /// `n` and `m` are `line_offset` plus the unit's line numbers.
 pub fn write_row(
@@ -116,6 +116,10 @@ pub fn write_row(
     let json = |row: &mut Vec<u8>, v: &dyn erased::Json| v.write(row);
     row.extend_from_slice(b",\"prob\":");
     json(row, &look.p_look)?;
+    if let Some(p) = look.p_tfidf {
+        row.extend_from_slice(b",\"prob_tfidf\":");
+        json(row, &p)?;
+    }
     if let Some(reason) = &look.reason {
         row.extend_from_slice(b",\"source\":\"claude\",\"reason\":");
         json(row, &reason.as_str())?;

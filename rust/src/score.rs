@@ -21,6 +21,8 @@ use crate::jsonlog::JsonFields;
 use crate::key::TemplateKey;
 use crate::keycache::KeyCache;
 use crate::model::ModelSpec;
+use crate::model_input::input_from_key;
+use crate::modes::{Inputs, KeyParts, Transformer};
 use crate::ngrams::{Counts, WordBlock};
 
 /// `(vocabulary column, count)` pairs of one block, sorted by column.
@@ -63,6 +65,14 @@ struct WhyTables {
     char_tf: (bool, bool),
 }
 
+/// A line the mode cache did not know: its cache id (key or scored text), what
+/// TF-IDF's model says about its key, and its transformer input when it needs one.
+pub struct ModeMiss {
+    pub id: Vec<u8>,
+    pub parts: KeyParts,
+    pub input: Option<String>,
+}
+
 /// One contribution to a line's decision value: `term` (`word:…`, `char:…`,
 /// `feature:…`, `look_floor`) and its signed share of `z` (coefficient × value).
 pub type Why = (String, f64);
@@ -76,6 +86,8 @@ pub struct Scratch {
     key: Vec<u8>,
     word_input: Vec<u8>,
     pub cache: KeyCache,
+    /// The transformer modes' cache (`modes.rs`): key (or line) → `[p, p_tfidf]`.
+    pub mode_cache: KeyCache<[f64; 2]>,
     lower: Vec<u8>,
     spans: Vec<(u32, u32)>,
     ids: Vec<u64>,
@@ -163,6 +175,7 @@ impl Classifier {
             key: Vec::with_capacity(256),
             word_input: Vec::with_capacity(256),
             cache: KeyCache::new(cache_bytes),
+            mode_cache: KeyCache::new(cache_bytes),
             lower: Vec::with_capacity(256),
             spans: Vec::with_capacity(64),
             ids: Vec::with_capacity(64),
@@ -211,6 +224,61 @@ impl Classifier {
         match &self.floor {
             Some(re) if re.is_match(key) => p.max(self.threshold),
             _ => p,
+        }
+    }
+
+    /// A line in a transformer mode: `Ok([p, p_tfidf])` when its key (or, for a
+    /// transformer that reads whole lines, its scored text) is in the mode cache,
+    /// else `Err(id)`, the cache id it missed (the key stays in the scratch for
+    /// [`Classifier::mode_miss`]).
+    pub fn mode_lookup(
+        &self,
+        line: &[u8],
+        t: &Transformer,
+        s: &mut Scratch,
+    ) -> std::result::Result<[f64; 2], Vec<u8>> {
+        let line = decode(line);
+        let scored = self.json.scored_text(&line);
+        s.key.clear();
+        self.keyer
+            .key_into(&mut s.key_re, scored.as_bytes(), &mut s.key);
+        let id: &[u8] = match t.inputs {
+            Inputs::Keys => &s.key,
+            Inputs::Lines => scored.as_bytes(),
+        };
+        match s.mode_cache.get(id) {
+            Some(v) => Ok(v),
+            None => Err(id.to_vec()),
+        }
+    }
+
+    /// What scoring the line `mode_lookup` just missed needs: what this model says
+    /// about its key, and its transformer input when the mode asks for one.
+    pub fn mode_miss(&self, t: &Transformer, id: Vec<u8>, s: &mut Scratch) -> ModeMiss {
+        let key = std::mem::take(&mut s.key);
+        let parts = self.key_parts(&key, t.mode.uses_tfidf(), s);
+        let input = t.needs_transformer(&parts).then(|| match t.inputs {
+            Inputs::Keys => input_from_key(&decode(&key)),
+            Inputs::Lines => decode(&id).into_owned(),
+        });
+        s.key = key;
+        ModeMiss { id, parts, input }
+    }
+
+    /// What this model says about a key in a transformer mode: Claude's answer, the
+    /// logistic probability (`with_p`; NaN otherwise), whether the floor matches.
+    pub fn key_parts(&self, key: &[u8], with_p: bool, s: &mut Scratch) -> KeyParts {
+        let answer = self.answers.find(key).map(|a| a.look);
+        let p_raw = if answer.is_none() && with_p {
+            1.0 / (1.0 + (-self.key_decision(key, s)).exp())
+        } else {
+            f64::NAN
+        };
+        let floor = self.floor.as_ref().is_some_and(|re| re.is_match(key));
+        KeyParts {
+            answer,
+            p_raw,
+            floor,
         }
     }
 

@@ -61,19 +61,47 @@ def _scorer(
     model_path: str | None,
     max_line_bytes: int | None = None,
     json_fields: Sequence[str] | None = None,
+    modes: dict[str, Any] | None = None,
 ) -> Any:
-    """One loaded model per worker process (loading costs ~0.1-1 s, a unit may be faster)."""
+    """One loaded model per worker process (loading costs ~0.1-1 s, a unit may be
+    faster; a transformer mode's export, seconds). ``modes``: ``load_scorer``'s mode
+    options (``lookskip.classify.modes.mode_options``), None for TF-IDF."""
     from lookskip.settings import get_settings
 
     threads = get_settings().threads
     cap = int(max_line_bytes or DEFAULT_MAX_LINE_BYTES)
     fields = json_fields_option(json_fields)
-    key = (model_path or "", os.getpid(), threads, cap, None if fields is None else tuple(fields))
+    key = (
+        model_path or "",
+        os.getpid(),
+        threads,
+        cap,
+        None if fields is None else tuple(fields),
+        tuple(sorted((modes or {}).items())),
+    )
     if key not in _scorers:
         _scorers.clear()
         _baselines.clear()
-        _scorers[key] = load_scorer(model_path, threads, max_line_bytes=cap, json_fields=fields)
+        _scorers[key] = load_scorer(
+            model_path, threads, max_line_bytes=cap, json_fields=fields, **(modes or {})
+        )
     return _scorers[key]
+
+
+def _mode_params(params: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The TF-IDF model path and mode options of the workflow's (local command's)
+    parameters: ``--model MODE|PATH``, ``--bert``, ``--bert-model`` …"""
+    from lookskip.classify.modes import mode_options
+
+    return mode_options(
+        params.get("model_path"),
+        tfidf_model=params.get("tfidf_model"),
+        bert=bool(params.get("bert")),
+        bert_model=params.get("bert_model"),
+        tfidf_threshold=params.get("tfidf_threshold"),
+        bert_threshold=params.get("bert_threshold"),
+        score_cache=params.get("score_cache", True) is not False,
+    )
 
 
 def _triage(loaded: Any, spec: dict[str, Any] | None) -> Triage:
@@ -112,8 +140,9 @@ def _plan_triage(params: dict[str, Any], parts_dir: str) -> tuple[dict[str, Any]
     roots = worker_roots()  # baseline inputs are read like inputs: within the roots
     if params.get("baseline_file"):
         check_path(params["baseline_file"], roots, "baseline file")
+    # baseline keys are the TF-IDF model's keys whatever the mode
     loaded = _scorer(
-        params.get("model_path"), params.get("max_line_bytes"), params.get("json_fields")
+        _mode_params(params)[0], params.get("max_line_bytes"), params.get("json_fields")
     )
     triage, errors = make_triage(
         loaded,
@@ -165,13 +194,14 @@ def build_classify(wf: str, params: dict[str, Any]):
 @app.task(name="lookskip.classify.plan", bind=True, soft_time_limit=600, time_limit=660)
 def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     """Expand the inputs, cut them into units, and send one task per unit plus the merge."""
-    if params.get("bert"):
-        raise ValueError(
-            "--bert (the BERT cascade) runs only locally for now: use `lookskip classify --bert`"
-        )
+    model_path, modes = _mode_params(params)
+    if modes and (params.get("why") or params.get("ask_claude")):
+        raise ValueError(f"--model {modes['mode']} takes neither --why nor --ask-claude")
     started = time.time()
     roots = worker_roots()
     check_path(params["output"], roots, "output")
+    if modes and modes.get("bert_model"):
+        check_path(modes["bert_model"], roots, "transformer export")
     exp = confine(
         params["inputs"],
         roots,
@@ -193,7 +223,14 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
             "units": [[u.to_dict() for u in us] for us in units],
             "input_errors": [e.to_dict() for e in exp.errors],
             "started": started,
-            "run": triage_info,
+            "run": {
+                **triage_info,
+                **(
+                    {"scored_by": modes["mode"], "transformer": modes.get("bert_model")}
+                    if modes
+                    else {}
+                ),
+            },
         },
     )
     # Longest units first: the last unit to start then is a short one (makespan).
@@ -204,7 +241,8 @@ def plan_task(self, *, params: dict[str, Any], wf: str) -> Any:
     self.progress(wf, 0, len(flat), f"classifying {len(exp.sources)} files in {len(flat)} units")
     common = {
         "parts_dir": parts_dir,
-        "model_path": params.get("model_path"),
+        "model_path": model_path,
+        "modes": modes or None,
         "threshold": params.get("threshold"),
         "max_look": params.get("max_look"),
         "max_line_bytes": params.get("max_line_bytes"),
@@ -255,13 +293,18 @@ def unit_task(
     json_fields: list[str] | None = None,
     triage: dict[str, Any] | None = None,
     wf: str | None = None,
+    modes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Classify one unit into its part files; an unreadable input is a result, not a failure."""
+    """Classify one unit into its part files; an unreadable input is a result, not a failure.
+    In a transformer mode the unit's new transformer scores go to the data dir's
+    persistent score cache, shared by every worker and later run."""
     u = Unit.from_dict(unit)
     roots = worker_roots()  # a message may name any path: the plan's checks are not enough
     check_path(u.source.url, roots, "input")
     check_path(parts_dir, roots, "parts folder")
-    loaded = _scorer(model_path, max_line_bytes, json_fields)
+    if modes and modes.get("bert_model"):
+        check_path(modes["bert_model"], roots, "transformer export")
+    loaded = _scorer(model_path, max_line_bytes, json_fields, modes)
     unit_triage = _triage(loaded, triage)
     run = RunProgress()
 
@@ -279,6 +322,7 @@ def unit_task(
             progress=run,
             triage=unit_triage,
         )
+    loaded.save_scores()
     self.item_done(wf, "units", item)
     return {
         "file": u.source.name,

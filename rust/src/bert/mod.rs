@@ -106,6 +106,8 @@ pub struct BertClassifier {
     max_length: usize,
     pad_id: u32,
     threshold: f64,
+    /// `lookskip_inputs` of config.json: `keys` or `lines` (the default).
+    inputs: String,
     pool: rayon::ThreadPool,
 }
 
@@ -126,8 +128,20 @@ impl BertClassifier {
             .unwrap_or(128)
             .min(config.max_position_embeddings as u64) as usize;
         let threshold = raw.get("threshold").and_then(|v| v.as_f64()).unwrap_or(0.5);
+        let inputs = raw
+            .get("lookskip_inputs")
+            .and_then(|v| v.as_str())
+            .unwrap_or("lines")
+            .to_string();
+        if inputs != "keys" && inputs != "lines" {
+            return err(format!(
+                "config.json: unknown lookskip_inputs {inputs:?} (keys or lines)"
+            ));
+        }
         if !(0.0..=1.0).contains(&threshold) {
-            return err(format!("config.json: threshold {threshold} must be from 0 to 1"));
+            return err(format!(
+                "config.json: threshold {threshold} must be from 0 to 1"
+            ));
         }
         if max_length < 2 {
             return err(format!(
@@ -174,6 +188,7 @@ impl BertClassifier {
             max_length,
             pad_id: config.pad_token_id as u32,
             threshold,
+            inputs,
             pool,
         })
     }
@@ -189,6 +204,11 @@ impl BertClassifier {
 
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
+    }
+
+    /// What the export reads: `keys` (the template key made short) or `lines`.
+    pub fn inputs(&self) -> &str {
+        &self.inputs
     }
 
     pub fn device_name(&self) -> &'static str {
@@ -262,6 +282,18 @@ impl BertClassifier {
             }
         }
         Ok(out)
+    }
+}
+
+/// Transformer inputs in batches of this many (sorted by token length first).
+pub const BATCH_SIZE: usize = 32;
+
+/// The engine's transformer modes score inputs through this (`modes.rs`).
+impl crate::modes::InputScorer for BertClassifier {
+    fn score_inputs(&self, inputs: &[&str]) -> std::result::Result<Vec<f64>, String> {
+        self.predict_proba(inputs, BATCH_SIZE)
+            .map(|p| p.into_iter().map(f64::from).collect())
+            .map_err(|e| e.0)
     }
 }
 

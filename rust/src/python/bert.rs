@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
@@ -15,7 +16,8 @@ use crate::bert::{device_from_env, BertClassifier};
 /// one, else the CPU), `cpu`, `metal` or `cuda`. `threads=0` uses every core.
 #[pyclass(module = "lookskip_rs", name = "BertClassifier", frozen)]
 pub struct PyBertClassifier {
-    inner: BertClassifier,
+    /// Shared with a `Classifier` that scores in a transformer mode.
+    pub(crate) inner: Arc<BertClassifier>,
     export_dir: String,
 }
 
@@ -24,8 +26,9 @@ impl PyBertClassifier {
     #[new]
     #[pyo3(signature = (export_dir, device = "auto", threads = 0))]
     fn new(py: Python<'_>, export_dir: PathBuf, device: &str, threads: usize) -> PyResult<Self> {
-        let inner =
-            py.detach(|| BertClassifier::load(&export_dir, device_from_env(device)?, threads))?;
+        let inner = Arc::new(
+            py.detach(|| BertClassifier::load(&export_dir, device_from_env(device)?, threads))?,
+        );
         Ok(Self {
             inner,
             export_dir: export_dir.display().to_string(),
@@ -67,6 +70,11 @@ impl PyBertClassifier {
     #[getter]
     fn threshold(&self) -> f64 {
         self.inner.threshold()
+    }
+    /// What the export reads: `keys` (`model_input` of the line) or `lines`.
+    #[getter]
+    fn inputs(&self) -> &str {
+        self.inner.inputs()
     }
     #[getter]
     fn threads(&self) -> usize {

@@ -208,7 +208,7 @@ fn classify_unit<'py>(
     };
     let input = unit_input(kind, path, start, end, offset, size)?;
     let engine = &classifier.get().engine;
-    let threshold = threshold.unwrap_or(engine.clf.threshold);
+    let threshold = threshold.unwrap_or(engine.threshold());
     if let Some(b) = baseline {
         b.get().check(&engine.clf)?;
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
@@ -15,13 +15,22 @@ use crate::engine::{Engine, LookLine, Triage, DEFAULT_MAX_LINE_BYTES};
 use crate::jsonlog::{JsonFields, DEFAULT_JSON_FIELDS, LEVEL_FIELDS};
 use crate::key::{TemplateKey, DEFAULT_RULES};
 use crate::keycache::DEFAULT_CACHE_BYTES;
+use crate::modes::{blend as blend_rule, InputScorer, Inputs, Mode, Transformer};
 use crate::patterns::Patterns;
 use crate::score::{Classifier, TermCounts};
+
+/// Transformer inputs the memo remembers (an entry is ~100 bytes): a run's distinct
+/// inputs, and what the persistent score cache loads.
+pub const DEFAULT_MEMO_ENTRIES: usize = 1 << 20;
 
 #[pymethods]
 impl PyClassifier {
     #[new]
-    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES, cache_mib = DEFAULT_CACHE_BYTES >> 20, json_fields = None))]
+    #[pyo3(signature = (model_path, threads = 0, max_line_bytes = DEFAULT_MAX_LINE_BYTES,
+                        cache_mib = DEFAULT_CACHE_BYTES >> 20, json_fields = None,
+                        mode = "tfidf", bert = None, bert_threshold = None,
+                        candidate_threshold = 0.2, memo_entries = DEFAULT_MEMO_ENTRIES))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         model_path: PathBuf,
@@ -29,7 +38,24 @@ impl PyClassifier {
         max_line_bytes: usize,
         cache_mib: usize,
         json_fields: Option<Vec<String>>,
+        mode: &str,
+        bert: Option<Bound<'_, PyAny>>,
+        bert_threshold: Option<f64>,
+        candidate_threshold: f64,
+        memo_entries: usize,
     ) -> PyResult<Self> {
+        let mode = Mode::parse(mode)?;
+        let scorer = transformer_scorer(mode, bert.as_ref())?;
+        for (name, t) in [
+            ("bert_threshold", bert_threshold.unwrap_or(0.5)),
+            ("candidate_threshold", candidate_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(PyValueError::new_err(format!(
+                    "{name} {t} must be from 0 to 1"
+                )));
+            }
+        }
         let engine = py.detach(|| {
             let mut clf = Classifier::load(&model_path)?;
             if let Some(fields) = json_fields {
@@ -37,15 +63,81 @@ impl PyClassifier {
             }
             Engine::with_cache(clf, threads, max_line_bytes, cache_mib << 20)
         })?;
+        let engine = match scorer {
+            None => engine,
+            Some((scorer, export_threshold, inputs)) => {
+                let bert_thr = bert_threshold.unwrap_or(export_threshold);
+                let tfidf_thr = engine.clf.threshold;
+                let threshold = match mode {
+                    Mode::Blend => blend_rule(tfidf_thr, bert_thr),
+                    _ => bert_thr,
+                };
+                engine.with_transformer(Transformer::new(
+                    scorer,
+                    mode,
+                    inputs,
+                    threshold,
+                    tfidf_thr,
+                    candidate_threshold,
+                    memo_entries,
+                ))
+            }
+        };
         Ok(Self {
             engine,
             model_path: model_path.display().to_string(),
         })
     }
 
+    /// The default threshold: the mode's (see `modes.rs`), else the model file's.
     #[getter]
     fn threshold(&self) -> f64 {
+        self.engine.threshold()
+    }
+    /// The model file's own threshold, whatever the mode.
+    #[getter]
+    fn tfidf_threshold(&self) -> f64 {
         self.engine.clf.threshold
+    }
+    /// `tfidf`, `transformer`, `cascade` or `blend`.
+    #[getter]
+    fn mode(&self) -> &'static str {
+        self.engine
+            .transformer
+            .as_ref()
+            .map_or("tfidf", |t| t.mode.name())
+    }
+    /// The transformer's counters (None in `tfidf` mode): `scored` (inputs the encoder
+    /// actually scored), `memo_hits`, `entries`, `resets`.
+    fn transformer_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(t) = &self.engine.transformer else {
+            return Ok(None);
+        };
+        let s = t.stats();
+        let d = PyDict::new(py);
+        d.set_item("scored", s.scored)?;
+        d.set_item("memo_hits", s.memo_hits)?;
+        d.set_item("entries", s.entries)?;
+        d.set_item("resets", s.resets)?;
+        d.set_item("threshold", t.threshold)?;
+        d.set_item("candidate_threshold", t.candidate_threshold)?;
+        Ok(Some(d))
+    }
+    /// Give the transformer scores kept from earlier runs (`[(input, p)]`, the
+    /// persistent score cache); returns how many it took (its memo is bounded).
+    fn load_transformer_scores(&self, py: Python<'_>, entries: Vec<(String, f64)>) -> usize {
+        match &self.engine.transformer {
+            None => 0,
+            Some(t) => py.detach(|| t.load(entries)),
+        }
+    }
+    /// The transformer scores computed since the last call, `[(input, p)]`: what the
+    /// persistent score cache adds.
+    fn take_transformer_scores(&self, py: Python<'_>) -> Vec<(String, f64)> {
+        match &self.engine.transformer {
+            None => Vec::new(),
+            Some(t) => py.detach(|| t.take_new()),
+        }
     }
     #[getter]
     fn positive_label(&self) -> &str {
@@ -83,8 +175,8 @@ impl PyClassifier {
         &self,
         py: Python<'py>,
         lines: Vec<LineArg>,
-    ) -> Bound<'py, PyArray1<f64>> {
-        py.detach(|| self.engine.predict(&lines)).into_pyarray(py)
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        Ok(py.detach(|| self.engine.predict(&lines))?.into_pyarray(py))
     }
 
     /// Classify a log file (plain or gzip; `-` = stdin) without loading it whole.
@@ -119,7 +211,7 @@ impl PyClassifier {
         progress: Option<&Bound<'py, PyReadProgress>>,
         patterns: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let threshold = threshold.unwrap_or(self.engine.clf.threshold);
+        let threshold = threshold.unwrap_or(self.engine.threshold());
         let aggregates = patterns.then(|| std::sync::Mutex::new(Patterns::new()));
         let shown = path.display().to_string();
         let progress = watch(progress);
@@ -134,7 +226,15 @@ impl PyClassifier {
             events,
             patterns: aggregates.as_ref(),
         };
-        let plain = why == 0 && baseline.is_none() && !events && self.engine.clf.answers.is_empty();
+        let plain = why == 0
+            && baseline.is_none()
+            && !events
+            && self.engine.clf.answers.is_empty()
+            && !self
+                .engine
+                .transformer
+                .as_ref()
+                .is_some_and(|t| t.mode.uses_tfidf());
         let rows = py.detach(|| {
             bulk::classify_file(
                 &self.engine,
@@ -274,6 +374,9 @@ impl PyClassifier {
 /// The fields a row adds beyond `(line, prob, text)`, as a dict.
 fn row_extra<'py>(py: Python<'py>, l: &LookLine) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
+    if let Some(p) = l.p_tfidf {
+        d.set_item("prob_tfidf", p)?;
+    }
     if let Some(reason) = &l.reason {
         d.set_item("source", "claude")?;
         d.set_item("reason", reason)?;
@@ -320,11 +423,71 @@ fn template_keys(py: Python<'_>, lines: Vec<PyBackedStr>) -> Vec<String> {
     })
 }
 
+/// The transformer half of a mode: the BERT classifier as an input scorer, its
+/// threshold and what it reads; None for `tfidf`.
+type ModeScorer = (Box<dyn InputScorer>, f64, Inputs);
+
+fn transformer_scorer(mode: Mode, bert: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ModeScorer>> {
+    if mode == Mode::Tfidf {
+        return Ok(None);
+    }
+    let Some(bert) = bert else {
+        return Err(PyValueError::new_err(format!(
+            "mode {} needs a transformer (bert=lookskip_rs.BertClassifier(export_dir))",
+            mode.name()
+        )));
+    };
+    bert_scorer(bert).map(Some)
+}
+
+#[cfg(feature = "bert")]
+fn bert_scorer(bert: &Bound<'_, PyAny>) -> PyResult<ModeScorer> {
+    let b: PyRef<'_, super::bert::PyBertClassifier> = bert.extract()?;
+    let inner = std::sync::Arc::clone(&b.inner);
+    let inputs = if inner.inputs() == "keys" {
+        Inputs::Keys
+    } else {
+        Inputs::Lines
+    };
+    let threshold = inner.threshold();
+    let scorer: Box<dyn InputScorer> = Box::new(inner);
+    Ok((scorer, threshold, inputs))
+}
+
+#[cfg(not(feature = "bert"))]
+fn bert_scorer(_bert: &Bound<'_, PyAny>) -> PyResult<ModeScorer> {
+    Err(PyValueError::new_err(
+        "lookskip_rs was built without BERT (cargo feature `bert`); rebuild with scripts/setup",
+    ))
+}
+
+/// The transformer inputs of raw lines under the shipped key rules: Python's
+/// `lookskip.transformer.inputs.model_inputs`, the Rust twin the engine uses.
+#[pyfunction]
+fn model_inputs(py: Python<'_>, lines: Vec<PyBackedStr>) -> Vec<String> {
+    py.detach(|| {
+        let keyer = TemplateKey::shipped();
+        lines
+            .iter()
+            .map(|l| crate::model_input::model_input(keyer, l))
+            .collect()
+    })
+}
+
+/// The blend mode's rule (`modes::blend`), for parity with Python's twin.
+#[pyfunction]
+fn blend(p_tfidf: f64, p_transformer: f64) -> f64 {
+    blend_rule(p_tfidf, p_transformer)
+}
+
 /// Register the classifier's class and functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClassifier>()?;
     m.add_function(wrap_pyfunction!(count_lines, m)?)?;
     m.add_function(wrap_pyfunction!(template_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(model_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(blend, m)?)?;
+    m.add("MODES", Mode::NAMES.to_vec())?;
     m.add("DEFAULT_KEY_RULES", DEFAULT_RULES.to_vec())?;
     m.add("DEFAULT_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)?;
     m.add("DEFAULT_JSON_FIELDS", DEFAULT_JSON_FIELDS.to_vec())?;

@@ -24,6 +24,11 @@ use crate::stream::ReadProgress;
 /// distinct template key is scored once, later lines of it are a lookup.
 /// `json_fields`: a line that is a JSON object is scored on the first of these
 /// fields (default `msg`, `message`, `log`; `[]`: JSON lines scored whole).
+///
+/// `mode`: `tfidf` (the model file alone), or `transformer`, `cascade`, `blend` with
+/// `bert` (a `BertClassifier`): see `modes.rs`. `bert_threshold` overrides the
+/// export's threshold; `candidate_threshold` is the cascade's TF-IDF threshold;
+/// `memo_entries` bounds the transformer's memo of input scores (0: none).
 #[pyclass(module = "lookskip_rs", name = "Classifier", frozen)]
 pub struct PyClassifier {
     pub(crate) engine: Engine,
