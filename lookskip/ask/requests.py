@@ -42,7 +42,7 @@ SEND_MODES = ("raw", "masked")
 
 @dataclass(frozen=True)
 class AskRequest:
-    """One request: its items (``survey.Template``: a template, a key, or a vote on a
+    """One request: its items (``lookskip.templates.Template``: a template, a key, or a vote on a
     key's other sample line), in the order they are numbered."""
 
     custom_id: str
@@ -74,7 +74,7 @@ def _shown(text: str, send: str) -> str:
 
 
 def item_lines(n: int, template, send: str) -> list[str]:
-    """The lines of one numbered item (``template``: a ``survey.Template``)."""
+    """The lines of one numbered item (``template``: a ``lookskip.templates.Template``)."""
     shown = template.shown
     out = [f"{n}: {_shown(shown.text, send)}"]
     if len(template.keys) > 1:

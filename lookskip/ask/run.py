@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lookskip.ask.requests import AskRequest, build_requests, estimate_cost
-from lookskip.ask.survey import Survey, Template, survey
+from lookskip.ask.survey import Survey, survey
 from lookskip.settings import Settings
+from lookskip.templates import Template
 
 #: The survey reads at most this many lines (a larger input is sampled: its first
 #: lines, and the run says so); templates repeat, so more lines add few new ones.

@@ -16,7 +16,7 @@ lines' heads for the time chart. Memory is bounded: :data:`MAX_KEYS` keys per un
 :func:`merge_units` turns a file's unit aggregates into the compact form kept in
 ``summary.json`` (global line numbers, times parsed, a time histogram), and
 :func:`pattern_rows` groups the keys of all files into templates, the way the
-ask-Claude survey does (:func:`lookskip.ask.survey.group_templates`: drain3 on the
+ask-Claude survey does (:func:`lookskip.templates.group_templates`: drain3 on the
 distinct keys), so ``status unpacked liberror-perl`` and ``status unpacked
 libgpg-error-dev`` are one row.
 """
@@ -298,12 +298,12 @@ def pattern_rows(files: Iterable[tuple[str, dict[str, Any] | None]]) -> list[Pat
     """The LOOK templates of ``(file name, merged aggregates)``, in report order.
 
     Keys are grouped as the ask-Claude survey groups them
-    (:func:`lookskip.ask.survey.group_templates`). Order: the model's score first
+    (:func:`lookskip.templates.group_templates`). Order: the model's score first
     (highest, to 0.01), then new-ness, read as rarity: of two templates scored alike,
     the one with fewer lines comes first, since a pattern seen a few times in a run
     is likelier news than one repeated all day.
     """
-    from lookskip.ask.survey import KeySeen, group_templates
+    from lookskip.templates import KeySeen, group_templates
 
     per_key: dict[str, dict[str, Any]] = {}
     for name, agg in files:

@@ -196,6 +196,18 @@ def _append_files(paths: Sequence[str], target: RowTarget) -> None:
             os.close(fd)
 
 
+def run_summary(
+    files: list[FileSummary], input_errors: Sequence[InputError], started: float, **run: Any
+) -> tuple[dict[str, Any], list[Any]]:
+    """A finished run's summary with its LOOK templates grouped once
+    (``summary["patterns"]`` in brief, for ``--summary``), and the templates themselves
+    (for the report): whether the rows went to ``--output`` or to stdout."""
+    summary = build_summary(files, input_errors, time.time() - started, **run)
+    rows = pattern_rows(file_patterns(summary))
+    summary["patterns"] = [r.brief() for r in rows]
+    return summary, rows
+
+
 def finish_run(
     files: list[FileSummary],
     input_errors: Sequence[InputError],
@@ -210,9 +222,7 @@ def finish_run(
     aggregates the units collected) are grouped once: the report shows them, and
     ``summary["patterns"]`` keeps them in brief (``lookskip classify --summary``).
     """
-    summary = build_summary(files, input_errors, time.time() - started, **run)
-    rows = pattern_rows(file_patterns(summary))
-    summary["patterns"] = [r.brief() for r in rows]
+    summary, rows = run_summary(files, input_errors, started, **run)
     write_summary(output_dir, summary)
     if report:
         write_report(summary, output_dir, rows)
@@ -259,7 +269,7 @@ def run_local(
         if rows is None:
             raise ValueError("run_local needs output_dir or rows")
         each(None)
-        return build_summary(files, input_errors, time.time() - started, **info)
+        return run_summary(files, input_errors, started, **info)[0]
     with staged_output(output_dir) as stage:
         each(stage)
         summary = finish_run(files, input_errors, stage, started, report=report, **info)

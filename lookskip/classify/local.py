@@ -16,7 +16,6 @@ is stdin.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -28,7 +27,6 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from lookskip import storage
-from lookskip.bulk.patterns import PatternAggregator, merge_units, scorer_keyer
 from lookskip.classify.rows import json_row
 from lookskip.classify.threshold import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
@@ -58,13 +56,10 @@ class FileResult:
     look_events: int | None = None  # with events: LOOK events
     output: str | None = None
     error: str | None = None
-    # per-key aggregates of the LOOK lines (lookskip.bulk.patterns.merge_units's form)
-    patterns: dict[str, Any] | None = None
 
     def totals(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("look_lines")
-        d.pop("patterns")
         return d
 
 
@@ -107,7 +102,6 @@ def _classify_file(
             output=output,
             **triage.rust_kwargs(),
             **watch,
-            patterns=True,
         )
         look_lines = [(int(r[0]), float(r[1]), *r[2:]) for r in d["look_lines"]]
         return FileResult(
@@ -122,7 +116,6 @@ def _classify_file(
             look_new=d["look_new"] if triage.baseline is not None else None,
             look_events=d["look_events"] if triage.events else None,
             output=output,
-            patterns=merge_units([(0, json.loads(d["patterns"]))]),
         )
     return _classify_reference(scorer, path, thr, max_look, output, progress)
 
@@ -164,14 +157,12 @@ def _scan(
     progress: RunProgress | None = None,
 ) -> None:
     seen = (0, 0)
-    agg = PatternAggregator(scorer_keyer(scorer.engine))
     for first, batch in _batches(f, scorer.max_line_bytes, res):
         if progress is not None:
             progress.add(res.bytes - seen[0], res.lines - seen[1])
             seen = (res.bytes, res.lines)
         texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
         probs = scorer.predict_proba(texts)
-        agg.observe([raw for raw, _ in batch], probs, thr, first)
         for i in np.flatnonzero(probs >= thr):
             res.look += 1
             if res.look_kept >= limit:
@@ -183,7 +174,6 @@ def _scan(
                 res.look_lines.append(row)
             else:
                 out.write(json_row(res.path, *row).encode("utf-8"))
-    res.patterns = merge_units([(0, agg.to_dict())])
 
 
 class _open_input:
