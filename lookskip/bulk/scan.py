@@ -278,6 +278,8 @@ def scan_unit(
     sep = "" if prefix is not None else "\t"
     cap = int(getattr(scorer, "max_line_bytes", MAX_LINE_BYTES))
     answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
+    # cascade/blend modes: rows carry TF-IDF's probability beside the mode's
+    pair = getattr(scorer, "predict_proba_pair", None)
 
     def dropped(n: int) -> None:  # bytes of overlong lines read past the cap
         res.bytes += n
@@ -298,7 +300,10 @@ def scan_unit(
                 lines, cut = split_lines(block, cap)
                 res.truncated += cut
                 ts = time.perf_counter()
-                probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
+                if pair is not None:
+                    probs, tfidf = pair(lines)
+                else:
+                    probs, tfidf = np.asarray(scorer.predict_proba(lines), dtype=np.float64), None
                 res.score_seconds += time.perf_counter() - ts
                 hits = np.flatnonzero(probs >= threshold)
                 if len(hits):
@@ -307,7 +312,8 @@ def scan_unit(
                     for i, p in zip(hits[:room].tolist(), probs[hits[:room]].tolist(), strict=True):
                         text = lines[i].decode("utf-8", "replace")
                         found = scorer.answer(text) if answered else None
-                        rest = row_rest(p, text, {"reason": found[1]} if found else None)
+                        extra = {} if tfidf is None else {"prob_tfidf": float(tfidf[i])}
+                        rest = row_rest(p, text, {"reason": found[1]} if found else None, **extra)
                         out.append(f"{line_offset + res.lines + i + 1}{sep}{rest}\n")
                     if out:
                         rows = "".join(out).encode("utf-8")
