@@ -605,3 +605,4 @@ def _follow(path: str, loaded, triage, threshold, fmt: str) -> None:
     console.print(f"following {escape(path)} (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
         follow(path, loaded, show, threshold=threshold, triage=triage)
+    _transformer_note(loaded)

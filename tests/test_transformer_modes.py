@@ -292,3 +292,26 @@ def test_the_shipped_transformer_matches_torch_through_the_engine(no_floor):
     np.testing.assert_allclose(
         clf.predict_proba(ref["lines"]), ref["probabilities"], atol=1e-4, rtol=0
     )
+
+
+def test_cascade_rows_from_a_zip_member_match_the_plain_file(
+    keys_export, lines, tmp_path, data_dir, monkeypatch
+):
+    """Zip members are scored on the Python path (lookskip.bulk.scan): its rows carry
+    prob_tfidf too: the same rows as the Rust path writes for the plain file."""
+    import zipfile
+
+    _rs()
+    monkeypatch.setenv("LOOKSKIP_DEVICE", "cpu")
+    get_settings.cache_clear()
+    log = _log(tmp_path, lines)
+    with zipfile.ZipFile(tmp_path / "logs.zip", "w") as z:
+        z.write(log, "apache.log")
+    exp = ["--model", "cascade", "--bert-model", str(keys_export)]
+    for name in ("apache.log", "logs.zip"):
+        code, _, text = _classify(*exp, str(tmp_path / name), "--output", str(tmp_path / name[:4]))
+        assert code == 0, text
+    plain = [json.loads(r) for r in (tmp_path / "apac" / "apache.log.look.jsonl").open()]
+    member = [json.loads(r) for r in next((tmp_path / "logs").rglob("*.look.jsonl")).open()]
+    assert plain and all("prob_tfidf" in r for r in plain)
+    assert [{**r, "file": ""} for r in member] == [{**r, "file": ""} for r in plain]

@@ -292,6 +292,8 @@ def scan_unit(
     cap = int(getattr(scorer, "max_line_bytes", DEFAULT_MAX_LINE_BYTES))
     answered = bool(getattr(scorer, "n_answers", 0))  # rows name Claude's answers
     agg = PatternAggregator(scorer_keyer(scorer))
+    # cascade/blend modes: rows carry TF-IDF's probability beside the mode's
+    pair = getattr(scorer, "predict_proba_pair", None)
 
     def dropped(n: int) -> None:  # bytes of overlong lines read past the cap
         res.bytes += n
@@ -312,7 +314,10 @@ def scan_unit(
                 lines, cut = split_lines(block, cap)
                 res.truncated += cut
                 ts = time.perf_counter()
-                probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
+                if pair is not None:
+                    probs, tfidf = pair(lines)
+                else:
+                    probs, tfidf = np.asarray(scorer.predict_proba(lines), dtype=np.float64), None
                 res.score_seconds += time.perf_counter() - ts
                 agg.observe(lines, probs, threshold, res.lines + 1)
                 hits = np.flatnonzero(probs >= threshold)
@@ -326,7 +331,8 @@ def scan_unit(
                             out.append(named_text_row(name, n, p, text))
                             continue
                         found = scorer.answer(text) if answered else None
-                        rest = row_rest(p, text, {"reason": found[1]} if found else None)
+                        extra = {} if tfidf is None else {"prob_tfidf": float(tfidf[i])}
+                        rest = row_rest(p, text, {"reason": found[1]} if found else None, **extra)
                         out.append(f"{n}{sep}{rest}\n")
                     if out:
                         rows = "".join(out).encode("utf-8")

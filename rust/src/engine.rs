@@ -285,6 +285,23 @@ impl Engine {
         Ok(out)
     }
 
+    /// `predict`, with TF-IDF's probabilities beside the mode's when the mode reads them
+    /// (`cascade`, `blend`: rows carry `prob_tfidf`); None otherwise.
+    pub fn predict_pair<L: AsRef<[u8]> + Sync>(
+        &self,
+        lines: &[L],
+    ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        match &self.transformer {
+            Some(t) if t.mode.uses_tfidf() => {
+                let mut out = vec![0.0; lines.len()];
+                let mut tfidf = vec![0.0; lines.len()];
+                self.score_mode(t, lines, &mut out, &mut tfidf)?;
+                Ok((out, Some(tfidf)))
+            }
+            _ => Ok((self.predict(lines)?, None)),
+        }
+    }
+
     /// The transformer modes' scoring of `lines` (`modes.rs`): each thread looks its
     /// chunk's lines up in its mode cache and gathers the misses (each cache id once);
     /// the inputs of all misses are then scored in one call (the transformer's memo

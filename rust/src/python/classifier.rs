@@ -179,6 +179,18 @@ impl PyClassifier {
         Ok(py.detach(|| self.engine.predict(&lines))?.into_pyarray(py))
     }
 
+    /// `(p_look, p_tfidf)` of each line: the mode's probabilities, and TF-IDF's beside
+    /// them in the `cascade` and `blend` modes (None otherwise), as float64 arrays.
+    #[allow(clippy::type_complexity)]
+    fn predict_proba_pair<'py>(
+        &self,
+        py: Python<'py>,
+        lines: Vec<LineArg>,
+    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Option<Bound<'py, PyArray1<f64>>>)> {
+        let (p, tfidf) = py.detach(|| self.engine.predict_pair(&lines))?;
+        Ok((p.into_pyarray(py), tfidf.map(|t| t.into_pyarray(py))))
+    }
+
     /// Classify a log file (plain or gzip; `-` = stdin) without loading it whole.
     ///
     /// Returns a dict of totals (`lines`, `look`, `bytes`, `truncated`, `seconds`)
