@@ -1,6 +1,6 @@
 """Every classify mode on systems the shipped models never trained on, per system and macro.
 
-Modes (the rules of ``lookskip.classify.modes`` when present, else the ones below):
+Modes (the rules of ``lookskip.classify.modes``, which the Rust engine twins):
 
 * ``tfidf``: the shipped TF-IDF model's p_look (its keyword floor included);
 * ``transformer``: the shipped transformer's p_look on each line's model input, the keyword
@@ -46,12 +46,12 @@ sys.path.insert(0, str(ROOT))
 
 from lookskip import shipped  # noqa: E402
 from lookskip.classify.cascade import load_bert  # noqa: E402
+from lookskip.classify.modes import DEFAULT_CANDIDATE_THRESHOLD, blend  # noqa: E402
 from lookskip.classify.scorer import Scorer  # noqa: E402
 from lookskip.model.key import template_key  # noqa: E402
 from lookskip.model.reference import ReferenceModel  # noqa: E402
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
-CASCADE_TFIDF = 0.2
 
 
 def validation_sets() -> dict[str, tuple[list[str], np.ndarray]]:
@@ -104,8 +104,8 @@ def mode_probs(p_t: np.ndarray, p_b: np.ndarray, floor: np.ndarray, thr_b: float
     return {
         "tfidf": p_t,
         "transformer": p_b,
-        "blend": (p_t + p_b) / 2,
-        "cascade": np.where(p_t >= CASCADE_TFIDF, p_b, 0.0),
+        "blend": blend(p_t, p_b),
+        "cascade": np.where(p_t >= DEFAULT_CANDIDATE_THRESHOLD, p_b, 0.0),
     }
 
 
@@ -154,7 +154,7 @@ def main() -> None:
     shipped_thr = {
         "tfidf": tfidf.threshold,
         "transformer": thr_b,
-        "blend": (tfidf.threshold + thr_b) / 2,
+        "blend": blend(tfidf.threshold, thr_b),
         "cascade": thr_b,
     }
     print(
