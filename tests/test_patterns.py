@@ -87,8 +87,7 @@ def test_time_sample_halves_and_stays_even(monkeypatch):
 def _keys(*keys: tuple[str, int, float]) -> dict:
     return {
         "keys": [
-            {"key": k, "count": c, "p": p, "first": 1, "last": 1, "first_time": None,
-             "t_first": None, "last_time": None, "t_last": None,
+            {"key": k, "count": c, "p": p, "first": 1, "last": 1, "first_head": k,
              "examples": [{"line": 1, "text": k, "before": [], "after": []}]}
             for k, c, p in keys
         ],
