@@ -13,7 +13,8 @@ use std::thread;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::hash::BuildHasher;
 
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
@@ -250,27 +251,51 @@ impl Engine {
         out
     }
 
-    fn score_batch(&self, batch: &Batch, out: &mut Vec<f64>) {
+    /// `p_look` of every line of the batch into `out`; with `hashes = (h, threshold)`,
+    /// also the hash of each LOOK line's key into `h` (0 for the others), from the key
+    /// the scorer computed anyway (`Patterns` counts keys by it).
+    fn score_batch(&self, batch: &Batch, out: &mut Vec<f64>, hashes: Option<(&mut Vec<u64>, f64)>) {
         out.clear();
         out.resize(batch.lines.len(), 0.0);
-        let one = |spans: &[crate::stream::LineSpan], o: &mut [f64]| {
+        let threshold = hashes.as_ref().map_or(f64::INFINITY, |h| h.1);
+        let one = |spans: &[crate::stream::LineSpan], o: &mut [f64], h: &mut [u64]| {
             let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
             let mut s = self.scratches[idx]
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            for (sp, o) in spans.iter().zip(o.iter_mut()) {
+            for (j, (sp, o)) in spans.iter().zip(o.iter_mut()).enumerate() {
                 *o = self.clf.score(&batch.data[sp.start..sp.end], &mut s);
+                if *o >= threshold {
+                    h[j] = FxBuildHasher.hash_one(s.last_key());
+                }
             }
         };
-        match &self.pool {
-            None => one(&batch.lines, out),
-            Some(pool) => pool.install(|| {
+        match (&self.pool, hashes) {
+            (None, None) => one(&batch.lines, out, &mut []),
+            (None, Some((h, _))) => {
+                h.clear();
+                h.resize(batch.lines.len(), 0);
+                one(&batch.lines, out, h);
+            }
+            (Some(pool), None) => pool.install(|| {
                 batch
                     .lines
                     .par_chunks(CHUNK)
                     .zip(out.par_chunks_mut(CHUNK))
-                    .for_each(|(l, o)| one(l, o));
+                    .for_each(|(l, o)| one(l, o, &mut []));
             }),
+            (Some(pool), Some((h, _))) => {
+                h.clear();
+                h.resize(batch.lines.len(), 0);
+                pool.install(|| {
+                    batch
+                        .lines
+                        .par_chunks(CHUNK)
+                        .zip(out.par_chunks_mut(CHUNK))
+                        .zip(h.par_chunks_mut(CHUNK))
+                        .for_each(|((l, o), h)| one(l, o, h));
+                });
+            }
         }
     }
 
@@ -410,6 +435,7 @@ impl Engine {
                 }
             });
             let mut probs = Vec::new();
+            let mut hashes = Vec::new();
             let mut outcome = Ok(());
             let mut open: Option<OpenEvent> = None;
             let mut why_cache = WhyCache::default();
@@ -422,11 +448,12 @@ impl Engine {
                         break;
                     }
                 };
-                self.score_batch(&batch, &mut probs);
+                let keyed = triage.patterns.map(|_| (&mut hashes, threshold));
+                self.score_batch(&batch, &mut probs, keyed);
                 if let Some(patterns) = triage.patterns {
                     let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
                     let mut patterns = patterns.lock().unwrap_or_else(|p| p.into_inner());
-                    patterns.observe(&batch, &probs, threshold, &mut |raw| {
+                    patterns.observe(&batch, &probs, &hashes, threshold, &mut |raw| {
                         self.clf.scored_key(raw, &mut s)
                     });
                 }
