@@ -176,3 +176,21 @@ def test_summary_prints_the_top_patterns_with_and_without_output(tmp_path):
     assert agg["times"] and agg["first_time"][1].startswith("2024-06-14T10:00")
     r = runner.invoke(cli, ["classify", "--model", MODEL, str(log), "--summary", "0"])
     assert r.exit_code == 0 and "top LOOK patterns" not in r.stderr
+
+
+def test_the_numpy_reference_path_aggregates_as_rust_does(tmp_path, scorer, monkeypatch):
+    """`lookskip classify FILE` without the extension: the same aggregates."""
+    from lookskip.classify.local import classify_file
+
+    log = _log(tmp_path / "ref.log", 5_000)
+    rust = classify_file(scorer, str(log))
+    monkeypatch.setenv("LOOKSKIP_NO_RUST", "1")
+    ref_scorer = load_scorer(MODEL, threads=1)
+    assert ref_scorer.backend == "reference"
+    ref = classify_file(ref_scorer, str(log))
+    assert rust.look == ref.look > 0
+    a, b = rust.patterns, ref.patterns
+    assert a["times"] == b["times"] and a["first_time"] == b["first_time"]
+    assert [(k["key"], k["count"], k["examples"]) for k in a["keys"]] == [
+        (k["key"], k["count"], k["examples"]) for k in b["keys"]
+    ]
