@@ -124,9 +124,12 @@ def child_run(cmd: list[str], **kw) -> tuple[float, float, int]:
     return wall, cpu, after.ru_maxrss
 
 
-def write_look_corpus(path: Path, n: int, look_share: float, model: str, seed: int = 7) -> int:
+def write_look_corpus(
+    path: Path, n: int, look_share: float, model: str, templates: int = 0, seed: int = 7
+) -> int:
     """``n`` lines, each a sample line (fresh digits) the model flags with probability
-    ``look_share``, else one it does not; returns the LOOK templates' count."""
+    ``look_share`` (one of ``templates`` such lines; 0: all), else one it does not;
+    returns the LOOK templates' count."""
     import lookskip_rs
 
     rng = random.Random(seed)
@@ -135,6 +138,8 @@ def write_look_corpus(path: Path, n: int, look_share: float, model: str, seed: i
     probs = clf.predict_proba(base)
     look = [t for t, p in zip(base, probs, strict=True) if p >= clf.threshold]
     skip = [t for t, p in zip(base, probs, strict=True) if p < clf.threshold]
+    if templates:
+        look = rng.sample(look, min(templates, len(look)))
     with path.open("w", encoding="utf-8") as f:
         for _ in range(n):
             pool = look if rng.random() < look_share else skip
@@ -146,20 +151,25 @@ def report_cost(args: argparse.Namespace, work: Path, lookskip: str) -> None:
     import lookskip_rs
 
     f = work / "look.log"
-    n_look = write_look_corpus(f, args.lines, args.look_share, args.model)
+    n_look = write_look_corpus(f, args.lines, args.look_share, args.model, args.look_templates)
     clf = lookskip_rs.Classifier(args.model, threads=1)
-    d, wall_lib, _ = classify_timed(clf, f, work / "out.jsonl")
+    d, wall_lib, cpu_lib = classify_timed(clf, f, work / "out.jsonl")
     out = work / "e2e"
-    wall_e, _, _ = child_run([lookskip, "classify", str(f), "--threads", "1", "--output", str(out)])
+    cmd = [lookskip, "classify", str(f), "--threads", "1", "--output", str(out)]
+    wall_e, cpu_e, _ = child_run(cmd)
     report = (out / "report.html").stat().st_size
     print(
         f"{f.stat().st_size / 1e6:.0f} MB, {d['lines']:,} lines, {d['look']:,} LOOK "
         f"({n_look} LOOK templates of the samples); command {lookskip}"
     )
-    print(f"  classification alone (library, 1 thread, rows written): {wall_lib:.2f} s")
+    print(
+        f"  classification alone (library, 1 thread, rows written): {wall_lib:.2f} s "
+        f"({cpu_lib:.2f} s CPU)"
+    )
     print(
         f"  end to end `lookskip classify --threads 1 --output`: {wall_e:.2f} s "
-        f"(+{wall_e - wall_lib:.2f} s: start, model load, summary, report of {report / 1e6:.1f} MB)"
+        f"({cpu_e:.2f} s CPU; +{wall_e - wall_lib:.2f} s wall, +{cpu_e - cpu_lib:.2f} s CPU: "
+        f"start, model load, summary, report of {report / 1e6:.1f} MB)"
     )
 
 
@@ -189,6 +199,13 @@ def main() -> None:
     ap.add_argument("--tmp", default=tempfile.gettempdir())
     ap.add_argument("--report-cost", action="store_true", help="see the module doc")
     ap.add_argument("--look-share", type=float, default=0.25, help="with --report-cost")
+    ap.add_argument(
+        "--look-templates",
+        type=int,
+        default=0,
+        help="with --report-cost: LOOK lines of "
+        "this many sample lines (0: every sample line the model flags)",
+    )
     ap.add_argument("--lookskip", help="the lookskip command to run end to end")
     args = ap.parse_args()
 

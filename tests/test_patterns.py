@@ -87,8 +87,7 @@ def test_time_sample_halves_and_stays_even(monkeypatch):
 def _keys(*keys: tuple[str, int, float]) -> dict:
     return {
         "keys": [
-            {"key": k, "count": c, "p": p, "first": 1, "last": 1, "first_time": None,
-             "t_first": None, "last_time": None, "t_last": None,
+            {"key": k, "count": c, "p": p, "first": 1, "last": 1, "first_head": k,
              "examples": [{"line": 1, "text": k, "before": [], "after": []}]}
             for k, c, p in keys
         ],
@@ -177,3 +176,27 @@ def test_summary_prints_the_top_patterns_with_and_without_output(tmp_path):
     assert agg["times"] and agg["first_time"][1].startswith("2024-06-14T10:00")
     r = runner.invoke(cli, ["classify", "--model", MODEL, str(log), "--summary", "0"])
     assert r.exit_code == 0 and "top LOOK patterns" not in r.stderr
+
+
+def test_the_numpy_reference_path_aggregates_as_rust_does(tmp_path, monkeypatch):
+    """`lookskip classify FILE --output` without the extension (the Python unit loop):
+    the same aggregates in summary.json."""
+    log = _log(tmp_path / "ref.log", 5_000)
+    got = {}
+    for name in ("rust", "reference"):
+        if name == "reference":
+            monkeypatch.setenv("LOOKSKIP_NO_RUST", "1")
+        out = tmp_path / name
+        r = CliRunner().invoke(
+            cli, ["classify", "--model", MODEL, "--threads", "1", str(log), "--output", str(out)]
+        )
+        assert r.exit_code == 0, r.output
+        if name == "reference":
+            assert "numpy reference scorer" in r.output  # the fallback really ran
+        summary = json.loads((out / "summary.json").read_text())
+        got[name] = summary["files"][0]["patterns"]
+    a, b = got["rust"], got["reference"]
+    assert a["keys"] and a["times"] == b["times"] and a["first_time"] == b["first_time"]
+    assert [(k["key"], k["count"], k["examples"]) for k in a["keys"]] == [
+        (k["key"], k["count"], k["examples"]) for k in b["keys"]
+    ]

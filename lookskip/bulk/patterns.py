@@ -196,15 +196,13 @@ def merge_units(parts: Iterable[tuple[int, dict[str, Any] | None]]) -> dict[str,
                 if len(keys) >= MAX_KEYS:
                     other += s["count"]
                     continue
-                first = _time(s["first_head"])
                 keys[s["key"]] = {
                     "key": s["key"],
                     "count": s["count"],
                     "p": s["p"],
                     "first": s["first"] + offset,
                     "last": s["last"] + offset,
-                    "first_time": first[0] if first else None,
-                    "t_first": first[1] if first else None,
+                    "first_head": s["first_head"],  # read as a time by pattern_rows
                     "last_head": s["last_head"],
                     "examples": examples[:EXAMPLES_SHOWN],
                 }
@@ -215,13 +213,14 @@ def merge_units(parts: Iterable[tuple[int, dict[str, Any] | None]]) -> dict[str,
                 k["examples"] = (k["examples"] + examples)[:EXAMPLES_SHOWN]
     if not seen:
         return None
+    # the file's last LOOK time: from the keys seen last (a head is read only then)
+    for k in sorted(keys.values(), key=lambda k: -k["last"]):
+        if (last := _time(k["last_head"])) is not None:
+            last_time = [k["last"], last[0]]
+            break
     out = sorted(keys.values(), key=lambda k: (-k["count"], k["first"]))
     for k in out:
-        last = _time(k.pop("last_head"))
-        k["last_time"] = last[0] if last else None
-        k["t_last"] = last[1] if last else None
-        if k["last_time"] and (last_time is None or k["last"] > last_time[0]):
-            last_time = [k["last"], k["last_time"]]
+        del k["last_head"]
     return {
         "keys": out,
         "other": other,
@@ -311,13 +310,11 @@ def pattern_rows(files: Iterable[tuple[str, dict[str, Any] | None]]) -> list[Pat
             t = per_key.get(k["key"])
             if t is None:
                 t = per_key[k["key"]] = {"count": 0, "p": k["p"], "files": {}, "examples": []}
-                t["first"] = (k.get("t_first"), k.get("first_time"), name, k["first"])
+                t["firsts"] = []
             t["count"] += k["count"]
             t["files"][name] = t["files"].get(name, 0) + k["count"]
             t["examples"] += [(name, e) for e in k["examples"]]
-            mine = (k.get("t_first"), k.get("first_time"), name, k["first"])
-            if mine[0] is not None and (t["first"][0] is None or mine[0] < t["first"][0]):
-                t["first"] = mine
+            t["firsts"].append((name, k["first"], k["first_head"]))
     seen = [KeySeen(key, v["count"], [], v["p"]) for key, v in per_key.items()]
     rows = []
     for tpl in group_templates(seen):
@@ -325,9 +322,6 @@ def pattern_rows(files: Iterable[tuple[str, dict[str, Any] | None]]) -> list[Pat
         for ks in tpl.keys:
             for name, c in per_key[ks.key]["files"].items():
                 files_count[name] = files_count.get(name, 0) + c
-        firsts = [per_key[ks.key]["first"] for ks in tpl.keys]
-        timed = [f for f in firsts if f[0] is not None]
-        first = min(timed, key=lambda f: f[0]) if timed else firsts[0]
         # the template's own words, and its head keys' (a level word may be a <*>)
         levels = {level_of(t) for t in [tpl.template, *(k.key for k in tpl.keys[:5])]} - {None}
         rows.append(
@@ -338,12 +332,27 @@ def pattern_rows(files: Iterable[tuple[str, dict[str, Any] | None]]) -> list[Pat
                 score=tpl.p_look,
                 level=next((lv for lv in LEVELS if lv in levels), min(levels, default=None)),
                 files=dict(sorted(files_count.items(), key=lambda kv: (-kv[1], kv[0]))),
-                first_seen=first[1] if first[1] else f"{first[2]}:{first[3]}",
+                first_seen=_first_seen([per_key[ks.key]["firsts"] for ks in tpl.keys]),
                 examples=_round_robin([per_key[ks.key]["examples"] for ks in tpl.keys]),
             )
         )
     rows.sort(key=_sort_key)
     return rows
+
+
+def _first_seen(firsts: list[list[tuple[str, int, str]]]) -> str:
+    """The earliest LOOK time of a template as written (its keys' first lines: ``(file,
+    line, head)``), else ``file:line`` of its first line. Only the first line in each
+    file is read as a time: heads are parsed per template, not per key."""
+    per_file: dict[str, tuple[int, str]] = {}
+    for name, line, head in (f for fs in firsts for f in fs):
+        if name not in per_file or line < per_file[name][0]:
+            per_file[name] = (line, head)
+    times = [(t[1], t[0]) for _, head in per_file.values() if (t := _time(head)) is not None]
+    if times:
+        return min(times)[1]
+    name, (line, _) = next(iter(per_file.items()))
+    return f"{name}:{line}"
 
 
 def _round_robin(lists: list[list[Any]], n: int = EXAMPLES_SHOWN) -> list[Any]:

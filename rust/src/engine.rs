@@ -13,7 +13,8 @@ use std::thread;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::hash::BuildHasher;
 
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
@@ -399,7 +400,18 @@ impl Engine {
         Ok(())
     }
 
-    fn score_batch(&self, batch: &Batch, out: &mut Vec<f64>, tfidf: &mut Vec<f64>) -> Result<()> {
+    /// `p_look` of every line of the batch into `out` (the mode's: TF-IDF's beside it in
+    /// `tfidf` for the modes that read it); with `hashes = (h, threshold)`, also the hash
+    /// of each LOOK line's key into `h` (0 for the others), from the key the scorer
+    /// computed anyway (`Patterns` counts keys by it; the transformer modes key their
+    /// LOOK lines once more for it).
+    fn score_batch(
+        &self,
+        batch: &Batch,
+        out: &mut Vec<f64>,
+        tfidf: &mut Vec<f64>,
+        hashes: Option<(&mut Vec<u64>, f64)>,
+    ) -> Result<()> {
         out.clear();
         out.resize(batch.lines.len(), 0.0);
         if let Some(t) = &self.transformer {
@@ -410,26 +422,59 @@ impl Engine {
                 .iter()
                 .map(|sp| &batch.data[sp.start..sp.end])
                 .collect();
-            return self.score_mode(t, &views, out, tfidf);
+            self.score_mode(t, &views, out, tfidf)?;
+            if let Some((h, threshold)) = hashes {
+                h.clear();
+                h.resize(batch.lines.len(), 0);
+                let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
+                for (i, &p) in out.iter().enumerate() {
+                    if p >= threshold {
+                        let key = self.clf.scored_key(batch.line(i), &mut s);
+                        h[i] = FxBuildHasher.hash_one(key.as_slice());
+                    }
+                }
+            }
+            return Ok(());
         }
-        let one = |spans: &[crate::stream::LineSpan], o: &mut [f64]| {
+        let threshold = hashes.as_ref().map_or(f64::INFINITY, |h| h.1);
+        let one = |spans: &[crate::stream::LineSpan], o: &mut [f64], h: &mut [u64]| {
             let idx = rayon::current_thread_index().unwrap_or(0) % self.scratches.len();
             let mut s = self.scratches[idx]
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            for (sp, o) in spans.iter().zip(o.iter_mut()) {
+            for (j, (sp, o)) in spans.iter().zip(o.iter_mut()).enumerate() {
                 *o = self.clf.score(&batch.data[sp.start..sp.end], &mut s);
+                if *o >= threshold {
+                    h[j] = FxBuildHasher.hash_one(s.last_key());
+                }
             }
         };
-        match &self.pool {
-            None => one(&batch.lines, out),
-            Some(pool) => pool.install(|| {
+        match (&self.pool, hashes) {
+            (None, None) => one(&batch.lines, out, &mut []),
+            (None, Some((h, _))) => {
+                h.clear();
+                h.resize(batch.lines.len(), 0);
+                one(&batch.lines, out, h);
+            }
+            (Some(pool), None) => pool.install(|| {
                 batch
                     .lines
                     .par_chunks(CHUNK)
                     .zip(out.par_chunks_mut(CHUNK))
-                    .for_each(|(l, o)| one(l, o));
+                    .for_each(|(l, o)| one(l, o, &mut []));
             }),
+            (Some(pool), Some((h, _))) => {
+                h.clear();
+                h.resize(batch.lines.len(), 0);
+                pool.install(|| {
+                    batch
+                        .lines
+                        .par_chunks(CHUNK)
+                        .zip(out.par_chunks_mut(CHUNK))
+                        .zip(h.par_chunks_mut(CHUNK))
+                        .for_each(|((l, o), h)| one(l, o, h));
+                });
+            }
         }
         Ok(())
     }
@@ -564,6 +609,7 @@ impl Engine {
                 .transformer
                 .as_ref()
                 .is_some_and(|t| t.mode.uses_tfidf());
+            let mut hashes = Vec::new();
             let mut outcome = Ok(());
             let mut open: Option<OpenEvent> = None;
             let mut why_cache = WhyCache::default();
@@ -576,14 +622,15 @@ impl Engine {
                         break;
                     }
                 };
-                if let Err(e) = self.score_batch(&batch, &mut probs, &mut probs_tfidf) {
+                let keyed = triage.patterns.map(|_| (&mut hashes, threshold));
+                if let Err(e) = self.score_batch(&batch, &mut probs, &mut probs_tfidf, keyed) {
                     outcome = Err(e);
                     break;
                 }
                 if let Some(patterns) = triage.patterns {
                     let mut s = self.scratches[0].lock().unwrap_or_else(|p| p.into_inner());
                     let mut patterns = patterns.lock().unwrap_or_else(|p| p.into_inner());
-                    patterns.observe(&batch, &probs, threshold, &mut |raw| {
+                    patterns.observe(&batch, &probs, &hashes, threshold, &mut |raw| {
                         self.clf.scored_key(raw, &mut s)
                     });
                 }

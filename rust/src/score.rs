@@ -79,6 +79,14 @@ pub type Why = (String, f64);
 
 /// Per-thread working memory: reused for every line, so scoring allocates nothing
 /// (but for a new key's cache entry).
+impl Scratch {
+    /// The key of the line `Classifier::score` scored last with this scratch (the
+    /// report's per-key aggregates hash it instead of keying the line again).
+    pub fn last_key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
 pub struct Scratch {
     key_re: Cache,
     token_cache: Option<Cache>,
