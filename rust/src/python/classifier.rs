@@ -117,10 +117,7 @@ impl PyClassifier {
         let threshold = threshold.unwrap_or(self.engine.clf.threshold);
         let shown = path.display().to_string();
         let progress = watch(progress);
-        if let Some(b) = baseline {
-            b.get().check(&self.engine.clf)?;
-        }
-        let guard = baseline.map(|b| b.get().read());
+        let guard = PyBaseline::held(baseline, &self.engine.clf)?;
         let triage = Triage {
             why,
             baseline: guard.as_deref(),
