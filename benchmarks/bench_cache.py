@@ -160,7 +160,8 @@ def main() -> None:
     import lookskip_rs
 
     work = Path(tempfile.mkdtemp(prefix="lookskip-bench-cache-", dir=args.tmp))
-    lookskip = shutil.which("lookskip") or "lookskip"
+    beside = Path(sys.executable).parent / "lookskip"  # this interpreter's install
+    lookskip = str(beside) if beside.exists() else shutil.which("lookskip") or "lookskip"
     print(f"model {args.model}; {args.lines:,} lines per corpus; CPU lines/s = lines / CPU s")
     try:
         if args.e2e_lines:
