@@ -15,6 +15,14 @@ prints, measured side by side in one run on the same file:
   ``lookskip_rs`` with its own model, run in a subprocess), when given;
 * ``grep -ciE 'error|warn|fail|exception|fatal|critical'`` on the same file.
 
+With ``--e2e-lines N`` (issue 24's figure: 4M lines, 540 MB), one corpus of ``N``
+sample lines with fresh digits, end to end beside the classification alone: the
+library call (1 thread, rows to a file), then ``lookskip classify`` with 1 and all
+threads, rows to ``--output``, as JSON rows to stdout and as text rows to stdout
+(stdout a file, ``> rows``), and ``grep -iE`` writing its matches to a file, all in
+the same run; ``--lookskip NAME=CMD`` (repeatable) times other installs beside this
+one (``--lookskip main=/work/main/.venv/bin/lookskip``: before and after a change).
+
 Then the peak memory of ``lookskip classify`` on a ``--big-gb`` file of 100% distinct
 keys (the cache is bounded; the figure must stay flat). Lines/s per core = lines /
 CPU seconds of the process (its threads' CPU included).
@@ -23,14 +31,13 @@ CPU seconds of the process (its threads' CPU included).
 file of ``--lines`` lines, ``--look-share`` of them LOOK (lines of the samples the
 model flags), the library call alone (``Classifier(threads=1).classify_file(FILE,
 output=…)``) against ``lookskip classify FILE --threads 1 --output DIR`` end to end
-(process start, model load, summary.json and report.html included; ``--lookskip``
-names the command, so another checkout's, e.g. main's, can be measured on the
-same file).
+(process start, model load, summary.json and report.html included): this install's
+``lookskip``, then each ``--lookskip NAME=CMD``'s (another checkout's, e.g. main's).
 
     uv run --no-sync python benchmarks/bench_cache.py [--lines 1000000] [--big-gb 2]
-        [--old-wheel DIR --old-model FILE]
+        [--old-wheel DIR --old-model FILE] [--e2e-lines 4000000 --lookskip NAME=CMD]
     uv run --no-sync python benchmarks/bench_cache.py --report-cost --lines 3000000 \
-        [--lookskip /work/main/.venv/bin/lookskip]
+        [--lookskip main=/work/main/.venv/bin/lookskip]
 """
 
 from __future__ import annotations
@@ -113,11 +120,11 @@ def classify_timed(clf, path: Path, out: Path):
     return cpu_timed(lambda: clf.classify_file(str(path), output=str(out)))
 
 
-def child_run(cmd: list[str], **kw) -> tuple[float, float, int]:
+def child_run(cmd: list[str], stdout=subprocess.DEVNULL, **kw) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS (KiB) of a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    subprocess.run(cmd, check=True, stdout=stdout, stderr=subprocess.DEVNULL, **kw)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -206,21 +213,34 @@ def main() -> None:
         help="with --report-cost: LOOK lines of "
         "this many sample lines (0: every sample line the model flags)",
     )
-    ap.add_argument("--lookskip", help="the lookskip command to run end to end")
+    ap.add_argument("--e2e-lines", type=int, default=0, help="end-to-end corpus (0: none)")
+    ap.add_argument("--e2e-share", type=float, default=0.001, help="its distinct-key share")
+    ap.add_argument(
+        "--lookskip",
+        action="append",
+        default=[],
+        metavar="NAME=CMD",
+        help="another lookskip to time end to end beside this one (repeatable)",
+    )
     args = ap.parse_args()
 
     import lookskip_rs
 
     work = Path(tempfile.mkdtemp(prefix="lookskip-bench-cache-", dir=args.tmp))
-    lookskip = args.lookskip or shutil.which("lookskip") or "lookskip"
-    if args.report_cost:
+    beside = Path(sys.executable).parent / "lookskip"  # this interpreter's install
+    lookskip = str(beside) if beside.exists() else shutil.which("lookskip") or "lookskip"
+    if args.report_cost:  # this install's, then each --lookskip's, on one file each
         try:
-            report_cost(args, work, lookskip)
+            for cmd in [lookskip] + [x.split("=", 1)[-1] for x in args.lookskip]:
+                report_cost(args, work, cmd)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
     print(f"model {args.model}; {args.lines:,} lines per corpus; CPU lines/s = lines / CPU s")
     try:
+        if args.e2e_lines:
+            installs = [("this", lookskip)] + [tuple(x.split("=", 1)) for x in args.lookskip]
+            end_to_end(args, work, installs)
         for share in [float(x) for x in args.shares.split(",") if x.strip()]:
             f = work / f"corpus-{share}.log"
             write_corpus(f, args.lines, share)
@@ -303,6 +323,46 @@ def main() -> None:
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def end_to_end(args, work: Path, installs: list[tuple[str, str]]) -> None:
+    """``lookskip classify`` end to end on one corpus, beside the classifier alone and
+    grep writing its matches (see the module doc)."""
+    import lookskip_rs
+
+    f = work / "e2e.log"
+    write_corpus(f, args.e2e_lines, args.e2e_share)
+    mb = f.stat().st_size / 1e6
+    clf = lookskip_rs.Classifier(args.model, threads=1)
+    d, alone, _ = classify_timed(clf, f, work / "alone.jsonl")
+    n = d["lines"]
+    print(f"end to end: {n:,} lines, {mb:.0f} MB, {d['look']:,} LOOK rows")
+    print(f"  classification alone (library, 1 thread, rows to a file): {alone:.2f} s")
+    rows = work / "rows"
+    for name, cmd in installs:
+        for threads in ("1", "0"):
+            label = "1 thread" if threads == "1" else "all threads"
+            base = [cmd, "classify", str(f), "--model", args.model, "--threads", threads]
+            out_dir = work / f"e2e-{name}"
+            wall_o, _, _ = child_run([*base, "--output", str(out_dir)])
+            shutil.rmtree(out_dir, ignore_errors=True)
+            walls = []
+            for fmt in ("jsonl", "text"):
+                with rows.open("wb") as sink:
+                    walls.append(child_run([*base, "--format", fmt], stdout=sink)[0])
+            print(
+                f"  {name} {label}: --output {wall_o:.2f} s ({wall_o / alone:.2f}x alone), "
+                f"JSON to stdout {walls[0]:.2f} s ({walls[0] / wall_o:.2f}x --output), "
+                f"text to stdout {walls[1]:.2f} s ({walls[1] / wall_o:.2f}x)"
+            )
+    with rows.open("wb") as sink:
+        t = time.perf_counter()
+        subprocess.run(["grep", "-iE", GREP, str(f)], check=False, stdout=sink)
+        grep_wall = time.perf_counter() - t
+    matches = sum(1 for _ in rows.open("rb"))
+    print(f"  grep -iE writing its {matches:,} matches to a file: {grep_wall:.2f} s")
+    rows.unlink()
+    f.unlink()
 
 
 if __name__ == "__main__":

@@ -77,14 +77,12 @@ def _output_rows(tmp_path: Path, logs: Path, *args: str) -> list[dict]:
     return rows
 
 
-@pytest.mark.parametrize("triage", [(), ("--why", "--events")])
-@pytest.mark.parametrize("no_rust", ["", "1"])
+# (triage needs the extension: without it, it is refused, which test_triage checks)
+@pytest.mark.parametrize(("no_rust", "triage"), [("", ()), ("1", ()), ("", ("--why", "--events"))])
 def test_stdout_rows_are_the_output_rows(tmp_path, logs, triage, no_rust):
     """JSON rows on stdout are --output's rows byte for byte; text rows are Python's
     ``text_row`` of them (probabilities to 4 decimals, ``why`` and event lines, the
     name's control characters escaped), written by the Rust writer or the fallback."""
-    if no_rust and triage:
-        pytest.skip("triage needs the Rust extension (refused without it, tested there)")
     env = {"LOOKSKIP_NO_RUST": no_rust}
     args = ("--threshold", "0.05", *triage)
     out = tmp_path / "out"

@@ -625,19 +625,10 @@ def _unique(sources: list[Source]) -> list[Source]:
 
 
 def simple_file_names(inputs: Sequence[str]) -> list[str]:
-    """The ``file`` each simple input (see :func:`is_simple_file`) gets in rows: the
-    path as given, as :attr:`Source.row_file` is, so every path of ``lookskip classify``
+    """The ``file`` each input file (a path or ``-``, as ``--bert`` takes) gets in rows:
+    the path as given, as :attr:`Source.row_file` is, so every path of ``lookskip classify``
     prints rows whose ``file:line`` opens in an editor."""
     return ["stdin" if raw == STDIN else raw for raw in inputs]
-
-
-def is_simple_file(name: str) -> bool:
-    """``-`` or a local plain/.gz file: what a one-file-at-a-time classifier can read."""
-    if name == STDIN:
-        return True
-    if not storage.is_local(name) or _kind_of(name) in ("tar", "zip"):
-        return False
-    return os.path.isfile(storage.fs_and_path(name)[1])
 
 
 def _escape_segment(seg: str) -> str:

@@ -209,10 +209,7 @@ fn classify_unit<'py>(
     let input = unit_input(kind, path, start, end, offset, size)?;
     let engine = &classifier.get().engine;
     let threshold = threshold.unwrap_or(engine.threshold());
-    if let Some(b) = baseline {
-        b.get().check(&engine.clf)?;
-    }
-    let guard = baseline.map(|b| b.get().read());
+    let guard = PyBaseline::held(baseline, &engine.clf)?;
     let triage = Triage {
         why,
         baseline: guard.as_deref(),

@@ -227,10 +227,7 @@ impl PyClassifier {
         let aggregates = patterns.then(|| std::sync::Mutex::new(Patterns::new()));
         let shown = path.display().to_string();
         let progress = watch(progress);
-        if let Some(b) = baseline {
-            b.get().check(&self.engine.clf)?;
-        }
-        let guard = baseline.map(|b| b.get().read());
+        let guard = PyBaseline::held(baseline, &self.engine.clf)?;
         let triage = Triage {
             why,
             baseline: guard.as_deref(),

@@ -53,6 +53,21 @@ impl PyBaseline {
     pub(crate) fn check(&self, clf: &Classifier) -> Result<(), Error> {
         self.read().check(&clf.key_fingerprint())
     }
+
+    /// An optional baseline argument, checked against `clf` and held for reading
+    /// while a classify call runs (its `Triage` borrows it).
+    pub(crate) fn held<'a>(
+        baseline: Option<&'a Bound<'_, PyBaseline>>,
+        clf: &Classifier,
+    ) -> Result<Option<RwLockReadGuard<'a, Baseline>>, Error> {
+        baseline
+            .map(|b| {
+                let b = b.get();
+                b.check(clf)?;
+                Ok(b.read())
+            })
+            .transpose()
+    }
 }
 
 /// Bytes and lines read so far by the `classify_unit` / `Classifier.classify_file`
