@@ -4,8 +4,8 @@ The scorer (``lookskip.classify.scorer``: the Rust extension, or the numpy
 reference) is the one every classify path loads. ``lookskip classify`` itself
 reads every input, plain files included, through the bulk unit loop
 (``lookskip.bulk.run``), rows to ``--output`` or stdout by the same writer; this
-module serves the callers that want a file's LOOK rows as Python tuples (the BERT
-cascade re-scores them, the triage tests read them).
+module serves library callers that want a file's LOOK rows as Python tuples (the
+triage tests read them); no command or worker calls it.
 
 Line handling, identical in both: split on ``\\n`` (a ``\\r`` before it dropped),
 bytes decoded as UTF-8 with U+FFFD replacement, a line longer than
