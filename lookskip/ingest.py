@@ -120,6 +120,16 @@ def _location(url: str) -> SampleSource:
     return SampleSource("dir", url.rstrip("/") or "/")
 
 
+def source_dir(source: str | None) -> str | None:
+    """The folder ``--source`` names (local or object store), the only kind of source
+    that is a path: None for ``registry``, ``loghub``, ``synthetic`` and http(s)
+    mirrors, which a worker's allowed roots do not govern."""
+    if source in (None, "", "registry", "loghub", "synthetic"):
+        return None
+    src = _location(source)
+    return src.location if src.kind == "dir" else None
+
+
 def parse_source(source: str | None, settings: Settings | None = None) -> SampleSource:
     """Turn ``--source`` into a ``SampleSource``; a mirror directory must exist."""
     settings = settings or get_settings()

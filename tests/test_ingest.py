@@ -422,3 +422,15 @@ def test_a_users_own_dataset_is_checked_not_refetched(data_dir, tmp_path):
     (data_dir / "loghub" / "MyApp_2k.log").unlink()
     r = ing.ingest_dataset("MyApp")
     assert r.status == "failed" and "lookskip datasets add MyApp" in r.error
+
+
+def test_only_a_folder_source_is_a_path_the_workers_roots_govern():
+    """`enqueue pipeline --source synthetic` on a worker: the roots check (worker/tasks/
+    ingest.py) looks at folders only; `synthetic` is not ./synthetic (the smoke test's
+    pipeline phase was refused as `synthetic is outside the folders workers may use`)."""
+    from lookskip.ingest import source_dir
+
+    for named in (None, "", "registry", "loghub", "synthetic", "https://mirror/x/"):
+        assert source_dir(named) is None, named
+    assert source_dir("/data/samples/") == "/data/samples"
+    assert source_dir("s3://bucket/samples") == "s3://bucket/samples"
