@@ -33,8 +33,8 @@ def plan(
     from lookskip import synthetic
 
     settings = stage_settings()
-    if source:
-        check_path(source, worker_roots(), "ingest source")
+    if folder := ing.source_dir(source):  # a named source or a mirror URL is no path
+        check_path(folder, worker_roots(), "ingest source")
     _, todo = ing.plan(datasets, source, settings)
     self.set_total(wf, PART, len(todo))
     self.progress(wf, 0, len(todo), f"ingest: {len(todo)} dataset(s)")
