@@ -72,8 +72,8 @@ def dataset(
     """Ingest one dataset (idempotent: an intact sample is left as it is)."""
     from lookskip import ingest as ing
 
-    if source:
-        check_path(source, worker_roots(), "ingest source")
+    if folder := ing.source_dir(source):  # a named source or a mirror URL is no path
+        check_path(folder, worker_roots(), "ingest source")
     result = ing.ingest_dataset(
         item, source, stage_settings(), force=force, seed=seed, required=required
     )
