@@ -357,7 +357,7 @@ def test_a_file_truncated_after_listing_is_an_error(tmp_path, pool, monkeypatch,
 def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool, monkeypatch, backend, how):
     """Cut to zero bytes (copytruncate) once reading has begun: into ``--output``, to
     stdout (which then gets none of its rows), and through the library call
-    (``Scorer.classify_file``), with either scorer."""
+    (``lookskip.classify.local.classify_file``), with either scorer."""
     from lookskip.bulk.run import classify_inputs
     from lookskip.bulk.sink import StdoutRows
     from lookskip.classify.local import classify_file
@@ -412,14 +412,20 @@ def test_a_file_truncated_while_it_is_read_is_an_error(tmp_path, pool, monkeypat
     assert len(errors) == 1 and "shrank while being read" in errors[0], errors
 
 
-def test_the_reference_path_cuts_a_long_line_before_its_newline():
-    from lookskip.classify.local import _capped_lines
+def test_the_reference_path_cuts_a_long_line_before_its_newline(tmp_path, monkeypatch):
+    """The numpy fallback's library call reads through the bulk loop (``owned_blocks``
+    with a cap): a long line is scored cut and counted, every byte counted once."""
+    from lookskip.classify.local import classify_file
+    from lookskip.classify.scorer import load_scorer
 
-    data = b"a" * 10_000 + b"\r\nshort\n" + b"b" * 500
-    got = list(_capped_lines(io.BytesIO(data), cap=100))
-    # a long line keeps cap + 2 bytes (enough to be seen as too long), the rest dropped
-    assert got == [(b"a" * 102 + b"\n", 10_000 - 102 + 1), (b"short\n", 0), (b"b" * 102, 398)]
-    assert sum(len(r) + d for r, d in got) == len(data)
+    monkeypatch.setenv("LOOKSKIP_NO_RUST", "1")
+    data = b"a" * 10_000 + b" error\r\nshort\n" + b"b" * 500
+    (tmp_path / "long.log").write_bytes(data)
+    scorer = load_scorer(str(MODEL), threads=1, max_line_bytes=100)
+    assert scorer.backend == "reference"
+    res = classify_file(scorer, str(tmp_path / "long.log"), threshold=0.0)
+    assert (res.lines, res.truncated, res.bytes) == (3, 2, len(data))
+    assert [(n, len(t)) for n, _, t in res.look_lines] == [(1, 100), (2, 5), (3, 100)]
 
 
 # --- 11: link members of a tar ---------------------------------------------------------

@@ -16,6 +16,7 @@ from fixtures_rust import ROOT, parity_lines, reference, trained
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lookskip.classify.local import classify_file
 from lookskip.classify.scorer import load_scorer
 from lookskip.compression import SNIFF_BYTES, sniff, unsupported
 
@@ -155,16 +156,16 @@ def test_numpy_fallback_gives_the_same_results(tmp_path, monkeypatch):
     slow = load_scorer(trained()[0], max_line_bytes=64)
     assert (rust.backend, slow.backend) == ("rust", "reference")
     assert "LOOKSKIP_NO_RUST" in slow.fallback_reason
-    a = rust.classify_file(str(path), threshold=0.0)
-    b = slow.classify_file(str(path), threshold=0.0)
+    a = classify_file(rust, str(path), threshold=0.0)
+    b = classify_file(slow, str(path), threshold=0.0)
     assert (a.lines, a.look, a.bytes, a.truncated) == (b.lines, b.look, b.bytes, b.truncated)
     assert [(n, t) for n, _, t in a.look_lines] == [(n, t) for n, _, t in b.look_lines]
     assert np.allclose(
         [p for _, p, _ in a.look_lines], [p for _, p, _ in b.look_lines], rtol=0, atol=1e-6
     )
     out_a, out_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    rust.classify_file(str(path), max_look=4, output=str(out_a))
-    slow.classify_file(str(path), max_look=4, output=str(out_b))
+    classify_file(rust, str(path), max_look=4, output=str(out_a))
+    classify_file(slow, str(path), max_look=4, output=str(out_b))
     rows_a = [json.loads(r) for r in out_a.read_text().splitlines()]
     rows_b = [json.loads(r) for r in out_b.read_text().splitlines()]
     assert [{**r, "prob": round(r["prob"], 6)} for r in rows_a] == [

@@ -329,7 +329,7 @@ def list_zip(url: str, name: str) -> tuple[list[Source], list[InputError]]:
         return [], [InputError(name, f"cannot read archive: {type(exc).__name__}: {exc}")]
 
 
-def _by_content(url: str) -> str:
+def kind_by_content(url: str) -> str:
     """``plain``, or the compression a local regular file's first bytes name: inputs
     are read by content, so ``app.log`` that is really xz reads like ``app.log.xz``
     (never a FIFO's first bytes: sniffing would take them)."""
@@ -354,7 +354,7 @@ def _file_sources(
     elif kind == "zip":
         srcs, errs = list_zip(url, name)
     else:
-        kind = _by_content(url) if kind == "plain" else kind
+        kind = kind_by_content(url) if kind == "plain" else kind
         srcs, errs = [Source(name=name, url=url, kind=kind, size=storage.size(url))], []
     if shown is not None:  # name!member -> shown!member
         srcs = [Source(**{**s.to_dict(), "shown": shown + s.name[len(name) :]}) for s in srcs]

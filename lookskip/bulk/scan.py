@@ -3,9 +3,10 @@
 Local classify and the ``classify`` Celery tasks both call :func:`classify_unit_to`,
 so a file gives the same LOOK lines, numbers and probabilities either way. With the
 Rust extension, ``lookskip_rs.classify_unit`` reads, scores and writes a whole unit
-(plain range, .gz, tar member, stdin) without a line passing through Python. The
-Python path (:func:`scan_unit`: zip members, object-store URLs, the numpy fallback)
-does the same with the same line rules: blocks of a few MiB (memory stays flat
+(plain range, .gz, tar member, stdin) without a line passing through Python; what
+only Python can read (zip members, object-store URLs) it is handed as blocks of
+bytes. The Python path (:func:`scan_unit`, the numpy fallback without the
+extension) does the same with the same line rules: blocks of a few MiB (memory stays flat
 whatever the file size), split once per block, scored a block at a time; only LOOK
 lines are decoded.
 """
@@ -373,7 +374,8 @@ def unit_lines_function() -> Callable[..., tuple[int, int]] | None:
 
 
 def _rust_args(unit: Unit) -> dict[str, Any] | None:
-    """How ``classify_unit`` reads this unit, or None if only Python can (zip, URLs)."""
+    """How ``classify_unit`` reads this unit itself, or None if only Python can (zip,
+    URLs: then Python hands it the bytes, ``kind="blocks"``)."""
     src = unit.source
     if src.kind == "stdin":
         return {"kind": "whole", "path": STDIN}
@@ -413,10 +415,10 @@ def classify_unit_to(
     """Score a unit into the local file ``path``, or straight into the open file
     descriptor ``path`` (an int: stdout), rows as in :func:`scan_unit`.
 
-    The Rust extension reads, scores and writes the unit in one call when it can, so
-    no line passes through Python; otherwise :func:`scan_unit` does the same work.
-    Triage (why/new/events) is computed by the Rust call only: a unit only Python
-    can read (zip member, URL) is then copied to a local temp file for it.
+    The Rust extension scores and writes the unit in one call, so no line passes
+    through Python: it reads local files itself, and takes the bytes of what only
+    Python can read (zip member, object-store URL) block by block; without the
+    extension :func:`scan_unit` does the same work (and triage is refused).
     ``progress`` sees the unit's bytes and lines as they are read (its counter given
     to the extension) and its exact totals at the end.
     """
@@ -443,68 +445,73 @@ def _classify_unit_to(
 ) -> UnitResult:
     t0 = time.perf_counter()
     fn = rust_unit_function(scorer)
-    args = _rust_args(unit) if fn else None
-    if triage.active and fn is None:
-        return UnitResult(error="--why, --baseline and --events need the Rust extension")
-    with ExitStack() as stack:
-        if triage.active and args is None:  # only Python can read it: spool for Rust
-            cap = int(getattr(scorer, "max_line_bytes", DEFAULT_MAX_LINE_BYTES))
-            local, error = stack.enter_context(_spooled(unit, cap))
-            if error:
-                return UnitResult(error=error, seconds=time.perf_counter() - t0)
-            unit, args = Unit(unit.source, unit.index), {"kind": "whole", "path": local}
-        if fn is None or args is None:
-            # a descriptor is the caller's (stdout): written to, never closed here
-            with open(path, "ab" if append else "wb", closefd=not isinstance(path, int)) as f:
-                return scan_unit(
-                    unit,
-                    scorer,
-                    threshold,
-                    f.write,
-                    max_look=max_look,
-                    on_progress=progress.add if progress is not None else None,
-                    prefix=prefix,
-                    line_offset=line_offset,
-                    fmt=fmt,
-                )
-        return _rust_unit(
-            fn,
-            unit,
-            args,
-            scorer,
-            threshold,
-            path,
-            prefix,
-            line_offset,
-            append,
-            max_look,
-            triage,
-            t0,
-            progress,
-            fmt,
-        )
+    if fn is None:
+        if triage.active:
+            return UnitResult(error="--why, --baseline and --events need the Rust extension")
+        # a descriptor is the caller's (stdout): written to, never closed here
+        with open(path, "ab" if append else "wb", closefd=not isinstance(path, int)) as f:
+            return scan_unit(
+                unit,
+                scorer,
+                threshold,
+                f.write,
+                max_look=max_look,
+                on_progress=progress.add if progress is not None else None,
+                prefix=prefix,
+                line_offset=line_offset,
+                fmt=fmt,
+            )
+    args = _rust_args(unit)
+    dropped = [0]
+    if args is None:  # zip member, object store: Python reads the bytes, Rust the rest
+        cap = int(getattr(scorer, "max_line_bytes", DEFAULT_MAX_LINE_BYTES))
+        args = {
+            "kind": "blocks",
+            "path": "",
+            "start": unit.start,
+            "blocks": _owned_blocks(unit, cap, dropped),
+        }
+    res = _rust_unit(
+        fn,
+        unit,
+        args,
+        scorer,
+        threshold,
+        path,
+        prefix,
+        line_offset,
+        append,
+        max_look,
+        triage,
+        t0,
+        progress,
+        fmt,
+    )
+    res.bytes += dropped[0]
+    return res
 
 
-@contextmanager
-def _spooled(unit: Unit, cap: int) -> Iterator[tuple[str, str | None]]:
-    """The unit's owned bytes in a local temp file (for the Rust call), or why not;
-    lines longer than ``cap`` are spooled cut (the Rust call cuts and counts them)."""
-    import os
-    import tempfile
+def _owned_blocks(unit: Unit, cap: int, dropped: list[int]) -> Iterator[bytes]:
+    """The unit's owned bytes in blocks, for ``classify_unit(kind="blocks")``: what
+    only Python can read (fsspec, zipfile, a member's own compression). Lines longer
+    than ``cap`` come cut to ``cap + 1`` bytes (Rust cuts and counts them), the bytes
+    dropped added to ``dropped[0]``; a read error is re-raised as an ``OSError``
+    whose message is the summary's (:func:`describe_error`), which Rust reports.
 
-    fd, local = tempfile.mkstemp(prefix="lookskip-unit-")
+    Why not :func:`scan_unit`: measured on ``benchmarks/bench_s3.py``, splitting,
+    scoring and writing rows in Python made an object-store run 0.30x a local one.
+    """
+
+    def on_drop(n: int) -> None:
+        dropped[0] += n
+
     try:
-        error = None
-        try:
-            with os.fdopen(fd, "wb") as out, open_stream(unit.source) as f:
-                g = _refuse_binary(f) if unit.start == 0 else f
-                for block in owned_blocks(g, unit.start, unit.end, READ_BLOCK, cap=cap):
-                    out.write(block)
-        except READ_ERRORS as exc:
-            error = describe_error(exc, unit.source)
-        yield local, error
-    finally:
-        os.unlink(local)
+        with open_stream(unit.source) as f:
+            # probed here too: the first block ends at a newline, maybe the member's end
+            g = _refuse_binary(f) if unit.start == 0 else f
+            yield from owned_blocks(g, unit.start, unit.end, READ_BLOCK, cap=cap, on_drop=on_drop)
+    except READ_ERRORS as exc:
+        raise OSError(describe_error(exc, unit.source)) from exc
 
 
 def _rust_unit(

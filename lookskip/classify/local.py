@@ -1,4 +1,4 @@
-"""Classify one file into memory (``Scorer.classify_file``): the library call.
+"""Classify one file into memory (:func:`classify_file`): the library call.
 
 The scorer (``lookskip.classify.scorer``: the Rust extension, or the numpy
 reference) is the one every classify path loads. ``lookskip classify`` itself
@@ -16,27 +16,24 @@ is stdin.
 
 from __future__ import annotations
 
-import os
-import stat
-import sys
+import io
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import IO, TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from lookskip import storage
-from lookskip.classify.rows import json_row
+from lookskip.bulk.chunks import Unit
+from lookskip.bulk.inputs import STDIN, Source, kind_by_content
+from lookskip.bulk.scan import scan_unit
+from lookskip.classify.rows import row_prefix
 from lookskip.classify.threshold import pick_threshold
 from lookskip.classify.triage import NO_TRIAGE, Triage, require_rust
-from lookskip.compression import BINARY_PROBE, SNIFF_BYTES, decompress, sniff, unreadable
 from lookskip.progress import RunProgress
 
-if TYPE_CHECKING:  # scorer.py imports this module (lazily) for classify_file
+if TYPE_CHECKING:
     from lookskip.classify.scorer import Scorer
-
-_BATCH = 4096
 
 
 @dataclass
@@ -129,141 +126,41 @@ def _classify_reference(
     output: str | None,
     progress: RunProgress | None = None,
 ) -> FileResult:
+    """The file as one unit of the bulk path's Python loop (``scan_unit``): one line
+    loop for the numpy fallback, not two (this module kept its own until issue 24)."""
     started = time.perf_counter()
     res = FileResult(path=path, output=output)
-    limit = sys.maxsize if max_look is None else max_look
-    opened = _open_input(path)
-    with opened as f:
-        if why := unreadable(f.peek(BINARY_PROBE)[:BINARY_PROBE]):  # the bulk path's rule
-            raise OSError(f"{path}: {why}")
-        if output is None:
-            _scan(scorer, f, res, thr, limit, None, progress)
-            opened.check_whole(res)
-        else:
-            with storage.atomic_writer(output, "wb") as out:
-                _scan(scorer, f, res, thr, limit, out, progress)
-                opened.check_whole(res)
+    stdin = path == STDIN
+    source = Source(
+        name=path,
+        url=path,
+        kind="stdin" if stdin else kind_by_content(path),
+        size=0 if stdin else storage.size(path),
+    )
+
+    def scan(write: Callable[[bytes], Any]) -> None:
+        u = scan_unit(
+            Unit(source, 0),
+            scorer.engine,
+            thr,
+            write,
+            max_look=max_look,
+            on_progress=progress.add if progress is not None else None,
+            prefix=row_prefix(path),
+        )
+        if u.error:
+            raise OSError(f"{path}: {u.error}")
+        res.lines, res.look, res.bytes = u.lines, u.look, u.bytes
+        res.truncated, res.look_kept = u.truncated, u.written
+
+    if output is None:
+        rows = io.BytesIO()
+        scan(rows.write)
+        for r in map(json.loads, rows.getvalue().splitlines()):
+            why = [{"reason": r["reason"]}] if "reason" in r else []
+            res.look_lines.append((r["line"], r["prob"], r["text"], *why))
+    else:
+        with storage.atomic_writer(output, "wb") as out:
+            scan(out.write)
     res.seconds = time.perf_counter() - started
     return res
-
-
-def _scan(
-    scorer: Scorer,
-    f: IO[bytes],
-    res: FileResult,
-    thr: float,
-    limit: int,
-    out: IO[bytes] | None,
-    progress: RunProgress | None = None,
-) -> None:
-    seen = (0, 0)
-    for first, batch in _batches(f, scorer.max_line_bytes, res):
-        if progress is not None:
-            progress.add(res.bytes - seen[0], res.lines - seen[1])
-            seen = (res.bytes, res.lines)
-        texts = [raw.decode("utf-8", "replace") for raw, _ in batch]
-        probs = scorer.predict_proba(texts)
-        for i in np.flatnonzero(probs >= thr):
-            res.look += 1
-            if res.look_kept >= limit:
-                continue
-            res.look_kept += 1
-            why = scorer.answer_reason(texts[i])
-            row = (first + int(i), float(probs[i]), texts[i], *([{"reason": why}] if why else []))
-            if out is None:
-                res.look_lines.append(row)
-            else:
-                out.write(json_row(res.path, *row).encode("utf-8"))
-
-
-class _open_input:
-    """Binary stream of a local file or stdin (``-``), decompressed when it starts with
-    a compressed format read here (``lookskip.compression.sniff``)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._owned: list[IO[bytes]] = []
-        self._size: int | None = None  # a regular file's size when opened
-
-    def __enter__(self) -> IO[bytes]:
-        raw: IO[bytes] = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")
-        if self.path != "-":
-            self._owned.append(raw)
-            st = os.fstat(raw.fileno())
-            self._size = st.st_size if stat.S_ISREG(st.st_mode) else None
-        buffered = raw if hasattr(raw, "peek") else open(raw.fileno(), "rb", closefd=False)
-        if buffered is not raw:
-            self._owned.append(buffered)
-        kind = sniff(buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES])
-        if kind is not None:
-            stream = decompress(kind, buffered)
-            self._owned.append(stream)
-            return stream
-        return buffered
-
-    def __exit__(self, *exc: object) -> None:
-        for f in reversed(self._owned):
-            f.close()
-
-    def check_whole(self, res: FileResult) -> None:
-        """Raise if the file shrank while it was read (:func:`lookskip.storage.shrank`)."""
-        if self._size is None:
-            return
-        raw = self._owned[0]
-        why = storage.shrank(os.fstat(raw.fileno()).st_size, raw.tell(), self._size)
-        if why:
-            raise OSError(f"{self.path}: {why}, after {res.lines} complete lines")
-
-
-def _batches(
-    f: IO[bytes], cap: int, res: FileResult
-) -> Iterator[tuple[int, list[tuple[bytes, bool]]]]:
-    """``(first line number, [(line bytes, truncated)])`` batches, counting into ``res``."""
-    batch: list[tuple[bytes, bool]] = []
-    first = 1
-    try:
-        for raw, dropped in _capped_lines(f, cap):
-            res.lines += 1
-            res.bytes += len(raw) + dropped
-            line = raw[:-1] if raw.endswith(b"\n") else raw
-            if len(line) > cap:
-                line, cut = line[:cap], True
-                res.truncated += 1
-            else:
-                cut = False
-                if raw.endswith(b"\n") and line.endswith(b"\r"):
-                    line = line[:-1]
-            batch.append((line, cut))
-            if len(batch) >= _BATCH:
-                yield first, batch
-                first += len(batch)
-                batch = []
-    except (OSError, EOFError) as exc:
-        raise OSError(f"{res.path}: corrupt or truncated compressed input ({exc})") from exc
-    if batch:
-        yield first, batch
-
-
-def _capped_lines(f: IO[bytes], cap: int) -> Iterator[tuple[bytes, int]]:
-    """``(line, dropped)``: the lines of ``f`` as ``for line in f`` gives them, except
-    that a line longer than ``cap + 1`` bytes keeps only its first ``cap + 2`` (and its
-    newline; still too long, so it is cut and counted) while the rest is read in
-    pieces and dropped (``dropped`` bytes). Why: ``for line in f`` holds a line whole,
-    so one line of a GiB cost a GiB before the cap applied.
-    """
-    while True:
-        raw = f.readline(cap + 2)
-        if not raw:
-            return
-        dropped = 0
-        if len(raw) == cap + 2 and not raw.endswith(b"\n"):
-            while True:
-                rest = f.readline(1 << 20)
-                if rest.endswith(b"\n"):
-                    dropped += len(rest) - 1
-                    raw += b"\n"
-                    break
-                dropped += len(rest)
-                if not rest:
-                    break
-        yield raw, dropped

@@ -2,7 +2,8 @@
 
 ``lookskip classify`` (one file or many), the bulk runs, the ``classify`` task, the
 cascade and ``lookskip validate --model`` all load the model here (``load_scorer``)
-and score through ``Scorer.predict_proba`` / ``Scorer.classify_file``.
+and score through ``Scorer.predict_proba`` (a file into memory:
+``lookskip.classify.local.classify_file``).
 
 ``lookskip_rs`` (built from ``rust/`` by ``scripts/setup``) is the fast path. When it
 is not importable, or ``LOOKSKIP_NO_RUST=1`` is set (to test or to compare), the
@@ -83,12 +84,18 @@ def default_model_path() -> str:
 class ReferenceEngine:
     """The numpy reference behind the Rust classifier's ``predict_proba`` interface."""
 
-    def __init__(self, model: Any, json_fields: Sequence[str] | None = None):
+    def __init__(
+        self,
+        model: Any,
+        json_fields: Sequence[str] | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    ):
         from lookskip.classify.jsonlog import JSON_FIELDS
 
         self.model = model
         self.threshold = float(model.threshold)
         self.threads = 1
+        self.max_line_bytes = max_line_bytes  # the bulk loop's cap, as the Rust engine's
         self.json_fields = tuple(JSON_FIELDS if json_fields is None else json_fields)
 
     @property
@@ -178,7 +185,9 @@ class Scorer:
             from lookskip.model.reference import ReferenceModel
 
             self.backend = "reference"
-            self.engine = ReferenceEngine(ReferenceModel.load(model_path), json_fields)
+            self.engine = ReferenceEngine(
+                ReferenceModel.load(model_path), json_fields, max_line_bytes
+            )
         else:
             raise RuntimeError(f"the Rust extension lookskip_rs is unavailable: {why}")
         self.threshold = check_threshold(self.engine.threshold, f"{model_path}: threshold")
@@ -245,31 +254,6 @@ class Scorer:
     def predict_proba(self, lines: Sequence[str | bytes]) -> Any:
         """``p_look`` per line (str, or bytes decoded lossily), the mode's."""
         return self.engine.predict_proba(list(lines))
-
-    @property
-    def has_answers(self) -> bool:
-        """Whether the model carries Claude's answers about templates."""
-        return bool(getattr(self.engine, "n_answers", 0))
-
-    def answer_reason(self, text: str) -> str | None:
-        """Claude's reason when an answer about ``text``'s template decided its label
-        (rows then say ``"source": "claude"``); None otherwise."""
-        if not self.has_answers:
-            return None
-        found = self.engine.answer(text)
-        return None if found is None else found[1]
-
-    def classify_file(
-        self,
-        path: str,
-        threshold: float | None = None,
-        max_look: int | None = None,
-        output: str | None = None,
-    ):
-        """Classify one file, streaming; see ``lookskip.classify.local.classify_file``."""
-        from lookskip.classify.local import classify_file
-
-        return classify_file(self, path, threshold, max_look, output)
 
 
 def load_scorer(

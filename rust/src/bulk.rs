@@ -378,6 +378,29 @@ fn scan_file(
     })
 }
 
+/// A unit's owned bytes, opened: from a [`UnitInput`] ([`UnitReader::open`]), or from
+/// any reader, e.g. the blocks Python reads from an object store or a zip member
+/// (`lookskip_rs.classify_unit(kind="blocks")`), so those lines meet the same line
+/// reader, scorer and row writer as a local file's.
+pub struct UnitReader {
+    /// The bytes, or why they could not be opened.
+    pub reader: io::Result<Box<dyn BufRead + Send>>,
+    /// They start their stream: binary input is refused from their first bytes.
+    pub first: bool,
+    /// Read errors are described as an archive's.
+    pub archive: bool,
+}
+
+impl UnitReader {
+    pub fn open(input: &UnitInput) -> Self {
+        Self {
+            reader: open_unit(input),
+            first: starts_stream(input),
+            archive: matches!(input, UnitInput::TarMember { .. }),
+        }
+    }
+}
+
 /// Score a unit, writing up to `max_rows` LOOK rows to `out` (all are counted).
 ///
 /// An input that cannot be read to its end gives a summary with `error` set (and
@@ -385,7 +408,7 @@ fn scan_file(
 /// as in [`classify_file`].
 pub fn classify_unit(
     engine: &Engine,
-    input: &UnitInput,
+    unit: UnitReader,
     threshold: f64,
     format: &RowFormat<'_>,
     triage: &Triage<'_>,
@@ -403,12 +426,12 @@ pub fn classify_unit(
         Ok(s)
     };
     // Errors name no path: the caller reports them under the file's name.
-    let archive = matches!(input, UnitInput::TarMember { .. });
-    let mut reader = match open_unit(input) {
+    let archive = unit.archive;
+    let mut reader = match unit.reader {
         Ok(r) => r,
         Err(e) => return failed(s, describe_read_error(&e, 0, archive)),
     };
-    if starts_stream(input) {
+    if unit.first {
         match unreadable(&mut reader) {
             Ok(None) => {}
             Ok(Some(why)) => return failed(s, why),

@@ -2,17 +2,17 @@
 //! and of `stream::ReadProgress`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyBrokenPipeError, PyValueError};
+use pyo3::exceptions::{PyBrokenPipeError, PyStopIteration, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use super::handles::{watch, PyBaseline, PyClassifier, PyReadProgress};
-use crate::bulk::{classify_unit as run, open_unit, UnitInput};
+use crate::bulk::{classify_unit as run, open_unit, UnitInput, UnitReader};
 use crate::engine::Triage;
 use crate::error::Error;
 use crate::patterns::Patterns;
@@ -158,9 +158,12 @@ fn borrow_fd(_fd: i32) -> io::Result<File> {
 ///
 /// `kind`: `plain` (lines starting in `[start, end)` of a plain file that had `size`
 /// bytes when listed: found shorter, it was cut while read, an error), `whole`
-/// (plain or compressed file, by its magic bytes; `-` = stdin), `gz` (must be gzip) or
-/// `tar` (`size` bytes at `offset` of the tar stream, compressed or not). Returns the
-/// unit's totals and density buckets.
+/// (plain or compressed file, by its magic bytes; `-` = stdin), `gz` (must be gzip),
+/// `tar` (`size` bytes at `offset` of the tar stream, compressed or not) or `blocks`
+/// (the unit's owned bytes are the `bytes` items of the iterator `blocks`, e.g. what
+/// Python reads through fsspec or zipfile; `path` unused; `start > 0`: they do not
+/// start their stream). An exception the iterator raises ends the unit with its
+/// message as the error. Returns the unit's totals and density buckets.
 /// `why`, `baseline`, `only_new`, `events`: what the rows add (`engine::Triage`).
 /// `progress` (a `ReadProgress`) counts the unit's bytes and lines as they are read.
 /// `patterns`: also return `patterns`, the per-key aggregates of the unit's LOOK
@@ -170,7 +173,7 @@ fn borrow_fd(_fd: i32) -> io::Result<File> {
                     size = 0, threshold = None, max_look = None, prefix = None,
                     line_offset = 0, append = false, why = 0, baseline = None,
                     only_new = false, events = false, progress = None, fmt = "jsonl",
-                    patterns = false))]
+                    patterns = false, blocks = None))]
 #[allow(clippy::too_many_arguments)]
 fn classify_unit<'py>(
     py: Python<'py>,
@@ -194,6 +197,7 @@ fn classify_unit<'py>(
     progress: Option<&Bound<'py, PyReadProgress>>,
     fmt: &str,
     patterns: bool,
+    blocks: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let progress = watch(progress);
     let aggregates = patterns.then(|| Mutex::new(Patterns::new()));
@@ -206,7 +210,13 @@ fn classify_unit<'py>(
             )))
         }
     };
-    let input = unit_input(kind, path, start, end, offset, size)?;
+    // Opened inside `detach` below: opening a FIFO blocks until its writer comes,
+    // which may be a Python thread that needs the GIL.
+    let input = match (kind, blocks) {
+        ("blocks", Some(blocks)) => Err(blocks),
+        ("blocks", None) => return Err(PyValueError::new_err("kind='blocks' needs blocks")),
+        _ => Ok(unit_input(kind, path, start, end, offset, size)?),
+    };
     let engine = &classifier.get().engine;
     let threshold = threshold.unwrap_or(engine.threshold());
     let guard = PyBaseline::held(baseline, &engine.clf)?;
@@ -225,7 +235,18 @@ fn classify_unit<'py>(
     };
     let s = py.detach(|| {
         rows_path.write(append, |w| {
-            run(engine, &input, threshold, &format, &triage, w, progress)
+            let unit = match input {
+                Ok(input) => UnitReader::open(&input),
+                Err(blocks) => UnitReader {
+                    reader: Ok(Box::new(BufReader::with_capacity(
+                        1 << 20,
+                        PyBlocks::new(blocks),
+                    ))),
+                    first: start == 0,
+                    archive: false,
+                },
+            };
+            run(engine, unit, threshold, &format, &triage, w, progress)
         })
     })?;
     let d = PyDict::new(py);
@@ -245,6 +266,53 @@ fn classify_unit<'py>(
         d.set_item("patterns", a.to_json())?;
     }
     Ok(d)
+}
+
+/// The bytes of a Python iterator of `bytes` blocks, read with the GIL taken per
+/// block (a few MiB): the one copy of a block is into this reader's buffer.
+struct PyBlocks {
+    blocks: Py<PyAny>,
+    block: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl PyBlocks {
+    fn new(blocks: Py<PyAny>) -> Self {
+        Self {
+            blocks,
+            block: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for PyBlocks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at >= self.block.len() && !self.done {
+            let next = Python::attach(|py| -> PyResult<Option<Vec<u8>>> {
+                match self.blocks.bind(py).call_method0("__next__") {
+                    Ok(b) => Ok(Some(b.cast::<PyBytes>()?.as_bytes().to_vec())),
+                    Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            });
+            match next {
+                Ok(Some(b)) => (self.block, self.at) = (b, 0),
+                Ok(None) => self.done = true,
+                Err(e) => {
+                    self.done = true;
+                    let msg = Python::attach(|py| e.value(py).to_string());
+                    return Err(io::Error::other(msg));
+                }
+            }
+        }
+        let n = buf.len().min(self.block.len() - self.at);
+        buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// The `UnitInput` a unit's `kind` and numbers name (see `classify_unit`).
