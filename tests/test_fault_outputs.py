@@ -308,6 +308,24 @@ def test_sigkill_mid_run_keeps_the_previous_run_and_the_next_run_cleans_up(tmp_p
     assert _summary(out)["threshold"] == 0.95
 
 
+def test_a_redone_merge_takes_over_the_staging_folder_of_its_killed_attempt(tmp_path):
+    """``docker/smoke-test`` killed a classifier while it merged: its staging folder
+    (named for a host that never came back) stayed in the output beside the finished
+    run's files. A job's merge stages under the job's id; the redone attempt clears it."""
+    from lookskip.bulk.staging import staged_output
+
+    out = tmp_path / "out"
+    killed = out / ".lookskip-staging" / "job-wf1" / "in"
+    killed.mkdir(parents=True)
+    (killed / "app.log.look.jsonl").write_text("half of a merge\n")
+    with staged_output(str(out), job="wf1") as stage:
+        assert not list(Path(stage).rglob("*.jsonl"))  # starts empty
+        (Path(stage) / "in").mkdir()
+        (Path(stage) / "in" / "app.log.look.jsonl").write_text("the whole merge\n")
+    assert (out / "in" / "app.log.look.jsonl").read_text() == "the whole merge\n"
+    assert not (out / ".lookskip-staging").exists()
+
+
 def test_a_rerun_removes_outputs_the_new_run_did_not_write(tmp_path, pool):
     src = tmp_path / "in"
     src.mkdir()

@@ -297,7 +297,7 @@ def merge_all(
 ) -> dict[str, Any]:
     """Merge every source's parts into its output, then write the summary and report,
     all staged: the previous run's files are replaced once the merge has finished."""
-    with staged_output(output_dir) as stage:
+    with staged_output(output_dir, job=run.get("workflow")) as stage:
         files = [
             merge_units(list(units), parts_dir, stage, max_look)
             for units in units_by_source

@@ -13,7 +13,9 @@ later run over a tree that contains it never classifies them (``lookskip.bulk.in
 skips such folders), and its ``state``: ``complete``; ``incomplete`` (no run has
 finished into it yet); or ``replacing`` while the files are being moved (a folder
 left in that state is mixed, and says so). A staging folder left by a run that was
-killed hard (SIGKILL) is removed by the next run on the same host.
+killed hard (SIGKILL) is removed by the next run on the same host; a distributed
+job's merge stages into a folder named for the job, so the attempt redone after a
+classifier was killed mid-merge (its host may never come back) takes it over.
 """
 
 from __future__ import annotations
@@ -160,21 +162,25 @@ def _drop(stage: str, output_dir: str) -> None:
 
 
 @contextmanager
-def staged_output(output_dir: str) -> Iterator[str]:
+def staged_output(output_dir: str, job: str | None = None) -> Iterator[str]:
     """A staging folder for a run into ``output_dir``, promoted if the block succeeds.
 
     If the block raises (an error, Ctrl-C, SIGTERM turned into an exception by the
     CLI), the staging folder is removed and ``output_dir`` keeps its previous files.
+    ``job``: a distributed job's id; its folder ``job-<id>``, left by an attempt of
+    this merge killed on another host, is cleared and reused.
     """
     storage.makedirs(output_dir)
     _remove_stale(output_dir)
-    run = _token()
+    run = _token() if job is None else f"job-{job}"
     marker = read_marker(output_dir)
     if marker is None or marker.get("state") != "complete":
         # No finished run here yet (or one was cut while replacing): say so.
         state = "incomplete" if marker is None else str(marker.get("state", "incomplete"))
         _write_marker(output_dir, state, run)
     stage = storage.join(output_dir, STAGING, run)
+    if job is not None:
+        _rm(stage)  # a killed attempt's files
     storage.makedirs(stage)
     try:
         yield stage
