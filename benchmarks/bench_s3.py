@@ -140,12 +140,17 @@ def run(
     }
 
 
-def outputs(out: str) -> dict[str, bytes]:
+def outputs(out: str, inputs: str) -> dict[str, bytes]:
+    """The LOOK files under ``out``, rows' ``file`` relative to ``inputs``: rows name a
+    file as it was given (``/tmp/…/logs/a.log`` or ``s3://bench/logs/a.log``)."""
     from lookskip import storage
 
     fs, path = storage.fs_and_path(out)
+    given = b'"file":' + json.dumps(inputs.rstrip("/") + "/").encode()[:-1]
     return {
-        p[len(path) :]: fs.cat_file(p) for p in sorted(fs.find(path)) if p.endswith(".look.jsonl")
+        p[len(path) :]: fs.cat_file(p).replace(given, b'"file":"')
+        for p in sorted(fs.find(path))
+        if p.endswith(".look.jsonl")
     }
 
 
@@ -187,6 +192,7 @@ def main() -> None:
         env = dict(
             os.environ,
             LOOKSKIP_THREADS="1",
+            LOOKSKIP_ALLOWED_ROOTS=f"{work},{bucket}",  # the local copy and the bucket
             **REAPER,
             PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         )
@@ -212,7 +218,7 @@ def main() -> None:
                 )
         for n in (1, 2):
             lo, hi = runs["local", n], runs["s3", n]
-            same = outputs(lo["out"]) == outputs(hi["out"])
+            same = outputs(lo["out"], where["local"][0]) == outputs(hi["out"], where["s3"][0])
             print(
                 f"S3/local throughput, {n} classifier{'s' if n > 1 else ''}: "
                 f"{lo['wall'] / hi['wall']:.2f} (outputs identical: {same})"
@@ -228,7 +234,8 @@ def main() -> None:
             "unit time (read + score + write the part)"
         )
         r = run(2, f"{bucket}/logs", f"{bucket}/out-freeze", env, work, chunk, freeze=True)
-        same = outputs(f"{bucket}/out-freeze") == outputs(runs["s3", 2]["out"])
+        logs = where["s3"][0]
+        same = outputs(f"{bucket}/out-freeze", logs) == outputs(runs["s3", 2]["out"], logs)
         if r["after_freeze"] is None:
             print("disconnect: no worker was caught holding a unit (the job was too short)")
         else:
