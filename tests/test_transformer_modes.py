@@ -297,8 +297,8 @@ def test_the_shipped_transformer_matches_torch_through_the_engine(no_floor):
 def test_cascade_rows_from_a_zip_member_match_the_plain_file(
     keys_export, lines, tmp_path, data_dir, monkeypatch
 ):
-    """Zip members are scored on the Python path (lookskip.bulk.scan): its rows carry
-    prob_tfidf too: the same rows as the Rust path writes for the plain file."""
+    """Zip members are read by Python and handed to the Rust reader as blocks
+    (lookskip.bulk.scan): their rows carry prob_tfidf too, the plain file's rows."""
     import zipfile
 
     _rs()
@@ -315,3 +315,33 @@ def test_cascade_rows_from_a_zip_member_match_the_plain_file(
     member = [json.loads(r) for r in next((tmp_path / "logs").rglob("*.look.jsonl")).open()]
     assert plain and all("prob_tfidf" in r for r in plain)
     assert [{**r, "file": ""} for r in member] == [{**r, "file": ""} for r in plain]
+
+
+def test_follow_rows_in_cascade_mode_carry_prob_tfidf(keys_export, lines, tmp_path, monkeypatch):
+    """``classify --follow`` writes the bulk path's rows: in cascade (and blend) mode
+    each carries TF-IDF's probability beside the mode's, the same as ``--output``."""
+    from lookskip.classify.follow import follow
+    from lookskip.classify.scorer import load_scorer
+
+    _rs()
+    monkeypatch.setenv("LOOKSKIP_DEVICE", "cpu")
+    get_settings.cache_clear()
+    log = _log(tmp_path, lines)
+    scorer = load_scorer(None, threads=1, mode="cascade", bert_model=str(keys_export))
+    got: list = []
+    follow(str(log), scorer, got.extend, from_start=True, poll_s=0.01, stop=lambda: bool(got))
+    code, _, text = _classify(
+        "--model",
+        "cascade",
+        "--bert-model",
+        str(keys_export),
+        str(log),
+        "--output",
+        str(tmp_path / "out"),
+    )
+    assert code == 0, text
+    bulk = [json.loads(r) for r in (tmp_path / "out" / "apache.log.look.jsonl").open()]
+    assert got and len(got) <= len(bulk)  # the polls read so far: a prefix of the file
+    assert [(r[0], r[3]["prob_tfidf"]) for r in got] == [
+        (r["line"], pytest.approx(r["prob_tfidf"], abs=1e-9)) for r in bulk[: len(got)]
+    ]

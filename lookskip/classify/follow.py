@@ -55,14 +55,25 @@ class _Followed:
 
 
 def _rows(scorer: Any, lines: list[bytes], first: int, thr: float, triage: Triage) -> Rows:
-    probs = np.asarray(scorer.predict_proba(lines), dtype=np.float64)
+    # cascade/blend modes: rows carry TF-IDF's probability beside the mode's, as the
+    # bulk path's rows do (None in the other modes)
+    pair = getattr(scorer.engine, "predict_proba_pair", None)
+    probs, tfidf = pair(lines) if pair is not None else (scorer.predict_proba(lines), None)
+    probs = np.asarray(probs, dtype=np.float64)
     hits = np.flatnonzero(probs >= thr).tolist()
     if not hits:
         return []
+
+    def fields(i: int) -> dict[str, Any]:
+        return {} if tfidf is None else {"prob_tfidf": float(tfidf[i])}
+
     if not triage.active:  # the common case, kept lean: rows are all the work at 100K/s
-        return [(first + i, float(probs[i]), lines[i].decode("utf-8", "replace"), {}) for i in hits]
+        return [
+            (first + i, float(probs[i]), lines[i].decode("utf-8", "replace"), fields(i))
+            for i in hits
+        ]
     look = [lines[i] for i in hits]
-    extra: list[dict[str, Any]] = [{} for _ in hits]
+    extra: list[dict[str, Any]] = [fields(i) for i in hits]
     if triage.baseline is not None:
         for e, new in zip(extra, triage.baseline.is_new(scorer.engine, look), strict=True):
             e["new"] = new
