@@ -2,7 +2,7 @@
 //! and of `stream::ReadProgress`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -213,9 +213,9 @@ fn classify_unit<'py>(
     // Opened inside `detach` below: opening a FIFO blocks until its writer comes,
     // which may be a Python thread that needs the GIL.
     let input = match (kind, blocks) {
-        ("blocks", Some(blocks)) => Err(blocks),
+        ("blocks", Some(blocks)) => Source::Blocks(blocks),
         ("blocks", None) => return Err(PyValueError::new_err("kind='blocks' needs blocks")),
-        _ => Ok(unit_input(kind, path, start, end, offset, size)?),
+        _ => Source::Input(unit_input(kind, path, start, end, offset, size)?),
     };
     let engine = &classifier.get().engine;
     let threshold = threshold.unwrap_or(engine.threshold());
@@ -236,12 +236,9 @@ fn classify_unit<'py>(
     let s = py.detach(|| {
         rows_path.write(append, |w| {
             let unit = match input {
-                Ok(input) => UnitReader::open(&input),
-                Err(blocks) => UnitReader {
-                    reader: Ok(Box::new(BufReader::with_capacity(
-                        1 << 20,
-                        PyBlocks::new(blocks),
-                    ))),
+                Source::Input(input) => UnitReader::open(&input),
+                Source::Blocks(blocks) => UnitReader {
+                    reader: Ok(Box::new(PyBlocks::new(blocks))),
                     first: start == 0,
                     archive: false,
                 },
@@ -268,8 +265,15 @@ fn classify_unit<'py>(
     Ok(d)
 }
 
+/// Where `classify_unit`'s bytes come from: a unit Rust opens, or Python's blocks.
+enum Source {
+    Input(UnitInput),
+    Blocks(Py<PyAny>),
+}
+
 /// The bytes of a Python iterator of `bytes` blocks, read with the GIL taken per
-/// block (a few MiB): the one copy of a block is into this reader's buffer.
+/// block (a few MiB). A `BufRead` itself, serving each block where it lies: wrapped in
+/// a `BufReader`, every byte was copied once more.
 struct PyBlocks {
     blocks: Py<PyAny>,
     block: Vec<u8>,
@@ -286,31 +290,43 @@ impl PyBlocks {
             done: false,
         }
     }
+
+    /// The next block, None at the end; an exception is a read error with its message.
+    fn next_block(&self) -> io::Result<Option<Vec<u8>>> {
+        Python::attach(|py| match self.blocks.bind(py).call_method0("__next__") {
+            Ok(b) => match b.cast::<PyBytes>() {
+                Ok(b) => Ok(Some(b.as_bytes().to_vec())),
+                Err(e) => Err(io::Error::other(PyErr::from(e).value(py).to_string())),
+            },
+            Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
+            Err(e) => Err(io::Error::other(e.value(py).to_string())),
+        })
+    }
+}
+
+impl BufRead for PyBlocks {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.at >= self.block.len() && !self.done {
+            let next = self.next_block();
+            self.done = !matches!(next, Ok(Some(_)));
+            if let Some(b) = next? {
+                (self.block, self.at) = (b, 0);
+            }
+        }
+        Ok(&self.block[self.at.min(self.block.len())..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at += n;
+    }
 }
 
 impl Read for PyBlocks {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at >= self.block.len() && !self.done {
-            let next = Python::attach(|py| -> PyResult<Option<Vec<u8>>> {
-                match self.blocks.bind(py).call_method0("__next__") {
-                    Ok(b) => Ok(Some(b.cast::<PyBytes>()?.as_bytes().to_vec())),
-                    Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            });
-            match next {
-                Ok(Some(b)) => (self.block, self.at) = (b, 0),
-                Ok(None) => self.done = true,
-                Err(e) => {
-                    self.done = true;
-                    let msg = Python::attach(|py| e.value(py).to_string());
-                    return Err(io::Error::other(msg));
-                }
-            }
-        }
-        let n = buf.len().min(self.block.len() - self.at);
-        buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
-        self.at += n;
+        let got = self.fill_buf()?;
+        let n = buf.len().min(got.len());
+        buf[..n].copy_from_slice(&got[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
